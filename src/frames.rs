@@ -1,0 +1,297 @@
+//! Profiles as polars tables: `samples` and `frames`.
+//!
+//! Long, tidy tables, so that slicing a heap is one `group_by` away:
+//!
+//! **`samples`**: one row per sample per snapshot.
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | `snapshot` | u32 | position of the profile in the list given (0 for a single profile) |
+//! | `time` | datetime\[ns\] | the profile's `time_nanos` (UTC); null when the profile has none |
+//! | `stack_id` | u32 | the call stack; equal stacks (same functions, files, lines) share an id across snapshots |
+//! | one per sample type | i64 | raw values as in the profile (`inuse_space`, `inuse_objects`, `alloc_space`, `alloc_objects`, or `cpu`, `samples`, `goroutine`, ...); null in snapshots without that type |
+//! | `object_size` | i64 | Go's `bytes` numeric label: the size of each object of a heap sample; null when absent |
+//! | `label.KEY` | str | one column per string label key (Go pprof labels), null when absent |
+//! | `num.KEY` | i64 | one column per other numeric label key, null when absent |
+//! | `leaf` | str | function of the innermost frame ("" for a stack without symbols) |
+//! | `path` | str | the call path from root to leaf, functions joined by ` -> ` |
+//!
+//! **`frames`**: one row per frame per distinct stack.
+//!
+//! | column | type | meaning |
+//! |---|---|---|
+//! | `stack_id` | u32 | as in `samples` |
+//! | `depth` | u32 | 0 for the leaf (innermost frame), growing towards the root |
+//! | `function` | str | function name |
+//! | `file` | str | source file |
+//! | `line` | i64 | line number (0 when unknown) |
+//! | `inlined` | bool | the frame was inlined into its caller (same location) |
+//!
+//! Values are never scaled: units come from the sample type (see
+//! [`Profile::sample_types`]).
+//!
+//! ```
+//! use heapframe::{Profile, frames::Tables};
+//! let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
+//! let t = Tables::from_profile(&p).unwrap();
+//! assert_eq!(t.samples.height(), p.samples.len());
+//! assert!(t.samples.column("inuse_space").is_ok());
+//! assert!(t.frames.column("function").is_ok());
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::profile::{LabelValue, Profile, Str};
+
+/// The `samples` and `frames` tables of one or more snapshots.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    /// One row per sample per snapshot (see the module docs).
+    pub samples: DataFrame,
+    /// One row per frame per distinct stack (see the module docs).
+    pub frames: DataFrame,
+}
+
+fn polars_err(e: PolarsError) -> Error {
+    Error::Output(format!("building a table failed: {e}"))
+}
+
+#[derive(Hash, PartialEq, Eq, Clone)]
+struct FrameKey {
+    function: Str,
+    file: Str,
+    line: i64,
+    inlined: bool,
+}
+
+impl Tables {
+    /// Tables of a single profile (`snapshot` = 0).
+    pub fn from_profile(p: &Profile) -> Result<Tables> {
+        Self::from_snapshots(&[p])
+    }
+
+    /// Tables of many snapshots, stacked in the order given.
+    pub fn from_snapshots(profiles: &[&Profile]) -> Result<Tables> {
+        let rows: usize = profiles.iter().map(|p| p.samples.len()).sum();
+        let mut snapshot = Vec::with_capacity(rows);
+        let mut time: Vec<Option<i64>> = Vec::with_capacity(rows);
+        let mut stack_id = Vec::with_capacity(rows);
+        let mut object_size: Vec<Option<i64>> = Vec::with_capacity(rows);
+        let mut leaf: Vec<Str> = Vec::with_capacity(rows);
+        let mut value_cols: BTreeMap<Str, Vec<Option<i64>>> = BTreeMap::new();
+        let mut value_order: Vec<Str> = Vec::new();
+        let mut str_labels: BTreeMap<Str, Vec<Option<Str>>> = BTreeMap::new();
+        let mut num_labels: BTreeMap<Str, Vec<Option<i64>>> = BTreeMap::new();
+
+        let mut frame_ids: HashMap<FrameKey, u32> = HashMap::new();
+        let mut frame_keys: Vec<FrameKey> = Vec::new();
+        let mut stacks: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut stack_frames: Vec<Vec<u32>> = Vec::new();
+        let mut stack_leaf: Vec<Str> = Vec::new();
+        let empty: Str = Str::from("");
+
+        for (si, p) in profiles.iter().enumerate() {
+            for t in &p.sample_types {
+                if !value_cols.contains_key(&t.name) {
+                    value_cols.insert(t.name.clone(), vec![None; snapshot.len()]);
+                    value_order.push(t.name.clone());
+                }
+            }
+            let t = (p.time_nanos != 0).then_some(p.time_nanos);
+            // Per-profile cache: location index -> its frame ids, innermost first.
+            let mut loc_frames: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
+            for s in &p.samples {
+                let row = snapshot.len();
+                snapshot.push(si as u32);
+                time.push(t);
+                let mut key = Vec::new();
+                for &l in &s.locations {
+                    let fr = loc_frames[l as usize].get_or_insert_with(|| {
+                        let loc = &p.locations[l as usize];
+                        let n = loc.lines.len();
+                        loc.lines
+                            .iter()
+                            .enumerate()
+                            .map(|(i, ln)| {
+                                let f = &p.functions[ln.function as usize];
+                                let k = FrameKey {
+                                    function: f.name.clone(),
+                                    file: f.filename.clone(),
+                                    line: ln.line,
+                                    inlined: i + 1 < n,
+                                };
+                                *frame_ids.entry(k).or_insert_with_key(|k| {
+                                    frame_keys.push(k.clone());
+                                    frame_keys.len() as u32 - 1
+                                })
+                            })
+                            .collect()
+                    });
+                    key.extend_from_slice(fr);
+                }
+                let next = stack_frames.len() as u32;
+                let id = *stacks.entry(key).or_insert_with_key(|k| {
+                    stack_frames.push(k.clone());
+                    stack_leaf.push(
+                        k.first()
+                            .map(|&f| frame_keys[f as usize].function.clone())
+                            .unwrap_or_else(|| empty.clone()),
+                    );
+                    next
+                });
+                stack_id.push(id);
+                leaf.push(stack_leaf[id as usize].clone());
+                for (i, t) in p.sample_types.iter().enumerate() {
+                    value_cols.get_mut(&t.name).expect("declared above").push(Some(s.values[i]));
+                }
+                let mut size = None;
+                for l in &s.labels {
+                    match &l.value {
+                        LabelValue::Num { value, .. } if &*l.key == "bytes" => {
+                            size.get_or_insert(*value);
+                        }
+                        LabelValue::Num { value, .. } => {
+                            let col = num_labels.entry(l.key.clone()).or_insert_with(|| vec![None; row]);
+                            if col.len() == row {
+                                col.push(Some(*value));
+                            }
+                        }
+                        LabelValue::Str(v) => {
+                            let col = str_labels.entry(l.key.clone()).or_insert_with(|| vec![None; row]);
+                            if col.len() == row {
+                                col.push(Some(v.clone()));
+                            }
+                        }
+                    }
+                }
+                object_size.push(size);
+                let n = row + 1;
+                for c in value_cols.values_mut() {
+                    c.resize(n, None);
+                }
+                for c in str_labels.values_mut() {
+                    c.resize(n, None);
+                }
+                for c in num_labels.values_mut() {
+                    c.resize(n, None);
+                }
+            }
+        }
+
+        let paths: Vec<String> = stack_frames
+            .iter()
+            .map(|fr| {
+                let names: Vec<&str> = fr.iter().rev().map(|&f| &*frame_keys[f as usize].function).collect();
+                names.join(" -> ")
+            })
+            .collect();
+        let path: Vec<&str> = stack_id.iter().map(|&s| paths[s as usize].as_str()).collect();
+
+        let n = snapshot.len();
+        let time_col = Column::new("time".into(), time)
+            .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
+            .map_err(polars_err)?;
+        let mut cols = vec![
+            Column::new("snapshot".into(), snapshot),
+            time_col,
+            Column::new("stack_id".into(), stack_id),
+        ];
+        for name in &value_order {
+            cols.push(Column::new(name.as_ref().into(), &value_cols[name]));
+        }
+        cols.push(Column::new("object_size".into(), object_size));
+        for (k, v) in &str_labels {
+            let v: Vec<Option<&str>> = v.iter().map(|x| x.as_deref()).collect();
+            cols.push(Column::new(format!("label.{k}").into(), v));
+        }
+        for (k, v) in &num_labels {
+            cols.push(Column::new(format!("num.{k}").into(), v));
+        }
+        let leaf: Vec<&str> = leaf.iter().map(|s| &**s).collect();
+        cols.push(Column::new("leaf".into(), leaf));
+        cols.push(Column::new("path".into(), path));
+        let samples = DataFrame::new(n, cols).map_err(polars_err)?;
+
+        let total: usize = stack_frames.iter().map(Vec::len).sum();
+        let mut f_stack = Vec::with_capacity(total);
+        let mut f_depth = Vec::with_capacity(total);
+        let mut f_function: Vec<&str> = Vec::with_capacity(total);
+        let mut f_file: Vec<&str> = Vec::with_capacity(total);
+        let mut f_line = Vec::with_capacity(total);
+        let mut f_inlined = Vec::with_capacity(total);
+        for (sid, fr) in stack_frames.iter().enumerate() {
+            for (d, &f) in fr.iter().enumerate() {
+                let k = &frame_keys[f as usize];
+                f_stack.push(sid as u32);
+                f_depth.push(d as u32);
+                f_function.push(&k.function);
+                f_file.push(&k.file);
+                f_line.push(k.line);
+                f_inlined.push(k.inlined);
+            }
+        }
+        let frames = DataFrame::new(
+            total,
+            vec![
+                Column::new("stack_id".into(), f_stack),
+                Column::new("depth".into(), f_depth),
+                Column::new("function".into(), f_function),
+                Column::new("file".into(), f_file),
+                Column::new("line".into(), f_line),
+                Column::new("inlined".into(), f_inlined),
+            ],
+        )
+        .map_err(polars_err)?;
+        Ok(Tables { samples, frames })
+    }
+}
+
+/// File formats a table can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// A JSON array of row objects.
+    Json,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// Encodes a DataFrame in `format`.
+pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match format {
+        TableFormat::Csv => CsvWriter::new(&mut buf).finish(df).map_err(polars_err)?,
+        TableFormat::Json => JsonWriter::new(&mut buf)
+            .with_json_format(JsonFormat::Json)
+            .finish(df)
+            .map_err(polars_err)?,
+        TableFormat::Parquet => {
+            ParquetWriter::new(&mut buf).finish(df).map_err(polars_err)?;
+        }
+    }
+    Ok(buf)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and
+/// a rename, so that a reader never sees half a file and a failed write
+/// leaves any previous file intact.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let err = |e: std::io::Error| Error::Output(format!("{}: cannot write: {e}", path.display()));
+    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    if let Err(e) = f.write_all(bytes).and_then(|_| f.sync_all()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })
+}

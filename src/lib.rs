@@ -1,0 +1,32 @@
+//! # heapframe
+//!
+//! Go memory-leak investigations as data. heapframe reads pprof profiles
+//! (heap, allocs, goroutine, CPU, mutex/block, or any other pprof file),
+//! turns them into polars tables, and computes what `go tool pprof`
+//! computes — `top`, `-base`/`-diff_base` deltas, focus/ignore/hide/show —
+//! with the same numbers and, for text output, the same bytes.
+//!
+//! Layers (each only uses those above it in this list):
+//! - [`pprof`]: the wire format (prost messages, gzip sniffing, size bounds);
+//! - [`profile`]: the validated model ([`Profile`]);
+//! - [`frames`]: `samples` and `frames` DataFrames ([`frames::Tables`]);
+//! - [`report`]: pprof's analyses ([`report::top`], [`report::subtract`]).
+//!
+//! ```
+//! use heapframe::{Profile, report::{top, TopOptions}};
+//! let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz")?;
+//! let report = top(&p, &TopOptions { node_count: 3, ..Default::default() })?;
+//! assert_eq!(report.rows[0].name, "bytes.Clone");
+//! print!("{}", report.to_text());
+//! # Ok::<(), heapframe::Error>(())
+//! ```
+
+pub mod error;
+#[cfg(feature = "tables")]
+pub mod frames;
+pub mod pprof;
+pub mod profile;
+pub mod report;
+
+pub use error::{Error, ProfileError, Result};
+pub use profile::Profile;

@@ -1,0 +1,254 @@
+//! Which frames and samples a report sees: pprof's `drop_frames` pruning and
+//! the `focus`, `ignore`, `hide` and `show` regular expressions.
+//!
+//! A [`View`] is a profile seen through these filters without copying it:
+//! locations whose lines were hidden get their own line lists, samples whose
+//! stacks were pruned get their own location lists, the rest is borrowed.
+//!
+//! The meanings are pprof's:
+//! - `focus`: keep samples with at least one location whose function name,
+//!   file name or mapping file matches (unanchored);
+//! - `ignore`: drop samples with any such location (ignore wins over focus);
+//! - `hide`: remove matching lines from locations (a location left with no
+//!   line leaves the stack; a sample left with no location is dropped);
+//! - `show`: keep only matching lines, likewise.
+
+use std::borrow::Cow;
+
+use regex::Regex;
+
+use crate::error::{Error, Result};
+use crate::profile::{Line, Profile};
+
+/// A profile seen through pruning and name filters.
+#[derive(Debug, Clone)]
+pub struct View<'a> {
+    /// The underlying profile.
+    pub profile: &'a Profile,
+    /// Lines of each location (index as in `profile.locations`).
+    pub lines: Vec<Cow<'a, [Line]>>,
+    /// The samples still in the view.
+    pub samples: Vec<ViewSample<'a>>,
+}
+
+/// A sample of a [`View`].
+#[derive(Debug, Clone)]
+pub struct ViewSample<'a> {
+    /// Index into `profile.samples`.
+    pub index: usize,
+    /// Its stack (indices into `profile.locations`), leaf first.
+    pub locations: Cow<'a, [u32]>,
+}
+
+/// Which of the name filters matched anything (pprof warns when one did not).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FilterMatches {
+    /// `focus` matched (or was not given).
+    pub focus: bool,
+    /// `ignore` matched.
+    pub ignore: bool,
+    /// `hide` matched.
+    pub hide: bool,
+    /// `show` matched.
+    pub show: bool,
+}
+
+/// Compiles a user regular expression (unanchored, as pprof's options are).
+pub fn compile(option: &str, re: &str) -> Result<Regex> {
+    Regex::new(re).map_err(|e| Error::Option(format!("invalid {option} regular expression {re:?}: {e}")))
+}
+
+impl<'a> View<'a> {
+    /// The whole profile.
+    pub fn new(profile: &'a Profile) -> Self {
+        View {
+            profile,
+            lines: profile.locations.iter().map(|l| Cow::Borrowed(&l.lines[..])).collect(),
+            samples: (0..profile.samples.len())
+                .map(|index| ViewSample {
+                    index,
+                    locations: Cow::Borrowed(&profile.samples[index].locations[..]),
+                })
+                .collect(),
+        }
+    }
+
+    /// Applies the profile's own `drop_frames`/`keep_frames` as pprof does on
+    /// load: frames from the outermost matching function inwards are pruned,
+    /// but never the frames above the first non-matching (user) frame.
+    pub fn remove_uninteresting(&mut self) -> Result<()> {
+        let p = self.profile;
+        if p.drop_frames.is_empty() {
+            return Ok(());
+        }
+        let drop = Regex::new(&format!("^({})$", p.drop_frames)).map_err(|e| {
+            Error::Option(format!("{}: invalid drop_frames regular expression: {e}", p.source))
+        })?;
+        let keep = if p.keep_frames.is_empty() {
+            None
+        } else {
+            Some(Regex::new(&format!("^({})$", p.keep_frames)).map_err(|e| {
+                Error::Option(format!("{}: invalid keep_frames regular expression: {e}", p.source))
+            })?)
+        };
+        let mut cache: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+        let mut prune_here = |name: &'a str| -> bool {
+            *cache.entry(name).or_insert_with(|| {
+                let f = simplify_func(name);
+                drop.is_match(f) && !keep.as_ref().is_some_and(|k| k.is_match(f))
+            })
+        };
+        let n = p.locations.len();
+        let mut prune = vec![false; n];
+        let mut beneath = vec![false; n];
+        for li in 0..n {
+            let lines = &self.lines[li];
+            let hit = (0..lines.len()).rev().find(|&i| {
+                let f = &p.functions[lines[i].function as usize];
+                !f.name.is_empty() && prune_here(&f.name)
+            });
+            if let Some(i) = hit {
+                beneath[li] = true;
+                if i == lines.len() - 1 {
+                    prune[li] = true;
+                } else {
+                    let kept = lines[i + 1..].to_vec();
+                    self.lines[li] = Cow::Owned(kept);
+                }
+            }
+        }
+        for s in &mut self.samples {
+            let locs = &s.locations;
+            let mut found_user = false;
+            let mut cut = None;
+            for i in (0..locs.len()).rev() {
+                let l = locs[i] as usize;
+                if !prune[l] && !beneath[l] {
+                    found_user = true;
+                    continue;
+                }
+                if !found_user {
+                    continue;
+                }
+                cut = Some(if prune[l] { i + 1 } else { i });
+                break;
+            }
+            if let Some(c) = cut {
+                s.locations = Cow::Owned(locs[c..].to_vec());
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `focus`, `ignore`, `hide` and `show` (see the module docs).
+    pub fn filter_by_name(
+        &mut self,
+        focus: Option<&Regex>,
+        ignore: Option<&Regex>,
+        hide: Option<&Regex>,
+        show: Option<&Regex>,
+    ) -> FilterMatches {
+        let mut m = FilterMatches::default();
+        if focus.is_none() && ignore.is_none() && hide.is_none() && show.is_none() {
+            m.focus = true;
+            return m;
+        }
+        let p = self.profile;
+        let n = p.locations.len();
+        // 0 = neither, 1 = focused, 2 = ignored
+        let mut focus_or_ignore = vec![0u8; n];
+        let mut hidden = vec![false; n];
+        let mut any_hidden = false;
+        for li in 0..n {
+            let mapping_file = p.locations[li].mapping.map(|m| &*p.mappings[m as usize].filename);
+            let line_matches = |re: &Regex, ln: &Line| {
+                let f = &p.functions[ln.function as usize];
+                re.is_match(&f.name) || re.is_match(&f.filename)
+            };
+            let loc_matches = |re: &Regex, lines: &[Line]| {
+                lines.iter().any(|ln| line_matches(re, ln)) || mapping_file.is_some_and(|f| re.is_match(f))
+            };
+            if ignore.is_some_and(|re| loc_matches(re, &self.lines[li])) {
+                m.ignore = true;
+                focus_or_ignore[li] = 2;
+            } else if focus.is_none_or(|re| loc_matches(re, &self.lines[li])) {
+                m.focus = true;
+                focus_or_ignore[li] = 1;
+            }
+            if let Some(re) = hide
+                && loc_matches(re, &self.lines[li])
+            {
+                m.hide = true;
+                let kept: Vec<Line> = if mapping_file.is_some_and(|f| re.is_match(f)) {
+                    Vec::new()
+                } else {
+                    self.lines[li].iter().filter(|ln| !line_matches(re, ln)).copied().collect()
+                };
+                if kept.is_empty() {
+                    hidden[li] = true;
+                    any_hidden = true;
+                }
+                self.lines[li] = Cow::Owned(kept);
+            }
+            if let Some(re) = show {
+                if !mapping_file.is_some_and(|f| re.is_match(f)) {
+                    let kept: Vec<Line> =
+                        self.lines[li].iter().filter(|ln| line_matches(re, ln)).copied().collect();
+                    self.lines[li] = Cow::Owned(kept);
+                }
+                if self.lines[li].is_empty() {
+                    hidden[li] = true;
+                    any_hidden = true;
+                } else {
+                    m.show = true;
+                }
+            }
+        }
+        self.samples.retain_mut(|s| {
+            let mut focused = false;
+            for &l in s.locations.iter() {
+                match focus_or_ignore[l as usize] {
+                    1 => focused = true,
+                    2 => return false,
+                    _ => {}
+                }
+            }
+            if !focused {
+                return false;
+            }
+            if any_hidden {
+                let locs: Vec<u32> = s.locations.iter().copied().filter(|&l| !hidden[l as usize]).collect();
+                if locs.is_empty() {
+                    return false;
+                }
+                if locs.len() != s.locations.len() {
+                    s.locations = Cow::Owned(locs);
+                }
+            }
+            true
+        });
+        m
+    }
+}
+
+/// pprof's `simplifyFunc`: drops a leading `.` and the argument list, i.e.
+/// everything from the first `(` that does not open `(anonymous namespace)`
+/// or belong to `operator()`.
+pub fn simplify_func(name: &str) -> &str {
+    let name = name.strip_prefix('.').unwrap_or(name);
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &name[i..];
+        if rest.starts_with("(anonymous namespace)") {
+            i += "(anonymous namespace)".len();
+        } else if rest.starts_with("operator()") {
+            i += "operator()".len();
+        } else if bytes[i] == b'(' {
+            return &name[..i];
+        } else {
+            i += rest.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    name
+}

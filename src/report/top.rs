@@ -1,0 +1,829 @@
+//! `top`: flat and cumulative values per node, as `go tool pprof -top`.
+//!
+//! The steps are pprof's (`internal/driver`, `internal/report`,
+//! `internal/graph`):
+//! 1. prune `drop_frames`, then take the report total (sum of |value| over
+//!    all samples, or over the base samples of a `-diff_base` comparison)
+//!    *before* any filter, so filtered reports keep the full denominator;
+//! 2. apply `focus`/`ignore`/`hide`/`show`;
+//! 3. aggregate frames into nodes at the chosen granularity (functions by
+//!    default; inlined frames are nodes of their own, reached by "inline"
+//!    edges);
+//! 4. build the graph: flat goes to the innermost kept frame of a sample,
+//!    cum to every distinct node of the stack once (recursion counts once);
+//! 5. drop nodes whose |cum| is below `node_fraction` of the graph's flat
+//!    sum and rebuild, sort (|flat| or |cum| descending, then by name), keep
+//!    the top `node_count` and rebuild again;
+//! 6. tag a node `(inline)` when all its incoming edges that survive the
+//!    `edge_fraction` cutoff are inline calls, `(partial-inline)` when some are;
+//! 7. choose one output unit for the whole table from the smallest value
+//!    shown and the total.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::error::Result;
+use crate::profile::{Profile, Str, ValueType};
+use crate::report::compare::is_base_sample;
+use crate::report::filter::{FilterMatches, View, compile};
+use crate::report::units::{percentage, scale, scaled_label};
+
+/// How frames are grouped into report nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Granularity {
+    /// One node per function (pprof's default, `-functions`).
+    #[default]
+    Functions,
+    /// One node per function and file (`-filefunctions`).
+    FileFunctions,
+    /// One node per source file (`-files`).
+    Files,
+    /// One node per source line (`-lines`).
+    Lines,
+    /// One node per instruction address (`-addresses`).
+    Addresses,
+}
+
+impl std::str::FromStr for Granularity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "functions" => Granularity::Functions,
+            "filefunctions" => Granularity::FileFunctions,
+            "files" => Granularity::Files,
+            "lines" => Granularity::Lines,
+            "addresses" => Granularity::Addresses,
+            _ => {
+                return Err(format!(
+                    "unknown granularity {s:?}: expected functions, filefunctions, files, lines or addresses"
+                ));
+            }
+        })
+    }
+}
+
+/// Options of a top report. Defaults are `go tool pprof -top`'s.
+#[derive(Debug, Clone)]
+pub struct TopOptions {
+    /// Sample type by name or position; `None` for the profile's default.
+    pub sample_index: Option<String>,
+    /// Node granularity.
+    pub granularity: Granularity,
+    /// Attribute inlined frames to the function they were inlined into.
+    pub noinlines: bool,
+    /// Show at most this many nodes; 0 for all.
+    pub node_count: usize,
+    /// Sort by cumulative instead of flat value.
+    pub cum: bool,
+    /// Only samples with a frame matching this regexp.
+    pub focus: Option<String>,
+    /// Drop samples with a frame matching this regexp.
+    pub ignore: Option<String>,
+    /// Remove frames matching this regexp.
+    pub hide: Option<String>,
+    /// Keep only frames matching this regexp.
+    pub show: Option<String>,
+    /// Drop nodes whose |cum| is below this fraction of the total (0.005).
+    pub node_fraction: f64,
+    /// Ignore call edges below this fraction of the total (0.001).
+    pub edge_fraction: f64,
+}
+
+impl Default for TopOptions {
+    fn default() -> Self {
+        TopOptions {
+            sample_index: None,
+            granularity: Granularity::Functions,
+            noinlines: false,
+            node_count: 0,
+            cum: false,
+            focus: None,
+            ignore: None,
+            hide: None,
+            show: None,
+            node_fraction: 0.005,
+            edge_fraction: 0.001,
+        }
+    }
+}
+
+/// Whether a node was reached through inlined calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InlineTag {
+    /// Called normally (or a root).
+    No,
+    /// Every call into it was inlined.
+    Inline,
+    /// Some calls into it were inlined.
+    Partial,
+}
+
+impl InlineTag {
+    /// pprof's suffix text: "", "(inline)" or "(partial-inline)".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InlineTag::No => "",
+            InlineTag::Inline => "(inline)",
+            InlineTag::Partial => "(partial-inline)",
+        }
+    }
+}
+
+/// One row of a top report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopRow {
+    /// The name pprof prints (function, `function file:line`, file, ...).
+    pub name: String,
+    /// Function name ("" at file granularity or without symbols).
+    pub function: Str,
+    /// Source file ("" at function granularity).
+    pub file: Str,
+    /// Line number (0 unless at line granularity).
+    pub line: i64,
+    /// Inline tag.
+    pub inline: InlineTag,
+    /// Value of samples whose innermost shown frame is this node.
+    pub flat: i64,
+    /// Value of samples with this node anywhere in the stack.
+    pub cum: i64,
+}
+
+/// The result of [`top`]: rows plus everything pprof prints around them.
+#[derive(Debug, Clone)]
+pub struct TopReport {
+    /// The sample type shown.
+    pub sample_type: ValueType,
+    /// Header lines from the profile (`File:`, `Build ID:`, comments,
+    /// `Type:`, `Doc:`, `Time:`, `Duration:`).
+    pub profile_labels: Vec<String>,
+    /// Active filters as `focus=RE` etc.
+    pub active_filters: Vec<String>,
+    /// The denominator of every percentage.
+    pub total: i64,
+    /// Rows, in report order.
+    pub rows: Vec<TopRow>,
+    /// Nodes dropped by the node fraction cutoff.
+    pub dropped_nodes: usize,
+    /// Nodes left after the cutoff, before `node_count`.
+    pub nodes_before_count: usize,
+    /// The node fraction used.
+    pub node_fraction: f64,
+    /// Unit every value is printed in (`MB`, `s`, ...; `count` for counts).
+    pub output_unit: String,
+    /// Which filters matched anything.
+    pub matches: FilterMatches,
+}
+
+impl TopReport {
+    /// Formats a value in the report's output unit.
+    pub fn format_value(&self, v: i64) -> String {
+        scaled_label(v, &self.sample_type.unit, &self.output_unit)
+    }
+
+    /// Sum of the flat values shown.
+    pub fn shown_total(&self) -> i64 {
+        self.rows.iter().map(|r| r.flat).sum()
+    }
+
+    /// The lines pprof prints above the table.
+    pub fn header_lines(&self) -> Vec<String> {
+        let mut out = self.profile_labels.clone();
+        if !self.active_filters.is_empty() {
+            out.push("Active filters:".to_string());
+            for f in &self.active_filters {
+                let f = if f.len() > 80 {
+                    format!("{}…", String::from_utf8_lossy(&f.as_bytes()[..80]))
+                } else {
+                    f.clone()
+                };
+                out.push(format!("   {f}"));
+            }
+        }
+        let shown = self.shown_total();
+        out.push(format!(
+            "Showing nodes accounting for {}, {} of {} total",
+            self.format_value(shown),
+            percentage(shown, self.total).trim(),
+            self.format_value(self.total)
+        ));
+        if self.total != 0 {
+            if self.dropped_nodes > 0 {
+                let cut = ((self.total as f64 * self.node_fraction) as i64).abs();
+                out.push(format!(
+                    "Dropped {} node{} (cum <= {})",
+                    self.dropped_nodes,
+                    if self.dropped_nodes > 1 { "s" } else { "" },
+                    self.format_value(cut)
+                ));
+            }
+            if !self.rows.is_empty() && self.rows.len() < self.nodes_before_count {
+                out.push(format!(
+                    "Showing top {} nodes out of {}",
+                    self.rows.len(),
+                    self.nodes_before_count
+                ));
+            }
+        }
+        out
+    }
+
+    /// The report as `go tool pprof -top` prints it, byte for byte.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        for l in self.header_lines() {
+            s.push_str(&l);
+            s.push('\n');
+        }
+        s.push_str(&format!(
+            "{:>10} {:>5}% {:>5}% {:>10} {:>5}%\n",
+            "flat", "flat", "sum", "cum", "cum"
+        ));
+        let mut sum = 0i64;
+        for r in &self.rows {
+            sum += r.flat;
+            let inl = match r.inline {
+                InlineTag::No => String::new(),
+                t => format!(" {}", t.as_str()),
+            };
+            s.push_str(&format!(
+                "{:>10} {} {} {:>10} {}  {}{}\n",
+                self.format_value(r.flat),
+                percentage(r.flat, self.total),
+                percentage(sum, self.total),
+                self.format_value(r.cum),
+                percentage(r.cum, self.total),
+                r.name,
+                inl
+            ));
+        }
+        s
+    }
+}
+
+/// Computes a top report of `profile` (which may be the result of
+/// [`crate::report::compare::subtract`]).
+pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
+    let si = profile.sample_index(opts.sample_index.as_deref())?;
+    let focus = opts.focus.as_deref().map(|r| compile("focus", r)).transpose()?;
+    let ignore = opts.ignore.as_deref().map(|r| compile("ignore", r)).transpose()?;
+    let hide = opts.hide.as_deref().map(|r| compile("hide", r)).transpose()?;
+    let show = opts.show.as_deref().map(|r| compile("show", r)).transpose()?;
+
+    let mut view = View::new(profile);
+    view.remove_uninteresting()?;
+
+    // The total is taken before filtering.
+    let (mut total, mut diff_total) = (0i64, 0i64);
+    for s in &view.samples {
+        let sm = &profile.samples[s.index];
+        let v = sm.values[si].wrapping_abs();
+        total = total.wrapping_add(v);
+        if is_base_sample(sm) {
+            diff_total = diff_total.wrapping_add(v);
+        }
+    }
+    if diff_total > 0 {
+        total = diff_total;
+    }
+
+    let matches = view.filter_by_name(focus.as_ref(), ignore.as_ref(), hide.as_ref(), show.as_ref());
+    let nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
+    let stacks: Vec<(&[u32], i64)> = view
+        .samples
+        .iter()
+        .filter_map(|s| {
+            let w = profile.samples[s.index].values[si];
+            (w != 0).then_some((&*s.locations, w))
+        })
+        .collect();
+
+    let builder = GraphBuilder { nodes: &nodes, stacks: &stacks };
+    let g = builder.build(None);
+    let total_value: i64 = g.present.iter().map(|&n| g.flat[n as usize]).sum();
+    let node_cutoff = ((total_value as f64 * opts.node_fraction) as i64).abs();
+    let edge_cutoff = ((total_value as f64 * opts.edge_fraction) as i64).abs();
+
+    let mut g = g;
+    let mut dropped_nodes = 0;
+    if node_cutoff > 0 {
+        let mut kept = vec![false; nodes.len()];
+        let mut n_kept = 0;
+        for &n in &g.present {
+            if g.cum[n as usize].abs() >= node_cutoff {
+                kept[n as usize] = true;
+                n_kept += 1;
+            }
+        }
+        if n_kept != g.present.len() {
+            dropped_nodes = g.present.len() - n_kept;
+            g = builder.build(Some(&kept));
+        }
+    }
+    let nodes_before_count = g.present.len();
+    let sort = |g: &mut Graph| {
+        let mut order = std::mem::take(&mut g.present);
+        order.sort_by(|&a, &b| nodes.compare(g, a, b, opts.cum));
+        g.present = order;
+    };
+    sort(&mut g);
+    if opts.node_count > 0 && opts.node_count < g.present.len() {
+        let mut kept = vec![false; nodes.len()];
+        for &n in &g.present[..opts.node_count] {
+            kept[n as usize] = true;
+        }
+        g = builder.build(Some(&kept));
+        sort(&mut g);
+    }
+
+    // Inline tags from the incoming edges that survive the edge cutoff.
+    let mut inline_in = vec![false; nodes.len()];
+    let mut normal_in = vec![false; nodes.len()];
+    for (&key, e) in &g.edges {
+        if e.weight.abs() < edge_cutoff {
+            continue;
+        }
+        let dst = (key & 0xffff_ffff) as usize;
+        if e.inline {
+            inline_in[dst] = true;
+        } else {
+            normal_in[dst] = true;
+        }
+    }
+
+    let rows: Vec<TopRow> = g
+        .present
+        .iter()
+        .map(|&n| {
+            let i = n as usize;
+            let info = &nodes.infos[i];
+            TopRow {
+                name: nodes.names[i].clone(),
+                function: info.name.clone(),
+                file: info.file.clone(),
+                line: info.lineno,
+                inline: match (inline_in[i], normal_in[i]) {
+                    (true, true) => InlineTag::Partial,
+                    (true, false) => InlineTag::Inline,
+                    _ => InlineTag::No,
+                },
+                flat: g.flat[i],
+                cum: g.cum[i],
+            }
+        })
+        .collect();
+
+    let sample_type = profile.sample_types[si].clone();
+    let output_unit = select_output_unit(&rows, total, &sample_type.unit);
+    let mut active_filters = Vec::new();
+    for (k, v) in [
+        ("focus", &opts.focus),
+        ("ignore", &opts.ignore),
+        ("hide", &opts.hide),
+        ("show", &opts.show),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            active_filters.push(format!("{k}={v}"));
+        }
+    }
+    let mut report = TopReport {
+        sample_type,
+        profile_labels: Vec::new(),
+        active_filters,
+        total,
+        rows,
+        dropped_nodes,
+        nodes_before_count,
+        node_fraction: opts.node_fraction,
+        output_unit,
+        matches,
+    };
+    report.profile_labels = profile_labels(profile, &report);
+    Ok(report)
+}
+
+/// pprof's `selectOutputUnit`: one unit for the table, from the smallest
+/// non-zero |flat| (else |cum|) shown and the total.
+fn select_output_unit(rows: &[TopRow], total: i64, unit: &str) -> String {
+    if rows.is_empty() {
+        return "minimum".to_string();
+    }
+    let mut min = 0i64;
+    for r in rows {
+        let mut v = r.flat.abs();
+        if v == 0 {
+            v = r.cum.abs();
+        }
+        if v > 0 && (min == 0 || v < min) {
+            min = v;
+        }
+    }
+    let max = total;
+    if min == 0 {
+        min = max;
+    }
+    let (_, min_unit) = scale(min, unit, "minimum");
+    let (_, max_unit) = scale(max, unit, "minimum");
+    let mut u = min_unit.clone();
+    if min_unit != max_unit && min.wrapping_mul(100) < max {
+        u = scale(min.wrapping_mul(100), unit, "minimum").1;
+    }
+    if u.is_empty() { unit.to_string() } else { u }
+}
+
+/// pprof's `ProfileLabels`.
+fn profile_labels(p: &Profile, r: &TopReport) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(m) = p.mappings.first() {
+        if !m.filename.is_empty() {
+            out.push(format!("File: {}", go_base(&m.filename)));
+        }
+        if !m.build_id.is_empty() {
+            out.push(format!("Build ID: {}", m.build_id));
+        }
+    }
+    for c in &p.comments {
+        if !c.starts_with('#') {
+            out.push(c.to_string());
+        }
+    }
+    if !r.sample_type.name.is_empty() {
+        out.push(format!("Type: {}", r.sample_type.name));
+    }
+    if !p.doc_url.is_empty() {
+        out.push(format!("Doc: {}", p.doc_url));
+    }
+    if p.time_nanos != 0 {
+        out.push(format!("Time: {}", crate::report::format_time_utc(p.time_nanos)));
+    }
+    if p.duration_nanos != 0 {
+        let duration = crate::report::units::label(p.duration_nanos, "nanoseconds");
+        let (total_ns, total_unit) = scale(r.total, &r.sample_type.unit, "nanoseconds");
+        let ratio = if total_unit == "ns" && total_ns != 0.0 {
+            format!("({})", percentage(total_ns as i64, p.duration_nanos))
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "Duration: {duration}, Total samples = {} {ratio}",
+            r.format_value(r.total)
+        ));
+    }
+    out
+}
+
+/// Go's `filepath.Base`.
+pub(crate) fn go_base(path: &str) -> &str {
+    if path.is_empty() {
+        return ".";
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/";
+    }
+    match trimmed.rfind('/') {
+        Some(i) => &trimmed[i + 1..],
+        None => trimmed,
+    }
+}
+
+/// Go's `filepath.Clean` (lexical, Unix).
+pub(crate) fn go_clean(path: &str) -> Cow<'_, str> {
+    if path.is_empty() {
+        return Cow::Borrowed(".");
+    }
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    let out = match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    };
+    if out == path { Cow::Borrowed(path) } else { Cow::Owned(out) }
+}
+
+/// pprof's `trimPath` without a configured trim or search path.
+fn trim_path(path: &str) -> &str {
+    for prefix in ["/proc/self/cwd/./", "/proc/self/cwd/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    path
+}
+
+/// pprof's `NodeInfo`: what makes two frames the same node.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+struct NodeInfo {
+    name: Str,
+    address: u64,
+    file: Str,
+    start_line: i64,
+    lineno: i64,
+    column: i64,
+    objfile: Str,
+}
+
+impl NodeInfo {
+    fn printable_name(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if self.address != 0 {
+            parts.push(format!("{:016x}", self.address));
+        }
+        if !self.name.is_empty() {
+            parts.push(self.name.to_string());
+        }
+        if self.lineno != 0 {
+            let mut s = format!("{}:{}", self.file, self.lineno);
+            if self.column != 0 {
+                s.push_str(&format!(":{}", self.column));
+            }
+            parts.push(s);
+        } else if !self.file.is_empty() {
+            parts.push(self.file.to_string());
+        } else if !self.name.is_empty() {
+        } else if !self.objfile.is_empty() {
+            parts.push(format!("[{}]", go_base(&self.objfile)));
+        } else {
+            parts.push("<unknown>".to_string());
+        }
+        parts.join(" ")
+    }
+
+    /// Go's `fmt.Sprint(info)`, pprof's last-resort ordering key.
+    fn go_sprint(&self) -> String {
+        format!(
+            "{{{}  {} {} {} {} {} {}}}",
+            self.name, self.address, self.file, self.start_line, self.lineno, self.column, self.objfile
+        )
+    }
+}
+
+/// Interned nodes and, per location, the node of each of its lines.
+struct NodeTable {
+    infos: Vec<NodeInfo>,
+    names: Vec<String>,
+    /// For each location: its nodes, innermost line first.
+    loc_nodes: Vec<Vec<u32>>,
+}
+
+impl NodeTable {
+    fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    fn build(view: &View<'_>, gran: Granularity, noinlines: bool) -> NodeTable {
+        let p = view.profile;
+        let (function, filename, linenumber, address) = match gran {
+            Granularity::Functions => (true, false, false, false),
+            Granularity::FileFunctions => (true, true, false, false),
+            Granularity::Files => (false, true, false, false),
+            Granularity::Lines => (true, true, true, false),
+            Granularity::Addresses => (true, true, true, true),
+        };
+        let keep_columns = gran == Granularity::Addresses && !noinlines;
+        let mut map: HashMap<NodeInfo, u32> = HashMap::new();
+        let mut infos = Vec::new();
+        let mut intern = |info: NodeInfo| -> u32 {
+            *map.entry(info).or_insert_with_key(|k| {
+                infos.push(k.clone());
+                infos.len() as u32 - 1
+            })
+        };
+        let empty: Str = Str::from("");
+        let mut file_cache: HashMap<Str, Str> = HashMap::new();
+        let mut loc_nodes = Vec::with_capacity(p.locations.len());
+        for (li, loc) in p.locations.iter().enumerate() {
+            let objfile = loc
+                .mapping
+                .map(|m| p.mappings[m as usize].filename.clone())
+                .unwrap_or_else(|| empty.clone());
+            let addr = if address { loc.address } else { 0 };
+            let mut lines: &[crate::profile::Line] = &view.lines[li];
+            if noinlines && lines.len() > 1 {
+                lines = &lines[lines.len() - 1..];
+            }
+            if lines.is_empty() {
+                loc_nodes.push(vec![intern(NodeInfo {
+                    address: addr,
+                    objfile,
+                    ..Default::default()
+                })]);
+                continue;
+            }
+            let mut ids = Vec::with_capacity(lines.len());
+            for ln in lines {
+                let f = &p.functions[ln.function as usize];
+                let name = if function { f.name.clone() } else { empty.clone() };
+                let file = if filename && !f.filename.is_empty() {
+                    file_cache
+                        .entry(f.filename.clone())
+                        .or_insert_with(|| Str::from(go_clean(trim_path(&f.filename)).as_ref()))
+                        .clone()
+                } else {
+                    empty.clone()
+                };
+                let no_name = name.is_empty();
+                ids.push(intern(NodeInfo {
+                    name,
+                    address: addr,
+                    file,
+                    start_line: if no_name { f.start_line } else { 0 },
+                    lineno: if linenumber { ln.line } else { 0 },
+                    column: if keep_columns { ln.column } else { 0 },
+                    objfile: if no_name { objfile.clone() } else { empty.clone() },
+                }));
+            }
+            loc_nodes.push(ids);
+        }
+        let names = infos.iter().map(NodeInfo::printable_name).collect();
+        NodeTable { infos, names, loc_nodes }
+    }
+
+    /// pprof's node order (`FlatNameOrder` or `CumNameOrder`).
+    fn compare(&self, g: &Graph, a: u32, b: u32, cum: bool) -> Ordering {
+        let (ai, bi) = (a as usize, b as usize);
+        let (first_a, first_b, second_a, second_b) = if cum {
+            (g.cum[ai], g.cum[bi], g.flat[ai], g.flat[bi])
+        } else {
+            (g.flat[ai], g.flat[bi], g.cum[ai], g.cum[bi])
+        };
+        first_b
+            .abs()
+            .cmp(&first_a.abs())
+            .then_with(|| self.compare_names(ai, bi))
+            .then_with(|| second_b.abs().cmp(&second_a.abs()))
+            .then_with(|| self.infos[ai].go_sprint().cmp(&self.infos[bi].go_sprint()))
+    }
+
+    /// Compares printable names (addresses numerically when both are set).
+    /// pprof treats nodes with equal printable names as equivalent here and
+    /// its output order between them is random; heapframe goes on to the
+    /// next key so its order is deterministic.
+    fn compare_names(&self, a: usize, b: usize) -> Ordering {
+        let (x, y) = (&self.infos[a], &self.infos[b]);
+        if x.address != 0 && y.address != 0 && x.address != y.address {
+            return x.address.cmp(&y.address);
+        }
+        self.names[a].cmp(&self.names[b])
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    weight: i64,
+    inline: bool,
+}
+
+/// A fast hasher for the packed `(src, dst)` edge keys.
+#[derive(Default)]
+struct PairHasher(u64);
+
+impl Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+struct Graph {
+    flat: Vec<i64>,
+    cum: Vec<i64>,
+    edges: HashMap<u64, Edge, BuildHasherDefault<PairHasher>>,
+    /// Nodes with a non-zero flat or cum value.
+    present: Vec<u32>,
+}
+
+struct GraphBuilder<'a> {
+    nodes: &'a NodeTable,
+    stacks: &'a [(&'a [u32], i64)],
+}
+
+impl GraphBuilder<'_> {
+    /// pprof's `newGraph`, restricted to `kept` nodes when given: frames of
+    /// other nodes are skipped, and a sample whose innermost frame is not
+    /// kept adds no flat value anywhere.
+    fn build(&self, kept: Option<&[bool]>) -> Graph {
+        let n = self.nodes.len();
+        let mut flat = vec![0i64; n];
+        let mut cum = vec![0i64; n];
+        let mut seen = vec![u32::MAX; n];
+        let mut edges: HashMap<u64, Edge, BuildHasherDefault<PairHasher>> = HashMap::default();
+        let mut sample_edges: Vec<u64> = Vec::new();
+        for (si, &(locs, w)) in self.stacks.iter().enumerate() {
+            let stamp = si as u32;
+            sample_edges.clear();
+            let mut parent: Option<u32> = None;
+            let mut residual = false;
+            for &loc in locs.iter().rev() {
+                let ln = &self.nodes.loc_nodes[loc as usize];
+                for ni in (0..ln.len()).rev() {
+                    let node = ln[ni];
+                    if kept.is_some_and(|k| !k[node as usize]) {
+                        residual = true;
+                        continue;
+                    }
+                    let first_visit = seen[node as usize] != stamp;
+                    if first_visit {
+                        seen[node as usize] = stamp;
+                        cum[node as usize] += w;
+                    }
+                    if let Some(p) = parent
+                        && p != node
+                    {
+                        let key = (u64::from(p) << 32) | u64::from(node);
+                        if first_visit || !sample_edges.contains(&key) {
+                            sample_edges.push(key);
+                            let e = edges.entry(key).or_insert(Edge { weight: 0, inline: true });
+                            e.weight += w;
+                            e.inline &= ni != ln.len() - 1;
+                        }
+                    }
+                    parent = Some(node);
+                    residual = false;
+                }
+            }
+            if let Some(p) = parent
+                && !residual
+            {
+                flat[p as usize] += w;
+            }
+        }
+        let present = (0..n as u32)
+            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
+            .collect();
+        Graph { flat, cum, edges, present }
+    }
+}
+
+#[cfg(feature = "tables")]
+impl TopReport {
+    /// The rows as a DataFrame: `name`, `function`, `file`, `line`,
+    /// `inline` ("", "inline" or "partial-inline"), `flat`, `flat_pct`,
+    /// `sum_pct`, `cum`, `cum_pct`. Values are raw (in the sample type's
+    /// unit); percentages are of [`TopReport::total`] as in the text.
+    pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        use polars::prelude::*;
+        let pct = |v: i64| {
+            if self.total == 0 {
+                0.0
+            } else {
+                (v as f64 / self.total as f64 * 100.0).abs()
+            }
+        };
+        let mut sum = 0i64;
+        let mut sum_pct = Vec::with_capacity(self.rows.len());
+        for r in &self.rows {
+            sum += r.flat;
+            sum_pct.push(pct(sum));
+        }
+        let col_str = |name: &str, f: &dyn Fn(&TopRow) -> &str| {
+            Column::new(name.into(), self.rows.iter().map(f).collect::<Vec<&str>>())
+        };
+        fn inline(r: &TopRow) -> &'static str {
+            match r.inline {
+                InlineTag::No => "",
+                InlineTag::Inline => "inline",
+                InlineTag::Partial => "partial-inline",
+            }
+        }
+        DataFrame::new(
+            self.rows.len(),
+            vec![
+                col_str("name", &|r| &r.name),
+                col_str("function", &|r| &r.function),
+                col_str("file", &|r| &r.file),
+                Column::new("line".into(), self.rows.iter().map(|r| r.line).collect::<Vec<_>>()),
+                col_str("inline", &inline),
+                Column::new("flat".into(), self.rows.iter().map(|r| r.flat).collect::<Vec<_>>()),
+                Column::new("flat_pct".into(), self.rows.iter().map(|r| pct(r.flat)).collect::<Vec<_>>()),
+                Column::new("sum_pct".into(), sum_pct),
+                Column::new("cum".into(), self.rows.iter().map(|r| r.cum).collect::<Vec<_>>()),
+                Column::new("cum_pct".into(), self.rows.iter().map(|r| pct(r.cum)).collect::<Vec<_>>()),
+            ],
+        )
+        .map_err(|e| crate::error::Error::Output(format!("building the top table failed: {e}")))
+    }
+}

@@ -1,0 +1,227 @@
+//! pprof's unit handling: scaling values between units and formatting them
+//! exactly as `go tool pprof` prints them (`512.02kB`, `1.50MB`, `240.29s`,
+//! bare counts, percentages such as ` 0.89%` or `1.3e-06%`).
+//!
+//! ```
+//! use heapframe::report::units::{scaled_label, percentage};
+//! assert_eq!(scaled_label(1_572_864, "bytes", "MB"), "1.50MB");
+//! assert_eq!(scaled_label(0, "bytes", "MB"), "0");
+//! assert_eq!(percentage(9, 1000), "  0.9%");
+//! ```
+
+struct Unit {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    factor: f64,
+}
+
+struct UnitType {
+    default_name: &'static str,
+    default_factor: f64,
+    units: &'static [Unit],
+}
+
+const UNIT_TYPES: &[UnitType] = &[
+    UnitType {
+        default_name: "B",
+        default_factor: 1.0,
+        units: &[
+            Unit { name: "B", aliases: &["b", "byte"], factor: 1.0 },
+            Unit { name: "kB", aliases: &["kb", "kbyte", "kilobyte"], factor: (1u64 << 10) as f64 },
+            Unit { name: "MB", aliases: &["mb", "mbyte", "megabyte"], factor: (1u64 << 20) as f64 },
+            Unit { name: "GB", aliases: &["gb", "gbyte", "gigabyte"], factor: (1u64 << 30) as f64 },
+            Unit { name: "TB", aliases: &["tb", "tbyte", "terabyte"], factor: (1u64 << 40) as f64 },
+            Unit { name: "PB", aliases: &["pb", "pbyte", "petabyte"], factor: (1u64 << 50) as f64 },
+        ],
+    },
+    UnitType {
+        default_name: "s",
+        default_factor: 1e9,
+        units: &[
+            Unit { name: "ns", aliases: &["ns", "nanosecond"], factor: 1.0 },
+            Unit { name: "us", aliases: &["μs", "us", "microsecond"], factor: 1e3 },
+            Unit { name: "ms", aliases: &["ms", "millisecond"], factor: 1e6 },
+            Unit { name: "s", aliases: &["s", "sec", "second"], factor: 1e9 },
+            Unit { name: "hrs", aliases: &["hour", "hr"], factor: 3600e9 },
+        ],
+    },
+    UnitType {
+        default_name: "GCU",
+        default_factor: 1.0,
+        units: &[
+            Unit { name: "n*GCU", aliases: &["nanogcu"], factor: 1e-9 },
+            Unit { name: "u*GCU", aliases: &["microgcu"], factor: 1e-6 },
+            Unit { name: "m*GCU", aliases: &["milligcu"], factor: 1e-3 },
+            Unit { name: "GCU", aliases: &["gcu"], factor: 1.0 },
+            Unit { name: "k*GCU", aliases: &["kilogcu"], factor: 1e3 },
+            Unit { name: "M*GCU", aliases: &["megagcu"], factor: 1e6 },
+            Unit { name: "G*GCU", aliases: &["gigagcu"], factor: 1e9 },
+            Unit { name: "T*GCU", aliases: &["teragcu"], factor: 1e12 },
+            Unit { name: "P*GCU", aliases: &["petagcu"], factor: 1e15 },
+        ],
+    },
+];
+
+impl UnitType {
+    /// pprof's unit sniffing: lower-cased, one trailing `s` dropped when the
+    /// name is longer than two bytes (`bytes` → `byte`, `nanoseconds`).
+    fn sniff(&self, unit: &str) -> Option<&Unit> {
+        let lower = unit.to_lowercase();
+        let u = if lower.len() > 2 {
+            lower.strip_suffix('s').unwrap_or(&lower)
+        } else {
+            &lower
+        };
+        self.units.iter().find(|x| x.aliases.contains(&u))
+    }
+
+    fn auto_scale(&self, value: f64) -> Option<(f64, &'static str)> {
+        let mut f = 0.0;
+        let mut name = "";
+        for u in self.units {
+            if u.factor >= f && value / u.factor >= 1.0 {
+                f = u.factor;
+                name = u.name;
+            }
+        }
+        (f != 0.0).then(|| (value / f, name))
+    }
+
+    fn convert(&self, value: i64, from: &str, to: &str) -> Option<(f64, String)> {
+        let from = self.sniff(from)?;
+        let v = value as f64 * from.factor;
+        if to == "minimum" || to == "auto" {
+            if let Some((v, u)) = self.auto_scale(v) {
+                return Some((v, u.to_string()));
+            }
+            return Some((v / self.default_factor, self.default_name.to_string()));
+        }
+        Some(match self.sniff(to) {
+            Some(t) => (v / t.factor, t.name.to_string()),
+            None => (v / self.default_factor, self.default_name.to_string()),
+        })
+    }
+}
+
+/// Converts `value` from unit `from` to unit `to` (`"minimum"` or `"auto"`
+/// choose the largest unit that keeps the value ≥ 1). Returns the value and
+/// the canonical unit name, "" for counts.
+pub fn scale(value: i64, from: &str, to: &str) -> (f64, String) {
+    if value < 0 && value != i64::MIN {
+        let (v, u) = scale(-value, from, to);
+        return (-v, u);
+    }
+    for ut in UNIT_TYPES {
+        if let Some(r) = ut.convert(value, from, to) {
+            return r;
+        }
+    }
+    match to {
+        "count" | "sample" | "unit" | "minimum" | "auto" => (value as f64, String::new()),
+        _ => (value as f64, to.to_string()),
+    }
+}
+
+/// Formats `value` (in unit `from`) in unit `to`, two decimals with `.00`
+/// dropped, and `0` for anything that rounds to zero.
+pub fn scaled_label(value: i64, from: &str, to: &str) -> String {
+    let (v, u) = scale(value, from, to);
+    let s = format!("{v:.2}");
+    let s = s.strip_suffix(".00").unwrap_or(&s);
+    if s == "0" || s == "-0" {
+        return "0".to_string();
+    }
+    format!("{s}{u}")
+}
+
+/// Formats `value` in the unit that suits it best (`Duration:` header).
+pub fn label(value: i64, unit: &str) -> String {
+    scaled_label(value, unit, "auto")
+}
+
+/// `value` as a percentage of `total`, as pprof prints it: never negative,
+/// `  100%` near 100, `%5.2f%%` from 1 up, Go's `%5.2g%%` below.
+pub fn percentage(value: i64, total: i64) -> String {
+    let ratio = if total != 0 {
+        (value as f64 / total as f64).abs() * 100.0
+    } else {
+        0.0
+    };
+    if (99.95..=100.05).contains(&ratio) {
+        "  100%".to_string()
+    } else if ratio >= 1.0 {
+        format!("{ratio:5.2}%")
+    } else {
+        format!("{:>5}%", go_g(ratio, 2))
+    }
+}
+
+/// Go's `%.{prec}g` for a finite, non-negative `x`: `prec` significant
+/// digits, trailing zeros removed, exponent form when the exponent is below
+/// -4 or at least the precision.
+pub fn go_g(x: f64, prec: usize) -> String {
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    // Rust's `{:.Ne}` rounds correctly to N+1 significant digits.
+    let e = format!("{:.*e}", prec.saturating_sub(1), x);
+    let (mant, exp) = e.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    let nd = digits.len() as i32;
+    let dp = exp + 1; // position of the decimal point relative to the digits
+    let mut eprec = prec as i32;
+    if eprec > nd && nd >= dp {
+        eprec = nd;
+    }
+    if exp < -4 || exp >= eprec {
+        let mut s = digits[..1].to_string();
+        if nd > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{s}e{sign}{:02}", exp.abs());
+    }
+    if dp <= 0 {
+        format!("0.{}{}", "0".repeat((-dp) as usize), digits)
+    } else if dp >= nd {
+        format!("{}{}", digits, "0".repeat((dp - nd) as usize))
+    } else {
+        format!("{}.{}", &digits[..dp as usize], &digits[dp as usize..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_match_pprof() {
+        assert_eq!(scaled_label(6 * 1024 * 1024, "bytes", "MB"), "6MB");
+        assert_eq!(scaled_label(524_288, "bytes", "MB"), "0.50MB");
+        assert_eq!(scaled_label(-87_654, "bytes", "kB"), "-85.60kB");
+        assert_eq!(scaled_label(4722, "count", "count"), "4722");
+        assert_eq!(scaled_label(1_760_000_000, "nanoseconds", "s"), "1.76s");
+        assert_eq!(label(2_000_000_000, "nanoseconds"), "2s");
+        assert_eq!(label(501_300_000, "nanoseconds"), "501.30ms");
+        assert_eq!(scaled_label(42, "widgets", "widgets"), "42widgets");
+    }
+
+    #[test]
+    fn percentages_match_go_formatting() {
+        assert_eq!(percentage(4722, 4724), "  100%");
+        assert_eq!(percentage(4939, 10000), "49.39%");
+        assert_eq!(percentage(-392, 10000), " 3.92%");
+        assert_eq!(percentage(9, 1000), "  0.9%");
+        assert_eq!(percentage(89, 10000), " 0.89%");
+        assert_eq!(percentage(16, 100_000), "0.016%");
+        assert_eq!(percentage(0, 100), "    0%");
+        assert_eq!(percentage(13, 1_000_000_000), "1.3e-06%");
+        assert_eq!(percentage(12, 10_000_000), "0.00012%");
+        assert_eq!(percentage(997, 100_000), "    1%");
+        assert_eq!(percentage(1, 0), "    0%");
+    }
+}

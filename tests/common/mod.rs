@@ -1,0 +1,128 @@
+//! Shared helpers for the integration tests: running a pprof golden case
+//! through heapframe.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use heapframe::Profile;
+use heapframe::report::{self, BaseMode, Granularity, TopOptions};
+
+/// One golden case: an id and `go tool pprof` arguments.
+pub struct Case {
+    pub id: String,
+    pub args: Vec<String>,
+}
+
+/// Reads a `cases.tsv` (id TAB pprof arguments; `#` starts a comment line).
+pub fn read_cases(path: &Path) -> Vec<Case> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (id, args) = l.split_once('\t').unwrap_or_else(|| panic!("bad case line {l:?}"));
+            Case {
+                id: id.to_string(),
+                args: args.split_whitespace().map(str::to_string).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Runs pprof-style arguments (`-top -base a b`...) through the library.
+pub fn run_pprof_args(args: &[String], dir: &Path) -> heapframe::Result<String> {
+    let mut opts = TopOptions::default();
+    let mut base: Option<(PathBuf, BaseMode)> = None;
+    let mut normalize = false;
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let (flag, value) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_string())),
+            None => (a, None),
+        };
+        match flag {
+            "-top" | "-text" => {}
+            "-cum" => opts.cum = true,
+            "-lines" => opts.granularity = Granularity::Lines,
+            "-files" => opts.granularity = Granularity::Files,
+            "-functions" => opts.granularity = Granularity::Functions,
+            "-filefunctions" => opts.granularity = Granularity::FileFunctions,
+            "-addresses" => opts.granularity = Granularity::Addresses,
+            "-noinlines" => opts.noinlines = true,
+            "-normalize" => normalize = true,
+            "-sample_index" => opts.sample_index = value,
+            "-nodecount" => opts.node_count = value.unwrap().parse().unwrap(),
+            "-focus" => opts.focus = value,
+            "-ignore" => opts.ignore = value,
+            "-hide" => opts.hide = value,
+            "-show" => opts.show = value,
+            "-base" | "-diff_base" => {
+                i += 1;
+                let mode = if flag == "-base" { BaseMode::Subtract } else { BaseMode::DiffBase };
+                base = Some((dir.join(&args[i]), mode));
+            }
+            f if f.starts_with('-') => panic!("unsupported pprof flag {f}"),
+            f => files.push(dir.join(f)),
+        }
+        i += 1;
+    }
+    assert_eq!(files.len(), 1, "one profile per case: {args:?}");
+    let p = Profile::from_path(&files[0])?;
+    let p = match base {
+        Some((b, mode)) => report::subtract(&p, &Profile::from_path(b)?, mode, normalize)?,
+        None => p,
+    };
+    Ok(report::top(&p, &opts)?.to_text())
+}
+
+/// Compares heapframe's text with a golden, line for line.
+///
+/// One tolerance, for a documented pprof nondeterminism: pprof sorts rows
+/// with equal |flat| and equal printed name as equivalent, and Go's map
+/// order then decides between them (seen with `-files`: six different
+/// outputs in eight runs of the same command). Within such a run of rows
+/// the lines must be the same, in any order; everything else is exact.
+pub fn compare_with_golden(got: &str, want: &str) -> Result<(), String> {
+    let g: Vec<&str> = got.lines().collect();
+    let w: Vec<&str> = want.lines().collect();
+    if got.ends_with('\n') != want.ends_with('\n') || g.len() != w.len() {
+        return Err(format!("{} lines, golden has {}\n--- got\n{got}--- want\n{want}", g.len(), w.len()));
+    }
+    let header_end = w.iter().position(|l| l.trim_start().starts_with("flat  flat%")).unwrap_or(w.len());
+    for i in 0..=header_end.min(w.len() - 1) {
+        if g[i] != w[i] {
+            return Err(format!("line {}: got\n  {:?}\nwant\n  {:?}\n--- got\n{got}", i + 1, g[i], w[i]));
+        }
+    }
+    let key = |l: &str| -> (String, String) {
+        let flat = l.split_whitespace().next().unwrap_or("").to_string();
+        let name = l.get(53..).unwrap_or("").trim_end_matches(" (inline)").trim_end_matches(" (partial-inline)");
+        (flat, name.to_string())
+    };
+    let mut i = header_end + 1;
+    while i < w.len() {
+        let k = key(w[i]);
+        let mut j = i + 1;
+        while j < w.len() && key(w[j]) == k {
+            j += 1;
+        }
+        let mut a: Vec<&str> = g[i..j].to_vec();
+        let mut b: Vec<&str> = w[i..j].to_vec();
+        if a != b {
+            a.sort();
+            b.sort();
+            if a != b || g[i..j].iter().any(|l| key(l) != k) {
+                return Err(format!(
+                    "rows {}..{} differ: got\n{}\nwant\n{}\n--- got\n{got}",
+                    i + 1,
+                    j,
+                    g[i..j].join("\n"),
+                    w[i..j].join("\n")
+                ));
+            }
+        }
+        i = j;
+    }
+    Ok(())
+}
