@@ -799,24 +799,22 @@ impl TopReport {
             sum += r.flat;
             sum_pct.push(pct(sum));
         }
-        let col_str = |name: &str, f: &dyn Fn(&TopRow) -> &str| {
-            Column::new(name.into(), self.rows.iter().map(f).collect::<Vec<&str>>())
-        };
-        fn inline(r: &TopRow) -> &'static str {
+        let col_str = |name: &str, values: Vec<&str>| Column::new(name.into(), values);
+        let inline = |r: &TopRow| -> &'static str {
             match r.inline {
                 InlineTag::No => "",
                 InlineTag::Inline => "inline",
                 InlineTag::Partial => "partial-inline",
             }
-        }
+        };
         DataFrame::new(
             self.rows.len(),
             vec![
-                col_str("name", &|r| &r.name),
-                col_str("function", &|r| &r.function),
-                col_str("file", &|r| &r.file),
+                col_str("name", self.rows.iter().map(|r| r.name.as_str()).collect()),
+                col_str("function", self.rows.iter().map(|r| &*r.function).collect()),
+                col_str("file", self.rows.iter().map(|r| &*r.file).collect()),
                 Column::new("line".into(), self.rows.iter().map(|r| r.line).collect::<Vec<_>>()),
-                col_str("inline", &inline),
+                col_str("inline", self.rows.iter().map(inline).collect()),
                 Column::new("flat".into(), self.rows.iter().map(|r| r.flat).collect::<Vec<_>>()),
                 Column::new("flat_pct".into(), self.rows.iter().map(|r| pct(r.flat)).collect::<Vec<_>>()),
                 Column::new("sum_pct".into(), sum_pct),

@@ -1,0 +1,292 @@
+//! Bad input gets a typed error that names the input and says what is wrong;
+//! nothing panics.
+
+use std::io::Write;
+use std::path::Path;
+
+use heapframe::pprof::{self, ReadOptions, proto};
+use heapframe::{Error, Profile, ProfileError};
+use prost::Message;
+
+const NAME: &str = "incident/bad.pb.gz";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/profiles").join(name);
+    std::fs::read(p).unwrap()
+}
+
+fn raw(name: &str) -> Vec<u8> {
+    pprof::uncompressed(&fixture(name), &ReadOptions::default()).unwrap().into_owned()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Decodes and checks that the error names the input.
+fn err(data: &[u8]) -> ProfileError {
+    match Profile::from_bytes(data, NAME) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.starts_with(&format!("{NAME}: ")), "message does not name the input: {msg}");
+            assert!(!msg.contains('\n'), "message is not one line: {msg}");
+            match e {
+                Error::Profile { error, .. } => error,
+                other => panic!("unexpected error kind {other}"),
+            }
+        }
+    }
+}
+
+/// A small valid profile to break in various ways.
+fn valid() -> proto::Profile {
+    let st = |s: &str| s.as_bytes().to_vec();
+    proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        sample: vec![proto::Sample {
+            location_id: vec![1],
+            value: vec![10],
+            label: vec![],
+        }],
+        mapping: vec![proto::Mapping {
+            id: 1,
+            filename: 4,
+            ..Default::default()
+        }],
+        location: vec![proto::Location {
+            id: 1,
+            mapping_id: 1,
+            line: vec![proto::Line {
+                function_id: 1,
+                line: 3,
+                column: 0,
+            }],
+            ..Default::default()
+        }],
+        function: vec![proto::Function {
+            id: 1,
+            name: 3,
+            ..Default::default()
+        }],
+        string_table: vec![st(""), st("inuse_space"), st("bytes"), st("main.leak"), st("/bin/svc")],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_valid_base_case_decodes() {
+    let p = Profile::from_bytes(&valid().encode_to_vec(), NAME).unwrap();
+    assert_eq!(&*p.functions[0].name, "main.leak");
+}
+
+#[test]
+fn empty_input() {
+    assert!(matches!(err(b""), ProfileError::Empty));
+    assert!(matches!(err(&gzip(b"")), ProfileError::Empty));
+}
+
+#[test]
+fn truncated_protobuf() {
+    let data = raw("svc.heap.2.pb.gz");
+    assert!(matches!(err(&data[..data.len() / 2]), ProfileError::Decode(_)));
+    assert!(matches!(err(&data[..data.len() - 3]), ProfileError::Decode(_)));
+}
+
+#[test]
+fn every_prefix_is_an_error_or_a_valid_profile_never_a_panic() {
+    let data = raw("pprof.nomappings.crash.pb.gz");
+    let mut errors = 0;
+    for cut in 0..data.len() {
+        if Profile::from_bytes(&data[..cut], NAME).is_err() {
+            errors += 1;
+        }
+    }
+    assert!(errors > data.len() / 2, "only {errors} of {} prefixes rejected", data.len());
+}
+
+#[test]
+fn truncated_gzip() {
+    let data = fixture("svc.heap.2.pb.gz");
+    assert!(matches!(err(&data[..data.len() / 2]), ProfileError::Gzip(_)));
+}
+
+#[test]
+fn corrupted_gzip() {
+    let mut data = fixture("svc.heap.2.pb.gz");
+    let mid = data.len() / 2;
+    data[mid] ^= 0xff;
+    data[mid + 1] ^= 0x55;
+    assert!(matches!(err(&data), ProfileError::Gzip(_) | ProfileError::Decode(_)));
+}
+
+#[test]
+fn corrupted_protobuf_bytes() {
+    let mut data = raw("svc.heap.2.pb.gz");
+    for b in data.iter_mut().skip(40).step_by(97) {
+        *b = 0xff;
+    }
+    let _ = Profile::from_bytes(&data, NAME); // must not panic; may or may not parse
+    let e = err(&[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    assert!(matches!(e, ProfileError::Decode(_)), "{e}");
+}
+
+#[test]
+fn gzip_bomb_is_stopped_at_the_configured_bound() {
+    let bomb = gzip(&vec![0u8; 8 << 20]);
+    let opts = ReadOptions {
+        max_decompressed_bytes: 1 << 20,
+    };
+    match Profile::from_bytes_with(&bomb, NAME, &opts) {
+        Err(Error::Profile {
+            error: ProfileError::TooLarge { limit },
+            ..
+        }) => assert_eq!(limit, 1 << 20),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn gzip_bomb_is_stopped_at_the_default_bound() {
+    // 600 MiB of zeros, gzip -9: a small file that would be a huge profile.
+    let bomb = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/malformed/bomb-600MiB-zeros.gz")).unwrap();
+    assert!(bomb.len() < 4 << 20, "{} bytes", bomb.len());
+    match err(&bomb) {
+        ProfileError::TooLarge { limit } => assert_eq!(limit, pprof::DEFAULT_MAX_DECOMPRESSED_BYTES),
+        other => panic!("expected TooLarge, got {other}"),
+    }
+}
+
+#[test]
+fn dangling_location_id() {
+    let mut p = valid();
+    p.sample[0].location_id = vec![1, 42];
+    let e = err(&p.encode_to_vec());
+    assert!(matches!(e, ProfileError::DanglingLocation { sample: 0, id: 42 }), "{e}");
+    assert!(e.to_string().contains("location id 42"));
+}
+
+#[test]
+fn dangling_function_id() {
+    let mut p = valid();
+    p.location[0].line[0].function_id = 7;
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DanglingFunction { location: 1, id: 7 }));
+    p.location[0].line[0].function_id = 0;
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DanglingFunction { location: 1, id: 0 }));
+}
+
+#[test]
+fn dangling_mapping_id() {
+    let mut p = valid();
+    p.location[0].mapping_id = 9;
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DanglingMapping { location: 1, id: 9 }));
+}
+
+#[test]
+fn string_index_out_of_range() {
+    let mut p = valid();
+    p.function[0].name = 999;
+    let e = err(&p.encode_to_vec());
+    assert!(matches!(&e, ProfileError::StringIndex { index: 999, len: 5, .. }), "{e}");
+    assert!(e.to_string().contains("function[0].name"));
+    let mut p = valid();
+    p.sample_type[0].unit = -1;
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::StringIndex { index: -1, .. }));
+}
+
+#[test]
+fn string_table_must_start_empty() {
+    let mut p = valid();
+    p.string_table[0] = b"oops".to_vec();
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::StringTableStart(_)));
+}
+
+#[test]
+fn zero_sample_types() {
+    let mut p = valid();
+    p.sample_type.clear();
+    p.sample.clear();
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::NoSampleTypes));
+}
+
+#[test]
+fn mismatched_value_counts() {
+    let mut p = valid();
+    p.sample[0].value = vec![1, 2];
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::ValueCount { sample: 0, got: 2, want: 1 }));
+}
+
+#[test]
+fn reserved_and_duplicate_ids() {
+    let mut p = valid();
+    p.function[0].id = 0;
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::ZeroId { what: "function" }));
+    let mut p = valid();
+    p.location.push(p.location[0].clone());
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DuplicateId { what: "location", id: 1 }));
+    let mut p = valid();
+    p.mapping.push(proto::Mapping {
+        id: 1000,
+        ..Default::default()
+    });
+    p.mapping.push(proto::Mapping {
+        id: 1000,
+        ..Default::default()
+    });
+    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DuplicateId { what: "mapping", id: 1000 }));
+}
+
+#[test]
+fn legacy_text_profile() {
+    let text = b"heap profile: 1: 2 [3: 4] @ heap/1048576\n1: 2 [3: 4] @ 0x1\n";
+    assert!(matches!(err(text), ProfileError::LegacyText));
+    assert!(matches!(err(&gzip(b"goroutine profile: total 4\n")), ProfileError::LegacyText));
+}
+
+#[test]
+fn concatenated_profiles() {
+    let mut data = valid();
+    data.time_nanos = 1;
+    let mut bytes = data.encode_to_vec();
+    bytes.extend(data.encode_to_vec());
+    assert!(matches!(err(&bytes), ProfileError::Concatenated));
+}
+
+#[test]
+fn html_instead_of_a_profile() {
+    let e = err(b"<!doctype html><html><body>Login</body></html>");
+    assert!(matches!(e, ProfileError::Decode(_)), "{e}");
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let e = Profile::from_path("no/such/heap.pb.gz").unwrap_err();
+    assert!(e.to_string().starts_with("no/such/heap.pb.gz: cannot read"), "{e}");
+}
+
+#[test]
+fn bad_sample_index_and_regex_are_option_errors() {
+    let p = Profile::from_bytes(&fixture("svc.heap.2.pb.gz"), "svc.heap.2.pb.gz").unwrap();
+    let o = heapframe::report::TopOptions {
+        sample_index: Some("cpu".into()),
+        ..Default::default()
+    };
+    let e = heapframe::report::top(&p, &o).unwrap_err().to_string();
+    assert!(e.contains("svc.heap.2.pb.gz") && e.contains("inuse_space"), "{e}");
+    let o = heapframe::report::TopOptions {
+        focus: Some("(unclosed".into()),
+        ..Default::default()
+    };
+    let e = heapframe::report::top(&p, &o).unwrap_err().to_string();
+    assert!(e.contains("focus"), "{e}");
+}
+
+#[test]
+fn incompatible_base_is_an_error() {
+    let heap = Profile::from_bytes(&fixture("svc.heap.2.pb.gz"), "heap").unwrap();
+    let gor = Profile::from_bytes(&fixture("svc.goroutine.pb.gz"), "goroutine").unwrap();
+    let e = heapframe::report::subtract(&heap, &gor, heapframe::report::BaseMode::Subtract, false).unwrap_err();
+    assert!(e.to_string().contains("heap and goroutine"), "{e}");
+}
