@@ -444,46 +444,38 @@ impl Profile {
 
     /// Encodes the profile back into a wire message (a fresh string table).
     pub fn to_proto(&self) -> proto::Profile {
-        let mut strings: Vec<Vec<u8>> = vec![Vec::new()];
-        let mut index: HashMap<Str, i64> = HashMap::new();
-        let mut s = |v: &Str| -> i64 {
-            if v.is_empty() {
-                return 0;
-            }
-            *index.entry(v.clone()).or_insert_with(|| {
-                strings.push(v.as_bytes().to_vec());
-                strings.len() as i64 - 1
+        let mut t = StringTable::default();
+        let sample_type = self
+            .sample_types
+            .iter()
+            .map(|v| proto::ValueType {
+                r#type: t.index(&v.name),
+                unit: t.index(&v.unit),
             })
-        };
-        let mut vt = |v: &ValueType| proto::ValueType {
-            r#type: s(&v.name),
-            unit: s(&v.unit),
-        };
-        let sample_type = self.sample_types.iter().map(&mut vt).collect();
-        let period_type = Some(vt(&self.period_type));
+            .collect();
+        let period_type = Some(proto::ValueType {
+            r#type: t.index(&self.period_type.name),
+            unit: t.index(&self.period_type.unit),
+        });
         let sample = self
             .samples
             .iter()
             .map(|sm| proto::Sample {
-                location_id: sm
-                    .locations
-                    .iter()
-                    .map(|&l| self.locations[l as usize].id)
-                    .collect(),
+                location_id: sm.locations.iter().map(|&l| self.locations[l as usize].id).collect(),
                 value: sm.values.clone(),
                 label: sm
                     .labels
                     .iter()
                     .map(|l| match &l.value {
                         LabelValue::Str(v) => proto::Label {
-                            key: s(&l.key),
-                            str: s(v),
+                            key: t.index(&l.key),
+                            str: t.index_set(v),
                             ..Default::default()
                         },
                         LabelValue::Num { value, unit } => proto::Label {
-                            key: s(&l.key),
+                            key: t.index(&l.key),
                             num: *value,
-                            num_unit: unit.as_ref().map_or(0, &mut s),
+                            num_unit: unit.as_ref().map_or(0, |u| t.index_set(u)),
                             ..Default::default()
                         },
                     })
@@ -498,8 +490,8 @@ impl Profile {
                 memory_start: m.memory_start,
                 memory_limit: m.memory_limit,
                 file_offset: m.file_offset,
-                filename: s(&m.filename),
-                build_id: s(&m.build_id),
+                filename: t.index(&m.filename),
+                build_id: t.index(&m.build_id),
                 has_functions: m.has_functions,
                 has_filenames: m.has_filenames,
                 has_line_numbers: m.has_line_numbers,
@@ -530,29 +522,29 @@ impl Profile {
             .iter()
             .map(|f| proto::Function {
                 id: f.id,
-                name: s(&f.name),
-                system_name: s(&f.system_name),
-                filename: s(&f.filename),
+                name: t.index(&f.name),
+                system_name: t.index(&f.system_name),
+                filename: t.index(&f.filename),
                 start_line: f.start_line,
             })
             .collect();
-        let comment = self.comments.iter().map(&mut s).collect();
+        let comment = self.comments.iter().map(|c| t.index_set(c)).collect();
         proto::Profile {
             sample_type,
             sample,
             mapping,
             location,
             function,
-            drop_frames: s(&self.drop_frames),
-            keep_frames: s(&self.keep_frames),
+            drop_frames: t.index(&self.drop_frames),
+            keep_frames: t.index(&self.keep_frames),
             time_nanos: self.time_nanos,
             duration_nanos: self.duration_nanos,
             period_type,
             period: self.period,
             comment,
-            default_sample_type: s(&self.default_sample_type),
-            doc_url: s(&self.doc_url),
-            string_table: strings,
+            default_sample_type: t.index(&self.default_sample_type),
+            doc_url: t.index(&self.doc_url),
+            string_table: t.strings,
         }
     }
 
@@ -612,6 +604,53 @@ impl Profile {
     /// The name of the file this profile describes: `mappings[0]`'s file.
     pub fn main_binary(&self) -> Option<&Mapping> {
         self.mappings.first()
+    }
+}
+
+/// Builds a string table for encoding.
+struct StringTable {
+    strings: Vec<Vec<u8>>,
+    index: HashMap<Str, i64>,
+    /// A second "" entry, for fields where index 0 would mean "unset".
+    empty_set: Option<i64>,
+}
+
+impl Default for StringTable {
+    fn default() -> Self {
+        StringTable {
+            strings: vec![Vec::new()],
+            index: HashMap::new(),
+            empty_set: None,
+        }
+    }
+}
+
+impl StringTable {
+    fn index(&mut self, v: &Str) -> i64 {
+        if v.is_empty() {
+            return 0;
+        }
+        if let Some(&i) = self.index.get(v) {
+            return i;
+        }
+        self.strings.push(v.as_bytes().to_vec());
+        let i = self.strings.len() as i64 - 1;
+        self.index.insert(v.clone(), i);
+        i
+    }
+
+    /// Like `index`, but never 0: the field is set even when the text is empty.
+    fn index_set(&mut self, v: &Str) -> i64 {
+        if !v.is_empty() {
+            return self.index(v);
+        }
+        if let Some(i) = self.empty_set {
+            return i;
+        }
+        self.strings.push(Vec::new());
+        let i = self.strings.len() as i64 - 1;
+        self.empty_set = Some(i);
+        i
     }
 }
 
