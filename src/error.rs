@@ -27,7 +27,9 @@ pub enum ProfileError {
     #[error("not a valid profile.proto message: {0}")]
     Decode(String),
     /// Several profiles were concatenated into one file.
-    #[error("concatenated profiles detected (time_nanos is set more than once); save each profile to its own file")]
+    #[error(
+        "concatenated profiles detected (time_nanos is set more than once); save each profile to its own file"
+    )]
     Concatenated,
     /// A legacy text profile (`?debug=1`), which names no functions.
     #[error(

@@ -145,7 +145,10 @@ impl Tables {
                 stack_id.push(id);
                 leaf.push(stack_leaf[id as usize].clone());
                 for (i, t) in p.sample_types.iter().enumerate() {
-                    value_cols.get_mut(&t.name).expect("declared above").push(Some(s.values[i]));
+                    value_cols
+                        .get_mut(&t.name)
+                        .expect("declared above")
+                        .push(Some(s.values[i]));
                 }
                 let mut size = None;
                 for l in &s.labels {
@@ -154,13 +157,17 @@ impl Tables {
                             size.get_or_insert(*value);
                         }
                         LabelValue::Num { value, .. } => {
-                            let col = num_labels.entry(l.key.clone()).or_insert_with(|| vec![None; row]);
+                            let col = num_labels
+                                .entry(l.key.clone())
+                                .or_insert_with(|| vec![None; row]);
                             if col.len() == row {
                                 col.push(Some(*value));
                             }
                         }
                         LabelValue::Str(v) => {
-                            let col = str_labels.entry(l.key.clone()).or_insert_with(|| vec![None; row]);
+                            let col = str_labels
+                                .entry(l.key.clone())
+                                .or_insert_with(|| vec![None; row]);
                             if col.len() == row {
                                 col.push(Some(v.clone()));
                             }
@@ -184,11 +191,18 @@ impl Tables {
         let paths: Vec<String> = stack_frames
             .iter()
             .map(|fr| {
-                let names: Vec<&str> = fr.iter().rev().map(|&f| &*frame_keys[f as usize].function).collect();
+                let names: Vec<&str> = fr
+                    .iter()
+                    .rev()
+                    .map(|&f| &*frame_keys[f as usize].function)
+                    .collect();
                 names.join(" -> ")
             })
             .collect();
-        let path: Vec<&str> = stack_id.iter().map(|&s| paths[s as usize].as_str()).collect();
+        let path: Vec<&str> = stack_id
+            .iter()
+            .map(|&s| paths[s as usize].as_str())
+            .collect();
 
         let n = snapshot.len();
         let time_col = Column::new("time".into(), time)
@@ -270,7 +284,9 @@ pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
             .finish(df)
             .map_err(polars_err)?,
         TableFormat::Parquet => {
-            ParquetWriter::new(&mut buf).finish(df).map_err(polars_err)?;
+            ParquetWriter::new(&mut buf)
+                .finish(df)
+                .map_err(polars_err)?;
         }
     }
     Ok(buf)
@@ -281,8 +297,14 @@ pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
 /// leaves any previous file intact.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let err = |e: std::io::Error| Error::Output(format!("{}: cannot write: {e}", path.display()));
     let mut f = std::fs::File::create(&tmp).map_err(err)?;

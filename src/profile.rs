@@ -199,8 +199,8 @@ impl Profile {
     pub fn from_path_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Profile> {
         let path = path.as_ref();
         let source = path.display().to_string();
-        let file = std::fs::File::open(path)
-            .map_err(|e| Error::profile(&source, ProfileError::Io(e)))?;
+        let file =
+            std::fs::File::open(path).map_err(|e| Error::profile(&source, ProfileError::Io(e)))?;
         Self::from_reader_with(file, source, opts)
     }
 
@@ -332,12 +332,14 @@ impl Profile {
             let mapping = if l.mapping_id == 0 {
                 None
             } else {
-                Some(mapping_ix.get(l.mapping_id).ok_or(
-                    ProfileError::DanglingMapping {
-                        location: l.id,
-                        id: l.mapping_id,
-                    },
-                )?)
+                Some(
+                    mapping_ix
+                        .get(l.mapping_id)
+                        .ok_or(ProfileError::DanglingMapping {
+                            location: l.id,
+                            id: l.mapping_id,
+                        })?,
+                )
             };
             let lines = l
                 .line
@@ -391,14 +393,14 @@ impl Profile {
                     LabelValue::Str(s(&|| format!("sample[{si}].label[{li}].str"), l.str)?)
                 } else if l.num != 0 || l.num_unit != 0 {
                     let unit = if l.num_unit != 0 {
-                        Some(s(&|| format!("sample[{si}].label[{li}].num_unit"), l.num_unit)?)
+                        Some(s(
+                            &|| format!("sample[{si}].label[{li}].num_unit"),
+                            l.num_unit,
+                        )?)
                     } else {
                         None
                     };
-                    LabelValue::Num {
-                        value: l.num,
-                        unit,
-                    }
+                    LabelValue::Num { value: l.num, unit }
                 } else {
                     // pprof drops a label with neither a string nor a number.
                     continue;
@@ -461,7 +463,11 @@ impl Profile {
             .samples
             .iter()
             .map(|sm| proto::Sample {
-                location_id: sm.locations.iter().map(|&l| self.locations[l as usize].id).collect(),
+                location_id: sm
+                    .locations
+                    .iter()
+                    .map(|&l| self.locations[l as usize].id)
+                    .collect(),
                 value: sm.values.clone(),
                 label: sm
                     .labels
@@ -661,7 +667,10 @@ struct IdIndex {
 }
 
 impl IdIndex {
-    fn new(what: &'static str, ids: impl ExactSizeIterator<Item = u64>) -> Result<Self, ProfileError> {
+    fn new(
+        what: &'static str,
+        ids: impl ExactSizeIterator<Item = u64>,
+    ) -> Result<Self, ProfileError> {
         let n = ids.len();
         let mut ix = IdIndex {
             dense: vec![0; n + 1],

@@ -8,12 +8,18 @@ fn bin() -> Command {
 }
 
 fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance")
+        .join(p)
 }
 
 #[test]
 fn top_prints_pprof_text() {
-    let out = bin().arg("top").arg(data("profiles/svc.heap.2.pb.gz")).output().unwrap();
+    let out = bin()
+        .arg("top")
+        .arg(data("profiles/svc.heap.2.pb.gz"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let want = std::fs::read_to_string(data("goldens/heap2.top.txt")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
@@ -27,7 +33,11 @@ fn top_with_flags_matches_pprof() {
         .arg(data("profiles/svc.heap.2.pb.gz"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let want = std::fs::read_to_string(data("goldens/heap.base.objects.txt")).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), want);
 }
@@ -44,10 +54,20 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("truncated.pb.gz") && err.contains("gzip"), "{err}");
-    let out = bin().args(["top", "does-not-exist.pb.gz"]).output().unwrap();
+    assert!(
+        err.contains("truncated.pb.gz") && err.contains("gzip"),
+        "{err}"
+    );
+    let out = bin()
+        .args(["top", "does-not-exist.pb.gz"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("does-not-exist.pb.gz: cannot read"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("does-not-exist.pb.gz: cannot read")
+    );
 }
 
 #[test]
@@ -60,9 +80,17 @@ fn table_formats() {
     assert!(out.status.success());
     let csv = String::from_utf8(out.stdout).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), "name,function,file,line,inline,flat,flat_pct,sum_pct,cum,cum_pct");
+    assert_eq!(
+        lines.next().unwrap(),
+        "name,function,file,line,inline,flat,flat_pct,sum_pct,cum,cum_pct"
+    );
     // With two nodes kept, the inlining caller is gone and so is the tag (as in pprof).
-    assert!(lines.next().unwrap().starts_with("bytes.Clone,bytes.Clone,\"\",0,\"\",138614882,"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("bytes.Clone,bytes.Clone,\"\",0,\"\",138614882,")
+    );
     assert_eq!(lines.count(), 1);
 
     let out = bin()
@@ -72,7 +100,10 @@ fn table_formats() {
         .unwrap();
     assert!(out.status.success());
     let json = String::from_utf8(out.stdout).unwrap();
-    assert!(json.starts_with('[') && json.contains("\"name\":\"runtime.gopark\""), "{json}");
+    assert!(
+        json.starts_with('[') && json.contains("\"name\":\"runtime.gopark\""),
+        "{json}"
+    );
 
     let dir = std::env::temp_dir().join(format!("heapframe-parquet-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -83,9 +114,14 @@ fn table_formats() {
         .arg(data("profiles/svc.heap.2.pb.gz"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&file).unwrap();
     assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    std::fs::remove_dir_all(&dir).unwrap();
 
     let out = bin()
         .args(["top", "--format", "parquet"])

@@ -9,7 +9,11 @@ use heapframe::Profile;
 use heapframe::report::{self, BaseMode, Granularity, TopOptions};
 
 #[derive(Parser)]
-#[command(name = "heapframe", version, about = "Go memory-leak investigations from pprof heap snapshots")]
+#[command(
+    name = "heapframe",
+    version,
+    about = "Go memory-leak investigations from pprof heap snapshots"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,8 +117,18 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
     }
     let source = Profile::from_path(&a.profile)?;
     let profile = match (&a.base, &a.diff_base) {
-        (Some(b), _) => report::subtract(&source, &Profile::from_path(b)?, BaseMode::Subtract, a.normalize)?,
-        (_, Some(b)) => report::subtract(&source, &Profile::from_path(b)?, BaseMode::DiffBase, a.normalize)?,
+        (Some(b), _) => report::subtract(
+            &source,
+            &Profile::from_path(b)?,
+            BaseMode::Subtract,
+            a.normalize,
+        )?,
+        (_, Some(b)) => report::subtract(
+            &source,
+            &Profile::from_path(b)?,
+            BaseMode::DiffBase,
+            a.normalize,
+        )?,
         _ => source,
     };
     let opts = TopOptions {
@@ -150,18 +164,22 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         Format::Text => write_out(a.output.as_ref(), rpt.to_text().as_bytes()),
         f => {
             let mut df = rpt.to_dataframe()?;
-            let bytes = heapframe::frames::encode(&mut df, match f {
-                Format::Csv => heapframe::frames::TableFormat::Csv,
-                Format::Json => heapframe::frames::TableFormat::Json,
-                _ => {
-                    if a.output.is_none() {
-                        return Err(heapframe::Error::Option(
-                            "--format parquet writes binary data: give --output FILE".to_string(),
-                        ));
+            let bytes = heapframe::frames::encode(
+                &mut df,
+                match f {
+                    Format::Csv => heapframe::frames::TableFormat::Csv,
+                    Format::Json => heapframe::frames::TableFormat::Json,
+                    _ => {
+                        if a.output.is_none() {
+                            return Err(heapframe::Error::Option(
+                                "--format parquet writes binary data: give --output FILE"
+                                    .to_string(),
+                            ));
+                        }
+                        heapframe::frames::TableFormat::Parquet
                     }
-                    heapframe::frames::TableFormat::Parquet
-                }
-            })?;
+                },
+            )?;
             write_out(a.output.as_ref(), &bytes)
         }
     }
@@ -176,7 +194,9 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
                     Ok(())
                 } else {
-                    Err(heapframe::Error::Output(format!("writing to standard output: {e}")))
+                    Err(heapframe::Error::Output(format!(
+                        "writing to standard output: {e}"
+                    )))
                 }
             })
         }

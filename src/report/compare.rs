@@ -35,7 +35,12 @@ pub fn is_base_sample(s: &Sample) -> bool {
 
 /// Subtracts `base` from `profile` as `go tool pprof -base`/`-diff_base`
 /// (with `-normalize` when `normalize`) does, returning the merged profile.
-pub fn subtract(profile: &Profile, base: &Profile, mode: BaseMode, normalize: bool) -> Result<Profile> {
+pub fn subtract(
+    profile: &Profile,
+    base: &Profile,
+    mode: BaseMode,
+    normalize: bool,
+) -> Result<Profile> {
     check_compatible(profile, base)?;
     let mut src = profile.clone();
     let mut base = base.clone();
@@ -65,7 +70,13 @@ pub fn subtract(profile: &Profile, base: &Profile, mode: BaseMode, normalize: bo
             }
         }
         let ratios: Vec<f64> = (0..n)
-            .map(|i| if src_sum[i] == 0 { 0.0 } else { base_sum[i] as f64 / src_sum[i] as f64 })
+            .map(|i| {
+                if src_sum[i] == 0 {
+                    0.0
+                } else {
+                    base_sum[i] as f64 / src_sum[i] as f64
+                }
+            })
             .collect();
         scale_samples(&mut src, &ratios);
     }
@@ -86,7 +97,12 @@ fn check_compatible(a: &Profile, b: &Profile) -> Result<()> {
     if a.period_type != b.period_type {
         return Err(Error::Incompatible(format!(
             "{} and {} have different period types ({}/{} vs {}/{}); a base must be the same kind of profile",
-            a.source, b.source, a.period_type.name, a.period_type.unit, b.period_type.name, b.period_type.unit
+            a.source,
+            b.source,
+            a.period_type.name,
+            a.period_type.unit,
+            b.period_type.name,
+            b.period_type.unit
         )));
     }
     if a.sample_types != b.sample_types {
@@ -200,7 +216,10 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
             let src = &p.mappings[i as usize];
             let key = mapping_key(src);
             let r = match mappings.get(&key) {
-                Some(&m) => (m, out.mappings[m as usize].memory_start as i64 - src.memory_start as i64),
+                Some(&m) => (
+                    m,
+                    out.mappings[m as usize].memory_start as i64 - src.memory_start as i64,
+                ),
                 None => {
                     let m = out.mappings.len() as u32;
                     out.mappings.push(Mapping {
@@ -272,7 +291,10 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
                         Some(m) => address.wrapping_sub(out.mappings[m as usize].memory_start),
                         None => address,
                     },
-                    lines: lines.iter().map(|l| (l.function, l.line, l.column)).collect(),
+                    lines: lines
+                        .iter()
+                        .map(|l| (l.function, l.line, l.column))
+                        .collect(),
                     is_folded: src.is_folded,
                 };
                 let l = *locations.entry(key).or_insert_with(|| {
@@ -321,7 +343,10 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
 
 fn mapping_key(m: &Mapping) -> MappingKey {
     const ROUND: u64 = 0x1000;
-    let size = m.memory_limit.wrapping_sub(m.memory_start).wrapping_add(ROUND - 1);
+    let size = m
+        .memory_limit
+        .wrapping_sub(m.memory_start)
+        .wrapping_add(ROUND - 1);
     let size = size - size % ROUND;
     MappingKey {
         size,

@@ -55,7 +55,8 @@ pub struct FilterMatches {
 
 /// Compiles a user regular expression (unanchored, as pprof's options are).
 pub fn compile(option: &str, re: &str) -> Result<Regex> {
-    Regex::new(re).map_err(|e| Error::Option(format!("invalid {option} regular expression {re:?}: {e}")))
+    Regex::new(re)
+        .map_err(|e| Error::Option(format!("invalid {option} regular expression {re:?}: {e}")))
 }
 
 impl<'a> View<'a> {
@@ -63,7 +64,11 @@ impl<'a> View<'a> {
     pub fn new(profile: &'a Profile) -> Self {
         View {
             profile,
-            lines: profile.locations.iter().map(|l| Cow::Borrowed(&l.lines[..])).collect(),
+            lines: profile
+                .locations
+                .iter()
+                .map(|l| Cow::Borrowed(&l.lines[..]))
+                .collect(),
             samples: (0..profile.samples.len())
                 .map(|index| ViewSample {
                     index,
@@ -82,13 +87,19 @@ impl<'a> View<'a> {
             return Ok(());
         }
         let drop = Regex::new(&format!("^({})$", p.drop_frames)).map_err(|e| {
-            Error::Option(format!("{}: invalid drop_frames regular expression: {e}", p.source))
+            Error::Option(format!(
+                "{}: invalid drop_frames regular expression: {e}",
+                p.source
+            ))
         })?;
         let keep = if p.keep_frames.is_empty() {
             None
         } else {
             Some(Regex::new(&format!("^({})$", p.keep_frames)).map_err(|e| {
-                Error::Option(format!("{}: invalid keep_frames regular expression: {e}", p.source))
+                Error::Option(format!(
+                    "{}: invalid keep_frames regular expression: {e}",
+                    p.source
+                ))
             })?)
         };
         let mut cache: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
@@ -160,13 +171,16 @@ impl<'a> View<'a> {
         let mut hidden = vec![false; n];
         let mut any_hidden = false;
         for li in 0..n {
-            let mapping_file = p.locations[li].mapping.map(|m| &*p.mappings[m as usize].filename);
+            let mapping_file = p.locations[li]
+                .mapping
+                .map(|m| &*p.mappings[m as usize].filename);
             let line_matches = |re: &Regex, ln: &Line| {
                 let f = &p.functions[ln.function as usize];
                 re.is_match(&f.name) || re.is_match(&f.filename)
             };
             let loc_matches = |re: &Regex, lines: &[Line]| {
-                lines.iter().any(|ln| line_matches(re, ln)) || mapping_file.is_some_and(|f| re.is_match(f))
+                lines.iter().any(|ln| line_matches(re, ln))
+                    || mapping_file.is_some_and(|f| re.is_match(f))
             };
             if ignore.is_some_and(|re| loc_matches(re, &self.lines[li])) {
                 m.ignore = true;
@@ -182,7 +196,11 @@ impl<'a> View<'a> {
                 let kept: Vec<Line> = if mapping_file.is_some_and(|f| re.is_match(f)) {
                     Vec::new()
                 } else {
-                    self.lines[li].iter().filter(|ln| !line_matches(re, ln)).copied().collect()
+                    self.lines[li]
+                        .iter()
+                        .filter(|ln| !line_matches(re, ln))
+                        .copied()
+                        .collect()
                 };
                 if kept.is_empty() {
                     hidden[li] = true;
@@ -192,8 +210,11 @@ impl<'a> View<'a> {
             }
             if let Some(re) = show {
                 if !mapping_file.is_some_and(|f| re.is_match(f)) {
-                    let kept: Vec<Line> =
-                        self.lines[li].iter().filter(|ln| line_matches(re, ln)).copied().collect();
+                    let kept: Vec<Line> = self.lines[li]
+                        .iter()
+                        .filter(|ln| line_matches(re, ln))
+                        .copied()
+                        .collect();
                     self.lines[li] = Cow::Owned(kept);
                 }
                 if self.lines[li].is_empty() {
@@ -217,7 +238,12 @@ impl<'a> View<'a> {
                 return false;
             }
             if any_hidden {
-                let locs: Vec<u32> = s.locations.iter().copied().filter(|&l| !hidden[l as usize]).collect();
+                let locs: Vec<u32> = s
+                    .locations
+                    .iter()
+                    .copied()
+                    .filter(|&l| !hidden[l as usize])
+                    .collect();
                 if locs.is_empty() {
                     return false;
                 }

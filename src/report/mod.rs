@@ -48,7 +48,10 @@ mod tests {
     #[test]
     fn time_header() {
         assert_eq!(super::format_time_utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::format_time_utc(1_487_351_731_000_000_000), "2017-02-17 17:15:31 UTC");
+        assert_eq!(
+            super::format_time_utc(1_487_351_731_000_000_000),
+            "2017-02-17 17:15:31 UTC"
+        );
         assert_eq!(super::format_time_utc(-1), "1969-12-31 23:59:59 UTC");
     }
 }

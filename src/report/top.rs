@@ -266,10 +266,26 @@ impl TopReport {
 /// [`crate::report::compare::subtract`]).
 pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
     let si = profile.sample_index(opts.sample_index.as_deref())?;
-    let focus = opts.focus.as_deref().map(|r| compile("focus", r)).transpose()?;
-    let ignore = opts.ignore.as_deref().map(|r| compile("ignore", r)).transpose()?;
-    let hide = opts.hide.as_deref().map(|r| compile("hide", r)).transpose()?;
-    let show = opts.show.as_deref().map(|r| compile("show", r)).transpose()?;
+    let focus = opts
+        .focus
+        .as_deref()
+        .map(|r| compile("focus", r))
+        .transpose()?;
+    let ignore = opts
+        .ignore
+        .as_deref()
+        .map(|r| compile("ignore", r))
+        .transpose()?;
+    let hide = opts
+        .hide
+        .as_deref()
+        .map(|r| compile("hide", r))
+        .transpose()?;
+    let show = opts
+        .show
+        .as_deref()
+        .map(|r| compile("show", r))
+        .transpose()?;
 
     let mut view = View::new(profile);
     view.remove_uninteresting()?;
@@ -288,7 +304,12 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         total = diff_total;
     }
 
-    let matches = view.filter_by_name(focus.as_ref(), ignore.as_ref(), hide.as_ref(), show.as_ref());
+    let matches = view.filter_by_name(
+        focus.as_ref(),
+        ignore.as_ref(),
+        hide.as_ref(),
+        show.as_ref(),
+    );
     let nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
     let stacks: Vec<(&[u32], i64)> = view
         .samples
@@ -299,7 +320,10 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         })
         .collect();
 
-    let builder = GraphBuilder { nodes: &nodes, stacks: &stacks };
+    let builder = GraphBuilder {
+        nodes: &nodes,
+        stacks: &stacks,
+    };
     let g = builder.build(None);
     let total_value: i64 = g.present.iter().map(|&n| g.flat[n as usize]).sum();
     let node_cutoff = ((total_value as f64 * opts.node_fraction) as i64).abs();
@@ -455,7 +479,10 @@ fn profile_labels(p: &Profile, r: &TopReport) -> Vec<String> {
         out.push(format!("Doc: {}", p.doc_url));
     }
     if p.time_nanos != 0 {
-        out.push(format!("Time: {}", crate::report::format_time_utc(p.time_nanos)));
+        out.push(format!(
+            "Time: {}",
+            crate::report::format_time_utc(p.time_nanos)
+        ));
     }
     if p.duration_nanos != 0 {
         let duration = crate::report::units::label(p.duration_nanos, "nanoseconds");
@@ -514,7 +541,11 @@ pub(crate) fn go_clean(path: &str) -> Cow<'_, str> {
         (false, true) => ".".to_string(),
         (false, false) => joined,
     };
-    if out == path { Cow::Borrowed(path) } else { Cow::Owned(out) }
+    if out == path {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(out)
+    }
 }
 
 /// pprof's `trimPath` without a configured trim or search path.
@@ -569,7 +600,13 @@ impl NodeInfo {
     fn go_sprint(&self) -> String {
         format!(
             "{{{}  {} {} {} {} {} {}}}",
-            self.name, self.address, self.file, self.start_line, self.lineno, self.column, self.objfile
+            self.name,
+            self.address,
+            self.file,
+            self.start_line,
+            self.lineno,
+            self.column,
+            self.objfile
         )
     }
 }
@@ -629,7 +666,11 @@ impl NodeTable {
             let mut ids = Vec::with_capacity(lines.len());
             for ln in lines {
                 let f = &p.functions[ln.function as usize];
-                let name = if function { f.name.clone() } else { empty.clone() };
+                let name = if function {
+                    f.name.clone()
+                } else {
+                    empty.clone()
+                };
                 let file = if filename && !f.filename.is_empty() {
                     file_cache
                         .entry(f.filename.clone())
@@ -646,13 +687,21 @@ impl NodeTable {
                     start_line: if no_name { f.start_line } else { 0 },
                     lineno: if linenumber { ln.line } else { 0 },
                     column: if keep_columns { ln.column } else { 0 },
-                    objfile: if no_name { objfile.clone() } else { empty.clone() },
+                    objfile: if no_name {
+                        objfile.clone()
+                    } else {
+                        empty.clone()
+                    },
                 }));
             }
             loc_nodes.push(ids);
         }
         let names = infos.iter().map(NodeInfo::printable_name).collect();
-        NodeTable { infos, names, loc_nodes }
+        NodeTable {
+            infos,
+            names,
+            loc_nodes,
+        }
     }
 
     /// pprof's node order (`FlatNameOrder` or `CumNameOrder`).
@@ -756,7 +805,10 @@ impl GraphBuilder<'_> {
                         let key = (u64::from(p) << 32) | u64::from(node);
                         if first_visit || !sample_edges.contains(&key) {
                             sample_edges.push(key);
-                            let e = edges.entry(key).or_insert(Edge { weight: 0, inline: true });
+                            let e = edges.entry(key).or_insert(Edge {
+                                weight: 0,
+                                inline: true,
+                            });
                             e.weight += w;
                             e.inline &= ni != ln.len() - 1;
                         }
@@ -774,7 +826,12 @@ impl GraphBuilder<'_> {
         let present = (0..n as u32)
             .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
             .collect();
-        Graph { flat, cum, edges, present }
+        Graph {
+            flat,
+            cum,
+            edges,
+            present,
+        }
     }
 }
 
@@ -813,13 +870,28 @@ impl TopReport {
                 col_str("name", self.rows.iter().map(|r| r.name.as_str()).collect()),
                 col_str("function", self.rows.iter().map(|r| &*r.function).collect()),
                 col_str("file", self.rows.iter().map(|r| &*r.file).collect()),
-                Column::new("line".into(), self.rows.iter().map(|r| r.line).collect::<Vec<_>>()),
+                Column::new(
+                    "line".into(),
+                    self.rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+                ),
                 col_str("inline", self.rows.iter().map(inline).collect()),
-                Column::new("flat".into(), self.rows.iter().map(|r| r.flat).collect::<Vec<_>>()),
-                Column::new("flat_pct".into(), self.rows.iter().map(|r| pct(r.flat)).collect::<Vec<_>>()),
+                Column::new(
+                    "flat".into(),
+                    self.rows.iter().map(|r| r.flat).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "flat_pct".into(),
+                    self.rows.iter().map(|r| pct(r.flat)).collect::<Vec<_>>(),
+                ),
                 Column::new("sum_pct".into(), sum_pct),
-                Column::new("cum".into(), self.rows.iter().map(|r| r.cum).collect::<Vec<_>>()),
-                Column::new("cum_pct".into(), self.rows.iter().map(|r| pct(r.cum)).collect::<Vec<_>>()),
+                Column::new(
+                    "cum".into(),
+                    self.rows.iter().map(|r| r.cum).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "cum_pct".into(),
+                    self.rows.iter().map(|r| pct(r.cum)).collect::<Vec<_>>(),
+                ),
             ],
         )
         .map_err(|e| crate::error::Error::Output(format!("building the top table failed: {e}")))
