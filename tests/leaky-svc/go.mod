@@ -1,0 +1,3 @@
+module leakysvc
+
+go 1.27
