@@ -11,7 +11,9 @@
 //! - `top`: the top report on a decoded profile, rendered to text;
 //! - `load+top`: both, which is what `go tool pprof -top FILE` does;
 //! - `go tool pprof -top`: the reference, when `go` is on PATH;
-//!   and the ratio between the last two. Peak RSS of this process closes the run.
+//!   (the pprof binary itself, found with `go tool -n pprof`, so the `go`
+//!   command's start-up is not counted) and the ratio between the last two.
+//! Peak RSS of this process closes the run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,19 +42,23 @@ fn ms(d: Duration) -> String {
     format!("{:9.2} ms", d.as_secs_f64() * 1e3)
 }
 
-fn go_available() -> bool {
-    Command::new("go")
-        .arg("version")
+/// The pprof binary behind `go tool pprof` (`go tool -n pprof`), so that the
+/// reference is timed without the `go` command's own start-up.
+fn go_pprof_binary() -> Option<PathBuf> {
+    let out = Command::new("go")
+        .args(["tool", "-n", "pprof"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    (out.status.success() && path.is_file()).then_some(path)
 }
 
-fn go_pprof(runs: usize, args: &[&Path]) -> Option<Duration> {
+fn go_pprof(bin: &Path, runs: usize, args: &[&Path]) -> Option<Duration> {
     let mut v = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let mut c = Command::new("go");
-        c.args(["tool", "pprof", "-top"]).env("TZ", "UTC");
+        let mut c = Command::new(bin);
+        c.arg("-top").env("TZ", "UTC");
         if args.len() == 2 {
             c.arg("-base").arg(args[0]).arg(args[1]);
         } else {
@@ -74,7 +80,7 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn bench_file(path: &Path, runs: usize, go: bool) {
+fn bench_file(path: &Path, runs: usize, go: Option<&Path>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let opts = ReadOptions::default();
     let raw_len = pprof::uncompressed(&bytes, &opts)
@@ -110,8 +116,8 @@ fn bench_file(path: &Path, runs: usize, go: bool) {
         ms(both),
         both.as_secs_f64() / gunzip.as_secs_f64()
     );
-    if go {
-        match go_pprof(runs.min(5), &[path]) {
+    if let Some(bin) = go {
+        match go_pprof(bin, runs.min(5), &[path]) {
             Some(g) => println!(
                 "  go tool pprof -top{}   (heapframe {:.1}x faster)",
                 ms(g),
@@ -122,7 +128,7 @@ fn bench_file(path: &Path, runs: usize, go: bool) {
     }
 }
 
-fn bench_base(base: &Path, src: &Path, runs: usize, go: bool) {
+fn bench_base(base: &Path, src: &Path, runs: usize, go: Option<&Path>) {
     let bb = std::fs::read(base).unwrap();
     let sb = std::fs::read(src).unwrap();
     println!("\n-base {} {}", base.display(), src.display());
@@ -133,8 +139,8 @@ fn bench_base(base: &Path, src: &Path, runs: usize, go: bool) {
         report::top(&d, &TopOptions::default()).unwrap().to_text()
     });
     println!("  load+base+top     {}", ms(both));
-    if go {
-        match go_pprof(runs.min(5), &[base, src]) {
+    if let Some(bin) = go {
+        match go_pprof(bin, runs.min(5), &[base, src]) {
             Some(g) => println!(
                 "  go tool pprof -top -base{}   (heapframe {:.1}x faster)",
                 ms(g),
@@ -151,18 +157,21 @@ fn main() {
     let short = std::env::var_os("HEAPFRAME_BENCH_SHORT").is_some()
         || !std::env::args().any(|a| a == "--bench");
     let runs = if short { 3 } else { 11 };
-    let go = !short && go_available();
+    let go_bin = if short { None } else { go_pprof_binary() };
+    let go = go_bin.as_deref();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/profiles");
     let files: Vec<PathBuf> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .map(PathBuf::from)
         .collect();
-    println!(
-        "heapframe bench ({} runs each, median{})",
-        runs,
-        if go { "; go tool pprof found" } else { "" }
-    );
+    println!("heapframe bench ({runs} runs each, median)");
+    if let Some(b) = go {
+        println!(
+            "reference: {} (the binary `go tool pprof` runs)",
+            b.display()
+        );
+    }
     if files.is_empty() {
         bench_file(&root.join("pprof.large.cpu.pb.gz"), runs, go);
         bench_file(&root.join("bigtree.heap.pb.gz"), runs, go);

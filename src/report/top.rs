@@ -737,6 +737,9 @@ impl NodeTable {
 struct Edge {
     weight: i64,
     inline: bool,
+    /// The last sample that added to this edge: a recursive stack adds
+    /// its weight to an edge once.
+    last_sample: u32,
 }
 
 /// A fast hasher for the packed `(src, dst)` edge keys.
@@ -753,7 +756,11 @@ impl Hasher for PairHasher {
         }
     }
     fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+        // splitmix64's finaliser: every input bit reaches every output bit.
+        let mut x = self.0 ^ v;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = x ^ (x >> 31);
     }
 }
 
@@ -780,10 +787,8 @@ impl GraphBuilder<'_> {
         let mut cum = vec![0i64; n];
         let mut seen = vec![u32::MAX; n];
         let mut edges: HashMap<u64, Edge, BuildHasherDefault<PairHasher>> = HashMap::default();
-        let mut sample_edges: Vec<u64> = Vec::new();
         for (si, &(locs, w)) in self.stacks.iter().enumerate() {
             let stamp = si as u32;
-            sample_edges.clear();
             let mut parent: Option<u32> = None;
             let mut residual = false;
             for &loc in locs.iter().rev() {
@@ -803,12 +808,13 @@ impl GraphBuilder<'_> {
                         && p != node
                     {
                         let key = (u64::from(p) << 32) | u64::from(node);
-                        if first_visit || !sample_edges.contains(&key) {
-                            sample_edges.push(key);
-                            let e = edges.entry(key).or_insert(Edge {
-                                weight: 0,
-                                inline: true,
-                            });
+                        let e = edges.entry(key).or_insert(Edge {
+                            weight: 0,
+                            inline: true,
+                            last_sample: u32::MAX,
+                        });
+                        if e.last_sample != stamp {
+                            e.last_sample = stamp;
                             e.weight += w;
                             e.inline &= ni != ln.len() - 1;
                         }
