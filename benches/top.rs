@@ -13,6 +13,7 @@
 //! - `go tool pprof -top`: the reference, when `go` is on PATH;
 //!   (the pprof binary itself, found with `go tool -n pprof`, so the `go`
 //!   command's start-up is not counted) and the ratio between the last two.
+//!
 //! Peak RSS of this process closes the run.
 
 use std::path::{Path, PathBuf};

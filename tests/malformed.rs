@@ -11,12 +11,16 @@ use prost::Message;
 const NAME: &str = "incident/bad.pb.gz";
 
 fn fixture(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/profiles").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance/profiles")
+        .join(name);
     std::fs::read(p).unwrap()
 }
 
 fn raw(name: &str) -> Vec<u8> {
-    pprof::uncompressed(&fixture(name), &ReadOptions::default()).unwrap().into_owned()
+    pprof::uncompressed(&fixture(name), &ReadOptions::default())
+        .unwrap()
+        .into_owned()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -31,7 +35,10 @@ fn err(data: &[u8]) -> ProfileError {
         Ok(_) => panic!("expected an error"),
         Err(e) => {
             let msg = e.to_string();
-            assert!(msg.starts_with(&format!("{NAME}: ")), "message does not name the input: {msg}");
+            assert!(
+                msg.starts_with(&format!("{NAME}: ")),
+                "message does not name the input: {msg}"
+            );
             assert!(!msg.contains('\n'), "message is not one line: {msg}");
             match e {
                 Error::Profile { error, .. } => error,
@@ -71,7 +78,13 @@ fn valid() -> proto::Profile {
             name: 3,
             ..Default::default()
         }],
-        string_table: vec![st(""), st("inuse_space"), st("bytes"), st("main.leak"), st("/bin/svc")],
+        string_table: vec![
+            st(""),
+            st("inuse_space"),
+            st("bytes"),
+            st("main.leak"),
+            st("/bin/svc"),
+        ],
         ..Default::default()
     }
 }
@@ -91,8 +104,14 @@ fn empty_input() {
 #[test]
 fn truncated_protobuf() {
     let data = raw("svc.heap.2.pb.gz");
-    assert!(matches!(err(&data[..data.len() / 2]), ProfileError::Decode(_)));
-    assert!(matches!(err(&data[..data.len() - 3]), ProfileError::Decode(_)));
+    assert!(matches!(
+        err(&data[..data.len() / 2]),
+        ProfileError::Decode(_)
+    ));
+    assert!(matches!(
+        err(&data[..data.len() - 3]),
+        ProfileError::Decode(_)
+    ));
 }
 
 #[test]
@@ -104,13 +123,20 @@ fn every_prefix_is_an_error_or_a_valid_profile_never_a_panic() {
             errors += 1;
         }
     }
-    assert!(errors > data.len() / 2, "only {errors} of {} prefixes rejected", data.len());
+    assert!(
+        errors > data.len() / 2,
+        "only {errors} of {} prefixes rejected",
+        data.len()
+    );
 }
 
 #[test]
 fn truncated_gzip() {
     let data = fixture("svc.heap.2.pb.gz");
-    assert!(matches!(err(&data[..data.len() / 2]), ProfileError::Gzip(_)));
+    assert!(matches!(
+        err(&data[..data.len() / 2]),
+        ProfileError::Gzip(_)
+    ));
 }
 
 #[test]
@@ -119,7 +145,10 @@ fn corrupted_gzip() {
     let mid = data.len() / 2;
     data[mid] ^= 0xff;
     data[mid + 1] ^= 0x55;
-    assert!(matches!(err(&data), ProfileError::Gzip(_) | ProfileError::Decode(_)));
+    assert!(matches!(
+        err(&data),
+        ProfileError::Gzip(_) | ProfileError::Decode(_)
+    ));
 }
 
 #[test]
@@ -151,10 +180,15 @@ fn gzip_bomb_is_stopped_at_the_configured_bound() {
 #[test]
 fn gzip_bomb_is_stopped_at_the_default_bound() {
     // 600 MiB of zeros, gzip -9: a small file that would be a huge profile.
-    let bomb = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/malformed/bomb-600MiB-zeros.gz")).unwrap();
+    let bomb = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/malformed/bomb-600MiB-zeros.gz"),
+    )
+    .unwrap();
     assert!(bomb.len() < 4 << 20, "{} bytes", bomb.len());
     match err(&bomb) {
-        ProfileError::TooLarge { limit } => assert_eq!(limit, pprof::DEFAULT_MAX_DECOMPRESSED_BYTES),
+        ProfileError::TooLarge { limit } => {
+            assert_eq!(limit, pprof::DEFAULT_MAX_DECOMPRESSED_BYTES)
+        }
         other => panic!("expected TooLarge, got {other}"),
     }
 }
@@ -164,7 +198,10 @@ fn dangling_location_id() {
     let mut p = valid();
     p.sample[0].location_id = vec![1, 42];
     let e = err(&p.encode_to_vec());
-    assert!(matches!(e, ProfileError::DanglingLocation { sample: 0, id: 42 }), "{e}");
+    assert!(
+        matches!(e, ProfileError::DanglingLocation { sample: 0, id: 42 }),
+        "{e}"
+    );
     assert!(e.to_string().contains("location id 42"));
 }
 
@@ -172,16 +209,25 @@ fn dangling_location_id() {
 fn dangling_function_id() {
     let mut p = valid();
     p.location[0].line[0].function_id = 7;
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DanglingFunction { location: 1, id: 7 }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::DanglingFunction { location: 1, id: 7 }
+    ));
     p.location[0].line[0].function_id = 0;
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DanglingFunction { location: 1, id: 0 }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::DanglingFunction { location: 1, id: 0 }
+    ));
 }
 
 #[test]
 fn dangling_mapping_id() {
     let mut p = valid();
     p.location[0].mapping_id = 9;
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DanglingMapping { location: 1, id: 9 }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::DanglingMapping { location: 1, id: 9 }
+    ));
 }
 
 #[test]
@@ -189,18 +235,34 @@ fn string_index_out_of_range() {
     let mut p = valid();
     p.function[0].name = 999;
     let e = err(&p.encode_to_vec());
-    assert!(matches!(&e, ProfileError::StringIndex { index: 999, len: 5, .. }), "{e}");
+    assert!(
+        matches!(
+            &e,
+            ProfileError::StringIndex {
+                index: 999,
+                len: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("function[0].name"));
     let mut p = valid();
     p.sample_type[0].unit = -1;
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::StringIndex { index: -1, .. }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::StringIndex { index: -1, .. }
+    ));
 }
 
 #[test]
 fn string_table_must_start_empty() {
     let mut p = valid();
     p.string_table[0] = b"oops".to_vec();
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::StringTableStart(_)));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::StringTableStart(_)
+    ));
 }
 
 #[test]
@@ -208,24 +270,43 @@ fn zero_sample_types() {
     let mut p = valid();
     p.sample_type.clear();
     p.sample.clear();
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::NoSampleTypes));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::NoSampleTypes
+    ));
 }
 
 #[test]
 fn mismatched_value_counts() {
     let mut p = valid();
     p.sample[0].value = vec![1, 2];
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::ValueCount { sample: 0, got: 2, want: 1 }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::ValueCount {
+            sample: 0,
+            got: 2,
+            want: 1
+        }
+    ));
 }
 
 #[test]
 fn reserved_and_duplicate_ids() {
     let mut p = valid();
     p.function[0].id = 0;
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::ZeroId { what: "function" }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::ZeroId { what: "function" }
+    ));
     let mut p = valid();
     p.location.push(p.location[0].clone());
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DuplicateId { what: "location", id: 1 }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::DuplicateId {
+            what: "location",
+            id: 1
+        }
+    ));
     let mut p = valid();
     p.mapping.push(proto::Mapping {
         id: 1000,
@@ -235,14 +316,23 @@ fn reserved_and_duplicate_ids() {
         id: 1000,
         ..Default::default()
     });
-    assert!(matches!(err(&p.encode_to_vec()), ProfileError::DuplicateId { what: "mapping", id: 1000 }));
+    assert!(matches!(
+        err(&p.encode_to_vec()),
+        ProfileError::DuplicateId {
+            what: "mapping",
+            id: 1000
+        }
+    ));
 }
 
 #[test]
 fn legacy_text_profile() {
     let text = b"heap profile: 1: 2 [3: 4] @ heap/1048576\n1: 2 [3: 4] @ 0x1\n";
     assert!(matches!(err(text), ProfileError::LegacyText));
-    assert!(matches!(err(&gzip(b"goroutine profile: total 4\n")), ProfileError::LegacyText));
+    assert!(matches!(
+        err(&gzip(b"goroutine profile: total 4\n")),
+        ProfileError::LegacyText
+    ));
 }
 
 #[test]
@@ -263,7 +353,10 @@ fn html_instead_of_a_profile() {
 #[test]
 fn missing_file_names_the_path() {
     let e = Profile::from_path("no/such/heap.pb.gz").unwrap_err();
-    assert!(e.to_string().starts_with("no/such/heap.pb.gz: cannot read"), "{e}");
+    assert!(
+        e.to_string().starts_with("no/such/heap.pb.gz: cannot read"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -274,7 +367,10 @@ fn bad_sample_index_and_regex_are_option_errors() {
         ..Default::default()
     };
     let e = heapframe::report::top(&p, &o).unwrap_err().to_string();
-    assert!(e.contains("svc.heap.2.pb.gz") && e.contains("inuse_space"), "{e}");
+    assert!(
+        e.contains("svc.heap.2.pb.gz") && e.contains("inuse_space"),
+        "{e}"
+    );
     let o = heapframe::report::TopOptions {
         focus: Some("(unclosed".into()),
         ..Default::default()
@@ -287,6 +383,7 @@ fn bad_sample_index_and_regex_are_option_errors() {
 fn incompatible_base_is_an_error() {
     let heap = Profile::from_bytes(&fixture("svc.heap.2.pb.gz"), "heap").unwrap();
     let gor = Profile::from_bytes(&fixture("svc.goroutine.pb.gz"), "goroutine").unwrap();
-    let e = heapframe::report::subtract(&heap, &gor, heapframe::report::BaseMode::Subtract, false).unwrap_err();
+    let e = heapframe::report::subtract(&heap, &gor, heapframe::report::BaseMode::Subtract, false)
+        .unwrap_err();
     assert!(e.to_string().contains("heap and goroutine"), "{e}");
 }

@@ -12,7 +12,9 @@ fn profile(name: &str) -> Profile {
 }
 
 fn path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/profiles").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance/profiles")
+        .join(name)
 }
 
 const ALL: [&str; 9] = [
@@ -41,15 +43,38 @@ fn encode_decode_round_trip_keeps_every_field() {
 #[test]
 fn go_heap_profile_fields() {
     let p = profile("svc.heap.2.pb.gz");
-    let types: Vec<String> = p.sample_types.iter().map(|t| format!("{}/{}", t.name, t.unit)).collect();
-    assert_eq!(types, ["alloc_objects/count", "alloc_space/bytes", "inuse_objects/count", "inuse_space/bytes"]);
+    let types: Vec<String> = p
+        .sample_types
+        .iter()
+        .map(|t| format!("{}/{}", t.name, t.unit))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "alloc_objects/count",
+            "alloc_space/bytes",
+            "inuse_objects/count",
+            "inuse_space/bytes"
+        ]
+    );
     assert_eq!(&*p.period_type.name, "space");
     assert_eq!(p.period, 512 * 1024);
     assert!(p.time_nanos > 0);
-    assert_eq!(&*p.mappings[0].build_id, "167006a7d29db2cddc89b55bb6c998b743cc872f");
+    assert_eq!(
+        &*p.mappings[0].build_id,
+        "167006a7d29db2cddc89b55bb6c998b743cc872f"
+    );
     // Inlined frames: several lines in one location, the caller last.
-    let inlined = p.locations.iter().find(|l| l.lines.len() > 1).expect("an inlined location");
-    let names: Vec<&str> = inlined.lines.iter().map(|l| &*p.functions[l.function as usize].name).collect();
+    let inlined = p
+        .locations
+        .iter()
+        .find(|l| l.lines.len() > 1)
+        .expect("an inlined location");
+    let names: Vec<&str> = inlined
+        .lines
+        .iter()
+        .map(|l| &*p.functions[l.function as usize].name)
+        .collect();
     assert!(names.len() >= 2, "{names:?}");
     // Go's numeric `bytes` label (object size) on heap samples.
     assert!(p.samples.iter().any(|s| s.num_label("bytes").is_some()));
@@ -68,17 +93,42 @@ fn samples_table_matches_the_profile() {
     let s = &t.samples;
     assert_eq!(s.height(), p.samples.len());
     let names: Vec<&str> = s.get_column_names().iter().map(|n| n.as_str()).collect();
-    for c in ["snapshot", "time", "stack_id", "alloc_objects", "alloc_space", "inuse_objects", "inuse_space", "object_size", "leaf", "path"] {
+    for c in [
+        "snapshot",
+        "time",
+        "stack_id",
+        "alloc_objects",
+        "alloc_space",
+        "inuse_objects",
+        "inuse_space",
+        "object_size",
+        "leaf",
+        "path",
+    ] {
         assert!(names.contains(&c), "missing column {c} in {names:?}");
     }
     let want: i64 = p.samples.iter().map(|x| x.values[3]).sum();
-    let got: i64 = s.column("inuse_space").unwrap().i64().unwrap().sum().unwrap();
+    let got: i64 = s
+        .column("inuse_space")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .sum()
+        .unwrap();
     assert_eq!(got, want);
-    assert!(matches!(s.column("time").unwrap().dtype(), DataType::Datetime(TimeUnit::Nanoseconds, _)));
+    assert!(matches!(
+        s.column("time").unwrap().dtype(),
+        DataType::Datetime(TimeUnit::Nanoseconds, _)
+    ));
     let leaves = s.column("leaf").unwrap().str().unwrap().clone();
     assert!(leaves.iter().any(|l| l == Some("bytes.Clone")));
     let paths = s.column("path").unwrap().str().unwrap().clone();
-    assert!(paths.iter().flatten().any(|p| p.starts_with("runtime.main -> main.main") && p.ends_with("bytes.Clone")));
+    assert!(
+        paths
+            .iter()
+            .flatten()
+            .any(|p| p.starts_with("runtime.main -> main.main") && p.ends_with("bytes.Clone"))
+    );
 }
 
 #[test]
@@ -95,7 +145,12 @@ fn frames_table_describes_each_stack_once() {
         p.samples
             .iter()
             .filter(|s| seen.insert(s.locations.clone()))
-            .map(|s| s.locations.iter().map(|&l| p.locations[l as usize].lines.len()).sum::<usize>())
+            .map(|s| {
+                s.locations
+                    .iter()
+                    .map(|&l| p.locations[l as usize].lines.len())
+                    .sum::<usize>()
+            })
             .sum()
     };
     assert!(f.height() <= total_frames);
@@ -136,5 +191,8 @@ fn other_profile_kinds_have_their_own_value_columns() {
     let c = Tables::from_profile(&profile("pprof.large.cpu.pb.gz")).unwrap();
     assert!(c.samples.column("samples").is_ok() && c.samples.column("cpu").is_ok());
     let n = Tables::from_profile(&profile("pprof.nomappings.crash.pb.gz")).unwrap();
-    assert_eq!(n.samples.height(), profile("pprof.nomappings.crash.pb.gz").samples.len());
+    assert_eq!(
+        n.samples.height(),
+        profile("pprof.nomappings.crash.pb.gz").samples.len()
+    );
 }

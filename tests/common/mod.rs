@@ -19,7 +19,9 @@ pub fn read_cases(path: &Path) -> Vec<Case> {
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
-            let (id, args) = l.split_once('\t').unwrap_or_else(|| panic!("bad case line {l:?}"));
+            let (id, args) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("bad case line {l:?}"));
             Case {
                 id: id.to_string(),
                 args: args.split_whitespace().map(str::to_string).collect(),
@@ -59,7 +61,11 @@ pub fn run_pprof_args(args: &[String], dir: &Path) -> heapframe::Result<String> 
             "-show" => opts.show = value,
             "-base" | "-diff_base" => {
                 i += 1;
-                let mode = if flag == "-base" { BaseMode::Subtract } else { BaseMode::DiffBase };
+                let mode = if flag == "-base" {
+                    BaseMode::Subtract
+                } else {
+                    BaseMode::DiffBase
+                };
                 base = Some((dir.join(&args[i]), mode));
             }
             f if f.starts_with('-') => panic!("unsupported pprof flag {f}"),
@@ -87,17 +93,33 @@ pub fn compare_with_golden(got: &str, want: &str) -> Result<(), String> {
     let g: Vec<&str> = got.lines().collect();
     let w: Vec<&str> = want.lines().collect();
     if got.ends_with('\n') != want.ends_with('\n') || g.len() != w.len() {
-        return Err(format!("{} lines, golden has {}\n--- got\n{got}--- want\n{want}", g.len(), w.len()));
+        return Err(format!(
+            "{} lines, golden has {}\n--- got\n{got}--- want\n{want}",
+            g.len(),
+            w.len()
+        ));
     }
-    let header_end = w.iter().position(|l| l.trim_start().starts_with("flat  flat%")).unwrap_or(w.len());
+    let header_end = w
+        .iter()
+        .position(|l| l.trim_start().starts_with("flat  flat%"))
+        .unwrap_or(w.len());
     for i in 0..=header_end.min(w.len() - 1) {
         if g[i] != w[i] {
-            return Err(format!("line {}: got\n  {:?}\nwant\n  {:?}\n--- got\n{got}", i + 1, g[i], w[i]));
+            return Err(format!(
+                "line {}: got\n  {:?}\nwant\n  {:?}\n--- got\n{got}",
+                i + 1,
+                g[i],
+                w[i]
+            ));
         }
     }
     let key = |l: &str| -> (String, String) {
         let flat = l.split_whitespace().next().unwrap_or("").to_string();
-        let name = l.get(53..).unwrap_or("").trim_end_matches(" (inline)").trim_end_matches(" (partial-inline)");
+        let name = l
+            .get(53..)
+            .unwrap_or("")
+            .trim_end_matches(" (inline)")
+            .trim_end_matches(" (partial-inline)");
         (flat, name.to_string())
     };
     let mut i = header_end + 1;
