@@ -152,6 +152,45 @@ fn bench_base(base: &Path, src: &Path, runs: usize, go: Option<&Path>) {
     }
 }
 
+/// Growth ranking over `n` snapshots: the given profiles repeated in a
+/// cycle, five minutes apart (a day is 288).
+fn bench_growth(files: &[PathBuf], n: usize, runs: usize) {
+    use heapframe::bundle::Snapshot;
+    use heapframe::series::{GrowthKey, GrowthOptions, growth};
+    let profiles: Vec<Profile> = files
+        .iter()
+        .map(|f| Profile::from_path(f).unwrap())
+        .collect();
+    let snaps: Vec<Snapshot> = (0..n)
+        .map(|i| Snapshot {
+            path: files[i % files.len()].clone(),
+            time_ms: i as i64 * 300_000,
+            profile: profiles[i % profiles.len()].clone(),
+        })
+        .collect();
+    let samples: usize = snaps.iter().map(|s| s.profile.samples.len()).sum();
+    println!(
+        "\ngrowth over {n} snapshots ({} files cycled, {samples} samples in all)",
+        files.len()
+    );
+    for (name, key) in [
+        ("function", GrowthKey::Function),
+        ("path", GrowthKey::Path(None)),
+        ("kind", GrowthKey::Kind),
+    ] {
+        let opts = GrowthOptions {
+            key,
+            ..Default::default()
+        };
+        let d = time(runs.min(5), || growth(&snaps, &opts).unwrap().rows.len());
+        println!(
+            "  by {name:<9}      {}   ({:.3} ms per snapshot)",
+            ms(d),
+            d.as_secs_f64() * 1e3 / n as f64
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this
     // binary without it, as a smoke test: keep that run short.
@@ -182,6 +221,17 @@ fn main() {
             runs,
             go,
         );
+        let n = if short { 24 } else { 288 };
+        let bundle =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundles/mapcache/heap");
+        let mut heaps: Vec<PathBuf> = std::fs::read_dir(&bundle)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        heaps.sort();
+        if !heaps.is_empty() {
+            bench_growth(&heaps, n, runs);
+        }
+        bench_growth(&[root.join("bigtree.heap.pb.gz")], n, runs);
     } else {
         for f in &files {
             bench_file(f, runs, go);

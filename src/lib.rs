@@ -21,12 +21,17 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
+pub mod bundle;
+pub mod checklist;
+pub mod classify;
 pub mod error;
 #[cfg(feature = "tables")]
 pub mod frames;
+pub mod metrics;
 pub mod pprof;
 pub mod profile;
 pub mod report;
+pub mod series;
 
 pub use error::{Error, ProfileError, Result};
 pub use profile::Profile;

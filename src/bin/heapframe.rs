@@ -23,6 +23,77 @@ struct Cli {
 enum Command {
     /// Print the top table of a profile, as `go tool pprof -top` does.
     Top(TopArgs),
+    /// Rank what grows across snapshots (a bundle, files or glob patterns).
+    Growth(GrowthArgs),
+    /// Decide from a bundle's metrics whether memory leaks.
+    Verdict(VerdictArgs),
+    /// Compare a bundle captured before a fix with one captured after it.
+    Validate(ValidateArgs),
+    /// Evaluate the on-call checklist on a bundle.
+    Checklist(ChecklistArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TableFormat {
+    Text,
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Heap,
+    Allocs,
+    Goroutine,
+    Goroutineleak,
+}
+
+#[derive(clap::Args)]
+struct GrowthArgs {
+    /// A bundle folder, or profile files / glob patterns.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Group by: function, function-cum, leaf, root, path, path:K, file, kind, size, label:KEY.
+    #[arg(long, default_value = "function")]
+    by: String,
+    /// Sample type (inuse_space by default for heap profiles).
+    #[arg(long, value_name = "NAME")]
+    sample_index: Option<String>,
+    /// Which snapshots of a bundle.
+    #[arg(long, value_enum, default_value = "heap")]
+    kind: KindArg,
+    /// Rows to show in text output.
+    #[arg(long, default_value_t = 15)]
+    limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: TableFormat,
+}
+
+#[derive(clap::Args)]
+struct VerdictArgs {
+    /// The bundle folder.
+    bundle: PathBuf,
+    /// The request counter that measures load.
+    #[arg(long, default_value = "http_requests_total")]
+    counter: String,
+}
+
+#[derive(clap::Args)]
+struct ValidateArgs {
+    /// The bundle captured before the fix.
+    before: PathBuf,
+    /// The bundle captured after the fix.
+    after: PathBuf,
+    /// The request counter that measures load.
+    #[arg(long, default_value = "http_requests_total")]
+    counter: String,
+}
+
+#[derive(clap::Args)]
+struct ChecklistArgs {
+    /// The bundle folder.
+    bundle: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -98,6 +169,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Top(args) => run_top(args),
+        Command::Growth(args) => run_growth(args),
+        Command::Verdict(args) => run_verdict(args),
+        Command::Validate(args) => run_validate(args),
+        Command::Checklist(args) => run_checklist(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -201,4 +276,119 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
             })
         }
     }
+}
+
+fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
+    use heapframe::bundle::{Bundle, SnapshotKind};
+    use heapframe::series::{GrowthOptions, growth};
+    let bundle = Bundle::from_paths(&a.inputs)?;
+    let kind = match a.kind {
+        KindArg::Heap => SnapshotKind::Heap,
+        KindArg::Allocs => SnapshotKind::Allocs,
+        KindArg::Goroutine => SnapshotKind::Goroutine,
+        KindArg::Goroutineleak => SnapshotKind::GoroutineLeak,
+    };
+    let snaps = bundle.snapshots(kind);
+    if snaps.is_empty() {
+        return Err(heapframe::Error::Option(format!(
+            "{}: no {} snapshots",
+            bundle.name(),
+            kind.dir()
+        )));
+    }
+    let opts = GrowthOptions {
+        key: a.by.parse()?,
+        sample_index: a.sample_index,
+        ..Default::default()
+    };
+    let table = growth(snaps, &opts)?;
+    match a.format {
+        TableFormat::Text => {
+            let mut text = table.to_text(a.limit);
+            let (first, last) = (&snaps[0], &snaps[snaps.len() - 1]);
+            if matches!(kind, SnapshotKind::Heap | SnapshotKind::Goroutine) && snaps.len() >= 2 {
+                let w = heapframe::series::widening(
+                    &first.profile,
+                    &last.profile,
+                    opts.sample_index.as_deref(),
+                    0.5,
+                )?;
+                if let Some(c) = w.concentration_node() {
+                    text.push_str(&format!(
+                        "\nwidening call path (first -> last snapshot): {}\ngrowth concentrates in {} ({}, of {} total)\n",
+                        w.path(),
+                        c.function,
+                        table.format(c.growth),
+                        table.format(w.total_growth)
+                    ));
+                }
+                if let Some(u) = w.user_frame() {
+                    text.push_str(&format!(
+                        "deepest application code on that path: {} ({})\n",
+                        u.function,
+                        table.format(u.growth)
+                    ));
+                }
+            }
+            write_out(None, text.as_bytes())
+        }
+        f => {
+            let mut df = table.to_dataframe()?;
+            let fmt = match f {
+                TableFormat::Csv => heapframe::frames::TableFormat::Csv,
+                _ => heapframe::frames::TableFormat::Json,
+            };
+            write_out(None, &heapframe::frames::encode(&mut df, fmt)?)
+        }
+    }
+}
+
+fn verdict_text(v: &heapframe::metrics::LeakVerdict) -> String {
+    let mut s = format!("verdict: {}\n", v.verdict);
+    for r in &v.reasons {
+        s.push_str(&format!("  - {r}\n"));
+    }
+    s
+}
+
+fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
+    let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
+    let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &Default::default());
+    write_out(None, verdict_text(&v).as_bytes())
+}
+
+fn run_validate(a: ValidateArgs) -> heapframe::Result<()> {
+    let before = heapframe::bundle::Bundle::open(&a.before)?;
+    let after = heapframe::bundle::Bundle::open(&a.after)?;
+    let v = heapframe::metrics::validate(
+        &before.metrics,
+        &after.metrics,
+        Some(&a.counter),
+        &Default::default(),
+    );
+    let mut s = format!("regression check: {}\n", v.outcome);
+    for r in &v.reasons {
+        s.push_str(&format!("  - {r}\n"));
+    }
+    s.push_str(&format!(
+        "  - after the fix: objects plateau {}, heap in use falls after GC {}, RSS no longer one-way {}\n",
+        yes_no(Some(v.objects_plateau)),
+        yes_no(Some(v.inuse_falls_after_gc)),
+        yes_no(v.rss_not_one_way)
+    ));
+    write_out(None, s.as_bytes())
+}
+
+fn yes_no(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown",
+    }
+}
+
+fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
+    let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
+    let items = heapframe::checklist::checklist(&bundle);
+    write_out(None, heapframe::checklist::to_text(&items).as_bytes())
 }

@@ -1,0 +1,321 @@
+//! Incident bundles: one investigation in one folder.
+//!
+//! ```text
+//! incident/
+//!   manifest.json         optional: service, target, who, when, notes
+//!   heap/*.pb.gz          /debug/pprof/heap snapshots
+//!   allocs/*.pb.gz        /debug/pprof/allocs
+//!   goroutine/*.pb.gz     /debug/pprof/goroutine
+//!   goroutineleak/*.pb.gz /debug/pprof/goroutineleak (Go 1.27)
+//!   metrics/*.prom        raw /metrics scrapes, named by Unix milliseconds
+//!   metrics/*.csv         or metric tables: time_ms,metric,labels,value
+//! ```
+//!
+//! It is easy to make by hand:
+//!
+//! ```sh
+//! mkdir -p incident/heap incident/metrics
+//! curl -so incident/heap/$(date +%s).pb.gz http://127.0.0.1:6060/debug/pprof/heap
+//! curl -so incident/metrics/$(date +%s%3N).prom http://127.0.0.1:6060/metrics
+//! ```
+//!
+//! A snapshot's capture time is its profile's `time_nanos`, or the file's
+//! modification time when the profile has none. Snapshots are kept in time
+//! order. Loose files and glob patterns load too ([`Bundle::from_paths`]):
+//! each profile is sorted into heap, allocs or goroutine by its sample types.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ProfileError, Result};
+use crate::metrics::MetricSeries;
+use crate::profile::Profile;
+
+/// What a bundle says about itself (`manifest.json`); every field optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Manifest {
+    /// The service investigated.
+    pub service: String,
+    /// Where the profiles were fetched from (e.g. `http://10.0.3.7:6060`).
+    pub target: String,
+    /// Who captured it.
+    pub captured_by: String,
+    /// When (free text, RFC 3339 suggested).
+    pub captured_at: String,
+    /// Free-form notes.
+    pub notes: String,
+    /// The bundle captured after the fix, relative to this one, once the
+    /// regression check was run.
+    pub after_fix: Option<String>,
+    /// Answers to the checklist questions a tool cannot judge
+    /// (e.g. `"cache has a limit and a TTL": "yes, LRU 10k, 10 min"`).
+    pub answers: std::collections::BTreeMap<String, String>,
+}
+
+/// The kind of a profile in a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SnapshotKind {
+    /// In-use heap (`/debug/pprof/heap`).
+    Heap,
+    /// Allocations (`/debug/pprof/allocs`).
+    Allocs,
+    /// Goroutines (`/debug/pprof/goroutine`).
+    Goroutine,
+    /// Leaked goroutines (`/debug/pprof/goroutineleak`, Go 1.27).
+    GoroutineLeak,
+}
+
+impl SnapshotKind {
+    /// The folder name in a bundle.
+    pub fn dir(self) -> &'static str {
+        match self {
+            SnapshotKind::Heap => "heap",
+            SnapshotKind::Allocs => "allocs",
+            SnapshotKind::Goroutine => "goroutine",
+            SnapshotKind::GoroutineLeak => "goroutineleak",
+        }
+    }
+
+    /// All kinds.
+    pub const ALL: [SnapshotKind; 4] = [
+        SnapshotKind::Heap,
+        SnapshotKind::Allocs,
+        SnapshotKind::Goroutine,
+        SnapshotKind::GoroutineLeak,
+    ];
+
+    /// Guesses the kind from a profile's sample types.
+    pub fn of(p: &Profile) -> Option<SnapshotKind> {
+        let has = |n: &str| p.sample_types.iter().any(|t| &*t.name == n);
+        if has("inuse_space") {
+            Some(if &*p.default_sample_type == "alloc_space" {
+                SnapshotKind::Allocs
+            } else {
+                SnapshotKind::Heap
+            })
+        } else if has("goroutineleak") {
+            Some(SnapshotKind::GoroutineLeak)
+        } else if has("goroutine") {
+            Some(SnapshotKind::Goroutine)
+        } else {
+            None
+        }
+    }
+}
+
+/// One profile taken at a known time.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Capture time, Unix milliseconds.
+    pub time_ms: i64,
+    /// The profile.
+    pub profile: Profile,
+}
+
+/// An investigation: snapshots of each kind in time order, and metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Bundle {
+    /// The folder, when loaded from one.
+    pub root: Option<PathBuf>,
+    /// The manifest (defaults when the bundle has none).
+    pub manifest: Manifest,
+    /// `/debug/pprof/heap` snapshots.
+    pub heap: Vec<Snapshot>,
+    /// `/debug/pprof/allocs` snapshots.
+    pub allocs: Vec<Snapshot>,
+    /// `/debug/pprof/goroutine` snapshots.
+    pub goroutine: Vec<Snapshot>,
+    /// `/debug/pprof/goroutineleak` snapshots.
+    pub goroutineleak: Vec<Snapshot>,
+    /// Metric samples.
+    pub metrics: MetricSeries,
+}
+
+/// A file's modification time in Unix milliseconds.
+pub fn mtime_ms(path: &Path) -> Option<i64> {
+    let m = std::fs::metadata(path).ok()?.modified().ok()?;
+    let d = m.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(d.as_millis() as i64)
+}
+
+fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    let profile = Profile::from_path(path)?;
+    let time_ms = if profile.time_nanos != 0 {
+        profile.time_nanos / 1_000_000
+    } else {
+        mtime_ms(path).unwrap_or(0)
+    };
+    Ok(Snapshot {
+        path: path.to_path_buf(),
+        time_ms,
+        profile,
+    })
+}
+
+fn is_profile_file(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    p.is_file()
+        && !name.starts_with('.')
+        && (name.ends_with(".pb.gz") || name.ends_with(".pb") || name.ends_with(".pprof"))
+}
+
+impl Bundle {
+    /// Opens a bundle folder.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Bundle> {
+        let dir = dir.as_ref();
+        let name = dir.display().to_string();
+        if !dir.is_dir() {
+            return Err(Error::profile(
+                name,
+                ProfileError::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a bundle folder (expected heap/, goroutine/, metrics/ ...)",
+                )),
+            ));
+        }
+        let mut b = Bundle {
+            root: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
+        let manifest = dir.join("manifest.json");
+        if manifest.exists() {
+            let text = std::fs::read_to_string(&manifest)
+                .map_err(|e| Error::profile(manifest.display().to_string(), ProfileError::Io(e)))?;
+            b.manifest = serde_json::from_str(&text).map_err(|e| {
+                Error::profile(
+                    manifest.display().to_string(),
+                    ProfileError::Decode(format!("invalid manifest: {e}")),
+                )
+            })?;
+        }
+        for kind in SnapshotKind::ALL {
+            let sub = dir.join(kind.dir());
+            if !sub.is_dir() {
+                continue;
+            }
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
+                .map_err(|e| Error::profile(sub.display().to_string(), ProfileError::Io(e)))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_profile_file(p))
+                .collect();
+            files.sort();
+            for f in files {
+                let s = read_snapshot(&f)?;
+                b.snapshots_mut(kind).push(s);
+            }
+        }
+        let metrics = dir.join("metrics");
+        if metrics.is_dir() {
+            b.metrics = MetricSeries::from_dir(&metrics)?;
+        }
+        b.sort();
+        Ok(b)
+    }
+
+    /// Loads bundle folders, profile files and glob patterns (`heap/*.pb.gz`)
+    /// into one bundle; profiles are sorted into kinds by their sample types.
+    pub fn from_paths<S: AsRef<str>>(inputs: &[S]) -> Result<Bundle> {
+        if let [one] = inputs
+            && Path::new(one.as_ref()).is_dir()
+        {
+            return Bundle::open(one.as_ref());
+        }
+        let mut b = Bundle::default();
+        for input in inputs {
+            let input = input.as_ref();
+            let paths: Vec<PathBuf> = if Path::new(input).exists() {
+                vec![PathBuf::from(input)]
+            } else {
+                let found: Vec<PathBuf> = glob::glob(input)
+                    .map_err(|e| Error::Option(format!("invalid pattern {input:?}: {e}")))?
+                    .filter_map(|r| r.ok())
+                    .collect();
+                if found.is_empty() {
+                    return Err(Error::profile(
+                        input,
+                        ProfileError::Io(std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "no such file, and no file matches it as a pattern",
+                        )),
+                    ));
+                }
+                found
+            };
+            for p in paths {
+                if p.is_dir() {
+                    let other = Bundle::open(&p)?;
+                    b.merge(other);
+                    continue;
+                }
+                let s = read_snapshot(&p)?;
+                let kind = SnapshotKind::of(&s.profile).ok_or_else(|| {
+                    Error::Option(format!(
+                        "{}: not a heap, allocs or goroutine profile (sample types: {})",
+                        p.display(),
+                        s.profile
+                            .sample_types
+                            .iter()
+                            .map(|t| t.name.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+                b.snapshots_mut(kind).push(s);
+            }
+        }
+        b.sort();
+        Ok(b)
+    }
+
+    fn merge(&mut self, other: Bundle) {
+        for kind in SnapshotKind::ALL {
+            let v = other.snapshots(kind).to_vec();
+            self.snapshots_mut(kind).extend(v);
+        }
+        let mut samples = std::mem::take(&mut self.metrics.samples);
+        samples.extend(other.metrics.samples);
+        self.metrics = MetricSeries::new(samples);
+        if self.root.is_none() {
+            self.root = other.root;
+            self.manifest = other.manifest;
+        }
+    }
+
+    fn sort(&mut self) {
+        for kind in SnapshotKind::ALL {
+            self.snapshots_mut(kind)
+                .sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.path.cmp(&b.path)));
+        }
+    }
+
+    /// Snapshots of one kind, in time order.
+    pub fn snapshots(&self, kind: SnapshotKind) -> &[Snapshot] {
+        match kind {
+            SnapshotKind::Heap => &self.heap,
+            SnapshotKind::Allocs => &self.allocs,
+            SnapshotKind::Goroutine => &self.goroutine,
+            SnapshotKind::GoroutineLeak => &self.goroutineleak,
+        }
+    }
+
+    fn snapshots_mut(&mut self, kind: SnapshotKind) -> &mut Vec<Snapshot> {
+        match kind {
+            SnapshotKind::Heap => &mut self.heap,
+            SnapshotKind::Allocs => &mut self.allocs,
+            SnapshotKind::Goroutine => &mut self.goroutine,
+            SnapshotKind::GoroutineLeak => &mut self.goroutineleak,
+        }
+    }
+
+    /// A name for messages: the folder, or "these files".
+    pub fn name(&self) -> String {
+        self.root.as_ref().map_or_else(
+            || "the given files".to_string(),
+            |r| r.display().to_string(),
+        )
+    }
+}

@@ -1,0 +1,221 @@
+//! The on-call checklist, evaluated on a bundle.
+//!
+//! What heapframe can judge from the bundle is marked passed or failed with
+//! the evidence; what only a person can answer (does the cache have a size
+//! limit and a TTL?) stays an open question, whatever the manifest says.
+
+use std::net::IpAddr;
+
+use crate::bundle::Bundle;
+use crate::metrics::names;
+
+/// The state of a checklist item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Satisfied, with evidence.
+    Passed,
+    /// Not satisfied.
+    Failed,
+    /// Needs a person (or data the bundle lacks).
+    Open,
+}
+
+impl Status {
+    /// `passed`, `FAILED` or `open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "FAILED",
+            Status::Open => "open",
+        }
+    }
+}
+
+/// One item of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// What is checked.
+    pub item: &'static str,
+    /// Its state.
+    pub status: Status,
+    /// The evidence, or what to do.
+    pub detail: String,
+}
+
+/// The minimum time between the first and last heap snapshot.
+pub const MIN_SNAPSHOT_SPAN_SECS: i64 = 300;
+
+/// Judges whether an address is internal (loopback, private, link-local,
+/// unique-local) from a target such as `http://10.0.3.7:6060/debug/pprof`.
+pub fn internal_target(target: &str) -> (Status, String) {
+    if target.trim().is_empty() {
+        return (
+            Status::Open,
+            "the manifest names no target: say where the profiles came from".into(),
+        );
+    }
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if let Some(h) = authority.strip_prefix('[') {
+        h.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                authority
+            }
+        })
+    };
+    match host.parse::<IpAddr>() {
+        Ok(ip) => {
+            let internal = match ip {
+                IpAddr::V4(v) => v.is_loopback() || v.is_private() || v.is_link_local(),
+                IpAddr::V6(v) => {
+                    v.is_loopback()
+                        || (v.segments()[0] & 0xfe00) == 0xfc00
+                        || (v.segments()[0] & 0xffc0) == 0xfe80
+                }
+            };
+            if internal {
+                (Status::Passed, format!("{ip} is an internal address"))
+            } else {
+                (
+                    Status::Failed,
+                    format!("{ip} is a public address: the pprof endpoint must not be exposed"),
+                )
+            }
+        }
+        Err(_) if host == "localhost" => (Status::Passed, "localhost".into()),
+        Err(_) => (
+            Status::Open,
+            format!("{host:?} is a host name: confirm it resolves to an internal address only"),
+        ),
+    }
+}
+
+/// Evaluates the checklist on `bundle`.
+pub fn checklist(bundle: &Bundle) -> Vec<Item> {
+    let mut items = Vec::new();
+    let (status, detail) = internal_target(&bundle.manifest.target);
+    items.push(Item {
+        item: "pprof endpoint is internal-only",
+        status,
+        detail,
+    });
+
+    let heap = &bundle.heap;
+    let span = match (heap.first(), heap.last()) {
+        (Some(a), Some(b)) => (b.time_ms - a.time_ms) / 1000,
+        _ => 0,
+    };
+    items.push(Item {
+        item: "two or more heap snapshots at least 5 minutes apart",
+        status: if heap.len() >= 2 && span >= MIN_SNAPSHOT_SPAN_SECS {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        detail: format!(
+            "{} heap snapshots, {} s between the first and the last (need ≥ 2 and ≥ {} s)",
+            heap.len(),
+            span,
+            MIN_SNAPSHOT_SPAN_SECS
+        ),
+    });
+
+    let comparable = heap.len() >= 2
+        && heap
+            .windows(2)
+            .all(|w| w[0].profile.sample_types == w[1].profile.sample_types);
+    items.push(Item {
+        item: "base delta done",
+        status: if comparable {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        detail: if comparable {
+            format!(
+                "{} per-pair deltas (pprof -base semantics) by `heapframe growth`",
+                heap.len() - 1
+            )
+        } else {
+            "needs two comparable heap snapshots".into()
+        },
+    });
+
+    let g = bundle.metrics.points(names::GOROUTINES);
+    let counts: Vec<i64> = bundle
+        .goroutine
+        .iter()
+        .map(|s| s.profile.samples.iter().map(|x| x.values[0]).sum())
+        .collect();
+    let (status, detail) = if !counts.is_empty() {
+        (
+            Status::Passed,
+            format!(
+                "{} goroutine profiles: {} -> {} goroutines",
+                counts.len(),
+                counts[0],
+                counts[counts.len() - 1]
+            ),
+        )
+    } else if let (Some(a), Some(b)) = (g.first(), g.last()) {
+        (
+            Status::Passed,
+            format!("{}: {} -> {}", names::GOROUTINES, a.1, b.1),
+        )
+    } else {
+        (
+            Status::Failed,
+            "no goroutine profile and no go_goroutines metric".into(),
+        )
+    };
+    items.push(Item {
+        item: "goroutine count checked",
+        status,
+        detail,
+    });
+
+    const CACHE: &str = "cache has a size limit and a TTL";
+    items.push(Item {
+        item: CACHE,
+        status: Status::Open,
+        detail: match bundle.manifest.answers.get(CACHE) {
+            Some(a) => format!("answered in the manifest: {a:?} (a person confirms this; heapframe cannot)"),
+            None => "a question for the code owner: which caches does the growing path fill, and what bounds them?".into(),
+        },
+    });
+
+    let after = bundle
+        .manifest
+        .after_fix
+        .as_ref()
+        .map(|a| match &bundle.root {
+            Some(r) => r.join(a),
+            None => a.into(),
+        });
+    items.push(Item {
+        item: "post-fix regression done",
+        status: match &after {
+            Some(p) if p.is_dir() => Status::Passed,
+            Some(_) => Status::Failed,
+            None => Status::Open,
+        },
+        detail: match &after {
+            Some(p) if p.is_dir() => format!("after-fix bundle {}: run `heapframe validate` on the pair", p.display()),
+            Some(p) => format!("the manifest names {} as the after-fix bundle, but it does not exist", p.display()),
+            None => "not yet: capture a bundle after the fix under the same load, run `heapframe validate BEFORE AFTER`, and set after_fix in the manifest".into(),
+        },
+    });
+    items
+}
+
+/// The checklist as text, one item per line.
+pub fn to_text(items: &[Item]) -> String {
+    items
+        .iter()
+        .map(|i| format!("[{:>6}] {}: {}\n", i.status.as_str(), i.item, i.detail))
+        .collect()
+}

@@ -1,0 +1,634 @@
+//! Growth across snapshots: who grows, how steadily, along which call path.
+//!
+//! [`growth`] ranks owners of memory (or goroutines) by a [`GrowthKey`]
+//! across any number of time-ordered snapshots. For every key it gives the
+//! value at each snapshot, first/last/delta, the least-squares slope per
+//! minute and its R², the share of the total growth, whether it grew in
+//! every interval (monotone) and whether its growth flattened out
+//! (plateau). Steady, monotone growth outranks one-off jumps:
+//! `score = max(delta, 0) × R² × steadiness × (¼ if plateau else 1)`, where
+//! steadiness is the fraction of intervals in which the key grew.
+//!
+//! [`widening`] walks the call tree of the growth from the root down and
+//! names the chain that widens and the node where the growth concentrates.
+
+use std::collections::HashMap;
+
+use crate::bundle::Snapshot;
+use crate::classify::{Classifier, size_class};
+use crate::error::{Error, Result};
+use crate::metrics::linear_fit;
+use crate::profile::{LabelValue, Profile, ValueType};
+
+/// What growth is grouped by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrowthKey {
+    /// The innermost frame's function (flat).
+    Function,
+    /// Every function on the stack, once per sample (cum).
+    FunctionCum,
+    /// The innermost frame as `function file:line`.
+    Leaf,
+    /// The goroutine's (or stack's) outermost frame: for goroutine
+    /// profiles, the function the goroutine was started with.
+    Root,
+    /// The call path, root to leaf; `Some(k)` keeps the `k` innermost frames.
+    Path(Option<usize>),
+    /// The innermost frame's source file.
+    File,
+    /// Allocation kind ([`crate::classify`]).
+    Kind,
+    /// Go size class of the objects (from the `bytes` label).
+    SizeClass,
+    /// The value of a string label.
+    Label(String),
+}
+
+impl std::str::FromStr for GrowthKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<GrowthKey> {
+        Ok(match s {
+            "function" | "func" => GrowthKey::Function,
+            "function-cum" | "cum" => GrowthKey::FunctionCum,
+            "leaf" => GrowthKey::Leaf,
+            "root" | "creator" => GrowthKey::Root,
+            "path" => GrowthKey::Path(None),
+            "file" => GrowthKey::File,
+            "kind" => GrowthKey::Kind,
+            "size" | "size-class" => GrowthKey::SizeClass,
+            _ => {
+                if let Some(k) = s.strip_prefix("path:") {
+                    GrowthKey::Path(Some(k.parse().map_err(|_| {
+                        Error::Option(format!(
+                            "--by {s}: expected path:K with K a number of frames"
+                        ))
+                    })?))
+                } else if let Some(k) = s.strip_prefix("label:") {
+                    GrowthKey::Label(k.to_string())
+                } else {
+                    return Err(Error::Option(format!(
+                        "unknown growth key {s:?}: expected function, function-cum, leaf, root, path, path:K, file, kind, size or label:KEY"
+                    )));
+                }
+            }
+        })
+    }
+}
+
+/// Options of [`growth`].
+#[derive(Debug, Clone)]
+pub struct GrowthOptions {
+    /// Group by this key.
+    pub key: GrowthKey,
+    /// Sample type by name (`inuse_space` by default for heap profiles).
+    pub sample_index: Option<String>,
+    /// Kind rules for [`GrowthKey::Kind`] (Go defaults when `None`).
+    pub classifier: Option<Classifier>,
+    /// Relative growth in the second half below which a key counts as
+    /// plateaued (default 0.2: the second half grew < 20% as much as the first).
+    pub plateau_ratio: f64,
+}
+
+impl Default for GrowthOptions {
+    fn default() -> Self {
+        GrowthOptions {
+            key: GrowthKey::Function,
+            sample_index: None,
+            classifier: None,
+            plateau_ratio: 0.2,
+        }
+    }
+}
+
+/// Growth of one key across the snapshots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrowthRow {
+    /// The key (function, path, kind...).
+    pub key: String,
+    /// Its value at every snapshot.
+    pub values: Vec<i64>,
+    /// Last minus first.
+    pub delta: i64,
+    /// Least-squares slope, per minute.
+    pub slope_per_min: f64,
+    /// R² of the slope.
+    pub r2: f64,
+    /// `delta` as a fraction of the total growth of all samples.
+    pub share: f64,
+    /// Grew in every interval.
+    pub monotone: bool,
+    /// Grew, then flattened out.
+    pub plateau: bool,
+    /// The ranking score (see the module docs).
+    pub score: f64,
+}
+
+/// The result of [`growth`].
+#[derive(Debug, Clone)]
+pub struct GrowthTable {
+    /// The key used.
+    pub key: GrowthKey,
+    /// The sample type measured.
+    pub sample_type: ValueType,
+    /// Snapshot times, Unix milliseconds.
+    pub times_ms: Vec<i64>,
+    /// Total value at each snapshot.
+    pub totals: Vec<i64>,
+    /// Rows, best-ranked first.
+    pub rows: Vec<GrowthRow>,
+}
+
+/// Per-profile cache: location index → function names (innermost first),
+/// and the innermost `function file:line`.
+struct Frames<'a> {
+    p: &'a Profile,
+    names: Vec<Option<Vec<&'a str>>>,
+}
+
+impl<'a> Frames<'a> {
+    fn new(p: &'a Profile) -> Self {
+        Frames {
+            p,
+            names: vec![None; p.locations.len()],
+        }
+    }
+
+    fn stack(&mut self, locs: &[u32]) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        for &l in locs {
+            let p = self.p;
+            let names = self.names[l as usize].get_or_insert_with(|| {
+                p.locations[l as usize]
+                    .lines
+                    .iter()
+                    .map(|ln| &*p.functions[ln.function as usize].name)
+                    .collect()
+            });
+            out.extend_from_slice(names);
+        }
+        out
+    }
+
+    fn leaf(&self, locs: &[u32]) -> (String, String) {
+        let Some(&l) = locs.first() else {
+            return ("<unknown>".into(), String::new());
+        };
+        let loc = &self.p.locations[l as usize];
+        match loc.lines.first() {
+            Some(ln) => {
+                let f = &self.p.functions[ln.function as usize];
+                (
+                    format!("{} {}:{}", f.name, f.filename, ln.line),
+                    f.filename.to_string(),
+                )
+            }
+            None => (format!("{:#x}", loc.address), String::new()),
+        }
+    }
+}
+
+/// Values per key of one profile.
+fn values_by_key(
+    p: &Profile,
+    si: usize,
+    key: &GrowthKey,
+    classifier: &Classifier,
+) -> HashMap<String, i64> {
+    let mut out: HashMap<String, i64> = HashMap::new();
+    let mut frames = Frames::new(p);
+    for s in &p.samples {
+        let v = s.values[si];
+        if v == 0 {
+            continue;
+        }
+        let mut add = |k: String| *out.entry(k).or_default() += v;
+        match key {
+            GrowthKey::Function => add(frames
+                .stack(&s.locations)
+                .first()
+                .map_or("<unknown>", |f| f)
+                .to_string()),
+            GrowthKey::Root => add(frames
+                .stack(&s.locations)
+                .last()
+                .map_or("<unknown>", |f| f)
+                .to_string()),
+            GrowthKey::FunctionCum => {
+                let mut st = frames.stack(&s.locations);
+                st.sort_unstable();
+                st.dedup();
+                for f in st {
+                    add(f.to_string());
+                }
+            }
+            GrowthKey::Leaf => add(frames.leaf(&s.locations).0),
+            GrowthKey::File => add(frames.leaf(&s.locations).1),
+            GrowthKey::Path(k) => {
+                let st = frames.stack(&s.locations);
+                let take = k.unwrap_or(st.len()).min(st.len());
+                let mut path: Vec<&str> = st[..take].to_vec();
+                path.reverse();
+                let mut text = path.join(" -> ");
+                if take < st.len() {
+                    text = format!("… -> {text}");
+                }
+                add(text)
+            }
+            GrowthKey::Kind => {
+                let st = frames.stack(&s.locations);
+                add(classifier.classify(&st, s.num_label("bytes")).to_string())
+            }
+            GrowthKey::SizeClass => add(size_class(s.num_label("bytes"))),
+            GrowthKey::Label(k) => add(s
+                .labels
+                .iter()
+                .find_map(|l| match &l.value {
+                    LabelValue::Str(v) if &*l.key == k => Some(v.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| format!("({k} unset)"))),
+        }
+    }
+    out
+}
+
+/// Ranks the growth of `key` across `snapshots` (time order).
+pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTable> {
+    if snapshots.is_empty() {
+        return Err(Error::Option("growth needs at least one snapshot".into()));
+    }
+    let default_classifier;
+    let classifier = match &opts.classifier {
+        Some(c) => c,
+        None => {
+            default_classifier = Classifier::go_default();
+            &default_classifier
+        }
+    };
+    let first = &snapshots[0].profile;
+    let si0 = first.sample_index(opts.sample_index.as_deref())?;
+    let sample_type = first.sample_types[si0].clone();
+    let per: Vec<HashMap<String, i64>> = snapshots
+        .iter()
+        .map(|s| {
+            let p = &s.profile;
+            let si = p
+                .sample_types
+                .iter()
+                .position(|t| t.name == sample_type.name)
+                .ok_or_else(|| {
+                    Error::Incompatible(format!(
+                        "{}: has no sample type {} (the first snapshot's)",
+                        s.path.display(),
+                        sample_type.name
+                    ))
+                })?;
+            Ok(values_by_key(p, si, &opts.key, classifier))
+        })
+        .collect::<Result<_>>()?;
+    let totals: Vec<i64> = snapshots
+        .iter()
+        .map(|s| {
+            let si = s
+                .profile
+                .sample_types
+                .iter()
+                .position(|t| t.name == sample_type.name)
+                .unwrap_or(0);
+            s.profile.samples.iter().map(|x| x.values[si]).sum()
+        })
+        .collect();
+    let total_growth = totals[totals.len() - 1] - totals[0];
+    let times_ms: Vec<i64> = snapshots.iter().map(|s| s.time_ms).collect();
+    let t0 = times_ms[0];
+    let xs: Vec<f64> = times_ms
+        .iter()
+        .map(|&t| (t - t0) as f64 / 60_000.0)
+        .collect();
+
+    let mut keys: Vec<&String> = per.iter().flat_map(|m| m.keys()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let n = snapshots.len();
+    let mut rows: Vec<GrowthRow> = keys
+        .into_iter()
+        .map(|k| {
+            let values: Vec<i64> = per.iter().map(|m| m.get(k).copied().unwrap_or(0)).collect();
+            let delta = values[n - 1] - values[0];
+            let pts: Vec<(f64, f64)> = xs
+                .iter()
+                .zip(&values)
+                .map(|(&x, &v)| (x, v as f64))
+                .collect();
+            let (slope, r2) = linear_fit(&pts);
+            let intervals = (n - 1).max(1);
+            let grew = values.windows(2).filter(|w| w[1] > w[0]).count();
+            let monotone = n >= 2 && grew == n - 1;
+            let steadiness = grew as f64 / intervals as f64;
+            let plateau = n >= 3 && delta > 0 && {
+                let mid = n / 2;
+                let early = (values[mid] - values[0]) as f64;
+                let late = (values[n - 1] - values[mid]) as f64;
+                early > 0.0 && late < opts.plateau_ratio * early
+            };
+            let share = if total_growth != 0 {
+                delta as f64 / total_growth as f64
+            } else {
+                0.0
+            };
+            let score = (delta.max(0) as f64) * r2 * steadiness * if plateau { 0.25 } else { 1.0 };
+            GrowthRow {
+                key: k.clone(),
+                values,
+                delta,
+                slope_per_min: slope,
+                r2,
+                share,
+                monotone,
+                plateau,
+                score,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| b.delta.cmp(&a.delta))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    Ok(GrowthTable {
+        key: opts.key.clone(),
+        sample_type,
+        times_ms,
+        totals,
+        rows,
+    })
+}
+
+impl GrowthTable {
+    /// The top row, if it grew.
+    pub fn top_grower(&self) -> Option<&GrowthRow> {
+        self.rows.first().filter(|r| r.delta > 0)
+    }
+
+    /// Formats a value in the sample type's unit.
+    pub fn format(&self, v: i64) -> String {
+        crate::report::units::scaled_label(v, &self.sample_type.unit, "auto")
+    }
+
+    /// A plain-text table of the first `limit` rows.
+    pub fn to_text(&self, limit: usize) -> String {
+        let span_min =
+            (self.times_ms[self.times_ms.len() - 1] - self.times_ms[0]) as f64 / 60_000.0;
+        let mut s = format!(
+            "{} snapshots over {:.1} min; {} total {} -> {} ({}{})\n",
+            self.times_ms.len(),
+            span_min,
+            self.sample_type.name,
+            self.format(self.totals[0]),
+            self.format(self.totals[self.totals.len() - 1]),
+            if self.totals[self.totals.len() - 1] >= self.totals[0] {
+                "+"
+            } else {
+                ""
+            },
+            self.format(self.totals[self.totals.len() - 1] - self.totals[0]),
+        );
+        s.push_str(&format!(
+            "{:>10} {:>10} {:>7} {:>5} {:>4} {:>8}  {}\n",
+            "delta", "per min", "share", "R²", "mono", "plateau", "key"
+        ));
+        for r in self.rows.iter().take(limit) {
+            s.push_str(&format!(
+                "{:>10} {:>10} {:>6.1}% {:>5.2} {:>4} {:>8}  {}\n",
+                self.format(r.delta),
+                self.format(r.slope_per_min.round() as i64),
+                r.share * 100.0,
+                r.r2,
+                if r.monotone { "yes" } else { "no" },
+                if r.plateau { "yes" } else { "no" },
+                r.key
+            ));
+        }
+        s
+    }
+
+    /// The table as a DataFrame: `rank`, `key`, `first`, `last`, `delta`,
+    /// `slope_per_min`, `r2`, `share`, `monotone`, `plateau`, `score`, and
+    /// one column `v0`, `v1`, ... per snapshot.
+    #[cfg(feature = "tables")]
+    pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
+        use polars::prelude::*;
+        let n = self.rows.len();
+        let mut cols = vec![
+            Column::new("rank".into(), (1..=n as u32).collect::<Vec<_>>()),
+            Column::new(
+                "key".into(),
+                self.rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "first".into(),
+                self.rows.iter().map(|r| r.values[0]).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "last".into(),
+                self.rows
+                    .iter()
+                    .map(|r| r.values[r.values.len() - 1])
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "delta".into(),
+                self.rows.iter().map(|r| r.delta).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "slope_per_min".into(),
+                self.rows
+                    .iter()
+                    .map(|r| r.slope_per_min)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "r2".into(),
+                self.rows.iter().map(|r| r.r2).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "share".into(),
+                self.rows.iter().map(|r| r.share).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "monotone".into(),
+                self.rows.iter().map(|r| r.monotone).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "plateau".into(),
+                self.rows.iter().map(|r| r.plateau).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "score".into(),
+                self.rows.iter().map(|r| r.score).collect::<Vec<_>>(),
+            ),
+        ];
+        for i in 0..self.times_ms.len() {
+            cols.push(Column::new(
+                format!("v{i}").into(),
+                self.rows.iter().map(|r| r.values[i]).collect::<Vec<_>>(),
+            ));
+        }
+        DataFrame::new(n, cols)
+            .map_err(|e| Error::Output(format!("building the growth table failed: {e}")))
+    }
+}
+
+/// A node on the widening chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainNode {
+    /// Function name.
+    pub function: String,
+    /// Cumulative value in the first snapshot.
+    pub first: i64,
+    /// Cumulative value in the last snapshot.
+    pub last: i64,
+    /// `last - first`.
+    pub growth: i64,
+    /// This node's own (flat) growth.
+    pub flat_growth: i64,
+}
+
+/// The call path whose cumulative growth widens, root first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Widening {
+    /// The chain from the root down.
+    pub chain: Vec<ChainNode>,
+    /// Index in `chain` of the node where the growth concentrates: below it
+    /// the growth splits, or it is the node's own allocation.
+    pub concentration: usize,
+    /// Total growth (all samples).
+    pub total_growth: i64,
+}
+
+#[derive(Default)]
+struct TrieNode {
+    children: HashMap<String, usize>,
+    name: String,
+    first: i64,
+    last: i64,
+    flat_first: i64,
+    flat_last: i64,
+}
+
+/// Walks the call tree of the growth from `first` to `last` from the root
+/// down: at each node it follows the child that grew most while that child
+/// carries at least `follow` (e.g. 0.5) of its parent's growth.
+pub fn widening(
+    first: &Profile,
+    last: &Profile,
+    sample_index: Option<&str>,
+    follow: f64,
+) -> Result<Widening> {
+    let si_last = last.sample_index(sample_index)?;
+    let name = last.sample_types[si_last].name.clone();
+    let si_first = first
+        .sample_types
+        .iter()
+        .position(|t| t.name == name)
+        .ok_or_else(|| {
+            Error::Incompatible(format!("{}: has no sample type {name}", first.source))
+        })?;
+    let mut nodes = vec![TrieNode::default()];
+    for (p, si, is_last) in [(first, si_first, false), (last, si_last, true)] {
+        let mut frames = Frames::new(p);
+        for s in &p.samples {
+            let v = s.values[si];
+            if v == 0 {
+                continue;
+            }
+            let st = frames.stack(&s.locations);
+            let mut cur = 0usize;
+            for f in st.iter().rev() {
+                let next = match nodes[cur].children.get(*f) {
+                    Some(&n) => n,
+                    None => {
+                        nodes.push(TrieNode {
+                            name: f.to_string(),
+                            ..Default::default()
+                        });
+                        let n = nodes.len() - 1;
+                        nodes[cur].children.insert(f.to_string(), n);
+                        n
+                    }
+                };
+                cur = next;
+                if is_last {
+                    nodes[cur].last += v;
+                } else {
+                    nodes[cur].first += v;
+                }
+            }
+            if is_last {
+                nodes[cur].flat_last += v;
+                nodes[0].last += v;
+            } else {
+                nodes[cur].flat_first += v;
+                nodes[0].first += v;
+            }
+        }
+    }
+    let total_growth = nodes[0].last - nodes[0].first;
+    let mut chain = Vec::new();
+    let mut cur = 0usize;
+    let mut concentration = 0usize;
+    loop {
+        let growth = nodes[cur].last - nodes[cur].first;
+        let best = nodes[cur].children.values().copied().max_by_key(|&c| {
+            (
+                nodes[c].last - nodes[c].first,
+                std::cmp::Reverse(nodes[c].name.clone()),
+            )
+        });
+        let Some(b) = best else { break };
+        let bg = nodes[b].last - nodes[b].first;
+        if bg <= 0 || (cur != 0 && (bg as f64) < follow * growth as f64) {
+            break;
+        }
+        let n = &nodes[b];
+        chain.push(ChainNode {
+            function: n.name.clone(),
+            first: n.first,
+            last: n.last,
+            growth: bg,
+            flat_growth: n.flat_last - n.flat_first,
+        });
+        concentration = chain.len() - 1;
+        cur = b;
+    }
+    Ok(Widening {
+        chain,
+        concentration,
+        total_growth,
+    })
+}
+
+impl Widening {
+    /// The deepest node of the chain in code outside the standard library
+    /// and the runtime (`main.*` or a module path with a dot): usually the
+    /// code to read first.
+    pub fn user_frame(&self) -> Option<&ChainNode> {
+        let re = regex::Regex::new(crate::classify::USER_CODE).expect("valid pattern");
+        self.chain.iter().rev().find(|n| re.is_match(&n.function))
+    }
+
+    /// The node where growth concentrates.
+    pub fn concentration_node(&self) -> Option<&ChainNode> {
+        self.chain.get(self.concentration)
+    }
+
+    /// The chain as `a -> b -> c`.
+    pub fn path(&self) -> String {
+        self.chain
+            .iter()
+            .map(|n| n.function.as_str())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+}

@@ -1,0 +1,319 @@
+//! Growth across snapshots on bundles captured from the leaky fixture
+//! service: the right culprit ranks first in every leak scenario, and the
+//! plateau and churn scenarios are not called leaks.
+
+use std::path::{Path, PathBuf};
+
+use heapframe::bundle::{Bundle, Snapshot, SnapshotKind};
+use heapframe::checklist::{self, Status};
+use heapframe::metrics::{self, Outcome, Verdict, VerdictThresholds};
+use heapframe::profile::{Function, Line, Location, Profile, Sample, ValueType};
+use heapframe::series::{GrowthKey, GrowthOptions, growth, widening};
+
+fn bundle_path(s: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bundles")
+        .join(s)
+}
+
+fn bundle(s: &str) -> Bundle {
+    Bundle::open(bundle_path(s)).unwrap()
+}
+
+fn verdict(b: &Bundle) -> metrics::LeakVerdict {
+    metrics::verdict(&b.metrics, None, &VerdictThresholds::default())
+}
+
+fn top(snaps: &[Snapshot], key: GrowthKey) -> String {
+    let t = growth(
+        snaps,
+        &GrowthOptions {
+            key,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    t.rows[0].key.clone()
+}
+
+#[test]
+fn bundles_load_in_time_order() {
+    let b = bundle("mapcache");
+    assert_eq!(b.heap.len(), 7);
+    assert_eq!(b.allocs.len(), 7);
+    assert_eq!(b.goroutine.len(), 7);
+    assert!(b.heap.windows(2).all(|w| w[0].time_ms < w[1].time_ms));
+    assert!(b.metrics.points("go_memstats_heap_inuse_bytes").len() >= 50);
+    assert!(b.manifest.target.starts_with("http://127.0.0.1:"));
+}
+
+#[test]
+fn map_cache_leak() {
+    let b = bundle("mapcache");
+    let v = verdict(&b);
+    assert_eq!(v.verdict, Verdict::Leak, "{:?}", v.reasons);
+    assert_eq!(top(&b.heap, GrowthKey::Function), "bytes.Clone");
+    assert_eq!(top(&b.heap, GrowthKey::Kind), "encoding output");
+    let w = widening(&b.heap[0].profile, &b.heap[6].profile, None, 0.5).unwrap();
+    assert!(
+        w.path()
+            .contains("main.GetUserProfile -> main.BuildResponse"),
+        "{}",
+        w.path()
+    );
+    assert_eq!(w.user_frame().unwrap().function, "main.BuildResponse");
+    assert_eq!(w.concentration_node().unwrap().function, "bytes.Clone");
+}
+
+#[test]
+fn goroutine_leak() {
+    let b = bundle("goroutines");
+    let v = verdict(&b);
+    assert_eq!(v.verdict, Verdict::Leak, "{:?}", v.reasons);
+    assert_eq!(
+        top(&b.goroutine, GrowthKey::Root),
+        "main.startWatcher.func1"
+    );
+    assert_eq!(top(&b.heap, GrowthKey::Kind), "goroutine stacks");
+    let g = growth(&b.heap, &GrowthOptions::default()).unwrap();
+    assert!(g.rows.iter().take(3).any(|r| r.key == "main.startWatcher"));
+    let w = widening(&b.goroutine[0].profile, &b.goroutine[6].profile, None, 0.5).unwrap();
+    assert_eq!(w.user_frame().unwrap().function, "main.startWatcher.func1");
+}
+
+#[test]
+fn queue_backlog() {
+    let b = bundle("queue");
+    let v = verdict(&b);
+    assert_eq!(v.verdict, Verdict::Leak, "{:?}", v.reasons);
+    assert_eq!(top(&b.heap, GrowthKey::Function), "main.newEvent");
+    let w = widening(&b.heap[0].profile, &b.heap[6].profile, None, 0.5).unwrap();
+    assert_eq!(w.user_frame().unwrap().function, "main.newEvent");
+}
+
+#[test]
+fn warm_up_plateau_is_not_a_leak() {
+    let b = bundle("lru");
+    let v = verdict(&b);
+    assert_eq!(v.verdict, Verdict::NotALeak, "{:?}", v.reasons);
+}
+
+#[test]
+fn churn_is_not_a_leak() {
+    let b = bundle("churn");
+    let v = verdict(&b);
+    assert_eq!(v.verdict, Verdict::NotALeak, "{:?}", v.reasons);
+}
+
+#[test]
+fn fixed_cache_is_not_a_leak_and_validates_as_fixed() {
+    let before = bundle("mapcache");
+    let after = bundle("fixed");
+    assert_eq!(verdict(&after).verdict, Verdict::NotALeak);
+    let t = VerdictThresholds::default();
+    let v = metrics::validate(&before.metrics, &after.metrics, None, &t);
+    assert_eq!(v.outcome, Outcome::Fixed, "{:?}", v.reasons);
+    let same = metrics::validate(&before.metrics, &before.metrics, None, &t);
+    assert_eq!(same.outcome, Outcome::NotFixed, "{:?}", same.reasons);
+    let other = metrics::validate(&before.metrics, &bundle("queue").metrics, None, &t);
+    assert_eq!(other.outcome, Outcome::NotFixed, "{:?}", other.reasons);
+}
+
+#[test]
+fn checklist_on_a_fixture_bundle() {
+    let b = bundle("mapcache");
+    let items = checklist::checklist(&b);
+    let status = |name: &str| {
+        items
+            .iter()
+            .find(|i| i.item.starts_with(name))
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("pprof endpoint"), Status::Passed);
+    // The fixtures span one minute: too short for the 5-minute rule.
+    assert_eq!(status("two or more heap snapshots"), Status::Failed);
+    assert_eq!(status("base delta"), Status::Passed);
+    assert_eq!(status("goroutine count"), Status::Passed);
+    assert_eq!(status("cache has"), Status::Open);
+    assert_eq!(status("post-fix"), Status::Open);
+}
+
+#[test]
+fn human_questions_stay_open_even_when_answered() {
+    let mut b = bundle("fixed");
+    b.manifest.answers.insert(
+        "cache has a size limit and a TTL".into(),
+        "yes: LRU 2000 entries, 30 s".into(),
+    );
+    let items = checklist::checklist(&b);
+    let cache = items
+        .iter()
+        .find(|i| i.item.starts_with("cache has"))
+        .unwrap();
+    assert_eq!(cache.status, Status::Open);
+    assert!(cache.detail.contains("LRU 2000"));
+}
+
+#[test]
+fn internal_targets() {
+    use checklist::internal_target;
+    assert_eq!(
+        internal_target("http://10.0.3.7:6060/debug/pprof").0,
+        Status::Passed
+    );
+    assert_eq!(internal_target("127.0.0.1:6060").0, Status::Passed);
+    assert_eq!(internal_target("http://[::1]:6060").0, Status::Passed);
+    assert_eq!(internal_target("http://192.168.1.4").0, Status::Passed);
+    assert_eq!(internal_target("https://8.8.8.8:443").0, Status::Failed);
+    assert_eq!(
+        internal_target("http://pprof.example.com:6060").0,
+        Status::Open
+    );
+    assert_eq!(internal_target("").0, Status::Open);
+}
+
+/// A synthetic profile: one sample per (function, value).
+fn synthetic(values: &[(&str, i64)], time_s: i64) -> Snapshot {
+    let mut p = Profile {
+        source: format!("t{time_s}"),
+        sample_types: vec![ValueType {
+            name: "inuse_space".into(),
+            unit: "bytes".into(),
+        }],
+        time_nanos: time_s * 1_000_000_000,
+        ..Default::default()
+    };
+    for (i, (f, v)) in values.iter().enumerate() {
+        p.functions.push(Function {
+            id: i as u64 + 1,
+            name: (*f).into(),
+            ..Default::default()
+        });
+        p.locations.push(Location {
+            id: i as u64 + 1,
+            lines: vec![Line {
+                function: i as u32,
+                line: 1,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+        p.samples.push(Sample {
+            locations: vec![i as u32],
+            values: vec![*v],
+            labels: vec![],
+        });
+    }
+    Snapshot {
+        path: PathBuf::from(format!("synthetic-{time_s}")),
+        time_ms: time_s * 1000,
+        profile: p,
+    }
+}
+
+#[test]
+fn steady_growth_outranks_a_one_off_jump() {
+    let steady = [10, 20, 30, 40, 50];
+    let jump = [0, 0, 0, 0, 60];
+    let snaps: Vec<Snapshot> = (0..5)
+        .map(|i| {
+            synthetic(
+                &[("main.steady", steady[i]), ("main.jump", jump[i])],
+                60 * i as i64,
+            )
+        })
+        .collect();
+    let t = growth(&snaps, &GrowthOptions::default()).unwrap();
+    assert_eq!(t.rows[0].key, "main.steady");
+    assert!(t.rows[0].monotone && !t.rows[1].monotone);
+    assert_eq!(t.rows[1].delta, 60);
+    assert!((t.rows[0].slope_per_min - 10.0).abs() < 1e-9);
+    assert!((t.rows[0].r2 - 1.0).abs() < 1e-9);
+    assert!((t.rows[0].share - 40.0 / 100.0).abs() < 1e-9);
+}
+
+#[test]
+fn plateau_is_flagged() {
+    let warm = [0, 50, 90, 95, 96, 96, 97];
+    let snaps: Vec<Snapshot> = (0..7)
+        .map(|i| synthetic(&[("main.cache", warm[i])], 60 * i as i64))
+        .collect();
+    let t = growth(&snaps, &GrowthOptions::default()).unwrap();
+    assert!(t.rows[0].plateau);
+}
+
+#[test]
+fn growth_keys_parse() {
+    assert_eq!(
+        "path:3".parse::<GrowthKey>().unwrap(),
+        GrowthKey::Path(Some(3))
+    );
+    assert_eq!(
+        "label:handler".parse::<GrowthKey>().unwrap(),
+        GrowthKey::Label("handler".into())
+    );
+    assert!("bogus".parse::<GrowthKey>().is_err());
+    assert!("path:x".parse::<GrowthKey>().is_err());
+}
+
+#[test]
+fn loose_files_and_globs_load_like_a_bundle() {
+    let dir = bundle_path("queue");
+    let pattern = format!("{}/heap/*.pb.gz", dir.display());
+    let goroutine = dir.join("goroutine/001.pb.gz").display().to_string();
+    let b = Bundle::from_paths(&[pattern, goroutine]).unwrap();
+    assert_eq!(b.heap.len(), 7);
+    assert_eq!(b.goroutine.len(), 1);
+    assert_eq!(b.snapshots(SnapshotKind::Allocs).len(), 0);
+    let e = Bundle::from_paths(&["no/such/*.pb.gz"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no/such/*.pb.gz"), "{e}");
+}
+
+#[test]
+fn prometheus_text_parsing() {
+    let text = "# HELP x y\n# TYPE x counter\nhttp_requests_total{handler=\"/a\",code=\"2\\\"00\"} 12 1700000000123\nup 1\nnan_metric NaN\n";
+    let s = metrics::parse_prometheus(text, 5, "scrape.prom").unwrap();
+    assert_eq!(s.len(), 3);
+    assert_eq!(s[0].time_ms, 1_700_000_000_123);
+    assert_eq!(
+        s[0].labels,
+        vec![
+            ("code".into(), "2\"00".into()),
+            ("handler".into(), "/a".into())
+        ]
+    );
+    assert_eq!(s[1].time_ms, 5);
+    assert!(s[2].value.is_nan());
+    let e = metrics::parse_prometheus("bad{ 1\n", 0, "scrape.prom")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("scrape.prom: ") && e.contains("line 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn too_little_data_says_so() {
+    let b = bundle("mapcache");
+    let few = metrics::MetricSeries::new(
+        b.metrics
+            .samples
+            .iter()
+            .filter(|s| s.time_ms < b.metrics.samples[0].time_ms + 4000)
+            .cloned()
+            .collect(),
+    );
+    assert_eq!(
+        metrics::verdict(&few, None, &VerdictThresholds::default()).verdict,
+        Verdict::NotEnoughData
+    );
+    let none = metrics::MetricSeries::default();
+    assert_eq!(
+        metrics::verdict(&none, None, &VerdictThresholds::default()).verdict,
+        Verdict::NotEnoughData
+    );
+}
