@@ -632,3 +632,255 @@ impl Widening {
             .join(" -> ")
     }
 }
+
+/// Time-ordered snapshots of one service and one kind (heap or goroutine),
+/// with per-pair deltas and whole-series views.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotSeries<'a> {
+    /// The snapshots, oldest first.
+    pub snapshots: &'a [Snapshot],
+}
+
+impl<'a> SnapshotSeries<'a> {
+    /// A series over `snapshots` (already in time order, as a bundle keeps them).
+    pub fn new(snapshots: &'a [Snapshot]) -> Self {
+        SnapshotSeries { snapshots }
+    }
+
+    /// `snapshots[i + 1]` minus `snapshots[i]`, with `go tool pprof -base`
+    /// semantics (equal stacks cancel; what remains is the growth).
+    pub fn delta(&self, i: usize) -> Result<Profile> {
+        let (a, b) = match (self.snapshots.get(i), self.snapshots.get(i + 1)) {
+            (Some(a), Some(b)) => (a, b),
+            _ => {
+                return Err(Error::Option(format!(
+                    "delta {i} needs snapshots {i} and {}; the series has {}",
+                    i + 1,
+                    self.snapshots.len()
+                )));
+            }
+        };
+        crate::report::subtract(
+            &b.profile,
+            &a.profile,
+            crate::report::BaseMode::Subtract,
+            false,
+        )
+    }
+
+    /// Every adjacent delta.
+    pub fn deltas(&self) -> Result<Vec<Profile>> {
+        (0..self.snapshots.len().saturating_sub(1))
+            .map(|i| self.delta(i))
+            .collect()
+    }
+
+    /// Last minus first.
+    pub fn total_delta(&self) -> Result<Profile> {
+        match (self.snapshots.first(), self.snapshots.last()) {
+            (Some(a), Some(b)) if self.snapshots.len() >= 2 => crate::report::subtract(
+                &b.profile,
+                &a.profile,
+                crate::report::BaseMode::Subtract,
+                false,
+            ),
+            _ => Err(Error::Option("a delta needs at least two snapshots".into())),
+        }
+    }
+
+    /// Growth ranking over the whole series.
+    pub fn growth(&self, opts: &GrowthOptions) -> Result<GrowthTable> {
+        growth(self.snapshots, opts)
+    }
+
+    /// The widening chain from the first to the last snapshot.
+    pub fn widening(&self, sample_index: Option<&str>) -> Result<Widening> {
+        match (self.snapshots.first(), self.snapshots.last()) {
+            (Some(a), Some(b)) => widening(&a.profile, &b.profile, sample_index, 0.5),
+            _ => Err(Error::Option("widening needs snapshots".into())),
+        }
+    }
+
+    /// The `samples` and `frames` tables of every snapshot, stacked.
+    #[cfg(feature = "tables")]
+    pub fn tables(&self) -> Result<crate::frames::Tables> {
+        let ps: Vec<&Profile> = self.snapshots.iter().map(|s| &s.profile).collect();
+        crate::frames::Tables::from_snapshots(&ps)
+    }
+}
+
+/// The goroutine leak check of a bundle.
+#[derive(Debug, Clone)]
+pub struct GoroutineCheck {
+    /// Goroutines at each goroutine snapshot: `(time_ms, count)`.
+    pub counts: Vec<(i64, i64)>,
+    /// Growth by the function each goroutine was started with.
+    pub by_creator: Option<GrowthTable>,
+    /// Growth by blocking stack (the four innermost frames).
+    pub by_blocking_stack: Option<GrowthTable>,
+    /// From the last `goroutineleak` profile (Go 1.27), when present:
+    /// leaked goroutines per creating function, most first.
+    pub leaked: Vec<(String, i64)>,
+}
+
+/// Goroutine counts and growth by creator and by blocking stack, plus Go
+/// 1.27's `goroutineleak` profile when the bundle has one.
+pub fn goroutine_check(bundle: &crate::bundle::Bundle) -> Result<GoroutineCheck> {
+    let g = &bundle.goroutine;
+    let counts = g
+        .iter()
+        .map(|s| {
+            (
+                s.time_ms,
+                s.profile.samples.iter().map(|x| x.values[0]).sum(),
+            )
+        })
+        .collect();
+    let table = |key: GrowthKey| -> Result<Option<GrowthTable>> {
+        if g.is_empty() {
+            return Ok(None);
+        }
+        growth(
+            g,
+            &GrowthOptions {
+                key,
+                ..Default::default()
+            },
+        )
+        .map(Some)
+    };
+    let mut leaked = Vec::new();
+    if let Some(last) = bundle.goroutineleak.last() {
+        let mut by = values_by_key(
+            &last.profile,
+            0,
+            &GrowthKey::Root,
+            &Classifier { rules: vec![] },
+        )
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .collect::<Vec<_>>();
+        by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        leaked = by;
+    }
+    Ok(GoroutineCheck {
+        counts,
+        by_creator: table(GrowthKey::Root)?,
+        by_blocking_stack: table(GrowthKey::Path(Some(4)))?,
+        leaked,
+    })
+}
+
+/// One node of the growth call tree (see [`growth_tree`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeNode {
+    /// Index of the parent node (`None` for children of the root).
+    pub parent: Option<usize>,
+    /// Depth from the root (0 = outermost frames).
+    pub depth: usize,
+    /// Function name.
+    pub function: String,
+    /// Cumulative value in the first snapshot.
+    pub first: i64,
+    /// Cumulative value in the last snapshot.
+    pub last: i64,
+}
+
+/// The call tree (root first, functions merged by path) with the
+/// cumulative value of every node in the first and last snapshot: growth
+/// per call path, for slicing in a notebook or drawing a diff flame graph.
+pub fn growth_tree(
+    first: &Profile,
+    last: &Profile,
+    sample_index: Option<&str>,
+) -> Result<Vec<TreeNode>> {
+    let si_last = last.sample_index(sample_index)?;
+    let name = last.sample_types[si_last].name.clone();
+    let si_first = first
+        .sample_types
+        .iter()
+        .position(|t| t.name == name)
+        .ok_or_else(|| {
+            Error::Incompatible(format!("{}: has no sample type {name}", first.source))
+        })?;
+    let mut nodes: Vec<TreeNode> = Vec::new();
+    let mut index: HashMap<(Option<usize>, String), usize> = HashMap::new();
+    for (p, si, is_last) in [(first, si_first, false), (last, si_last, true)] {
+        let mut frames = Frames::new(p);
+        for s in &p.samples {
+            let v = s.values[si];
+            if v == 0 {
+                continue;
+            }
+            let mut parent: Option<usize> = None;
+            for (depth, f) in frames.stack(&s.locations).iter().rev().enumerate() {
+                let key = (parent, f.to_string());
+                let n = match index.get(&key) {
+                    Some(&n) => n,
+                    None => {
+                        nodes.push(TreeNode {
+                            parent,
+                            depth,
+                            function: f.to_string(),
+                            first: 0,
+                            last: 0,
+                        });
+                        index.insert(key, nodes.len() - 1);
+                        nodes.len() - 1
+                    }
+                };
+                if is_last {
+                    nodes[n].last += v;
+                } else {
+                    nodes[n].first += v;
+                }
+                parent = Some(n);
+            }
+        }
+    }
+    Ok(nodes)
+}
+
+/// The growth tree as a DataFrame: `node`, `parent`, `depth`, `function`,
+/// `first`, `last`, `growth`.
+#[cfg(feature = "tables")]
+pub fn growth_tree_dataframe(nodes: &[TreeNode]) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    DataFrame::new(
+        nodes.len(),
+        vec![
+            Column::new("node".into(), (0..nodes.len() as u32).collect::<Vec<_>>()),
+            Column::new(
+                "parent".into(),
+                nodes
+                    .iter()
+                    .map(|n| n.parent.map(|p| p as u32))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "depth".into(),
+                nodes.iter().map(|n| n.depth as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "function".into(),
+                nodes
+                    .iter()
+                    .map(|n| n.function.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "first".into(),
+                nodes.iter().map(|n| n.first).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "last".into(),
+                nodes.iter().map(|n| n.last).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "growth".into(),
+                nodes.iter().map(|n| n.last - n.first).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map_err(|e| Error::Output(format!("building the growth tree failed: {e}")))
+}

@@ -317,3 +317,105 @@ fn too_little_data_says_so() {
         Verdict::NotEnoughData
     );
 }
+
+#[test]
+fn series_deltas_add_up_to_the_total_delta() {
+    use heapframe::series::SnapshotSeries;
+    let b = bundle("queue");
+    let s = SnapshotSeries::new(&b.heap);
+    let si = |p: &Profile| p.sample_index(Some("inuse_space")).unwrap();
+    let sum = |p: &Profile| p.samples.iter().map(|x| x.values[si(p)]).sum::<i64>();
+    let deltas = s.deltas().unwrap();
+    assert_eq!(deltas.len(), 6);
+    let total: i64 = deltas.iter().map(sum).sum();
+    assert_eq!(total, sum(&s.total_delta().unwrap()));
+    assert_eq!(total, sum(&b.heap[6].profile) - sum(&b.heap[0].profile));
+    assert!(s.delta(6).is_err());
+    let t = s.tables().unwrap();
+    assert_eq!(t.samples.column("snapshot").unwrap().n_unique().unwrap(), 7);
+}
+
+#[test]
+fn growth_tree_holds_cumulative_values() {
+    use heapframe::series::{growth_tree, growth_tree_dataframe};
+    let b = bundle("mapcache");
+    let nodes = growth_tree(&b.heap[0].profile, &b.heap[6].profile, None).unwrap();
+    let roots_last: i64 = nodes
+        .iter()
+        .filter(|n| n.parent.is_none())
+        .map(|n| n.last)
+        .sum();
+    let si = b.heap[6].profile.sample_index(None).unwrap();
+    let total: i64 = b.heap[6].profile.samples.iter().map(|s| s.values[si]).sum();
+    assert_eq!(roots_last, total);
+    for (i, n) in nodes.iter().enumerate() {
+        let children: i64 = nodes
+            .iter()
+            .filter(|c| c.parent == Some(i))
+            .map(|c| c.last)
+            .sum();
+        assert!(
+            children <= n.last,
+            "children exceed parent at {}",
+            n.function
+        );
+    }
+    let df = growth_tree_dataframe(&nodes).unwrap();
+    assert_eq!(df.height(), nodes.len());
+}
+
+#[test]
+fn kind_rules_are_data() {
+    use heapframe::classify::{Classifier, KindRule};
+    let c = Classifier::go_default();
+    let df = c.to_dataframe().unwrap();
+    let again = Classifier::from_dataframe(&df).unwrap();
+    assert_eq!(again.rules.len(), c.rules.len());
+    let stack = ["main.(*profileCache).Put", "main.GetUserProfile"];
+    assert_eq!(
+        again.classify(&stack, Some(49152)),
+        "arrays (slice/map backing)"
+    );
+    // A team that knows its code adds a rule in front.
+    let mut custom = again;
+    custom.rules.insert(
+        0,
+        KindRule::new("response cache", r"^main\.\(\*profileCache\)", 2).unwrap(),
+    );
+    assert_eq!(custom.classify(&stack, Some(49152)), "response cache");
+    assert_eq!(custom.classify(&["main.unknown"], None), "other");
+    let b = bundle("mapcache");
+    let t = growth(
+        &b.heap,
+        &GrowthOptions {
+            key: GrowthKey::Kind,
+            classifier: Some(custom),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        t.rows
+            .iter()
+            .any(|r| r.key == "response cache" && r.delta > 0)
+    );
+}
+
+#[test]
+fn goroutine_check_reads_counts_and_the_leak_profile() {
+    let b = bundle("goroutines");
+    let g = heapframe::series::goroutine_check(&b).unwrap();
+    assert_eq!(g.counts.len(), 7);
+    assert!(g.counts[6].1 > g.counts[0].1 * 5);
+    assert_eq!(g.by_creator.unwrap().rows[0].key, "main.startWatcher.func1");
+    let blocking = g.by_blocking_stack.unwrap();
+    assert!(
+        blocking.rows[0].key.contains("runtime.gopark"),
+        "{}",
+        blocking.rows[0].key
+    );
+    assert_eq!(
+        g.leaked.first().map(|l| l.0.as_str()),
+        Some("main.startWatcher.func1")
+    );
+}

@@ -354,7 +354,31 @@ fn verdict_text(v: &heapframe::metrics::LeakVerdict) -> String {
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
     let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &Default::default());
-    write_out(None, verdict_text(&v).as_bytes())
+    let mut text = verdict_text(&v);
+    let g = heapframe::series::goroutine_check(&bundle)?;
+    if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
+        text.push_str(&format!(
+            "goroutines: {} -> {} across {} goroutine profiles\n",
+            first.1,
+            last.1,
+            g.counts.len()
+        ));
+        if let Some(top) = g.by_creator.as_ref().and_then(|t| t.top_grower()) {
+            text.push_str(&format!(
+                "  most growth started by {} (+{})\n",
+                top.key, top.delta
+            ));
+        }
+        if let Some(top) = g.by_blocking_stack.as_ref().and_then(|t| t.top_grower()) {
+            text.push_str(&format!("  blocked in {} (+{})\n", top.key, top.delta));
+        }
+    }
+    for (creator, n) in g.leaked.iter().take(5) {
+        text.push_str(&format!(
+            "  goroutineleak profile: {n} leaked goroutines started by {creator}\n"
+        ));
+    }
+    write_out(None, text.as_bytes())
 }
 
 fn run_validate(a: ValidateArgs) -> heapframe::Result<()> {
