@@ -130,3 +130,59 @@ fn table_formats() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn bundle(s: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundles").join(s)
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn growth_verdict_validate_checklist_commands() {
+    let mapcache = bundle("mapcache");
+    let fixed = bundle("fixed");
+    let m = mapcache.to_str().unwrap();
+    let f = fixed.to_str().unwrap();
+
+    let (code, out, err) = run(&["growth", m, "--limit", "3"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.lines().nth(2).unwrap().ends_with("bytes.Clone"), "{out}");
+    assert!(out.contains("deepest application code on that path: main.BuildResponse"), "{out}");
+
+    let (code, out, _) = run(&["growth", m, "--by", "kind", "--format", "csv"]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("rank,key,first,last,delta,"));
+    assert!(out.lines().nth(1).unwrap().starts_with("1,encoding output,"), "{out}");
+
+    let (code, out, _) = run(&["verdict", m]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("verdict: leak\n"), "{out}");
+    let (_, out, _) = run(&["verdict", f]);
+    assert!(out.starts_with("verdict: not a leak\n"), "{out}");
+
+    let (code, out, _) = run(&["validate", m, f]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("regression check: fixed\n"), "{out}");
+    let (_, out, _) = run(&["validate", m, m]);
+    assert!(out.starts_with("regression check: not fixed\n"), "{out}");
+
+    let (code, out, _) = run(&["checklist", m]);
+    assert_eq!(code, Some(0));
+    assert_eq!(out.lines().count(), 6);
+    assert!(out.contains("[passed] pprof endpoint is internal-only"), "{out}");
+    assert!(out.contains("[  open] cache has a size limit and a TTL"), "{out}");
+
+    let (code, _, err) = run(&["verdict", "no/such/bundle"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no/such/bundle"), "{err}");
+    let (code, _, err) = run(&["growth", m, "--by", "colour"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown growth key"), "{err}");
+}
