@@ -419,3 +419,62 @@ fn goroutine_check_reads_counts_and_the_leak_profile() {
         Some("main.startWatcher.func1")
     );
 }
+
+#[test]
+fn other_keys_group_as_documented() {
+    let b = bundle("mapcache");
+    let by = |key: GrowthKey| {
+        growth(
+            &b.heap,
+            &GrowthOptions {
+                key,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let size = by(GrowthKey::SizeClass);
+    assert!(
+        size.rows
+            .iter()
+            .all(|r| r.key.ends_with('B') || r.key == ">32kB" || r.key == "unknown"),
+        "{:?}",
+        size.rows.iter().map(|r| &r.key).collect::<Vec<_>>()
+    );
+    let path = by(GrowthKey::Path(Some(3)));
+    assert!(
+        path.rows[0].key.starts_with("… -> "),
+        "{}",
+        path.rows[0].key
+    );
+    assert!(
+        path.rows[0]
+            .key
+            .ends_with("encoding/json/v2.Marshal -> bytes.Clone"),
+        "{}",
+        path.rows[0].key
+    );
+    let leaf = by(GrowthKey::Leaf);
+    assert!(
+        leaf.rows[0].key.starts_with("bytes.Clone bytes/bytes.go:"),
+        "{}",
+        leaf.rows[0].key
+    );
+    let cum = by(GrowthKey::FunctionCum);
+    let get = |k: &str| cum.rows.iter().find(|r| r.key == k).unwrap().delta;
+    assert!(get("main.GetUserProfile") >= get("main.BuildResponse"));
+    let file = by(GrowthKey::File);
+    assert_eq!(file.rows[0].key, "bytes/bytes.go");
+    // Labels: the goroutine profiles of the fixture carry none, so every
+    // goroutine falls under the unset value.
+    let g = bundle("goroutines");
+    let l = growth(
+        &g.goroutine,
+        &GrowthOptions {
+            key: GrowthKey::Label("handler".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(l.rows[0].key, "(handler unset)");
+}
