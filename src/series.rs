@@ -507,16 +507,6 @@ pub struct Widening {
     pub total_growth: i64,
 }
 
-#[derive(Default)]
-struct TrieNode {
-    children: HashMap<String, usize>,
-    name: String,
-    first: i64,
-    last: i64,
-    flat_first: i64,
-    flat_last: i64,
-}
-
 /// Walks the call tree of the growth from `first` to `last` from the root
 /// down: at each node it follows the child that grew most while that child
 /// carries at least `follow` (e.g. 0.5) of its parent's growth.
@@ -526,85 +516,50 @@ pub fn widening(
     sample_index: Option<&str>,
     follow: f64,
 ) -> Result<Widening> {
-    let si_last = last.sample_index(sample_index)?;
-    let name = last.sample_types[si_last].name.clone();
-    let si_first = first
-        .sample_types
-        .iter()
-        .position(|t| t.name == name)
-        .ok_or_else(|| {
-            Error::Incompatible(format!("{}: has no sample type {name}", first.source))
-        })?;
-    let mut nodes = vec![TrieNode::default()];
-    for (p, si, is_last) in [(first, si_first, false), (last, si_last, true)] {
-        let mut frames = Frames::new(p);
-        for s in &p.samples {
-            let v = s.values[si];
-            if v == 0 {
-                continue;
-            }
-            let st = frames.stack(&s.locations);
-            let mut cur = 0usize;
-            for f in st.iter().rev() {
-                let next = match nodes[cur].children.get(*f) {
-                    Some(&n) => n,
-                    None => {
-                        nodes.push(TrieNode {
-                            name: f.to_string(),
-                            ..Default::default()
-                        });
-                        let n = nodes.len() - 1;
-                        nodes[cur].children.insert(f.to_string(), n);
-                        n
-                    }
-                };
-                cur = next;
-                if is_last {
-                    nodes[cur].last += v;
-                } else {
-                    nodes[cur].first += v;
-                }
-            }
-            if is_last {
-                nodes[cur].flat_last += v;
-                nodes[0].last += v;
-            } else {
-                nodes[cur].flat_first += v;
-                nodes[0].first += v;
-            }
+    let nodes = growth_tree(first, last, sample_index)?;
+    let growth = |i: usize| nodes[i].last - nodes[i].first;
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut roots = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        match n.parent {
+            Some(p) => children[p].push(i),
+            None => roots.push(i),
         }
     }
-    let total_growth = nodes[0].last - nodes[0].first;
+    let total_growth: i64 = roots.iter().map(|&r| growth(r)).sum();
+    // The most-grown of `candidates`, ties broken by name.
+    let best = |candidates: &[usize]| {
+        candidates.iter().copied().max_by(|&a, &b| {
+            growth(a)
+                .cmp(&growth(b))
+                .then_with(|| nodes[b].function.cmp(&nodes[a].function))
+        })
+    };
     let mut chain = Vec::new();
-    let mut cur = 0usize;
-    let mut concentration = 0usize;
+    let mut cur: Option<usize> = None;
     loop {
-        let growth = nodes[cur].last - nodes[cur].first;
-        let best = nodes[cur].children.values().copied().max_by_key(|&c| {
-            (
-                nodes[c].last - nodes[c].first,
-                std::cmp::Reverse(nodes[c].name.clone()),
-            )
-        });
-        let Some(b) = best else { break };
-        let bg = nodes[b].last - nodes[b].first;
-        if bg <= 0 || (cur != 0 && (bg as f64) < follow * growth as f64) {
+        let (candidates, parent_growth) = match cur {
+            None => (&roots, total_growth),
+            Some(c) => (&children[c], growth(c)),
+        };
+        let Some(b) = best(candidates) else { break };
+        let bg = growth(b);
+        if bg <= 0 || (cur.is_some() && (bg as f64) < follow * parent_growth as f64) {
             break;
         }
-        let n = &nodes[b];
+        let child_growth: i64 = children[b].iter().map(|&c| growth(c)).sum();
         chain.push(ChainNode {
-            function: n.name.clone(),
-            first: n.first,
-            last: n.last,
+            function: nodes[b].function.clone(),
+            first: nodes[b].first,
+            last: nodes[b].last,
             growth: bg,
-            flat_growth: n.flat_last - n.flat_first,
+            flat_growth: bg - child_growth,
         });
-        concentration = chain.len() - 1;
-        cur = b;
+        cur = Some(b);
     }
     Ok(Widening {
+        concentration: chain.len().saturating_sub(1),
         chain,
-        concentration,
         total_growth,
     })
 }
