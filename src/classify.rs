@@ -248,3 +248,68 @@ pub fn size_class(size: Option<i64>) -> String {
         None => ">32kB".to_string(),
     }
 }
+
+#[cfg(feature = "tables")]
+impl Classifier {
+    /// Adds the `kind` column (this classifier's kind of every sample) to
+    /// the `samples` table of `tables`, reading stacks from its `frames`.
+    ///
+    /// ```
+    /// use heapframe::{Profile, frames::Tables, classify::Classifier};
+    /// let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
+    /// let mut t = Tables::from_profile(&p).unwrap();
+    /// Classifier::go_default().add_kind_column(&mut t).unwrap();
+    /// assert!(t.samples.column("kind").is_ok());
+    /// ```
+    pub fn add_kind_column(&self, tables: &mut crate::frames::Tables) -> Result<()> {
+        use polars::prelude::*;
+        let err = |e: PolarsError| Error::Output(format!("adding the kind column failed: {e}"));
+        let f = &tables.frames;
+        let stack = f.column("stack_id").map_err(err)?.u32().map_err(err)?;
+        let depth = f.column("depth").map_err(err)?.u32().map_err(err)?;
+        let function = f.column("function").map_err(err)?.str().map_err(err)?;
+        let mut stacks: Vec<Vec<(u32, &str)>> = Vec::new();
+        for ((s, d), name) in stack.iter().zip(depth.iter()).zip(function.iter()) {
+            let (Some(s), Some(d)) = (s, d) else { continue };
+            let s = s as usize;
+            if stacks.len() <= s {
+                stacks.resize_with(s + 1, Vec::new);
+            }
+            stacks[s].push((d, name.unwrap_or("")));
+        }
+        let names: Vec<Vec<&str>> = stacks
+            .into_iter()
+            .map(|mut v| {
+                v.sort_by_key(|x| x.0);
+                v.into_iter().map(|x| x.1).collect()
+            })
+            .collect();
+        let samples = &tables.samples;
+        let ids = samples
+            .column("stack_id")
+            .map_err(err)?
+            .u32()
+            .map_err(err)?;
+        let sizes = samples
+            .column("object_size")
+            .map_err(err)?
+            .i64()
+            .map_err(err)?;
+        let kinds: Vec<&str> = ids
+            .iter()
+            .zip(sizes.iter())
+            .map(|(id, size)| {
+                let frames = id
+                    .and_then(|i| names.get(i as usize))
+                    .map_or(&[][..], |v| &v[..]);
+                self.classify(frames, size)
+            })
+            .collect();
+        let column = Column::new("kind".into(), kinds);
+        if tables.samples.column("kind").is_ok() {
+            tables.samples.drop_in_place("kind").map_err(err)?;
+        }
+        tables.samples.with_column(column).map_err(err)?;
+        Ok(())
+    }
+}

@@ -15,6 +15,7 @@
 //! | `num.KEY` | i64 | one column per other numeric label key, null when absent |
 //! | `leaf` | str | function of the innermost frame ("" for a stack without symbols) |
 //! | `path` | str | the call path from root to leaf, functions joined by ` -> ` |
+//! | `kind` | str | allocation kind, added by [`crate::classify::Classifier::add_kind_column`] (analysis layer) |
 //!
 //! **`frames`**: one row per frame per distinct stack.
 //!

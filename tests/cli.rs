@@ -132,7 +132,9 @@ fn table_formats() {
 }
 
 fn bundle(s: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundles").join(s)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bundles")
+        .join(s)
 }
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
@@ -153,13 +155,25 @@ fn growth_verdict_validate_checklist_commands() {
 
     let (code, out, err) = run(&["growth", m, "--limit", "3"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.lines().nth(2).unwrap().ends_with("bytes.Clone"), "{out}");
-    assert!(out.contains("deepest application code on that path: main.BuildResponse"), "{out}");
+    assert!(
+        out.lines().nth(2).unwrap().ends_with("bytes.Clone"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deepest application code on that path: main.BuildResponse"),
+        "{out}"
+    );
 
     let (code, out, _) = run(&["growth", m, "--by", "kind", "--format", "csv"]);
     assert_eq!(code, Some(0));
     assert!(out.starts_with("rank,key,first,last,delta,"));
-    assert!(out.lines().nth(1).unwrap().starts_with("1,encoding output,"), "{out}");
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1,encoding output,"),
+        "{out}"
+    );
 
     let (code, out, _) = run(&["verdict", m]);
     assert_eq!(code, Some(0));
@@ -176,8 +190,14 @@ fn growth_verdict_validate_checklist_commands() {
     let (code, out, _) = run(&["checklist", m]);
     assert_eq!(code, Some(0));
     assert_eq!(out.lines().count(), 6);
-    assert!(out.contains("[passed] pprof endpoint is internal-only"), "{out}");
-    assert!(out.contains("[  open] cache has a size limit and a TTL"), "{out}");
+    assert!(
+        out.contains("[passed] pprof endpoint is internal-only"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[  open] cache has a size limit and a TTL"),
+        "{out}"
+    );
 
     let (code, _, err) = run(&["verdict", "no/such/bundle"]);
     assert_eq!(code, Some(2));

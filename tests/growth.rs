@@ -478,3 +478,36 @@ fn other_keys_group_as_documented() {
     .unwrap();
     assert_eq!(l.rows[0].key, "(handler unset)");
 }
+
+#[test]
+fn kind_column_matches_growth_by_kind() {
+    use heapframe::classify::Classifier;
+    let b = bundle("mapcache");
+    let last = &b.heap[6].profile;
+    let mut t = heapframe::frames::Tables::from_profile(last).unwrap();
+    Classifier::go_default().add_kind_column(&mut t).unwrap();
+    let s = &t.samples;
+    let kinds = s.column("kind").unwrap().str().unwrap();
+    let inuse = s.column("inuse_space").unwrap().i64().unwrap();
+    let mut sums: std::collections::HashMap<String, i64> = Default::default();
+    for (k, v) in kinds.iter().zip(inuse.iter()) {
+        *sums.entry(k.unwrap().to_string()).or_default() += v.unwrap();
+    }
+    let g = growth(
+        &b.heap[6..],
+        &GrowthOptions {
+            key: GrowthKey::Kind,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for r in &g.rows {
+        assert_eq!(
+            sums.get(&r.key).copied().unwrap_or(0),
+            r.values[0],
+            "{}",
+            r.key
+        );
+    }
+    assert!(sums["encoding output"] > 0);
+}
