@@ -109,7 +109,7 @@ impl Tables {
                 snapshot.push(si as u32);
                 time.push(t);
                 let mut key = Vec::new();
-                for &l in &s.locations {
+                for &l in s.locations {
                     let fr = loc_frames[l as usize].get_or_insert_with(|| {
                         let loc = &p.locations[l as usize];
                         let n = loc.lines.len();
@@ -152,7 +152,7 @@ impl Tables {
                         .push(Some(s.values[i]));
                 }
                 let mut size = None;
-                for l in &s.labels {
+                for l in s.labels {
                     match &l.value {
                         LabelValue::Num { value, .. } if &*l.key == "bytes" => {
                             size.get_or_insert(*value);

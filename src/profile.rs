@@ -57,7 +57,8 @@ pub struct Label {
     pub value: LabelValue,
 }
 
-/// One sample: a stack and one value per sample type.
+/// One sample, owned: a stack and one value per sample type. Profiles store
+/// samples by column ([`Samples`]); this is the form to build one with.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Sample {
     /// Indices into [`Profile::locations`], leaf first.
@@ -69,6 +70,28 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// This sample as a borrowed view.
+    pub fn as_ref(&self) -> SampleRef<'_> {
+        SampleRef {
+            locations: &self.locations,
+            values: &self.values,
+            labels: &self.labels,
+        }
+    }
+}
+
+/// One sample of a [`Samples`] store, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleRef<'a> {
+    /// Indices into [`Profile::locations`], leaf first.
+    pub locations: &'a [u32],
+    /// One value per entry of [`Profile::sample_types`].
+    pub values: &'a [i64],
+    /// Labels, in file order.
+    pub labels: &'a [Label],
+}
+
+impl<'a> SampleRef<'a> {
     /// The numeric label `key`, if present (first occurrence).
     pub fn num_label(&self, key: &str) -> Option<i64> {
         self.labels.iter().find_map(|l| match &l.value {
@@ -78,13 +101,297 @@ impl Sample {
     }
 
     /// The string label `key`, if present (first occurrence).
-    pub fn str_label(&self, key: &str) -> Option<&Str> {
+    pub fn str_label(&self, key: &str) -> Option<&'a Str> {
         self.labels.iter().find_map(|l| match &l.value {
             LabelValue::Str(s) if &*l.key == key => Some(s),
             _ => None,
         })
     }
+
+    /// An owned copy.
+    pub fn to_sample(&self) -> Sample {
+        Sample {
+            locations: self.locations.to_vec(),
+            values: self.values.to_vec(),
+            labels: self.labels.to_vec(),
+        }
+    }
 }
+
+/// The samples of a profile, stored by column: all stacks in one array, all
+/// values in another, with offsets per sample; labels as a table of
+/// distinct label sets, one set id per sample (heap samples of one object
+/// size share one set). A profile of half a million samples is a handful of
+/// allocations, not millions.
+///
+/// Every sample has the same number of values (the profile's sample types);
+/// the first sample pushed sets it. Two stores are equal when they hold the
+/// same samples in the same order, however their label sets are laid out.
+///
+/// ```
+/// use heapframe::profile::{Sample, Samples};
+/// let mut s = Samples::default();
+/// s.push(&Sample { locations: vec![0, 1], values: vec![5, 6], labels: vec![] }.as_ref());
+/// assert_eq!(s.len(), 1);
+/// assert_eq!(s.get(0).values, [5, 6]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    width: usize,
+    /// End of each sample's stack in `locations`.
+    loc_end: Vec<usize>,
+    locations: Vec<u32>,
+    values: Vec<i64>,
+    /// Label set of each sample (index into `set_start`).
+    label_set: Vec<u32>,
+    /// Set `k` is `set_labels[set_start[k]..set_start[k + 1]]`; set 0 is
+    /// empty (`set_start` starts `[0, 0]` once a sample is held).
+    set_start: Vec<usize>,
+    set_labels: Vec<Label>,
+}
+
+impl PartialEq for Samples {
+    fn eq(&self, other: &Samples) -> bool {
+        self.len() == other.len()
+            && (self.is_empty() || self.width == other.width)
+            && self.locations == other.locations
+            && self.loc_end == other.loc_end
+            && self.values == other.values
+            && (0..self.len()).all(|i| self.labels_of(i) == other.labels_of(i))
+    }
+}
+
+impl Eq for Samples {}
+
+impl Samples {
+    /// An empty store for samples of `width` values.
+    pub fn with_width(width: usize) -> Self {
+        Samples {
+            width,
+            ..Default::default()
+        }
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.loc_end.len()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.loc_end.is_empty()
+    }
+
+    /// Number of values per sample.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    fn labels_of(&self, i: usize) -> &[Label] {
+        let k = self.label_set[i] as usize;
+        if k == 0 {
+            return &[];
+        }
+        &self.set_labels[self.set_start[k]..self.set_start[k + 1]]
+    }
+
+    /// Sample `i`.
+    ///
+    /// # Panics
+    /// When `i >= self.len()`.
+    pub fn get(&self, i: usize) -> SampleRef<'_> {
+        let l0 = if i == 0 { 0 } else { self.loc_end[i - 1] };
+        SampleRef {
+            locations: &self.locations[l0..self.loc_end[i]],
+            values: &self.values[i * self.width..(i + 1) * self.width],
+            labels: self.labels_of(i),
+        }
+    }
+
+    /// The samples in order.
+    pub fn iter(&self) -> SamplesIter<'_> {
+        SamplesIter {
+            samples: self,
+            next: 0,
+        }
+    }
+
+    /// Appends a sample.
+    ///
+    /// # Panics
+    /// When its number of values differs from the samples already held.
+    pub fn push(&mut self, s: &SampleRef<'_>) {
+        self.push_parts(s.locations, s.values, s.labels);
+    }
+
+    /// Appends a sample from its parts.
+    ///
+    /// # Panics
+    /// When the number of values differs from the samples already held.
+    pub fn push_parts(&mut self, locations: &[u32], values: &[i64], labels: &[Label]) {
+        if self.is_empty() && self.values.is_empty() && self.width == 0 {
+            self.width = values.len();
+        }
+        assert_eq!(
+            values.len(),
+            self.width,
+            "a sample with {} values pushed among samples of {}",
+            values.len(),
+            self.width
+        );
+        let set = self.label_set_for(labels);
+        self.push_resolved(locations, values, set);
+    }
+
+    /// The id of a label set equal to `labels`: the empty set, the last set
+    /// added, or a new one.
+    fn label_set_for(&mut self, labels: &[Label]) -> u32 {
+        if labels.is_empty() {
+            return 0;
+        }
+        if self.set_start.len() > 2 {
+            let last = self.set_start.len() - 2;
+            if self.set_labels[self.set_start[last]..] == *labels {
+                return last as u32;
+            }
+        }
+        self.add_label_set(labels.iter().cloned())
+    }
+
+    /// Adds a label set and returns its id.
+    fn add_label_set(&mut self, labels: impl IntoIterator<Item = Label>) -> u32 {
+        if self.set_start.is_empty() {
+            self.set_start.extend([0, 0]);
+        }
+        self.set_labels.extend(labels);
+        self.set_start.push(self.set_labels.len());
+        (self.set_start.len() - 2) as u32
+    }
+
+    fn push_resolved(&mut self, locations: &[u32], values: &[i64], set: u32) {
+        self.locations.extend_from_slice(locations);
+        self.loc_end.push(self.locations.len());
+        self.values.extend_from_slice(values);
+        self.label_set.push(set);
+    }
+
+    /// The values of sample `i`, to change them.
+    pub fn values_mut(&mut self, i: usize) -> &mut [i64] {
+        &mut self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Keeps the samples for which `keep` returns true; `keep` may change
+    /// the values first.
+    pub fn retain_values(&mut self, mut keep: impl FnMut(&mut [i64]) -> bool) {
+        let mut out = Samples::with_width(self.width);
+        for i in 0..self.len() {
+            if keep(self.values_mut(i)) {
+                out.push(&self.get(i));
+            }
+        }
+        *self = out;
+    }
+
+    /// Appends all samples of `other`.
+    ///
+    /// # Panics
+    /// When the widths differ and neither store is empty.
+    pub fn append(&mut self, other: Samples) {
+        if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        assert_eq!(
+            self.width, other.width,
+            "appending samples of another width"
+        );
+        let l = self.locations.len();
+        self.loc_end.extend(other.loc_end.iter().map(|e| e + l));
+        self.locations.extend_from_slice(&other.locations);
+        self.values.extend_from_slice(&other.values);
+        // Other's sets 1.. follow ours.
+        let base = self.set_start.len().max(2) as u32 - 2;
+        if self.set_start.is_empty() {
+            self.set_start.extend([0, 0]);
+        }
+        let shift = self.set_labels.len();
+        if other.set_start.len() > 2 {
+            self.set_start
+                .extend(other.set_start[2..].iter().map(|e| e + shift));
+            self.set_labels.extend(other.set_labels);
+        }
+        self.label_set.extend(
+            other
+                .label_set
+                .iter()
+                .map(|&k| if k == 0 { 0 } else { k + base }),
+        );
+    }
+
+    /// Reserves room for `samples` more samples with `frames` frames in all.
+    pub fn reserve(&mut self, samples: usize, frames: usize) {
+        self.loc_end.reserve(samples);
+        self.label_set.reserve(samples);
+        self.values.reserve(samples * self.width);
+        self.locations.reserve(frames);
+    }
+
+    /// Bytes held by the store (its arrays; shared label text not counted).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.loc_end.capacity() * size_of::<usize>()
+            + self.locations.capacity() * size_of::<u32>()
+            + self.values.capacity() * size_of::<i64>()
+            + self.label_set.capacity() * size_of::<u32>()
+            + self.set_start.capacity() * size_of::<usize>()
+            + self.set_labels.capacity() * size_of::<Label>()
+    }
+}
+
+impl FromIterator<Sample> for Samples {
+    fn from_iter<I: IntoIterator<Item = Sample>>(iter: I) -> Self {
+        let mut out = Samples::default();
+        for s in iter {
+            out.push(&s.as_ref());
+        }
+        out
+    }
+}
+
+impl<'a> IntoIterator for &'a Samples {
+    type Item = SampleRef<'a>;
+    type IntoIter = SamplesIter<'a>;
+    fn into_iter(self) -> SamplesIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Samples`].
+#[derive(Debug, Clone)]
+pub struct SamplesIter<'a> {
+    samples: &'a Samples,
+    next: usize,
+}
+
+impl<'a> Iterator for SamplesIter<'a> {
+    type Item = SampleRef<'a>;
+    fn next(&mut self) -> Option<SampleRef<'a>> {
+        if self.next >= self.samples.len() {
+            return None;
+        }
+        self.next += 1;
+        Some(self.samples.get(self.next - 1))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.samples.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for SamplesIter<'_> {}
 
 /// A memory mapping of the profiled process.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -164,7 +471,7 @@ pub struct Profile {
     /// The preferred sample type name ("" when unset).
     pub default_sample_type: Str,
     /// The samples.
-    pub samples: Vec<Sample>,
+    pub samples: Samples,
     /// Mappings; `mappings[0]` is the main binary.
     pub mappings: Vec<Mapping>,
     /// Locations.
@@ -216,7 +523,7 @@ impl Profile {
         opts: &ReadOptions,
     ) -> Result<Profile> {
         let source = source.into();
-        match pprof::decode(data, opts).and_then(|p| Self::from_proto(&p)) {
+        match Self::from_wire(data, opts) {
             Ok(mut p) => {
                 p.source = source;
                 Ok(p)
@@ -237,7 +544,7 @@ impl Profile {
         opts: &ReadOptions,
     ) -> Result<Profile> {
         let source = source.into();
-        match pprof::decode_reader(reader, opts).and_then(|p| Self::from_proto(&p)) {
+        match pprof::read_bounded(reader, opts).and_then(|d| Self::from_wire(&d, opts)) {
             Ok(mut p) => {
                 p.source = source;
                 Ok(p)
@@ -248,31 +555,40 @@ impl Profile {
 
     /// Validates a wire message and resolves its strings and ids.
     pub fn from_proto(m: &proto::Profile) -> Result<Profile, ProfileError> {
-        let strings: Vec<Str> = m
-            .string_table
-            .iter()
-            .map(|b| Str::from(String::from_utf8_lossy(b)))
-            .collect();
-        if let Some(first) = strings.first()
-            && !first.is_empty()
-        {
-            return Err(ProfileError::StringTableStart(first.to_string()));
-        }
-        let empty: Str = Str::from("");
-        let s = |field: &dyn Fn() -> String, index: i64| -> Result<Str, ProfileError> {
-            if index == 0 {
-                return Ok(empty.clone());
-            }
-            usize::try_from(index)
-                .ok()
-                .and_then(|i| strings.get(i))
-                .cloned()
-                .ok_or_else(|| ProfileError::StringIndex {
-                    field: field(),
-                    index,
-                    len: strings.len(),
-                })
+        Self::from_parts(m, SampleInput::Decoded(&m.sample))
+    }
+
+    /// Decodes with the samples read by exactly `threads` threads (tests).
+    #[doc(hidden)]
+    pub fn from_bytes_threads(data: &[u8], threads: usize) -> Result<Profile, ProfileError> {
+        let raw = pprof::checked_raw(data, &ReadOptions::default())?;
+        let split = pprof::wire::split(&raw)?;
+        let m = &split.rest;
+        let strings = Strings::new(&m.string_table)?;
+        let mut p = Self::from_parts(m, SampleInput::Encoded(&[]))?;
+        let resolver = SampleResolver {
+            strings: &strings,
+            locations: IdIndex::new("location", p.locations.iter().map(|l| l.id))?,
+            want: p.sample_types.len(),
         };
+        p.samples = resolver.read_all(&split.samples, threads)?;
+        Ok(p)
+    }
+
+    /// Decodes raw (decompressed) protobuf bytes with the direct sample
+    /// reader ([`pprof::wire`]), reading samples on several threads.
+    fn from_wire(data: &[u8], opts: &ReadOptions) -> Result<Profile, ProfileError> {
+        let raw = pprof::checked_raw(data, opts)?;
+        let split = pprof::wire::split(&raw)?;
+        if split.time_fields > 1 {
+            return Err(ProfileError::Concatenated);
+        }
+        Self::from_parts(&split.rest, SampleInput::Encoded(&split.samples))
+    }
+
+    fn from_parts(m: &proto::Profile, input: SampleInput<'_>) -> Result<Profile, ProfileError> {
+        let strings = Strings::new(&m.string_table)?;
+        let s = |field: &dyn Fn() -> String, index: i64| strings.get(field, index);
         let vt = |what: &str, v: &proto::ValueType| -> Result<ValueType, ProfileError> {
             Ok(ValueType {
                 name: s(&|| format!("{what}.type"), v.r#type)?,
@@ -365,54 +681,20 @@ impl Profile {
                 is_folded: l.is_folded,
             });
         }
-        let location_ix = IdIndex::new("location", locations.iter().map(|l| l.id))?;
-
-        let want = sample_types.len();
-        let mut samples = Vec::with_capacity(m.sample.len());
-        for (si, sm) in m.sample.iter().enumerate() {
-            if sm.value.len() != want {
-                return Err(ProfileError::ValueCount {
-                    sample: si,
-                    got: sm.value.len(),
-                    want,
-                });
+        let resolver = SampleResolver {
+            strings: &strings,
+            locations: IdIndex::new("location", locations.iter().map(|l| l.id))?,
+            want: sample_types.len(),
+        };
+        let samples = match input {
+            SampleInput::Decoded(list) => resolver.decoded(list)?,
+            SampleInput::Encoded(list) => {
+                // A thread pays off from some ten thousand samples on.
+                const PER_THREAD: usize = 16 * 1024;
+                let threads = worker_threads().min(list.len() / PER_THREAD).max(1);
+                resolver.read_all(list, threads)?
             }
-            let locs = sm
-                .location_id
-                .iter()
-                .map(|&id| {
-                    location_ix
-                        .get(id)
-                        .ok_or(ProfileError::DanglingLocation { sample: si, id })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut labels = Vec::with_capacity(sm.label.len());
-            for (li, l) in sm.label.iter().enumerate() {
-                let key = s(&|| format!("sample[{si}].label[{li}].key"), l.key)?;
-                let value = if l.str != 0 {
-                    LabelValue::Str(s(&|| format!("sample[{si}].label[{li}].str"), l.str)?)
-                } else if l.num != 0 || l.num_unit != 0 {
-                    let unit = if l.num_unit != 0 {
-                        Some(s(
-                            &|| format!("sample[{si}].label[{li}].num_unit"),
-                            l.num_unit,
-                        )?)
-                    } else {
-                        None
-                    };
-                    LabelValue::Num { value: l.num, unit }
-                } else {
-                    // pprof drops a label with neither a string nor a number.
-                    continue;
-                };
-                labels.push(Label { key, value });
-            }
-            samples.push(Sample {
-                locations: locs,
-                values: sm.value.clone(),
-                labels,
-            });
-        }
+        };
 
         let period_type = match &m.period_type {
             Some(v) => vt("period_type", v)?,
@@ -468,7 +750,7 @@ impl Profile {
                     .iter()
                     .map(|&l| self.locations[l as usize].id)
                     .collect(),
-                value: sm.values.clone(),
+                value: sm.values.to_vec(),
                 label: sm
                     .labels
                     .iter()
@@ -613,6 +895,483 @@ impl Profile {
     }
 }
 
+/// Where the samples of a profile come from.
+enum SampleInput<'a> {
+    /// Already decoded by prost.
+    Decoded(&'a [proto::Sample]),
+    /// Encoded `Sample` messages, read directly.
+    Encoded(&'a [&'a [u8]]),
+}
+
+/// The string table, as shared text.
+struct Strings {
+    table: Vec<Str>,
+    empty: Str,
+}
+
+impl Strings {
+    fn new(raw: &[Vec<u8>]) -> Result<Strings, ProfileError> {
+        let table: Vec<Str> = raw
+            .iter()
+            .map(|b| match std::str::from_utf8(b) {
+                Ok(t) => Str::from(t),
+                Err(_) => Str::from(String::from_utf8_lossy(b)),
+            })
+            .collect();
+        if let Some(first) = table.first()
+            && !first.is_empty()
+        {
+            return Err(ProfileError::StringTableStart(first.to_string()));
+        }
+        Ok(Strings {
+            table,
+            empty: Str::from(""),
+        })
+    }
+
+    /// String `index`; `field` names the referring field in the error.
+    fn get(&self, field: &dyn Fn() -> String, index: i64) -> Result<Str, ProfileError> {
+        if index == 0 {
+            return Ok(self.empty.clone());
+        }
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.table.get(i))
+            .cloned()
+            .ok_or_else(|| ProfileError::StringIndex {
+                field: field(),
+                index,
+                len: self.table.len(),
+            })
+    }
+}
+
+/// Resolves location ids into indices as they are read.
+struct Resolve<'a> {
+    locs: &'a mut Vec<u32>,
+    ix: &'a IdIndex,
+    dangling: Option<u64>,
+}
+
+impl pprof::wire::LocationSink for Resolve<'_> {
+    #[inline]
+    fn reserve(&mut self, n: usize) {
+        self.locs.reserve(n);
+    }
+    #[inline(always)]
+    fn push(&mut self, id: u64) {
+        match self.ix.get(id) {
+            Some(l) => self.locs.push(l),
+            None => {
+                self.dangling.get_or_insert(id);
+            }
+        }
+    }
+}
+
+/// Which label set of a [`Samples`] each wire label list became.
+type LabelSets = HashMap<Vec<proto::Label>, u32, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// FxHash-style hasher for small integer keys (not for untrusted
+/// adversarial keys in a long-lived map; here it lives for one read).
+#[derive(Default)]
+pub(crate) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// Turns wire samples into model samples.
+struct SampleResolver<'a> {
+    strings: &'a Strings,
+    locations: IdIndex,
+    want: usize,
+}
+
+impl SampleResolver<'_> {
+    /// Resolves one wire sample and appends it to `out`. `sets` remembers
+    /// which label set of `out` each wire label list became.
+    fn sample(
+        &self,
+        out: &mut Samples,
+        sets: &mut LabelSets,
+        si: usize,
+        location_ids: &[u64],
+        values: &[i64],
+        labels: &[proto::Label],
+    ) -> Result<(), ProfileError> {
+        if values.len() != self.want {
+            return Err(ProfileError::ValueCount {
+                sample: si,
+                got: values.len(),
+                want: self.want,
+            });
+        }
+        let start = out.locations.len();
+        out.locations.reserve(location_ids.len());
+        for &id in location_ids {
+            match self.locations.get(id) {
+                Some(l) => out.locations.push(l),
+                None => return Err(ProfileError::DanglingLocation { sample: si, id }),
+            }
+        }
+        self.finish_sample(out, sets, si, start, values, labels)
+    }
+
+    /// Completes a sample whose locations were pushed from `start` on.
+    fn finish_sample(
+        &self,
+        out: &mut Samples,
+        sets: &mut LabelSets,
+        si: usize,
+        start: usize,
+        values: &[i64],
+        labels: &[proto::Label],
+    ) -> Result<(), ProfileError> {
+        if values.len() != self.want {
+            out.locations.truncate(start);
+            return Err(ProfileError::ValueCount {
+                sample: si,
+                got: values.len(),
+                want: self.want,
+            });
+        }
+        let set = self.label_set(out, sets, si, labels)?;
+        out.loc_end.push(out.locations.len());
+        out.label_set.push(set);
+        out.values.extend_from_slice(values);
+        Ok(())
+    }
+
+    /// The label set of `store` for the wire labels of sample `si`.
+    fn label_set(
+        &self,
+        store: &mut Samples,
+        cache: &mut LabelSets,
+        si: usize,
+        labels: &[proto::Label],
+    ) -> Result<u32, ProfileError> {
+        if labels.is_empty() {
+            return Ok(0);
+        }
+        if let Some(&k) = cache.get(labels) {
+            return Ok(k);
+        }
+        let resolved = self.labels(si, labels)?;
+        let k = if resolved.is_empty() {
+            0
+        } else {
+            store.add_label_set(resolved)
+        };
+        cache.insert(labels.to_vec(), k);
+        Ok(k)
+    }
+
+    /// Resolves the labels of sample `si`.
+    fn labels(&self, si: usize, labels: &[proto::Label]) -> Result<Vec<Label>, ProfileError> {
+        let s = |field: &dyn Fn() -> String, index: i64| self.strings.get(field, index);
+        let mut out = Vec::with_capacity(labels.len());
+        for (li, l) in labels.iter().enumerate() {
+            let key = s(&|| format!("sample[{si}].label[{li}].key"), l.key)?;
+            let value = if l.str != 0 {
+                LabelValue::Str(s(&|| format!("sample[{si}].label[{li}].str"), l.str)?)
+            } else if l.num != 0 || l.num_unit != 0 {
+                let unit = if l.num_unit != 0 {
+                    Some(s(
+                        &|| format!("sample[{si}].label[{li}].num_unit"),
+                        l.num_unit,
+                    )?)
+                } else {
+                    None
+                };
+                LabelValue::Num { value: l.num, unit }
+            } else {
+                // pprof drops a label with neither a string nor a number.
+                continue;
+            };
+            out.push(Label { key, value });
+        }
+        Ok(out)
+    }
+
+    /// Resolves decoded samples.
+    fn decoded(&self, list: &[proto::Sample]) -> Result<Samples, ProfileError> {
+        let mut out = Samples::with_width(self.want);
+        let mut sets = LabelSets::default();
+        out.reserve(list.len(), list.iter().map(|s| s.location_id.len()).sum());
+        for (si, sm) in list.iter().enumerate() {
+            self.sample(
+                &mut out,
+                &mut sets,
+                si,
+                &sm.location_id,
+                &sm.value,
+                &sm.label,
+            )?;
+        }
+        Ok(out)
+    }
+
+    /// Reads encoded samples `first..` of `list`.
+    fn read_range(&self, first: usize, list: &[&[u8]]) -> Result<Samples, ProfileError> {
+        let mut reader = pprof::wire::SampleReader::default();
+        let mut sets = HashMap::default();
+        let mut out = Samples::with_width(self.want);
+        // Most of a sample's bytes are its stack, at least a byte per frame.
+        let bytes: usize = list.iter().map(|b| b.len()).sum();
+        out.reserve(list.len(), bytes / 2);
+        let ix = &self.locations;
+        for (i, buf) in list.iter().enumerate() {
+            let si = first + i;
+            let start = out.locations.len();
+            let mut sink = Resolve {
+                locs: &mut out.locations,
+                ix,
+                dangling: None,
+            };
+            reader.read_with(buf, &mut sink).map_err(|e| match e {
+                ProfileError::Decode(m) => ProfileError::Decode(format!("sample {si}: {m}")),
+                e => e,
+            })?;
+            if let Some(id) = sink.dangling {
+                return Err(ProfileError::DanglingLocation { sample: si, id });
+            }
+            self.finish_sample(
+                &mut out,
+                &mut sets,
+                si,
+                start,
+                &reader.values,
+                &reader.labels,
+            )?;
+        }
+        Ok(out)
+    }
+
+    /// Reads all encoded samples, on several threads when there are many.
+    ///
+    /// A first pass counts the frames of each share of the samples, so that
+    /// every column is allocated once at its final size and each thread
+    /// writes its own part of it: nothing is copied afterwards.
+    fn read_all(&self, list: &[&[u8]], threads: usize) -> Result<Samples, ProfileError> {
+        let chunk = list.len().div_ceil(threads.max(1)).max(1);
+        let shares: Vec<&[&[u8]]> = list.chunks(chunk).collect();
+        let count = |part: &[&[u8]]| -> Option<usize> {
+            part.iter()
+                .try_fold(0usize, |n, b| Some(n + pprof::wire::count_locations(b)?))
+        };
+        let counts: Vec<Option<usize>> = if shares.len() == 1 {
+            shares.iter().map(|p| count(p)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shares
+                    .iter()
+                    .map(|&p| scope.spawn(move || count(p)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
+        let Some(counts) = counts.into_iter().collect::<Option<Vec<usize>>>() else {
+            // Malformed somewhere: the plain reader says where, precisely.
+            return self.read_range(0, list);
+        };
+        let total: usize = counts.iter().sum();
+        let (n, w) = (list.len(), self.want);
+        let mut out = Samples::with_width(w);
+        out.locations = vec![0; total];
+        out.loc_end = vec![0; n];
+        out.values = vec![0; n * w];
+        out.label_set = vec![0; n];
+
+        let mut jobs = Vec::with_capacity(shares.len());
+        {
+            let (mut locs, mut ends, mut vals, mut sets) = (
+                &mut out.locations[..],
+                &mut out.loc_end[..],
+                &mut out.values[..],
+                &mut out.label_set[..],
+            );
+            let (mut first, mut loc_base) = (0, 0);
+            for (part, &c) in shares.iter().zip(&counts) {
+                let k = part.len();
+                let (l, lr) = std::mem::take(&mut locs).split_at_mut(c);
+                let (e, er) = std::mem::take(&mut ends).split_at_mut(k);
+                let (v, vr) = std::mem::take(&mut vals).split_at_mut(k * w);
+                let (s, sr) = std::mem::take(&mut sets).split_at_mut(k);
+                (locs, ends, vals, sets) = (lr, er, vr, sr);
+                jobs.push(Share {
+                    first,
+                    list: part,
+                    loc_base,
+                    locs: l,
+                    loc_end: e,
+                    values: v,
+                    label_set: s,
+                });
+                first += k;
+                loc_base += c;
+            }
+        }
+        let results: Vec<Result<Samples, ProfileError>> = if jobs.len() == 1 {
+            jobs.into_iter().map(|j| self.read_share(j)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = jobs
+                    .into_iter()
+                    .map(|j| scope.spawn(move || self.read_share(j)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
+        // The first error in sample order wins, as in a sequential read.
+        let mut first = 0;
+        for (r, part) in results.into_iter().zip(&shares) {
+            let sets = r?;
+            // This share's sets 1.. follow those already in `out`.
+            if sets.set_start.len() > 2 {
+                if out.set_start.is_empty() {
+                    out.set_start.extend([0, 0]);
+                }
+                let base = out.set_start.len() as u32 - 2;
+                let shift = out.set_labels.len();
+                out.set_start
+                    .extend(sets.set_start[2..].iter().map(|e| e + shift));
+                out.set_labels.extend(sets.set_labels);
+                for k in &mut out.label_set[first..first + part.len()] {
+                    if *k != 0 {
+                        *k += base;
+                    }
+                }
+            }
+            first += part.len();
+        }
+        Ok(out)
+    }
+
+    /// Reads one share of the samples into its parts of the columns;
+    /// returns its label sets (numbered from 1, in a store of no samples).
+    fn read_share(&self, sh: Share<'_>) -> Result<Samples, ProfileError> {
+        let mut reader = pprof::wire::SampleReader::default();
+        let mut cache = LabelSets::default();
+        let mut sets = Samples::default();
+        let w = self.want;
+        let mut pos = 0;
+        for (i, buf) in sh.list.iter().enumerate() {
+            let si = sh.first + i;
+            let mut sink = FillResolve {
+                locs: sh.locs,
+                pos,
+                ix: &self.locations,
+                dangling: None,
+            };
+            reader.read_with(buf, &mut sink).map_err(|e| match e {
+                ProfileError::Decode(m) => ProfileError::Decode(format!("sample {si}: {m}")),
+                e => e,
+            })?;
+            if let Some(id) = sink.dangling {
+                return Err(ProfileError::DanglingLocation { sample: si, id });
+            }
+            pos = sink.pos;
+            if reader.values.len() != w {
+                return Err(ProfileError::ValueCount {
+                    sample: si,
+                    got: reader.values.len(),
+                    want: w,
+                });
+            }
+            sh.values[i * w..(i + 1) * w].copy_from_slice(&reader.values);
+            sh.loc_end[i] = sh.loc_base + pos;
+            sh.label_set[i] = self.label_set(&mut sets, &mut cache, si, &reader.labels)?;
+        }
+        if pos != sh.locs.len() {
+            return Err(ProfileError::Decode(format!(
+                "samples {}..{}: {} location ids read where their field lengths announce {}",
+                sh.first,
+                sh.first + sh.list.len(),
+                pos,
+                sh.locs.len()
+            )));
+        }
+        Ok(sets)
+    }
+}
+
+/// One thread's share of the samples and of the columns they fill.
+struct Share<'s> {
+    first: usize,
+    list: &'s [&'s [u8]],
+    loc_base: usize,
+    locs: &'s mut [u32],
+    loc_end: &'s mut [usize],
+    values: &'s mut [i64],
+    label_set: &'s mut [u32],
+}
+
+/// Resolves location ids into a slice sized by [`pprof::wire::count_locations`].
+struct FillResolve<'a> {
+    locs: &'a mut [u32],
+    pos: usize,
+    ix: &'a IdIndex,
+    dangling: Option<u64>,
+}
+
+impl pprof::wire::LocationSink for FillResolve<'_> {
+    #[inline]
+    fn reserve(&mut self, _: usize) {}
+    #[inline(always)]
+    fn push(&mut self, id: u64) {
+        match self.ix.get(id) {
+            // The count pass and the read walk the same bytes, so the slice
+            // has room; a mismatch would only drop ids of a bad sample.
+            Some(l) => {
+                if let Some(slot) = self.locs.get_mut(self.pos) {
+                    *slot = l;
+                    self.pos += 1;
+                }
+            }
+            None => {
+                self.dangling.get_or_insert(id);
+            }
+        }
+    }
+}
+
+/// Threads worth using for one job on this machine: the available cores, at
+/// most 8, or `HEAPFRAME_THREADS` when set (1 turns parallelism off).
+pub(crate) fn worker_threads() -> usize {
+    if let Some(n) = std::env::var("HEAPFRAME_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        return n.max(1);
+    }
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
 /// Builds a string table for encoding.
 struct StringTable {
     strings: Vec<Vec<u8>>,
@@ -692,6 +1451,7 @@ impl IdIndex {
         Ok(ix)
     }
 
+    #[inline(always)]
     fn get(&self, id: u64) -> Option<u32> {
         if id < self.dense.len() as u64 {
             match self.dense[id as usize] {

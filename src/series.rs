@@ -204,27 +204,27 @@ fn values_by_key(
         let mut add = |k: String| *out.entry(k).or_default() += v;
         match key {
             GrowthKey::Function => add(frames
-                .stack(&s.locations)
+                .stack(s.locations)
                 .first()
                 .map_or("<unknown>", |f| f)
                 .to_string()),
             GrowthKey::Root => add(frames
-                .stack(&s.locations)
+                .stack(s.locations)
                 .last()
                 .map_or("<unknown>", |f| f)
                 .to_string()),
             GrowthKey::FunctionCum => {
-                let mut st = frames.stack(&s.locations);
+                let mut st = frames.stack(s.locations);
                 st.sort_unstable();
                 st.dedup();
                 for f in st {
                     add(f.to_string());
                 }
             }
-            GrowthKey::Leaf => add(frames.leaf(&s.locations).0),
-            GrowthKey::File => add(frames.leaf(&s.locations).1),
+            GrowthKey::Leaf => add(frames.leaf(s.locations).0),
+            GrowthKey::File => add(frames.leaf(s.locations).1),
             GrowthKey::Path(k) => {
-                let st = frames.stack(&s.locations);
+                let st = frames.stack(s.locations);
                 let take = k.unwrap_or(st.len()).min(st.len());
                 let mut path: Vec<&str> = st[..take].to_vec();
                 path.reverse();
@@ -235,7 +235,7 @@ fn values_by_key(
                 add(text)
             }
             GrowthKey::Kind => {
-                let st = frames.stack(&s.locations);
+                let st = frames.stack(s.locations);
                 add(classifier.classify(&st, s.num_label("bytes")).to_string())
             }
             GrowthKey::SizeClass => add(size_class(s.num_label("bytes"))),
@@ -768,7 +768,7 @@ pub fn growth_tree(
                 continue;
             }
             let mut parent: Option<usize> = None;
-            for (depth, f) in frames.stack(&s.locations).iter().rev().enumerate() {
+            for (depth, f) in frames.stack(s.locations).iter().rev().enumerate() {
                 let key = (parent, f.to_string());
                 let n = match index.get(&key) {
                     Some(&n) => n,

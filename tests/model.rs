@@ -29,6 +29,92 @@ const ALL: [&str; 9] = [
     "pprof.nomappings.crash.pb.gz",
 ];
 
+/// Every profile the repository holds: conformance, captures and bundles.
+fn every_fixture() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut out = Vec::new();
+    let mut dirs = vec![
+        root.join("data/conformance/profiles"),
+        root.join("fixtures"),
+    ];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.to_string_lossy().ends_with(".pb.gz") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn direct_sample_reader_agrees_with_prost() {
+    let files = every_fixture();
+    assert!(files.len() > 50, "{} fixture profiles", files.len());
+    let opts = heapframe::pprof::ReadOptions::default();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let direct = Profile::from_bytes(&bytes, "x").unwrap();
+        let mut via_prost =
+            Profile::from_proto(&heapframe::pprof::decode(&bytes, &opts).unwrap()).unwrap();
+        via_prost.source = "x".into();
+        assert_eq!(direct, via_prost, "{}", f.display());
+    }
+}
+
+#[test]
+fn reading_samples_on_several_threads_gives_the_same_profile() {
+    for name in [
+        "pprof.large.cpu.pb.gz",
+        "bigtree.heap.pb.gz",
+        "svc.heap.2.pb.gz",
+    ] {
+        let bytes = std::fs::read(path(name)).unwrap();
+        let mut one = Profile::from_bytes_threads(&bytes, 1).unwrap();
+        one.source = "x".into();
+        for threads in [2, 3, 7] {
+            let mut many = Profile::from_bytes_threads(&bytes, threads).unwrap();
+            many.source = "x".into();
+            assert_eq!(one, many, "{name} on {threads} threads");
+            // Label sets renumbered per share still give each sample its own.
+            for (a, b) in one.samples.iter().zip(&many.samples) {
+                assert_eq!(a.labels, b.labels);
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_found_on_several_threads_name_the_first_bad_sample() {
+    use heapframe::ProfileError;
+    let bytes = std::fs::read(path("pprof.large.cpu.pb.gz")).unwrap();
+    let mut m = heapframe::pprof::decode(&bytes, &Default::default()).unwrap();
+    let n = m.sample.len();
+    m.sample[n - 3].location_id.push(999_999_999);
+    m.sample[n / 2 + 1].value.pop();
+    let bad = heapframe::pprof::encode_gzip(&m);
+    for threads in [1, 2, 4] {
+        match Profile::from_bytes_threads(&bad, threads) {
+            Err(ProfileError::ValueCount { sample, .. }) => assert_eq!(sample, n / 2 + 1),
+            other => panic!("{threads} threads: {other:?}"),
+        }
+    }
+    m.sample[n / 2 + 1] = m.sample[0].clone();
+    let bad = heapframe::pprof::encode_gzip(&m);
+    for threads in [1, 2, 4] {
+        match Profile::from_bytes_threads(&bad, threads) {
+            Err(ProfileError::DanglingLocation { sample, id }) => {
+                assert_eq!((sample, id), (n - 3, 999_999_999))
+            }
+            other => panic!("{threads} threads: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn encode_decode_round_trip_keeps_every_field() {
     for name in ALL {
@@ -144,7 +230,7 @@ fn frames_table_describes_each_stack_once() {
         let mut seen = std::collections::HashSet::new();
         p.samples
             .iter()
-            .filter(|s| seen.insert(s.locations.clone()))
+            .filter(|s| seen.insert(s.locations))
             .map(|s| {
                 s.locations
                     .iter()

@@ -1,4 +1,5 @@
-//! Any bytes: decoding must return a profile or an error, never panic, and a
+//! Any bytes: decoding must return a profile or an error, never panic, the
+//! direct sample reader must agree with prost, and a
 //! decoded profile must survive the whole top pipeline (with a base too).
 #![no_main]
 
@@ -11,7 +12,22 @@ fuzz_target!(|data: &[u8]| {
     let opts = ReadOptions {
         max_decompressed_bytes: 16 << 20,
     };
-    let Ok(p) = Profile::from_bytes_with(data, "fuzz", &opts) else {
+    // The direct reader and the prost path accept the same inputs and
+    // build the same model.
+    let direct = Profile::from_bytes_with(data, "fuzz", &opts);
+    let via_prost = heapframe::pprof::decode(data, &opts)
+        .map_err(|e| e.to_string())
+        .and_then(|m| Profile::from_proto(&m).map_err(|e| e.to_string()));
+    match (&direct, &via_prost) {
+        (Ok(a), Ok(b)) => {
+            let mut b = b.clone();
+            b.source = a.source.clone();
+            assert_eq!(*a, b, "the two readers disagree");
+        }
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!("one reader accepts, the other refuses: {:?} / {:?}", a.as_ref().err(), b.as_ref().err()),
+    }
+    let Ok(p) = direct else {
         return;
     };
     for (i, g) in [Granularity::Functions, Granularity::Lines, Granularity::Files, Granularity::Addresses]

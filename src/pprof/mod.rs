@@ -12,6 +12,7 @@
 //! layer ([`crate::profile::Profile`]) checks ids and string indices.
 
 pub mod proto;
+pub mod wire;
 
 use std::io::{Read, Write};
 
@@ -59,7 +60,19 @@ pub fn uncompressed<'a>(
         }
         return Ok(std::borrow::Cow::Borrowed(data));
     }
-    let mut out = Vec::with_capacity((data.len() * 4).min(limit as usize));
+    // A gzip member ends with its uncompressed size modulo 2^32 (ISIZE):
+    // a good first guess for the buffer, never trusted beyond the limit.
+    let isize_hint = data
+        .len()
+        .checked_sub(4)
+        .map(|i| u32::from_le_bytes(data[i..].try_into().expect("4 bytes")) as usize)
+        .unwrap_or(0);
+    let guess = if isize_hint >= data.len() {
+        isize_hint.saturating_add(1)
+    } else {
+        data.len().saturating_mul(4)
+    };
+    let mut out = Vec::with_capacity(guess.min(limit as usize).min(1 << 30));
     let decoder = flate2::read::MultiGzDecoder::new(data);
     decoder
         .take(limit.saturating_add(1))
@@ -71,8 +84,12 @@ pub fn uncompressed<'a>(
     Ok(std::borrow::Cow::Owned(out))
 }
 
-/// Decodes a profile from gzip-compressed or raw protobuf bytes.
-pub fn decode(data: &[u8], opts: &ReadOptions) -> Result<proto::Profile, ProfileError> {
+/// The protobuf bytes of a profile file, checked for what is plainly not a
+/// profile: empty input, corrupt or oversized gzip, legacy text formats.
+pub fn checked_raw<'a>(
+    data: &'a [u8],
+    opts: &ReadOptions,
+) -> Result<std::borrow::Cow<'a, [u8]>, ProfileError> {
     if data.is_empty() {
         return Err(ProfileError::Empty);
     }
@@ -83,17 +100,22 @@ pub fn decode(data: &[u8], opts: &ReadOptions) -> Result<proto::Profile, Profile
     if looks_like_legacy_text(&raw) {
         return Err(ProfileError::LegacyText);
     }
+    Ok(raw)
+}
+
+/// Decodes a profile from gzip-compressed or raw protobuf bytes into the
+/// wire message. ([`crate::Profile::from_bytes`] reads samples directly,
+/// without this intermediate message.)
+pub fn decode(data: &[u8], opts: &ReadOptions) -> Result<proto::Profile, ProfileError> {
+    let raw = checked_raw(data, opts)?;
     if count_top_level_field(&raw, 9)? > 1 {
         return Err(ProfileError::Concatenated);
     }
     proto::Profile::decode(&*raw).map_err(|e| ProfileError::Decode(e.to_string()))
 }
 
-/// Reads all of `reader` (bounded by `opts`) and decodes it.
-pub fn decode_reader<R: Read>(
-    reader: R,
-    opts: &ReadOptions,
-) -> Result<proto::Profile, ProfileError> {
+/// Reads all of `reader`, refusing more than the bound of `opts`.
+pub fn read_bounded<R: Read>(reader: R, opts: &ReadOptions) -> Result<Vec<u8>, ProfileError> {
     let mut data = Vec::new();
     reader
         .take(opts.max_decompressed_bytes.saturating_add(1))
@@ -104,7 +126,15 @@ pub fn decode_reader<R: Read>(
             limit: opts.max_decompressed_bytes,
         });
     }
-    decode(&data, opts)
+    Ok(data)
+}
+
+/// Reads all of `reader` (bounded by `opts`) and decodes it.
+pub fn decode_reader<R: Read>(
+    reader: R,
+    opts: &ReadOptions,
+) -> Result<proto::Profile, ProfileError> {
+    decode(&read_bounded(reader, opts)?, opts)
 }
 
 /// Encodes a profile as gzip-compressed protobuf, the format Go serves.

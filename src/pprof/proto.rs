@@ -78,7 +78,7 @@ pub struct Sample {
 }
 
 /// A sample label: a string (`str`) or a number (`num`, `num_unit`).
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, Eq, Hash, prost::Message)]
 pub struct Label {
     #[prost(int64, tag = "1")]
     pub key: i64,

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::profile::{Label, LabelValue, Location, Mapping, Profile, Sample, Str};
+use crate::profile::{Label, LabelValue, Location, Mapping, Profile, SampleRef, Str};
 
 /// The label pprof puts on samples of a `-diff_base` base profile.
 pub const BASE_LABEL: &str = "pprof::base";
@@ -27,7 +27,7 @@ pub enum BaseMode {
 }
 
 /// True when the sample came from a `-diff_base` base profile.
-pub fn is_base_sample(s: &Sample) -> bool {
+pub fn is_base_sample(s: &SampleRef<'_>) -> bool {
     s.labels
         .iter()
         .any(|l| &*l.key == BASE_LABEL && matches!(&l.value, LabelValue::Str(v) if &**v == "true"))
@@ -47,25 +47,30 @@ pub fn subtract(
     if mode == BaseMode::DiffBase {
         let key = Str::from(BASE_LABEL);
         let val = Str::from("true");
-        for s in &mut base.samples {
-            s.labels.retain(|l| l.key != key);
-            s.labels.push(Label {
+        let mut marked = crate::profile::Samples::with_width(base.samples.width());
+        let mut labels = Vec::new();
+        for s in &base.samples {
+            labels.clear();
+            labels.extend(s.labels.iter().filter(|l| l.key != key).cloned());
+            labels.push(Label {
                 key: key.clone(),
                 value: LabelValue::Str(val.clone()),
             });
+            marked.push_parts(s.locations, s.values, &labels);
         }
+        base.samples = marked;
     }
     if normalize {
         let n = src.sample_types.len();
         let mut base_sum = vec![0i64; n];
         let mut src_sum = vec![0i64; n];
         for s in &base.samples {
-            for (a, v) in base_sum.iter_mut().zip(&s.values) {
+            for (a, v) in base_sum.iter_mut().zip(s.values) {
                 *a = a.wrapping_add(*v);
             }
         }
         for s in &src.samples {
-            for (a, v) in src_sum.iter_mut().zip(&s.values) {
+            for (a, v) in src_sum.iter_mut().zip(s.values) {
                 *a = a.wrapping_add(*v);
             }
         }
@@ -123,9 +128,9 @@ fn scale_samples(p: &mut Profile, ratios: &[f64]) {
     if ratios.iter().all(|&r| r == 1.0) {
         return;
     }
-    p.samples.retain_mut(|s| {
+    p.samples.retain_values(|values| {
         let mut keep = false;
-        for (v, &r) in s.values.iter_mut().zip(ratios) {
+        for (v, &r) in values.iter_mut().zip(ratios) {
             if r != 1.0 {
                 *v = (*v as f64 * r).round() as i64;
                 keep |= *v != 0;
@@ -242,7 +247,7 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
                 continue;
             }
             let mut locs = Vec::with_capacity(s.locations.len());
-            for &li in &s.locations {
+            for &li in s.locations {
                 if let Some(l) = map_location[li as usize] {
                     locs.push(l);
                     continue;
@@ -312,11 +317,11 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
             }
             let key = SampleKey {
                 locations: locs,
-                labels: label_key(&s.labels),
+                labels: label_key(s.labels),
             };
             match samples.get(&key) {
                 Some(&i) => {
-                    for (a, v) in out.samples[i].values.iter_mut().zip(&s.values) {
+                    for (a, v) in out.samples.values_mut(i).iter_mut().zip(s.values) {
                         *a = a.wrapping_add(*v);
                     }
                 }
@@ -328,16 +333,12 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
                         },
                         out.samples.len(),
                     );
-                    out.samples.push(Sample {
-                        locations: key.locations,
-                        values: s.values.clone(),
-                        labels: s.labels.clone(),
-                    });
+                    out.samples.push_parts(&key.locations, s.values, s.labels);
                 }
             }
         }
     }
-    out.samples.retain(|s| s.values.iter().any(|&v| v != 0));
+    out.samples.retain_values(|v| v.iter().any(|&v| v != 0));
     out
 }
 

@@ -72,7 +72,7 @@ impl<'a> View<'a> {
             samples: (0..profile.samples.len())
                 .map(|index| ViewSample {
                     index,
-                    locations: Cow::Borrowed(&profile.samples[index].locations[..]),
+                    locations: Cow::Borrowed(profile.samples.get(index).locations),
                 })
                 .collect(),
         }

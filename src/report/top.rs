@@ -293,10 +293,10 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
     // The total is taken before filtering.
     let (mut total, mut diff_total) = (0i64, 0i64);
     for s in &view.samples {
-        let sm = &profile.samples[s.index];
+        let sm = profile.samples.get(s.index);
         let v = sm.values[si].wrapping_abs();
         total = total.wrapping_add(v);
-        if is_base_sample(sm) {
+        if is_base_sample(&sm) {
             diff_total = diff_total.wrapping_add(v);
         }
     }
@@ -315,21 +315,20 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         .samples
         .iter()
         .filter_map(|s| {
-            let w = profile.samples[s.index].values[si];
+            let w = profile.samples.get(s.index).values[si];
             (w != 0).then_some((&*s.locations, w))
         })
         .collect();
 
-    let builder = GraphBuilder {
-        nodes: &nodes,
-        stacks: &stacks,
-    };
-    let g = builder.build(None);
+    let builder = GraphBuilder::new(&nodes, &stacks);
+    let g = builder.build(None, false);
     let total_value: i64 = g.present.iter().map(|&n| g.flat[n as usize]).sum();
     let node_cutoff = ((total_value as f64 * opts.node_fraction) as i64).abs();
     let edge_cutoff = ((total_value as f64 * opts.edge_fraction) as i64).abs();
 
     let mut g = g;
+    // The node set the current graph was built with (None: all).
+    let mut last_kept: Option<Vec<bool>> = None;
     let mut dropped_nodes = 0;
     if node_cutoff > 0 {
         let mut kept = vec![false; nodes.len()];
@@ -342,26 +341,35 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         }
         if n_kept != g.present.len() {
             dropped_nodes = g.present.len() - n_kept;
-            g = builder.build(Some(&kept));
+            // Restricting the graph to `kept` nodes changes no flat or cum
+            // value of a kept node: a sample adds cum to each of its nodes
+            // whatever else is in the stack, and flat to its innermost
+            // node only if that node is kept. Only the edges change, and
+            // they are built below, once.
+            g.present.retain(|&n| kept[n as usize]);
+            last_kept = Some(kept);
         }
     }
     let nodes_before_count = g.present.len();
-    let sort = |g: &mut Graph| {
-        let mut order = std::mem::take(&mut g.present);
-        order.sort_by(|&a, &b| nodes.compare(g, a, b, opts.cum));
-        g.present = order;
-    };
-    sort(&mut g);
+    let mut order = std::mem::take(&mut g.present);
+    order.sort_by(|&a, &b| nodes.compare(&g, a, b, opts.cum));
+    g.present = order;
     if opts.node_count > 0 && opts.node_count < g.present.len() {
         let mut kept = vec![false; nodes.len()];
         for &n in &g.present[..opts.node_count] {
             kept[n as usize] = true;
         }
-        g = builder.build(Some(&kept));
-        sort(&mut g);
+        // As above: the kept nodes keep their values, and their order.
+        g.present.truncate(opts.node_count);
+        last_kept = Some(kept);
+    }
+    // Edges, for the inline tags, with the final node set only.
+    if g.present.iter().any(|&n| builder.inline_target[n as usize]) {
+        g.edges = builder.build(last_kept.as_deref(), true).edges;
     }
 
-    // Inline tags from the incoming edges that survive the edge cutoff.
+    // Inline tags from the incoming edges that survive the edge cutoff
+    // (only nodes that are an inlined frame somewhere can have inline ones).
     let mut inline_in = vec![false; nodes.len()];
     let mut normal_in = vec![false; nodes.len()];
     for (&key, e) in &g.edges {
@@ -764,50 +772,155 @@ impl Hasher for PairHasher {
     }
 }
 
+type EdgeMap = HashMap<u64, Edge, BuildHasherDefault<PairHasher>>;
+
 struct Graph {
     flat: Vec<i64>,
     cum: Vec<i64>,
-    edges: HashMap<u64, Edge, BuildHasherDefault<PairHasher>>,
+    /// Edges into nodes that some location holds as an inlined frame (the
+    /// only edges the inline tags depend on); empty unless asked for.
+    edges: EdgeMap,
     /// Nodes with a non-zero flat or cum value.
     present: Vec<u32>,
 }
 
 struct GraphBuilder<'a> {
-    nodes: &'a NodeTable,
+    /// Per location, its nodes outermost first: `loc_nodes[loc_start[l]..loc_start[l + 1]]`,
+    /// with [`INLINED`] set on a node that is an inlined frame of the location.
+    loc_start: Vec<u32>,
+    loc_nodes: Vec<u32>,
+    /// Nodes that are an inlined frame somewhere.
+    inline_target: Vec<bool>,
+    n_nodes: usize,
     stacks: &'a [(&'a [u32], i64)],
 }
 
-impl GraphBuilder<'_> {
+/// Marks a node of `GraphBuilder::loc_nodes` reached by an inlined call.
+const INLINED: u32 = 1 << 31;
+
+/// Frames a thread must have before the graph is built in parallel.
+const FRAMES_PER_THREAD: usize = 1 << 20;
+
+impl<'a> GraphBuilder<'a> {
+    fn new(nodes: &NodeTable, stacks: &'a [(&'a [u32], i64)]) -> Self {
+        let mut loc_start = Vec::with_capacity(nodes.loc_nodes.len() + 1);
+        let mut loc_nodes = Vec::new();
+        let mut inline_target = vec![false; nodes.len()];
+        loc_start.push(0);
+        for ln in &nodes.loc_nodes {
+            // Outermost (the function the others were inlined into) first.
+            for (i, &n) in ln.iter().enumerate().rev() {
+                if i + 1 == ln.len() {
+                    loc_nodes.push(n);
+                } else {
+                    inline_target[n as usize] = true;
+                    loc_nodes.push(n | INLINED);
+                }
+            }
+            loc_start.push(loc_nodes.len() as u32);
+        }
+        GraphBuilder {
+            loc_start,
+            loc_nodes,
+            inline_target,
+            n_nodes: nodes.len(),
+            stacks,
+        }
+    }
+
     /// pprof's `newGraph`, restricted to `kept` nodes when given: frames of
     /// other nodes are skipped, and a sample whose innermost frame is not
-    /// kept adds no flat value anywhere.
-    fn build(&self, kept: Option<&[bool]>) -> Graph {
-        let n = self.nodes.len();
+    /// kept adds no flat value anywhere. Edges are collected only when
+    /// `with_edges` is set.
+    fn build(&self, kept: Option<&[bool]>, with_edges: bool) -> Graph {
+        let frames: usize = self.stacks.iter().map(|(l, _)| l.len()).sum();
+        let threads = crate::profile::worker_threads()
+            .min(frames / FRAMES_PER_THREAD)
+            .max(1);
+        self.build_threads(kept, with_edges, threads)
+    }
+
+    fn build_threads(&self, kept: Option<&[bool]>, with_edges: bool, threads: usize) -> Graph {
+        let mut g = if threads <= 1 {
+            self.build_range(0, self.stacks, kept, with_edges)
+        } else {
+            let chunk = self.stacks.len().div_ceil(threads);
+            let parts: Vec<Graph> = std::thread::scope(|scope| {
+                let handles: Vec<_> = self
+                    .stacks
+                    .chunks(chunk)
+                    .enumerate()
+                    .map(|(c, part)| {
+                        scope.spawn(move || self.build_range(c * chunk, part, kept, with_edges))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            let mut parts = parts.into_iter();
+            let mut g = parts.next().expect("at least one part");
+            for part in parts {
+                for (a, b) in g.flat.iter_mut().zip(&part.flat) {
+                    *a += b;
+                }
+                for (a, b) in g.cum.iter_mut().zip(&part.cum) {
+                    *a += b;
+                }
+                for (k, e) in part.edges {
+                    g.edges
+                        .entry(k)
+                        .and_modify(|x| {
+                            x.weight += e.weight;
+                            x.inline &= e.inline;
+                        })
+                        .or_insert(e);
+                }
+            }
+            g
+        };
+        g.present = (0..self.n_nodes as u32)
+            .filter(|&i| g.flat[i as usize] != 0 || g.cum[i as usize] != 0)
+            .collect();
+        g
+    }
+
+    fn build_range(
+        &self,
+        first: usize,
+        stacks: &[(&[u32], i64)],
+        kept: Option<&[bool]>,
+        with_edges: bool,
+    ) -> Graph {
+        let n = self.n_nodes;
         let mut flat = vec![0i64; n];
         let mut cum = vec![0i64; n];
         let mut seen = vec![u32::MAX; n];
-        let mut edges: HashMap<u64, Edge, BuildHasherDefault<PairHasher>> = HashMap::default();
-        for (si, &(locs, w)) in self.stacks.iter().enumerate() {
-            let stamp = si as u32;
-            let mut parent: Option<u32> = None;
+        let mut edges = EdgeMap::default();
+        for (i, &(locs, w)) in stacks.iter().enumerate() {
+            let stamp = (first + i) as u32;
+            let mut parent = u32::MAX;
             let mut residual = false;
             for &loc in locs.iter().rev() {
-                let ln = &self.nodes.loc_nodes[loc as usize];
-                for ni in (0..ln.len()).rev() {
-                    let node = ln[ni];
-                    if kept.is_some_and(|k| !k[node as usize]) {
+                let (a, b) = (
+                    self.loc_start[loc as usize] as usize,
+                    self.loc_start[loc as usize + 1] as usize,
+                );
+                for &tagged in &self.loc_nodes[a..b] {
+                    let node = tagged & !INLINED;
+                    let ni = node as usize;
+                    if kept.is_some_and(|k| !k[ni]) {
                         residual = true;
                         continue;
                     }
-                    let first_visit = seen[node as usize] != stamp;
-                    if first_visit {
-                        seen[node as usize] = stamp;
-                        cum[node as usize] += w;
+                    if seen[ni] != stamp {
+                        seen[ni] = stamp;
+                        cum[ni] += w;
                     }
-                    if let Some(p) = parent
-                        && p != node
+                    if with_edges && self.inline_target[ni] && parent != u32::MAX && parent != node
                     {
-                        let key = (u64::from(p) << 32) | u64::from(node);
+                        let key = (u64::from(parent) << 32) | u64::from(node);
                         let e = edges.entry(key).or_insert(Edge {
                             weight: 0,
                             inline: true,
@@ -816,27 +929,22 @@ impl GraphBuilder<'_> {
                         if e.last_sample != stamp {
                             e.last_sample = stamp;
                             e.weight += w;
-                            e.inline &= ni != ln.len() - 1;
+                            e.inline &= tagged & INLINED != 0;
                         }
                     }
-                    parent = Some(node);
+                    parent = node;
                     residual = false;
                 }
             }
-            if let Some(p) = parent
-                && !residual
-            {
-                flat[p as usize] += w;
+            if parent != u32::MAX && !residual {
+                flat[parent as usize] += w;
             }
         }
-        let present = (0..n as u32)
-            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
-            .collect();
         Graph {
             flat,
             cum,
             edges,
-            present,
+            present: Vec::new(),
         }
     }
 }
@@ -901,5 +1009,43 @@ impl TopReport {
             ],
         )
         .map_err(|e| crate::error::Error::Output(format!("building the top table failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_built_on_several_threads_is_the_same() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let p =
+            Profile::from_path(root.join("tests/data/conformance/profiles/pprof.large.cpu.pb.gz"))
+                .unwrap();
+        for gran in [Granularity::Functions, Granularity::Lines] {
+            let view = View::new(&p);
+            let nodes = NodeTable::build(&view, gran, false);
+            let stacks: Vec<(&[u32], i64)> = view
+                .samples
+                .iter()
+                .map(|s| (&*s.locations, p.samples.get(s.index).values[1]))
+                .collect();
+            let b = GraphBuilder::new(&nodes, &stacks);
+            let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 3 != 0).collect();
+            for k in [None, Some(&kept[..])] {
+                let one = b.build_threads(k, true, 1);
+                for t in [2, 3, 5] {
+                    let many = b.build_threads(k, true, t);
+                    assert_eq!(one.flat, many.flat);
+                    assert_eq!(one.cum, many.cum);
+                    assert_eq!(one.present, many.present);
+                    assert_eq!(one.edges.len(), many.edges.len());
+                    for (key, e) in &one.edges {
+                        let m = many.edges[key];
+                        assert_eq!((e.weight, e.inline), (m.weight, m.inline));
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,404 @@
+//! A direct reader for the parts of profile.proto where the bulk of the bytes
+//! are: the samples.
+//!
+//! [`split`] walks the top-level fields once. Everything except the samples
+//! (sample types, mappings, locations, functions, strings, scalars) is copied
+//! into a small buffer and decoded with prost; each sample stays a borrowed
+//! slice of the input, to be read by [`SampleReader`] straight into the model
+//! without an intermediate message per sample. The model layer reads the
+//! sample slices on several threads.
+//!
+//! Any problem with the bytes is reported with prost's own message, by
+//! decoding the offending part with prost: both readers reject the same
+//! inputs, with the same words (a test and the fuzz target check it).
+
+use prost::Message;
+
+use super::proto;
+use crate::error::ProfileError;
+
+/// The top-level fields of a profile, with the samples left undecoded.
+pub struct Split<'a> {
+    /// Every field except `sample`, decoded.
+    pub rest: proto::Profile,
+    /// The encoded `Sample` messages, in file order.
+    pub samples: Vec<&'a [u8]>,
+    /// How many times `time_nanos` occurs (more than once: concatenated
+    /// profiles).
+    pub time_fields: usize,
+}
+
+const SAMPLE_FIELD: u64 = 2;
+const TIME_FIELD: u64 = 9;
+
+/// Splits a raw (decompressed) profile into its samples and the rest.
+pub fn split(raw: &[u8]) -> Result<Split<'_>, ProfileError> {
+    match try_split(raw) {
+        Some(s) => {
+            let rest = proto::Profile::decode(&s.rest[..]).map_err(|e| decode_error(raw, e))?;
+            Ok(Split {
+                rest,
+                samples: s.samples,
+                time_fields: s.time_fields,
+            })
+        }
+        None => Err(prost_error::<proto::Profile>(raw, "the profile")),
+    }
+}
+
+struct RawSplit<'a> {
+    rest: Vec<u8>,
+    samples: Vec<&'a [u8]>,
+    time_fields: usize,
+}
+
+fn try_split(raw: &[u8]) -> Option<RawSplit<'_>> {
+    let mut r = Cursor { buf: raw, pos: 0 };
+    let mut out = RawSplit {
+        rest: Vec::new(),
+        samples: Vec::new(),
+        time_fields: 0,
+    };
+    while !r.done() {
+        let start = r.pos;
+        let key = r.varint()?;
+        let (field, wire) = (key >> 3, key & 7);
+        if field == 0 {
+            return None;
+        }
+        if field == TIME_FIELD {
+            out.time_fields += 1;
+        }
+        if field == SAMPLE_FIELD && wire == 2 {
+            out.samples.push(r.bytes()?);
+            continue;
+        }
+        r.skip(wire)?;
+        out.rest.extend_from_slice(&raw[start..r.pos]);
+    }
+    Some(out)
+}
+
+/// The error prost gives for bytes this reader refused; if prost accepts
+/// them after all, a generic message (the two readers disagree: a bug).
+fn prost_error<M: Message + Default>(bytes: &[u8], what: &str) -> ProfileError {
+    match M::decode(bytes) {
+        Err(e) => ProfileError::Decode(e.to_string()),
+        Ok(_) => ProfileError::Decode(format!("{what} is not well-formed protobuf")),
+    }
+}
+
+fn decode_error(raw: &[u8], e: prost::DecodeError) -> ProfileError {
+    // Report what prost says about the whole input: the same text as a
+    // plain decode of the file would give.
+    match proto::Profile::decode(raw) {
+        Err(full) => ProfileError::Decode(full.to_string()),
+        Ok(_) => ProfileError::Decode(e.to_string()),
+    }
+}
+
+/// Reads sample messages into reusable buffers.
+#[derive(Default)]
+pub struct SampleReader {
+    /// `location_id`s of the last sample read.
+    pub location_ids: Vec<u64>,
+    /// `value`s of the last sample read.
+    pub values: Vec<i64>,
+    /// Labels of the last sample read.
+    pub labels: Vec<proto::Label>,
+}
+
+impl SampleReader {
+    /// Reads one encoded `Sample`, replacing what the buffers held.
+    pub fn read(&mut self, buf: &[u8]) -> Result<(), ProfileError> {
+        let mut ids = std::mem::take(&mut self.location_ids);
+        ids.clear();
+        let r = self.read_with(buf, &mut ids);
+        self.location_ids = ids;
+        r
+    }
+
+    /// Reads one encoded `Sample` like [`SampleReader::read`], but hands
+    /// each location id to `sink` instead of keeping it: the caller resolves
+    /// ids as they are read.
+    #[inline]
+    pub fn read_with(
+        &mut self,
+        buf: &[u8],
+        sink: &mut impl LocationSink,
+    ) -> Result<(), ProfileError> {
+        self.values.clear();
+        self.labels.clear();
+        if read_sample(buf, &mut self.values, &mut self.labels, sink).is_none() {
+            return Err(prost_error::<proto::Sample>(buf, "a sample"));
+        }
+        Ok(())
+    }
+}
+
+/// Where [`SampleReader::read_with`] puts location ids.
+pub trait LocationSink {
+    /// `n` more ids follow (a packed run).
+    fn reserve(&mut self, n: usize);
+    /// One id.
+    fn push(&mut self, id: u64);
+}
+
+impl LocationSink for Vec<u64> {
+    fn reserve(&mut self, n: usize) {
+        Vec::reserve(self, n);
+    }
+    fn push(&mut self, id: u64) {
+        Vec::push(self, id);
+    }
+}
+
+/// The number of location ids an encoded `Sample` holds, from its field
+/// lengths alone (a quick pass before the real read); `None` when the bytes
+/// are not a well-formed sample.
+pub fn count_locations(buf: &[u8]) -> Option<usize> {
+    let mut r = Cursor { buf, pos: 0 };
+    let mut n = 0;
+    while !r.done() {
+        let key = r.varint()?;
+        match (key >> 3, key & 7) {
+            (0, _) => return None,
+            (1, 0) => {
+                r.varint()?;
+                n += 1;
+            }
+            (1, 2) => {
+                let p = Cursor {
+                    buf: r.bytes()?,
+                    pos: 0,
+                };
+                n += p.count_varints();
+            }
+            (2, 0) => {
+                r.varint()?;
+            }
+            (2 | 3, 2) => {
+                r.bytes()?;
+            }
+            (1..=3, _) => return None,
+            (_, wire) => r.skip(wire)?,
+        }
+    }
+    Some(n)
+}
+
+#[inline(always)]
+fn read_sample(
+    buf: &[u8],
+    values: &mut Vec<i64>,
+    labels: &mut Vec<proto::Label>,
+    sink: &mut impl LocationSink,
+) -> Option<()> {
+    let mut r = Cursor { buf, pos: 0 };
+    while !r.done() {
+        let key = r.varint()?;
+        match (key >> 3, key & 7) {
+            (0, _) => return None,
+            (1, 0) => sink.push(r.varint()?),
+            (1, 2) => {
+                let mut p = Cursor {
+                    buf: r.bytes()?,
+                    pos: 0,
+                };
+                sink.reserve(p.count_varints());
+                while let Some(&b) = p.buf.get(p.pos) {
+                    if b < 0x80 {
+                        p.pos += 1;
+                        sink.push(u64::from(b));
+                    } else {
+                        sink.push(p.varint_slow()?);
+                    }
+                }
+            }
+            (2, 0) => values.push(r.varint()? as i64),
+            (2, 2) => read_packed(r.bytes()?, values, |v| v as i64)?,
+            (3, 2) => labels.push(read_label(r.bytes()?)?),
+            (1..=3, _) => return None,
+            (_, wire) => r.skip(wire)?,
+        }
+    }
+    Some(())
+}
+
+/// Appends the varints of a packed field to `out`.
+#[inline(always)]
+fn read_packed<T>(buf: &[u8], out: &mut Vec<T>, conv: impl Fn(u64) -> T) -> Option<()> {
+    let mut p = Cursor { buf, pos: 0 };
+    out.reserve(p.count_varints());
+    while let Some(&b) = p.buf.get(p.pos) {
+        if b < 0x80 {
+            p.pos += 1;
+            out.push(conv(u64::from(b)));
+        } else {
+            out.push(conv(p.varint_slow()?));
+        }
+    }
+    Some(())
+}
+
+fn read_label(buf: &[u8]) -> Option<proto::Label> {
+    let mut l = proto::Label::default();
+    let mut r = Cursor { buf, pos: 0 };
+    while !r.done() {
+        let key = r.varint()?;
+        match (key >> 3, key & 7) {
+            (0, _) => return None,
+            (1, 0) => l.key = r.varint()? as i64,
+            (2, 0) => l.str = r.varint()? as i64,
+            (3, 0) => l.num = r.varint()? as i64,
+            (4, 0) => l.num_unit = r.varint()? as i64,
+            (1..=4, _) => return None,
+            (_, wire) => r.skip(wire)?,
+        }
+    }
+    Some(l)
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn done(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// A varint of at most 10 bytes whose value fits 64 bits (prost's rule).
+    #[inline(always)]
+    fn varint(&mut self) -> Option<u64> {
+        let b = *self.buf.get(self.pos)?;
+        if b < 0x80 {
+            self.pos += 1;
+            return Some(u64::from(b));
+        }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for i in 0..10 {
+            let b = *self.buf.get(self.pos + i)?;
+            if i == 9 && b > 1 {
+                return None;
+            }
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                self.pos += i + 1;
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        let end = self.pos.checked_add(len)?;
+        let out = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+
+    fn skip(&mut self, wire: u64) -> Option<()> {
+        match wire {
+            0 => {
+                self.varint()?;
+            }
+            1 | 5 => {
+                let n = if wire == 1 { 8 } else { 4 };
+                let end = self.pos.checked_add(n)?;
+                if end > self.buf.len() {
+                    return None;
+                }
+                self.pos = end;
+            }
+            2 => {
+                self.bytes()?;
+            }
+            // Groups (3, 4) are not used by profile.proto: let prost judge.
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// How many varints end in the rest of the buffer (an upper bound for
+    /// reserving, exact for well-formed packed fields).
+    fn count_varints(&self) -> usize {
+        self.buf[self.pos..].iter().filter(|&&b| b < 0x80).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_matches_prost_on_a_round_trip() {
+        let p = proto::Profile {
+            sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+            sample: vec![
+                proto::Sample {
+                    location_id: vec![1, 2, 300],
+                    value: vec![-5],
+                    label: vec![proto::Label {
+                        key: 1,
+                        num: 7,
+                        num_unit: 2,
+                        ..Default::default()
+                    }],
+                },
+                proto::Sample::default(),
+            ],
+            string_table: vec![b"".to_vec(), b"a".to_vec(), b"b".to_vec()],
+            time_nanos: 9,
+            ..Default::default()
+        };
+        let raw = p.encode_to_vec();
+        let s = split(&raw).unwrap();
+        assert_eq!(s.samples.len(), 2);
+        assert_eq!(s.time_fields, 1);
+        assert!(s.rest.sample.is_empty());
+        assert_eq!(s.rest.string_table, p.string_table);
+        let mut r = SampleReader::default();
+        r.read(s.samples[0]).unwrap();
+        assert_eq!(r.location_ids, [1, 2, 300]);
+        assert_eq!(r.values, [-5]);
+        assert_eq!(r.labels, p.sample[0].label);
+        r.read(s.samples[1]).unwrap();
+        assert!(r.location_ids.is_empty() && r.values.is_empty() && r.labels.is_empty());
+    }
+
+    #[test]
+    fn unpacked_fields_and_unknown_fields_are_read() {
+        // location_id 3 unpacked, value 4 unpacked, unknown field 9 (fixed64).
+        let buf = [0x08, 3, 0x10, 4, 0x49, 1, 2, 3, 4, 5, 6, 7, 8, 0x08, 5];
+        let mut r = SampleReader::default();
+        r.read(&buf).unwrap();
+        assert_eq!(r.location_ids, [3, 5]);
+        assert_eq!(r.values, [4]);
+        assert_eq!(proto::Sample::decode(&buf[..]).unwrap().location_id, [3, 5]);
+    }
+
+    #[test]
+    fn bad_samples_get_prost_errors() {
+        let mut r = SampleReader::default();
+        for bad in [
+            &[0x0a, 5, 1][..],
+            &[0x08][..],
+            &[0x08, 0xff][..],
+            &[0x0d, 1][..],
+        ] {
+            let e = r.read(bad).unwrap_err();
+            assert!(matches!(e, ProfileError::Decode(_)), "{e}");
+            assert!(proto::Sample::decode(bad).is_err());
+        }
+        assert!(split(&[0x12, 10, 1]).is_err());
+    }
+}
