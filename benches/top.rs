@@ -1,28 +1,48 @@
-//! Parse and top time for profiles, side by side with `go tool pprof -top`.
+//! heapframe against `go tool pprof`, side by side, on large profiles and
+//! long series.
 //!
-//! `cargo bench --bench top` runs it on the largest conformance profile and
-//! on a heap pair (`-base`); `cargo bench --bench top -- FILE...` on other
-//! files. Set `HEAPFRAME_BENCH_SHORT=1` (CI does) for a quick smoke run;
-//! `cargo test --all-targets` also runs it short.
+//! `cargo bench --bench top` runs everything; `cargo bench --bench top --
+//! FILE...` runs the per-file part on other files, `-- --base-pair BASE
+//! FILE` the `-base` part. `HEAPFRAME_BENCH_SHORT=1`
+//! (CI sets it; `cargo test --all-targets` runs this binary short as well)
+//! makes a quick smoke run on the bundled profiles only: no generated inputs,
+//! no reference runs. No figure is asserted anywhere.
 //!
-//! For each input it prints the median of several runs of:
-//! - `gunzip`: decompressing the bytes only (the floor for any reader);
-//! - `decode`: gunzip + protobuf decode + validation into a `Profile`;
-//! - `top`: the top report on a decoded profile, rendered to text;
-//! - `load+top`: both, which is what `go tool pprof -top FILE` does;
-//! - `go tool pprof -top`: the reference, when `go` is on PATH;
-//!   (the pprof binary itself, found with `go tool -n pprof`, so the `go`
-//!   command's start-up is not counted) and the ratio between the last two.
+//! Inputs:
+//! - `pprof.large.cpu.pb.gz` and `bigtree.heap.pb.gz` from the conformance
+//!   set;
+//! - when `go` is on PATH, heap profiles written by a real Go program
+//!   (`tests/gen-profiles`) with 2^17 and 2^19 distinct call paths, a pair of
+//!   2^19-path snapshots for `-base`, and 288 snapshots of a slowly leaking
+//!   service with 2^14 paths. They are generated once into
+//!   `target/bench-profiles/` (about a minute) and reused.
 //!
-//! Peak RSS of this process closes the run.
+//! For each profile, the median of several runs of:
+//! - `gunzip`: decompressing the bytes only, the floor for any reader;
+//! - `decode`: gunzip + protobuf + validation into a `Profile`;
+//! - `tables`: the `samples` and `frames` DataFrames of a decoded profile;
+//! - `top`: the top report of a decoded profile, rendered as text;
+//! - `load+top`: both, which is the work `go tool pprof -top FILE` does,
+//!   with its ratio to the floor;
+//! - `peak RSS` of one load+top, and its multiple of the decompressed size;
+//! - `go tool pprof -top`: the reference (the pprof binary itself, found with
+//!   `go tool -n pprof`, so the `go` command's start-up is not counted),
+//!   and how many times faster heapframe is.
+//!
+//! Then `-base` on a pair (load both, subtract, top) against `pprof -top
+//! -base`, and growth ranking over a series (load every snapshot, rank by
+//! function, path and kind) against `pprof -top -base` on every adjacent
+//! pair.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use heapframe::Profile;
+use heapframe::bundle::Snapshot;
 use heapframe::pprof::{self, ReadOptions};
 use heapframe::report::{self, BaseMode, TopOptions};
+use heapframe::series::{GrowthKey, GrowthOptions, growth};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -54,31 +74,51 @@ fn go_pprof_binary() -> Option<PathBuf> {
     (out.status.success() && path.is_file()).then_some(path)
 }
 
-fn go_pprof(bin: &Path, runs: usize, args: &[&Path]) -> Option<Duration> {
-    let mut v = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        let mut c = Command::new(bin);
-        c.arg("-top").env("TZ", "UTC");
-        if args.len() == 2 {
-            c.arg("-base").arg(args[0]).arg(args[1]);
-        } else {
-            c.arg(args[0]);
-        }
-        let out = c.output().ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        v.push(t.elapsed());
+/// One `pprof -top` run (with `-base BASE` when given).
+fn go_pprof_once(bin: &Path, base: Option<&Path>, file: &Path) -> Option<Duration> {
+    let t = Instant::now();
+    let mut c = Command::new(bin);
+    c.arg("-top").env("TZ", "UTC");
+    if let Some(b) = base {
+        c.arg("-base").arg(b);
     }
-    Some(median(v))
+    let out = c.arg(file).output().ok()?;
+    out.status.success().then(|| t.elapsed())
 }
 
-fn peak_rss_kib() -> Option<u64> {
+fn go_pprof(bin: &Path, runs: usize, base: Option<&Path>, file: &Path) -> Option<Duration> {
+    let v: Option<Vec<Duration>> = (0..runs).map(|_| go_pprof_once(bin, base, file)).collect();
+    v.map(median)
+}
+
+fn status_kib(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Peak RSS of a fresh process that loads `file` and renders its top
+/// report once (this bench binary, run with `--peak FILE`), in bytes.
+fn peak_rss_of_load_top(file: &Path) -> Option<u64> {
+    let out = Command::new(std::env::current_exe().ok()?)
+        .arg("--peak")
+        .arg(file)
+        .output()
+        .ok()?;
+    String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+}
+
+/// The child side of [`peak_rss_of_load_top`].
+fn peak_child(file: &Path) {
+    let p = Profile::from_path(file).unwrap();
+    let text = report::top(&p, &TopOptions::default()).unwrap().to_text();
+    std::hint::black_box(text);
+    println!("{}", status_kib("VmHWM:").unwrap_or(0) * 1024);
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
 }
 
 fn bench_file(path: &Path, runs: usize, go: Option<&Path>) {
@@ -93,32 +133,50 @@ fn bench_file(path: &Path, runs: usize, go: Option<&Path>) {
         bytes.len(),
         raw_len
     );
-    let gunzip = time(runs, || pprof::uncompressed(&bytes, &opts).unwrap().len());
-    let decode = time(runs, || Profile::from_bytes(&bytes, "bench").unwrap());
     let p = Profile::from_bytes(&bytes, "bench").unwrap();
+    let frames: usize = p.samples.iter().map(|s| s.locations.len()).sum();
     println!(
-        "  {} samples, {} locations, {} functions",
+        "  {} samples ({} frames), {} locations, {} functions",
         p.samples.len(),
+        frames,
         p.locations.len(),
         p.functions.len()
     );
+    let gunzip = time(runs, || pprof::uncompressed(&bytes, &opts).unwrap().len());
+    let decode = time(runs, || Profile::from_bytes(&bytes, "bench").unwrap());
+    let tables = time(runs.min(5), || {
+        heapframe::frames::Tables::from_profile(&p)
+            .unwrap()
+            .samples
+            .height()
+    });
     let top = time(runs, || {
         report::top(&p, &TopOptions::default()).unwrap().to_text()
     });
-    let both = time(runs, || {
+    drop(p);
+    let load_top = || {
         let p = Profile::from_bytes(&bytes, "bench").unwrap();
         report::top(&p, &TopOptions::default()).unwrap().to_text()
-    });
+    };
+    let both = time(runs, load_top);
     println!("  gunzip            {}", ms(gunzip));
     println!("  decode            {}", ms(decode));
+    println!("  tables            {}", ms(tables));
     println!("  top               {}", ms(top));
     println!(
         "  load+top          {}   ({:.2}x the gunzip floor)",
         ms(both),
         both.as_secs_f64() / gunzip.as_secs_f64()
     );
+    if let Some(peak) = peak_rss_of_load_top(path) {
+        println!(
+            "  peak RSS of a process doing one load+top: {} ({:.1}x the decompressed size)",
+            mib(peak),
+            peak as f64 / raw_len.max(1) as f64
+        );
+    }
     if let Some(bin) = go {
-        match go_pprof(bin, runs.min(5), &[path]) {
+        match go_pprof(bin, runs.min(5), None, path) {
             Some(g) => println!(
                 "  go tool pprof -top{}   (heapframe {:.1}x faster)",
                 ms(g),
@@ -139,9 +197,18 @@ fn bench_base(base: &Path, src: &Path, runs: usize, go: Option<&Path>) {
         let d = report::subtract(&s, &b, BaseMode::Subtract, false).unwrap();
         report::top(&d, &TopOptions::default()).unwrap().to_text()
     });
+    let b = Profile::from_bytes(&bb, "base").unwrap();
+    let s = Profile::from_bytes(&sb, "src").unwrap();
+    let sub = time(runs, || {
+        report::subtract(&s, &b, BaseMode::Subtract, false)
+            .unwrap()
+            .samples
+            .len()
+    });
+    println!("  subtract          {}", ms(sub));
     println!("  load+base+top     {}", ms(both));
     if let Some(bin) = go {
-        match go_pprof(bin, runs.min(5), &[base, src]) {
+        match go_pprof(bin, runs.min(5), Some(base), src) {
             Some(g) => println!(
                 "  go tool pprof -top -base{}   (heapframe {:.1}x faster)",
                 ms(g),
@@ -152,27 +219,28 @@ fn bench_base(base: &Path, src: &Path, runs: usize, go: Option<&Path>) {
     }
 }
 
-/// Growth ranking over `n` snapshots: the given profiles repeated in a
-/// cycle, five minutes apart (a day is 288).
-fn bench_growth(files: &[PathBuf], n: usize, runs: usize) {
-    use heapframe::bundle::Snapshot;
-    use heapframe::series::{GrowthKey, GrowthOptions, growth};
-    let profiles: Vec<Profile> = files
+/// Growth ranking over the given snapshot files (loaded as one series).
+fn bench_growth(files: &[PathBuf], runs: usize, go: Option<&Path>) {
+    let t = Instant::now();
+    let snaps: Vec<Snapshot> = files
         .iter()
-        .map(|f| Profile::from_path(f).unwrap())
-        .collect();
-    let snaps: Vec<Snapshot> = (0..n)
-        .map(|i| Snapshot {
-            path: files[i % files.len()].clone(),
+        .enumerate()
+        .map(|(i, f)| Snapshot {
+            path: f.clone(),
             time_ms: i as i64 * 300_000,
-            profile: profiles[i % profiles.len()].clone(),
+            profile: Profile::from_path(f).unwrap(),
         })
         .collect();
+    let load = t.elapsed();
     let samples: usize = snaps.iter().map(|s| s.profile.samples.len()).sum();
     println!(
-        "\ngrowth over {n} snapshots ({} files cycled, {samples} samples in all)",
-        files.len()
+        "\ngrowth over {} snapshots ({} samples in all, from {})",
+        snaps.len(),
+        samples,
+        files[0].parent().unwrap_or(Path::new(".")).display()
     );
+    println!("  load all          {}", ms(load));
+    let mut slowest = Duration::ZERO;
     for (name, key) in [
         ("function", GrowthKey::Function),
         ("path", GrowthKey::Path(None)),
@@ -182,62 +250,180 @@ fn bench_growth(files: &[PathBuf], n: usize, runs: usize) {
             key,
             ..Default::default()
         };
-        let d = time(runs.min(5), || growth(&snaps, &opts).unwrap().rows.len());
+        let d = time(runs.min(3), || growth(&snaps, &opts).unwrap().rows.len());
+        slowest = slowest.max(d);
         println!(
             "  by {name:<9}      {}   ({:.3} ms per snapshot)",
             ms(d),
-            d.as_secs_f64() * 1e3 / n as f64
+            d.as_secs_f64() * 1e3 / snaps.len() as f64
         );
+    }
+    println!(
+        "  load + slowest    {}   ({:.1} ms per snapshot)",
+        ms(load + slowest),
+        (load + slowest).as_secs_f64() * 1e3 / snaps.len() as f64
+    );
+    if let Some(bin) = go {
+        let t = Instant::now();
+        let mut ok = true;
+        for w in files.windows(2) {
+            ok &= go_pprof_once(bin, Some(&w[0]), &w[1]).is_some();
+        }
+        let g = t.elapsed();
+        if ok {
+            println!(
+                "  go tool pprof -top -base on {} adjacent pairs{}   (heapframe {:.1}x faster)",
+                files.len() - 1,
+                ms(g),
+                g.as_secs_f64() / (load + slowest).as_secs_f64()
+            );
+        } else {
+            println!("  go tool pprof -top -base failed");
+        }
     }
 }
 
+/// Generated inputs, made once with the Go program in `tests/gen-profiles`.
+struct Generated {
+    heap17: PathBuf,
+    heap19: PathBuf,
+    pair: [PathBuf; 2],
+    series: Vec<PathBuf>,
+}
+
+fn generate() -> Option<Generated> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let gen_dir = root.join("tests/gen-profiles");
+    let out = root.join("target/bench-profiles");
+    std::fs::create_dir_all(&out).ok()?;
+    let run = |args: &[&str], done: &Path| -> Option<()> {
+        if done.exists() {
+            return Some(());
+        }
+        println!("generating {} ...", done.display());
+        let st = Command::new("go")
+            .arg("run")
+            .arg(".")
+            .args(args)
+            .current_dir(&gen_dir)
+            .status()
+            .ok()?;
+        st.success().then_some(())
+    };
+    let heap17 = out.join("heap17.pb.gz");
+    let heap19 = out.join("heap19.pb.gz");
+    run(&["-stacks", "131072", "-o", heap17.to_str()?], &heap17)?;
+    run(&["-stacks", "524288", "-o", heap19.to_str()?], &heap19)?;
+    let pair_dir = out.join("pair19");
+    run(
+        &[
+            "-stacks",
+            "524288",
+            "-series",
+            "2",
+            "-o",
+            pair_dir.to_str()?,
+        ],
+        &pair_dir.join("002.pb.gz"),
+    )?;
+    let series_dir = out.join("series14");
+    run(
+        &[
+            "-stacks",
+            "16384",
+            "-series",
+            "288",
+            "-o",
+            series_dir.to_str()?,
+        ],
+        &series_dir.join("288.pb.gz"),
+    )?;
+    let series = (1..=288)
+        .map(|i| series_dir.join(format!("{i:03}.pb.gz")))
+        .collect();
+    Some(Generated {
+        heap17,
+        heap19,
+        pair: [pair_dir.join("001.pb.gz"), pair_dir.join("002.pb.gz")],
+        series,
+    })
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--peak") {
+        peak_child(Path::new(&args[i + 1]));
+        return;
+    }
+    let only_base = args.iter().position(|a| a == "--base-pair");
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this
     // binary without it, as a smoke test: keep that run short.
     let short = std::env::var_os("HEAPFRAME_BENCH_SHORT").is_some()
         || !std::env::args().any(|a| a == "--bench");
     let runs = if short { 3 } else { 11 };
-    let go_bin = if short { None } else { go_pprof_binary() };
+    let has_go = !short
+        && Command::new("go")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    let go_bin = if has_go { go_pprof_binary() } else { None };
     let go = go_bin.as_deref();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/profiles");
     let files: Vec<PathBuf> = std::env::args()
         .skip(1)
-        .filter(|a| !a.starts_with('-'))
+        .filter(|a| !a.starts_with('-') && Path::new(a).is_file())
         .map(PathBuf::from)
         .collect();
-    println!("heapframe bench ({runs} runs each, median)");
-    if let Some(b) = go {
-        println!(
+    println!(
+        "heapframe bench ({runs} runs each, median; {} worker threads)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    match go {
+        Some(b) => println!(
             "reference: {} (the binary `go tool pprof` runs)",
             b.display()
-        );
+        ),
+        None if short => println!("short run: bundled profiles only, no reference"),
+        None => println!("no `go` on PATH: no generated inputs, no reference"),
     }
-    if files.is_empty() {
-        bench_file(&root.join("pprof.large.cpu.pb.gz"), runs, go);
-        bench_file(&root.join("bigtree.heap.pb.gz"), runs, go);
-        bench_base(
-            &root.join("svc.heap.1.pb.gz"),
-            &root.join("svc.heap.2.pb.gz"),
-            runs,
-            go,
-        );
-        let n = if short { 24 } else { 288 };
-        let bundle =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundles/mapcache/heap");
-        let mut heaps: Vec<PathBuf> = std::fs::read_dir(&bundle)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        heaps.sort();
-        if !heaps.is_empty() {
-            bench_growth(&heaps, n, runs);
-        }
-        bench_growth(&[root.join("bigtree.heap.pb.gz")], n, runs);
-    } else {
+    if let (Some(_), [base, src]) = (only_base, &files[..]) {
+        bench_base(base, src, runs, go);
+        return;
+    }
+    if !files.is_empty() {
         for f in &files {
             bench_file(f, runs, go);
         }
+        return;
     }
-    if let Some(k) = peak_rss_kib() {
-        println!("\npeak RSS of this process: {:.1} MiB", k as f64 / 1024.0);
+    bench_file(&root.join("pprof.large.cpu.pb.gz"), runs, go);
+    bench_file(&root.join("bigtree.heap.pb.gz"), runs, go);
+    bench_base(
+        &root.join("svc.heap.1.pb.gz"),
+        &root.join("svc.heap.2.pb.gz"),
+        runs,
+        go,
+    );
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundles/mapcache/heap");
+    let mut heaps: Vec<PathBuf> = std::fs::read_dir(&bundle)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    heaps.sort();
+    if !heaps.is_empty() {
+        bench_growth(&heaps, runs, None);
+    }
+    if !has_go {
+        return;
+    }
+    let Some(g) = generate() else {
+        println!("\ngenerating inputs with tests/gen-profiles failed: skipped");
+        return;
+    };
+    bench_file(&g.heap17, runs, go);
+    bench_file(&g.heap19, runs, go);
+    bench_base(&g.pair[0], &g.pair[1], runs, go);
+    bench_growth(&g.series, runs, go);
+    if let Some(k) = status_kib("VmHWM:") {
+        println!("\npeak RSS since the last reset: {}", mib(k * 1024));
     }
 }

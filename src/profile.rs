@@ -188,11 +188,7 @@ impl Samples {
     }
 
     fn labels_of(&self, i: usize) -> &[Label] {
-        let k = self.label_set[i] as usize;
-        if k == 0 {
-            return &[];
-        }
-        &self.set_labels[self.set_start[k]..self.set_start[k + 1]]
+        self.label_set(self.label_set[i])
     }
 
     /// Sample `i`.
@@ -281,15 +277,67 @@ impl Samples {
     }
 
     /// Keeps the samples for which `keep` returns true; `keep` may change
-    /// the values first.
+    /// the values first. In place: nothing is reallocated.
     pub fn retain_values(&mut self, mut keep: impl FnMut(&mut [i64]) -> bool) {
-        let mut out = Samples::with_width(self.width);
+        let w = self.width;
+        let (mut kept, mut loc_w, mut start) = (0, 0, 0);
         for i in 0..self.len() {
-            if keep(self.values_mut(i)) {
-                out.push(&self.get(i));
+            let end = self.loc_end[i];
+            if keep(&mut self.values[i * w..(i + 1) * w]) {
+                self.locations.copy_within(start..end, loc_w);
+                loc_w += end - start;
+                self.loc_end[kept] = loc_w;
+                self.values.copy_within(i * w..(i + 1) * w, kept * w);
+                self.label_set[kept] = self.label_set[i];
+                kept += 1;
             }
+            start = end;
         }
-        *self = out;
+        self.locations.truncate(loc_w);
+        self.loc_end.truncate(kept);
+        self.values.truncate(kept * w);
+        self.label_set.truncate(kept);
+    }
+
+    /// The label set id of sample `i` (0: no labels). Samples with the same
+    /// id have the same labels; the converse need not hold.
+    pub fn label_set_id(&self, i: usize) -> u32 {
+        self.label_set[i]
+    }
+
+    /// Number of label set ids in use (ids are `0..n`).
+    pub fn label_set_count(&self) -> usize {
+        self.set_start.len().max(2) - 1
+    }
+
+    /// The labels of set `k`.
+    pub fn label_set(&self, k: u32) -> &[Label] {
+        let k = k as usize;
+        if k == 0 {
+            return &[];
+        }
+        &self.set_labels[self.set_start[k]..self.set_start[k + 1]]
+    }
+
+    /// Adds a label set for [`Samples::push_with_set`] and returns its id.
+    pub fn new_label_set(&mut self, labels: &[Label]) -> u32 {
+        if labels.is_empty() {
+            return 0;
+        }
+        self.add_label_set(labels.iter().cloned())
+    }
+
+    /// Appends a sample whose labels are set `set` of this store.
+    ///
+    /// # Panics
+    /// When the number of values differs, or `set` does not exist.
+    pub fn push_with_set(&mut self, locations: &[u32], values: &[i64], set: u32) {
+        if self.is_empty() && self.values.is_empty() && self.width == 0 {
+            self.width = values.len();
+        }
+        assert_eq!(values.len(), self.width, "a sample of another width");
+        assert!((set as usize) < self.label_set_count(), "no label set {set}");
+        self.push_resolved(locations, values, set);
     }
 
     /// Appends all samples of `other`.

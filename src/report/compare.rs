@@ -42,52 +42,44 @@ pub fn subtract(
     normalize: bool,
 ) -> Result<Profile> {
     check_compatible(profile, base)?;
-    let mut src = profile.clone();
-    let mut base = base.clone();
-    if mode == BaseMode::DiffBase {
-        let key = Str::from(BASE_LABEL);
-        let val = Str::from("true");
-        let mut marked = crate::profile::Samples::with_width(base.samples.width());
-        let mut labels = Vec::new();
-        for s in &base.samples {
-            labels.clear();
-            labels.extend(s.labels.iter().filter(|l| l.key != key).cloned());
-            labels.push(Label {
-                key: key.clone(),
-                value: LabelValue::Str(val.clone()),
-            });
-            marked.push_parts(s.locations, s.values, &labels);
-        }
-        base.samples = marked;
-    }
-    if normalize {
-        let n = src.sample_types.len();
-        let mut base_sum = vec![0i64; n];
-        let mut src_sum = vec![0i64; n];
-        for s in &base.samples {
-            for (a, v) in base_sum.iter_mut().zip(s.values) {
-                *a = a.wrapping_add(*v);
-            }
-        }
-        for s in &src.samples {
-            for (a, v) in src_sum.iter_mut().zip(s.values) {
-                *a = a.wrapping_add(*v);
-            }
-        }
-        let ratios: Vec<f64> = (0..n)
-            .map(|i| {
-                if src_sum[i] == 0 {
-                    0.0
-                } else {
-                    base_sum[i] as f64 / src_sum[i] as f64
+    let n = profile.sample_types.len();
+    let src_scale = if normalize {
+        let sums = |p: &Profile| {
+            let mut sum = vec![0i64; n];
+            for s in &p.samples {
+                for (a, v) in sum.iter_mut().zip(s.values) {
+                    *a = a.wrapping_add(*v);
                 }
-            })
-            .collect();
-        scale_samples(&mut src, &ratios);
-    }
-    let neg = vec![-1.0; base.sample_types.len()];
-    scale_samples(&mut base, &neg);
-    Ok(merge(&[&src, &base]))
+            }
+            sum
+        };
+        let (base_sum, src_sum) = (sums(base), sums(profile));
+        Some(
+            (0..n)
+                .map(|i| {
+                    if src_sum[i] == 0 {
+                        0.0
+                    } else {
+                        base_sum[i] as f64 / src_sum[i] as f64
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(merge_inputs(&[
+        MergeInput {
+            profile,
+            scale: src_scale,
+            mark_base: false,
+        },
+        MergeInput {
+            profile: base,
+            scale: Some(vec![-1.0; n]),
+            mark_base: mode == BaseMode::DiffBase,
+        },
+    ]))
 }
 
 /// pprof's `compatible`: same period type, same sample types in order.
@@ -122,22 +114,20 @@ fn check_compatible(a: &Profile, b: &Profile) -> Result<()> {
     Ok(())
 }
 
-/// pprof's `ScaleN`: values of types whose ratio is not 1 are multiplied and
-/// rounded; a sample is kept only if one of those values is non-zero.
-fn scale_samples(p: &mut Profile, ratios: &[f64]) {
-    if ratios.iter().all(|&r| r == 1.0) {
-        return;
-    }
-    p.samples.retain_values(|values| {
-        let mut keep = false;
-        for (v, &r) in values.iter_mut().zip(ratios) {
-            if r != 1.0 {
-                *v = (*v as f64 * r).round() as i64;
-                keep |= *v != 0;
-            }
+/// pprof's `ScaleN` on one sample: values of types whose ratio is not 1 are
+/// multiplied and rounded; the sample is kept only if one of those values is
+/// non-zero (or no ratio differs from 1).
+fn scale_values(values: &mut [i64], ratios: &[f64]) -> bool {
+    let mut keep = false;
+    let mut scaled = false;
+    for (v, &r) in values.iter_mut().zip(ratios) {
+        if r != 1.0 {
+            scaled = true;
+            *v = (*v as f64 * r).round() as i64;
+            keep |= *v != 0;
         }
-        keep
-    });
+    }
+    keep || !scaled
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -163,16 +153,81 @@ struct LocationKey {
     is_folded: bool,
 }
 
-#[derive(Hash, PartialEq, Eq)]
-struct SampleKey {
-    locations: Vec<u32>,
-    labels: Vec<(Str, String)>,
+/// One profile to merge, with what `subtract` does to it on the way.
+struct MergeInput<'a> {
+    profile: &'a Profile,
+    /// pprof's `ScaleN` ratios per sample type.
+    scale: Option<Vec<f64>>,
+    /// Label every sample `pprof::base=true` (a `-diff_base` base).
+    mark_base: bool,
+}
+
+/// Finds merged samples by stack and label key without a key allocation
+/// per sample: a hash of both leads to a chain of candidate samples.
+#[derive(Default)]
+struct SampleIndex {
+    heads: HashMap<u64, u32, std::hash::BuildHasherDefault<crate::profile::FastHasher>>,
+    next: Vec<u32>,
+    label_key: Vec<u32>,
+}
+
+impl SampleIndex {
+    fn hash(locs: &[u32], label_key: u32) -> u64 {
+        use std::hash::Hasher;
+        let mut h = crate::profile::FastHasher::default();
+        h.write_u64(u64::from(label_key));
+        for c in locs.chunks(2) {
+            let hi = c.get(1).map_or(u64::MAX, |&v| u64::from(v));
+            h.write_u64((hi << 32) | u64::from(c[0]));
+        }
+        // A final mix so that the table's low bits depend on every word.
+        let x = h.finish();
+        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
+    }
+
+    fn find(
+        &self,
+        samples: &crate::profile::Samples,
+        h: u64,
+        locs: &[u32],
+        lk: u32,
+    ) -> Option<usize> {
+        let mut i = *self.heads.get(&h)?;
+        while i != u32::MAX {
+            let k = i as usize;
+            if self.label_key[k] == lk && samples.get(k).locations == locs {
+                return Some(k);
+            }
+            i = self.next[k];
+        }
+        None
+    }
+
+    fn add(&mut self, h: u64, lk: u32) {
+        let i = self.next.len() as u32;
+        let prev = self.heads.insert(h, i).unwrap_or(u32::MAX);
+        self.next.push(prev);
+        self.label_key.push(lk);
+    }
 }
 
 /// Merges profiles as pprof's `profile.Merge` does (headers combined, equal
 /// mappings/functions/locations shared, equal samples summed, zero samples
 /// dropped). `mappings[0]` of the result is the first profile's main binary.
 pub fn merge(profiles: &[&Profile]) -> Profile {
+    let inputs: Vec<MergeInput<'_>> = profiles
+        .iter()
+        .map(|&profile| MergeInput {
+            profile,
+            scale: None,
+            mark_base: false,
+        })
+        .collect();
+    merge_inputs(&inputs)
+}
+
+fn merge_inputs(inputs: &[MergeInput<'_>]) -> Profile {
+    let profiles: Vec<&Profile> = inputs.iter().map(|i| i.profile).collect();
     let first = profiles[0];
     let mut out = Profile {
         source: first.source.clone(),
@@ -207,9 +262,40 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
     let mut mappings: HashMap<MappingKey, u32> = HashMap::new();
     let mut functions: HashMap<FunctionKey, u32> = HashMap::new();
     let mut locations: HashMap<LocationKey, u32> = HashMap::new();
-    let mut samples: HashMap<SampleKey, usize> = HashMap::new();
+    let mut index = SampleIndex::default();
+    // Distinct label contents, and the label set of `out` holding each.
+    let mut label_keys: HashMap<Vec<(Str, String)>, u32> = HashMap::new();
+    let mut out_sets: Vec<u32> = Vec::new();
+    out.samples = crate::profile::Samples::with_width(first.sample_types.len());
+    let base_key = Str::from(BASE_LABEL);
+    let base_label = Label {
+        key: base_key.clone(),
+        value: LabelValue::Str(Str::from("true")),
+    };
+    let mut locs: Vec<u32> = Vec::new();
+    let mut values: Vec<i64> = Vec::new();
 
-    for p in profiles {
+    for input in inputs {
+        let p = input.profile;
+        let mut guess: Option<usize> = None;
+        // Each label set of this profile: its label key id (labels as
+        // merged, with the base mark when asked for).
+        let set_keys: Vec<u32> = (0..p.samples.label_set_count() as u32)
+            .map(|k| {
+                let mut labels: Vec<Label> = p.samples.label_set(k).to_vec();
+                if input.mark_base {
+                    labels.retain(|l| l.key != base_key);
+                    labels.push(base_label.clone());
+                }
+                let key = label_key(&labels);
+                let next = out_sets.len() as u32;
+                let id = *label_keys.entry(key).or_insert(next);
+                if id == next {
+                    out_sets.push(out.samples.new_label_set(&labels));
+                }
+                id
+            })
+            .collect();
         let mut map_mapping: Vec<Option<(u32, i64)>> = vec![None; p.mappings.len()];
         let mut map_function: Vec<Option<u32>> = vec![None; p.functions.len()];
         let mut map_location: Vec<Option<u32>> = vec![None; p.locations.len()];
@@ -242,11 +328,18 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
             mapping_of(&mut out, 0);
         }
 
-        for s in &p.samples {
-            if s.values.iter().all(|&v| v == 0) {
+        for (si, s) in p.samples.iter().enumerate() {
+            values.clear();
+            values.extend_from_slice(s.values);
+            if let Some(r) = &input.scale
+                && !scale_values(&mut values, r)
+            {
                 continue;
             }
-            let mut locs = Vec::with_capacity(s.locations.len());
+            if values.iter().all(|&v| v == 0) {
+                continue;
+            }
+            locs.clear();
             for &li in s.locations {
                 if let Some(l) = map_location[li as usize] {
                     locs.push(l);
@@ -315,25 +408,34 @@ pub fn merge(profiles: &[&Profile]) -> Profile {
                 map_location[li as usize] = Some(l);
                 locs.push(l);
             }
-            let key = SampleKey {
-                locations: locs,
-                labels: label_key(s.labels),
-            };
-            match samples.get(&key) {
-                Some(&i) => {
-                    for (a, v) in out.samples.values_mut(i).iter_mut().zip(s.values) {
+            let lk = set_keys[p.samples.label_set_id(si) as usize];
+            // Snapshots of one process list their stacks in much the same
+            // order: try the sample after the last one matched before
+            // hashing (a sequential read instead of a random probe).
+            if let Some(i) = guess.filter(|&i| {
+                i < index.label_key.len()
+                    && index.label_key[i] == lk
+                    && out.samples.get(i).locations == &locs[..]
+            }) {
+                for (a, v) in out.samples.values_mut(i).iter_mut().zip(&values) {
+                    *a = a.wrapping_add(*v);
+                }
+                guess = Some(i + 1);
+                continue;
+            }
+            let h = SampleIndex::hash(&locs, lk);
+            let found = index.find(&out.samples, h, &locs, lk);
+            guess = found.map(|i| i + 1);
+            match found {
+                Some(i) => {
+                    for (a, v) in out.samples.values_mut(i).iter_mut().zip(&values) {
                         *a = a.wrapping_add(*v);
                     }
                 }
                 None => {
-                    samples.insert(
-                        SampleKey {
-                            locations: key.locations.clone(),
-                            labels: key.labels,
-                        },
-                        out.samples.len(),
-                    );
-                    out.samples.push_parts(&key.locations, s.values, s.labels);
+                    index.add(h, lk);
+                    out.samples
+                        .push_with_set(&locs, &values, out_sets[lk as usize]);
                 }
             }
         }
