@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench top` runs everything; `cargo bench --bench top --
 //! FILE...` runs the per-file part on other files, `-- --base-pair BASE
-//! FILE` the `-base` part. `HEAPFRAME_BENCH_SHORT=1`
+//! FILE` the `-base` part, `-- --growth-dir DIR [--no-ref]` the growth
+//! part on the snapshots in DIR. `HEAPFRAME_BENCH_SHORT=1`
 //! (CI sets it; `cargo test --all-targets` runs this binary short as well)
 //! makes a quick smoke run on the bundled profiles only: no generated inputs,
 //! no reference runs. No figure is asserted anywhere.
@@ -356,6 +357,21 @@ fn main() {
         return;
     }
     let only_base = args.iter().position(|a| a == "--base-pair");
+    if let Some(i) = args.iter().position(|a| a == "--growth-dir") {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&args[i + 1])
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        let go_bin = go_pprof_binary();
+        bench_growth(
+            &files,
+            3,
+            go_bin
+                .as_deref()
+                .filter(|_| !args.iter().any(|a| a == "--no-ref")),
+        );
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this
     // binary without it, as a smoke test: keep that run short.
     let short = std::env::var_os("HEAPFRAME_BENCH_SHORT").is_some()

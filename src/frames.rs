@@ -81,15 +81,15 @@ impl Tables {
         let mut time: Vec<Option<i64>> = Vec::with_capacity(rows);
         let mut stack_id = Vec::with_capacity(rows);
         let mut object_size: Vec<Option<i64>> = Vec::with_capacity(rows);
-        let mut leaf: Vec<Str> = Vec::with_capacity(rows);
         let mut value_cols: BTreeMap<Str, Vec<Option<i64>>> = BTreeMap::new();
         let mut value_order: Vec<Str> = Vec::new();
         let mut str_labels: BTreeMap<Str, Vec<Option<Str>>> = BTreeMap::new();
         let mut num_labels: BTreeMap<Str, Vec<Option<i64>>> = BTreeMap::new();
 
-        let mut frame_ids: HashMap<FrameKey, u32> = HashMap::new();
+        type Fast = std::hash::BuildHasherDefault<crate::profile::FastHasher>;
+        let mut frame_ids: HashMap<FrameKey, u32, Fast> = HashMap::default();
         let mut frame_keys: Vec<FrameKey> = Vec::new();
-        let mut stacks: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut stacks: HashMap<Vec<u32>, u32, Fast> = HashMap::default();
         let mut stack_frames: Vec<Vec<u32>> = Vec::new();
         let mut stack_leaf: Vec<Str> = Vec::new();
         let empty: Str = Str::from("");
@@ -104,11 +104,12 @@ impl Tables {
             let t = (p.time_nanos != 0).then_some(p.time_nanos);
             // Per-profile cache: location index -> its frame ids, innermost first.
             let mut loc_frames: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
+            let mut key: Vec<u32> = Vec::new();
             for s in &p.samples {
                 let row = snapshot.len();
                 snapshot.push(si as u32);
                 time.push(t);
-                let mut key = Vec::new();
+                key.clear();
                 for &l in s.locations {
                     let fr = loc_frames[l as usize].get_or_insert_with(|| {
                         let loc = &p.locations[l as usize];
@@ -133,18 +134,21 @@ impl Tables {
                     });
                     key.extend_from_slice(fr);
                 }
-                let next = stack_frames.len() as u32;
-                let id = *stacks.entry(key).or_insert_with_key(|k| {
-                    stack_frames.push(k.clone());
-                    stack_leaf.push(
-                        k.first()
-                            .map(|&f| frame_keys[f as usize].function.clone())
-                            .unwrap_or_else(|| empty.clone()),
-                    );
-                    next
-                });
+                let id = match stacks.get(&key[..]) {
+                    Some(&id) => id,
+                    None => {
+                        let id = stack_frames.len() as u32;
+                        stacks.insert(key.clone(), id);
+                        stack_frames.push(key.clone());
+                        stack_leaf.push(
+                            key.first()
+                                .map(|&f| frame_keys[f as usize].function.clone())
+                                .unwrap_or_else(|| empty.clone()),
+                        );
+                        id
+                    }
+                };
                 stack_id.push(id);
-                leaf.push(stack_leaf[id as usize].clone());
                 for (i, t) in p.sample_types.iter().enumerate() {
                     value_cols
                         .get_mut(&t.name)
@@ -200,10 +204,6 @@ impl Tables {
                 names.join(" -> ")
             })
             .collect();
-        let path: Vec<&str> = stack_id
-            .iter()
-            .map(|&s| paths[s as usize].as_str())
-            .collect();
 
         let n = snapshot.len();
         let time_col = Column::new("time".into(), time)
@@ -212,7 +212,7 @@ impl Tables {
         let mut cols = vec![
             Column::new("snapshot".into(), snapshot),
             time_col,
-            Column::new("stack_id".into(), stack_id),
+            Column::new("stack_id".into(), &stack_id),
         ];
         for name in &value_order {
             cols.push(Column::new(name.as_ref().into(), &value_cols[name]));
@@ -225,16 +225,16 @@ impl Tables {
         for (k, v) in &num_labels {
             cols.push(Column::new(format!("num.{k}").into(), v));
         }
-        let leaf: Vec<&str> = leaf.iter().map(|s| &**s).collect();
-        cols.push(Column::new("leaf".into(), leaf));
-        cols.push(Column::new("path".into(), path));
+        let leaves: Vec<&str> = stack_leaf.iter().map(|s| &**s).collect();
+        cols.push(taken("leaf", &leaves, &stack_id)?);
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        cols.push(taken("path", &paths, &stack_id)?);
         let samples = DataFrame::new(n, cols).map_err(polars_err)?;
 
         let total: usize = stack_frames.iter().map(Vec::len).sum();
         let mut f_stack = Vec::with_capacity(total);
         let mut f_depth = Vec::with_capacity(total);
-        let mut f_function: Vec<&str> = Vec::with_capacity(total);
-        let mut f_file: Vec<&str> = Vec::with_capacity(total);
+        let mut f_frame: Vec<u32> = Vec::with_capacity(total);
         let mut f_line = Vec::with_capacity(total);
         let mut f_inlined = Vec::with_capacity(total);
         for (sid, fr) in stack_frames.iter().enumerate() {
@@ -242,19 +242,20 @@ impl Tables {
                 let k = &frame_keys[f as usize];
                 f_stack.push(sid as u32);
                 f_depth.push(d as u32);
-                f_function.push(&k.function);
-                f_file.push(&k.file);
+                f_frame.push(f);
                 f_line.push(k.line);
                 f_inlined.push(k.inlined);
             }
         }
+        let functions: Vec<&str> = frame_keys.iter().map(|k| &*k.function).collect();
+        let files: Vec<&str> = frame_keys.iter().map(|k| &*k.file).collect();
         let frames = DataFrame::new(
             total,
             vec![
                 Column::new("stack_id".into(), f_stack),
                 Column::new("depth".into(), f_depth),
-                Column::new("function".into(), f_function),
-                Column::new("file".into(), f_file),
+                taken("function", &functions, &f_frame)?,
+                taken("file", &files, &f_frame)?,
                 Column::new("line".into(), f_line),
                 Column::new("inlined".into(), f_inlined),
             ],
@@ -262,6 +263,16 @@ impl Tables {
         .map_err(polars_err)?;
         Ok(Tables { samples, frames })
     }
+}
+
+/// A string column whose row `i` is `distinct[index[i]]`. Built by taking
+/// from a column of the distinct strings, so rows share their text instead
+/// of each holding a copy (a deep profile repeats a few hundred function
+/// and file names millions of times).
+fn taken(name: &str, distinct: &[&str], index: &[u32]) -> Result<Column> {
+    let values = StringChunked::from_iter_values(name.into(), distinct.iter().copied());
+    let idx = IdxCa::from_vec("".into(), index.iter().map(|&i| i as IdxSize).collect());
+    Ok(values.take(&idx).map_err(polars_err)?.into_column())
 }
 
 /// File formats a table can be written in.

@@ -336,7 +336,10 @@ impl Samples {
             self.width = values.len();
         }
         assert_eq!(values.len(), self.width, "a sample of another width");
-        assert!((set as usize) < self.label_set_count(), "no label set {set}");
+        assert!(
+            (set as usize) < self.label_set_count(),
+            "no label set {set}"
+        );
         self.push_resolved(locations, values, set);
     }
 

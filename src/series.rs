@@ -187,6 +187,120 @@ impl<'a> Frames<'a> {
     }
 }
 
+/// Key texts interned as ids, across the snapshots of one growth ranking.
+#[derive(Default)]
+struct KeyInterner {
+    /// Keys given as text.
+    text: HashMap<String, u32>,
+    /// Function names of call paths.
+    words: HashMap<crate::profile::Str, u32>,
+    word_text: Vec<crate::profile::Str>,
+    /// Call paths as word ids, root first (`u32::MAX` first: truncated).
+    paths: HashMap<Vec<u32>, u32, std::hash::BuildHasherDefault<crate::profile::FastHasher>>,
+    /// What each id stands for.
+    keys: Vec<Key>,
+}
+
+enum Key {
+    Text(String),
+    Path(Vec<u32>),
+}
+
+impl KeyInterner {
+    fn text_id(&mut self, k: String) -> u32 {
+        if let Some(&id) = self.text.get(&k) {
+            return id;
+        }
+        let id = self.keys.len() as u32;
+        self.text.insert(k.clone(), id);
+        self.keys.push(Key::Text(k));
+        id
+    }
+
+    fn word(&mut self, w: &crate::profile::Str) -> u32 {
+        if let Some(&id) = self.words.get(w) {
+            return id;
+        }
+        let id = self.word_text.len() as u32;
+        self.words.insert(w.clone(), id);
+        self.word_text.push(w.clone());
+        id
+    }
+
+    /// Values per call path (the `take` innermost frames when given).
+    fn path_values(&mut self, p: &Profile, si: usize, take: Option<usize>) -> HashMap<u32, i64> {
+        // Per location: its functions' word ids, innermost first.
+        let loc_words: Vec<Vec<u32>> = p
+            .locations
+            .iter()
+            .map(|l| {
+                l.lines
+                    .iter()
+                    .map(|ln| self.word(&p.functions[ln.function as usize].name))
+                    .collect()
+            })
+            .collect();
+        let mut out: HashMap<u32, i64> = HashMap::new();
+        let mut stack: Vec<u32> = Vec::new();
+        let mut key: Vec<u32> = Vec::new();
+        for s in &p.samples {
+            let v = s.values[si];
+            if v == 0 {
+                continue;
+            }
+            stack.clear();
+            for &l in s.locations {
+                stack.extend_from_slice(&loc_words[l as usize]);
+            }
+            let n = take.unwrap_or(stack.len()).min(stack.len());
+            key.clear();
+            if n < stack.len() {
+                key.push(u32::MAX);
+            }
+            key.extend(stack[..n].iter().rev());
+            let id = match self.paths.get(&key[..]) {
+                Some(&id) => id,
+                None => {
+                    let id = self.keys.len() as u32;
+                    self.paths.insert(key.clone(), id);
+                    self.keys.push(Key::Path(key.clone()));
+                    id
+                }
+            };
+            *out.entry(id).or_default() += v;
+        }
+        out
+    }
+
+    /// The text of every key, by id.
+    fn into_names(self) -> Vec<String> {
+        let words = self.word_text;
+        self.keys
+            .into_iter()
+            .map(|k| match k {
+                Key::Text(t) => t,
+                Key::Path(ids) => {
+                    let mut text = String::new();
+                    for (i, &w) in ids.iter().enumerate() {
+                        if i > 0 {
+                            text.push_str(" -> ");
+                        }
+                        if w == u32::MAX {
+                            text.push('…');
+                        } else {
+                            text.push_str(&words[w as usize]);
+                        }
+                    }
+                    if ids == [u32::MAX] {
+                        text.push_str(" -> ");
+                    }
+                    text
+                }
+            })
+            .collect()
+    }
+}
+
 /// Values per key of one profile.
 fn values_by_key(
     p: &Profile,
@@ -268,24 +382,33 @@ pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTabl
     let first = &snapshots[0].profile;
     let si0 = first.sample_index(opts.sample_index.as_deref())?;
     let sample_type = first.sample_types[si0].clone();
-    let per: Vec<HashMap<String, i64>> = snapshots
-        .iter()
-        .map(|s| {
-            let p = &s.profile;
-            let si = p
-                .sample_types
-                .iter()
-                .position(|t| t.name == sample_type.name)
-                .ok_or_else(|| {
-                    Error::Incompatible(format!(
-                        "{}: has no sample type {} (the first snapshot's)",
-                        s.path.display(),
-                        sample_type.name
-                    ))
-                })?;
-            Ok(values_by_key(p, si, &opts.key, classifier))
-        })
-        .collect::<Result<_>>()?;
+    // Values per key id at each snapshot; keys are interned across
+    // snapshots, and a call path is a list of interned function names until
+    // its text is needed, once per distinct path.
+    let mut keys = KeyInterner::default();
+    let mut per: Vec<HashMap<u32, i64>> = Vec::with_capacity(snapshots.len());
+    for s in snapshots {
+        let p = &s.profile;
+        let si = p
+            .sample_types
+            .iter()
+            .position(|t| t.name == sample_type.name)
+            .ok_or_else(|| {
+                Error::Incompatible(format!(
+                    "{}: has no sample type {} (the first snapshot's)",
+                    s.path.display(),
+                    sample_type.name
+                ))
+            })?;
+        per.push(match &opts.key {
+            GrowthKey::Path(k) => keys.path_values(p, si, *k),
+            key => values_by_key(p, si, key, classifier)
+                .into_iter()
+                .map(|(k, v)| (keys.text_id(k), v))
+                .collect(),
+        });
+    }
+    let names = keys.into_names();
     let totals: Vec<i64> = snapshots
         .iter()
         .map(|s| {
@@ -306,14 +429,19 @@ pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTabl
         .map(|&t| (t - t0) as f64 / 60_000.0)
         .collect();
 
-    let mut keys: Vec<&String> = per.iter().flat_map(|m| m.keys()).collect();
-    keys.sort_unstable();
-    keys.dedup();
+    let mut key_ids: Vec<u32> = per.iter().flat_map(|m| m.keys().copied()).collect();
+    key_ids.sort_unstable();
+    key_ids.dedup();
+    key_ids.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
     let n = snapshots.len();
-    let mut rows: Vec<GrowthRow> = keys
+    let mut rows: Vec<GrowthRow> = key_ids
         .into_iter()
-        .map(|k| {
-            let values: Vec<i64> = per.iter().map(|m| m.get(k).copied().unwrap_or(0)).collect();
+        .map(|id| {
+            let k = &names[id as usize];
+            let values: Vec<i64> = per
+                .iter()
+                .map(|m| m.get(&id).copied().unwrap_or(0))
+                .collect();
             let delta = values[n - 1] - values[0];
             let pts: Vec<(f64, f64)> = xs
                 .iter()
