@@ -642,7 +642,8 @@ impl NodeTable {
             Granularity::Addresses => (true, true, true, true),
         };
         let keep_columns = gran == Granularity::Addresses && !noinlines;
-        let mut map: HashMap<NodeInfo, u32> = HashMap::new();
+        let mut map: HashMap<NodeInfo, u32, BuildHasherDefault<crate::profile::FastHasher>> =
+            HashMap::default();
         let mut infos = Vec::new();
         let mut intern = |info: NodeInfo| -> u32 {
             *map.entry(info).or_insert_with_key(|k| {
@@ -651,7 +652,8 @@ impl NodeTable {
             })
         };
         let empty: Str = Str::from("");
-        let mut file_cache: HashMap<Str, Str> = HashMap::new();
+        let mut file_cache: HashMap<Str, Str, BuildHasherDefault<crate::profile::FastHasher>> =
+            HashMap::default();
         let mut loc_nodes = Vec::with_capacity(p.locations.len());
         for (li, loc) in p.locations.iter().enumerate() {
             let objfile = loc
