@@ -997,6 +997,25 @@ impl Strings {
     }
 }
 
+/// Reads encoded sample `si` through `sink`; a read error or a location id
+/// the sink could not resolve (`dangling`) names the sample.
+fn read_checked<S: pprof::wire::LocationSink>(
+    reader: &mut pprof::wire::SampleReader,
+    buf: &[u8],
+    si: usize,
+    sink: &mut S,
+    dangling: impl Fn(&S) -> Option<u64>,
+) -> Result<(), ProfileError> {
+    reader.read_with(buf, sink).map_err(|e| match e {
+        ProfileError::Decode(m) => ProfileError::Decode(format!("sample {si}: {m}")),
+        e => e,
+    })?;
+    match dangling(sink) {
+        Some(id) => Err(ProfileError::DanglingLocation { sample: si, id }),
+        None => Ok(()),
+    }
+}
+
 /// Resolves location ids into indices as they are read.
 struct Resolve<'a> {
     locs: &'a mut Vec<u32>,
@@ -1196,13 +1215,7 @@ impl SampleResolver<'_> {
                 ix,
                 dangling: None,
             };
-            reader.read_with(buf, &mut sink).map_err(|e| match e {
-                ProfileError::Decode(m) => ProfileError::Decode(format!("sample {si}: {m}")),
-                e => e,
-            })?;
-            if let Some(id) = sink.dangling {
-                return Err(ProfileError::DanglingLocation { sample: si, id });
-            }
+            read_checked(&mut reader, buf, si, &mut sink, |k| k.dangling)?;
             self.finish_sample(
                 &mut out,
                 &mut sets,
@@ -1337,13 +1350,7 @@ impl SampleResolver<'_> {
                 ix: &self.locations,
                 dangling: None,
             };
-            reader.read_with(buf, &mut sink).map_err(|e| match e {
-                ProfileError::Decode(m) => ProfileError::Decode(format!("sample {si}: {m}")),
-                e => e,
-            })?;
-            if let Some(id) = sink.dangling {
-                return Err(ProfileError::DanglingLocation { sample: si, id });
-            }
+            read_checked(&mut reader, buf, si, &mut sink, |k| k.dangling)?;
             pos = sink.pos;
             if reader.values.len() != w {
                 return Err(ProfileError::ValueCount {
