@@ -1521,3 +1521,78 @@ impl IdIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(k: &str, v: i64) -> Label {
+        Label {
+            key: Str::from(k),
+            value: LabelValue::Num {
+                value: v,
+                unit: None,
+            },
+        }
+    }
+
+    fn sample(locs: &[u32], v: i64, labels: Vec<Label>) -> Sample {
+        Sample {
+            locations: locs.to_vec(),
+            values: vec![v, -v],
+            labels,
+        }
+    }
+
+    #[test]
+    fn samples_store_push_get_retain_append() {
+        let a = sample(&[1, 2, 3], 5, vec![label("bytes", 8)]);
+        let b = sample(&[], 0, vec![]);
+        let c = sample(&[4], 7, vec![label("bytes", 8)]);
+        let d = sample(&[5, 6], 9, vec![label("bytes", 16), label("x", 1)]);
+        let mut s: Samples = [a.clone(), b.clone(), c.clone()].into_iter().collect();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.width(), 2);
+        assert_eq!(s.get(0), a.as_ref());
+        assert_eq!(s.get(1), b.as_ref());
+        assert_eq!(s.get(2), c.as_ref());
+        // a and c share a label set; b has none.
+        assert_eq!(s.label_set_id(1), 0);
+        assert_eq!(s.label_set_id(0), s.label_set_id(2));
+
+        let mut t: Samples = [d.clone()].into_iter().collect();
+        t.push(&a.as_ref());
+        s.append(t);
+        let want = [&a, &b, &c, &d, &a];
+        assert_eq!(s.len(), want.len());
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(s.get(i), w.as_ref(), "sample {i}");
+        }
+
+        s.retain_values(|v| {
+            v[0] *= 2;
+            v[0] != 0
+        });
+        let kept: Vec<Sample> = s.iter().map(|x| x.to_sample()).collect();
+        assert_eq!(kept.len(), 4);
+        assert_eq!(kept[0].values, [10, -5]);
+        assert_eq!(kept[1].locations, [4]);
+        assert_eq!(kept[2].labels, d.labels);
+        assert_eq!(kept[3].locations, a.locations);
+
+        // Equality looks at contents, not at how label sets are numbered.
+        let mut u = Samples::default();
+        let k = u.new_label_set(&[label("bytes", 8)]);
+        u.push_with_set(&[1, 2, 3], &[5, -5], k);
+        let v: Samples = [a.clone()].into_iter().collect();
+        assert_eq!(u, v);
+        assert_ne!(u, Samples::default());
+    }
+
+    #[test]
+    #[should_panic(expected = "values pushed among samples")]
+    fn a_sample_of_another_width_is_refused() {
+        let mut s: Samples = [sample(&[1], 1, vec![])].into_iter().collect();
+        s.push_parts(&[1], &[1, 2, 3], &[]);
+    }
+}
