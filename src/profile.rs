@@ -609,6 +609,12 @@ impl Profile {
         Self::from_parts(m, SampleInput::Decoded(&m.sample))
     }
 
+    /// The profile without its samples, from a split wire message: what a
+    /// report that reads samples straight from the bytes needs.
+    pub(crate) fn header_of(split: &pprof::wire::Split<'_>) -> Result<Profile, ProfileError> {
+        Self::from_parts(&split.rest, SampleInput::Encoded(&[]))
+    }
+
     /// Decodes with the samples read by exactly `threads` threads (tests).
     #[doc(hidden)]
     pub fn from_bytes_threads(data: &[u8], threads: usize) -> Result<Profile, ProfileError> {
@@ -1478,13 +1484,13 @@ impl StringTable {
 }
 
 /// Maps ids to dense indices, rejecting id 0 and duplicates.
-struct IdIndex {
+pub(crate) struct IdIndex {
     dense: Vec<u32>, // id -> index + 1 (0 = absent), used when ids are small
     sparse: HashMap<u64, u32>,
 }
 
 impl IdIndex {
-    fn new(
+    pub(crate) fn new(
         what: &'static str,
         ids: impl ExactSizeIterator<Item = u64>,
     ) -> Result<Self, ProfileError> {
@@ -1510,7 +1516,7 @@ impl IdIndex {
     }
 
     #[inline(always)]
-    fn get(&self, id: u64) -> Option<u32> {
+    pub(crate) fn get(&self, id: u64) -> Option<u32> {
         if id < self.dense.len() as u64 {
             match self.dense[id as usize] {
                 0 => None,

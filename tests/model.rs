@@ -103,8 +103,20 @@ fn errors_found_on_several_threads_name_the_first_bad_sample() {
             other => panic!("{threads} threads: {other:?}"),
         }
     }
+    // The report read straight from the bytes refuses them the same way.
+    let same_error = |bad: &[u8]| {
+        let direct = heapframe::report::top_bytes(bad, "bad.pb.gz", &Default::default())
+            .unwrap_err()
+            .to_string();
+        let decoded = Profile::from_bytes(bad, "bad.pb.gz")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(direct, decoded);
+    };
+    same_error(&bad);
     m.sample[n / 2 + 1] = m.sample[0].clone();
     let bad = heapframe::pprof::encode_gzip(&m);
+    same_error(&bad);
     for threads in [1, 2, 4] {
         match Profile::from_bytes_threads(&bad, threads) {
             Err(ProfileError::DanglingLocation { sample, id }) => {

@@ -190,22 +190,6 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
             "--normalize needs --base or --diff-base".to_string(),
         ));
     }
-    let source = Profile::from_path(&a.profile)?;
-    let profile = match (&a.base, &a.diff_base) {
-        (Some(b), _) => report::subtract(
-            &source,
-            &Profile::from_path(b)?,
-            BaseMode::Subtract,
-            a.normalize,
-        )?,
-        (_, Some(b)) => report::subtract(
-            &source,
-            &Profile::from_path(b)?,
-            BaseMode::DiffBase,
-            a.normalize,
-        )?,
-        _ => source,
-    };
     let opts = TopOptions {
         sample_index: a.sample_index,
         granularity: match a.granularity {
@@ -224,7 +208,27 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         show: a.show,
         ..TopOptions::default()
     };
-    let rpt = report::top(&profile, &opts)?;
+    let rpt = match (&a.base, &a.diff_base) {
+        (Some(b), _) | (_, Some(b)) => {
+            let mode = if a.base.is_some() {
+                BaseMode::Subtract
+            } else {
+                BaseMode::DiffBase
+            };
+            let source = Profile::from_path(&a.profile)?;
+            let base = Profile::from_path(b)?;
+            report::top(&report::subtract(&source, &base, mode, a.normalize)?, &opts)?
+        }
+        // One profile: read straight into the report.
+        _ => {
+            let name = a.profile.display().to_string();
+            let bytes = std::fs::File::open(&a.profile)
+                .map_err(heapframe::ProfileError::Io)
+                .and_then(|f| heapframe::pprof::read_bounded(f, &Default::default()))
+                .map_err(|e| heapframe::Error::profile(&name, e))?;
+            report::top_bytes(&bytes, &name, &opts)?
+        }
+    };
     for (what, given, matched) in [
         ("Focus", opts.focus.is_some(), rpt.matches.focus),
         ("Ignore", opts.ignore.is_some(), rpt.matches.ignore),

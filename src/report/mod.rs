@@ -12,7 +12,7 @@ pub mod top;
 pub mod units;
 
 pub use compare::{BaseMode, subtract};
-pub use top::{Granularity, InlineTag, TopOptions, TopReport, TopRow, top};
+pub use top::{Granularity, InlineTag, TopOptions, TopReport, TopRow, top, top_bytes};
 
 /// Formats nanoseconds since the epoch as pprof's `Time:` header does
 /// (`2006-01-02 15:04:05 MST`), in UTC.

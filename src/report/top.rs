@@ -25,8 +25,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::Result;
-use crate::profile::{Profile, Str, ValueType};
-use crate::report::compare::is_base_sample;
+use crate::pprof::{self, ReadOptions};
+use crate::profile::{IdIndex, Profile, Str, ValueType};
+use crate::report::compare::{BASE_LABEL, is_base_sample};
 use crate::report::filter::{FilterMatches, View, compile};
 use crate::report::units::{percentage, scale, scaled_label};
 
@@ -320,8 +321,117 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         })
         .collect();
 
-    let builder = GraphBuilder::new(&nodes, &stacks);
+    let builder = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
     let g = builder.build(None, false);
+    finish(profile, opts, si, total, matches, &nodes, &builder, g)
+}
+
+/// Computes the top report of the profile file `data` (gzip or raw) as
+/// [`top`] of the decoded profile would, without materialising its samples
+/// when that is not needed: with no name filter and no `drop_frames`, the
+/// samples are read from the bytes straight into the graph, on several
+/// threads. Otherwise, and for any input the direct path finds wrong
+/// (whose error is then reported exactly as [`Profile::from_bytes`]
+/// reports it), the profile is decoded in full. `source` names the input in
+/// messages.
+///
+/// ```
+/// use heapframe::report::{top, top_bytes, TopOptions};
+/// let bytes = std::fs::read("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
+/// let opts = TopOptions::default();
+/// let direct = top_bytes(&bytes, "svc.heap.2.pb.gz", &opts).unwrap();
+/// let decoded = top(&heapframe::Profile::from_bytes(&bytes, "svc.heap.2.pb.gz").unwrap(), &opts).unwrap();
+/// assert_eq!(direct.to_text(), decoded.to_text());
+/// ```
+pub fn top_bytes(data: &[u8], source: &str, opts: &TopOptions) -> Result<TopReport> {
+    let filtered = [&opts.focus, &opts.ignore, &opts.hide, &opts.show]
+        .iter()
+        .any(|f| f.is_some());
+    if !filtered && let Some(r) = top_direct(data, source, opts)? {
+        return Ok(r);
+    }
+    top(&Profile::from_bytes(data, source)?, opts)
+}
+
+/// The direct path of [`top_bytes`]; `None` when it does not apply.
+fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<TopReport>> {
+    let read = ReadOptions::default();
+    let Ok(raw) = pprof::checked_raw(data, &read) else {
+        return Ok(None);
+    };
+    let Ok(split) = pprof::wire::split(&raw) else {
+        return Ok(None);
+    };
+    if split.time_fields > 1 {
+        return Ok(None);
+    }
+    let Ok(mut header) = Profile::header_of(&split) else {
+        return Ok(None);
+    };
+    if !header.drop_frames.is_empty() {
+        return Ok(None);
+    }
+    header.source = source.to_string();
+    let si = header.sample_index(opts.sample_index.as_deref())?;
+    let Ok(locations) = IdIndex::new("location", header.locations.iter().map(|l| l.id)) else {
+        return Ok(None);
+    };
+    let strings = &split.rest.string_table;
+    let indices_of = |text: &str| -> Vec<i64> {
+        (0..strings.len() as i64)
+            .filter(|&i| i != 0 && strings[i as usize] == text.as_bytes())
+            .collect()
+    };
+    let wire = WireStacks {
+        samples: &split.samples,
+        locations: &locations,
+        value: si,
+        width: header.sample_types.len(),
+        strings: strings.len(),
+        base_keys: indices_of(BASE_LABEL),
+        true_values: indices_of("true"),
+    };
+    let view = View::new(&header);
+    let nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
+    let builder = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
+    let g = builder.build(None, false);
+    if g.bad {
+        return Ok(None);
+    }
+    let total = if g.diff_total > 0 {
+        g.diff_total
+    } else {
+        g.total
+    };
+    let r = finish(
+        &header,
+        opts,
+        si,
+        total,
+        FilterMatches {
+            focus: true,
+            ..FilterMatches::default()
+        },
+        &nodes,
+        &builder,
+        g,
+    )?;
+    Ok(Some(r))
+}
+
+/// The steps of [`top`] after the first graph: cutoffs, order, node count,
+/// inline tags, units and header lines.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    profile: &Profile,
+    opts: &TopOptions,
+    si: usize,
+    total: i64,
+    matches: FilterMatches,
+    nodes: &NodeTable,
+    builder: &GraphBuilder<'_>,
+    g: Graph,
+) -> Result<TopReport> {
     let total_value: i64 = g.present.iter().map(|&n| g.flat[n as usize]).sum();
     let node_cutoff = ((total_value as f64 * opts.node_fraction) as i64).abs();
     let edge_cutoff = ((total_value as f64 * opts.edge_fraction) as i64).abs();
@@ -365,6 +475,7 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
     }
     // Edges, for the inline tags, with the final node set only.
     if g.present.iter().any(|&n| builder.inline_target[n as usize]) {
+        // The samples were all read once already, so this read succeeds.
         g.edges = builder.build(last_kept.as_deref(), true).edges;
     }
 
@@ -784,6 +895,54 @@ struct Graph {
     edges: EdgeMap,
     /// Nodes with a non-zero flat or cum value.
     present: Vec<u32>,
+    /// Encoded samples only: the report total (sum of |value|) and the
+    /// part of it from `-diff_base` base samples.
+    total: i64,
+    diff_total: i64,
+    /// Encoded samples only: a sample was not well-formed.
+    bad: bool,
+}
+
+/// Where the graph builder reads stacks from.
+enum Stacks<'a> {
+    /// Decoded stacks (leaf first) with their non-zero weights.
+    Decoded(&'a [(&'a [u32], i64)]),
+    /// Encoded samples, read as the graph is built.
+    Encoded(&'a WireStacks<'a>),
+}
+
+/// Encoded samples of a profile and what reading them needs.
+struct WireStacks<'a> {
+    samples: &'a [&'a [u8]],
+    locations: &'a IdIndex,
+    /// The value that weighs a sample, and how many values a sample has.
+    value: usize,
+    width: usize,
+    /// Size of the string table (labels are checked against it).
+    strings: usize,
+    /// String indices of `pprof::base` and of `true`.
+    base_keys: Vec<i64>,
+    true_values: Vec<i64>,
+}
+
+/// Resolves location ids into a reusable stack buffer.
+struct StackSink<'a> {
+    locs: Vec<u32>,
+    ix: &'a IdIndex,
+    dangling: bool,
+}
+
+impl pprof::wire::LocationSink for StackSink<'_> {
+    fn reserve(&mut self, n: usize) {
+        self.locs.reserve(n);
+    }
+    #[inline(always)]
+    fn push(&mut self, id: u64) {
+        match self.ix.get(id) {
+            Some(l) => self.locs.push(l),
+            None => self.dangling = true,
+        }
+    }
 }
 
 struct GraphBuilder<'a> {
@@ -794,7 +953,7 @@ struct GraphBuilder<'a> {
     /// Nodes that are an inlined frame somewhere.
     inline_target: Vec<bool>,
     n_nodes: usize,
-    stacks: &'a [(&'a [u32], i64)],
+    stacks: Stacks<'a>,
 }
 
 /// Marks a node of `GraphBuilder::loc_nodes` reached by an inlined call.
@@ -803,8 +962,16 @@ const INLINED: u32 = 1 << 31;
 /// Frames a thread must have before the graph is built in parallel.
 const FRAMES_PER_THREAD: usize = 1 << 20;
 
+/// Per-thread sums of a graph being built.
+struct Acc {
+    flat: Vec<i64>,
+    cum: Vec<i64>,
+    seen: Vec<u32>,
+    edges: EdgeMap,
+}
+
 impl<'a> GraphBuilder<'a> {
-    fn new(nodes: &NodeTable, stacks: &'a [(&'a [u32], i64)]) -> Self {
+    fn new(nodes: &NodeTable, stacks: Stacks<'a>) -> Self {
         let mut loc_start = Vec::with_capacity(nodes.loc_nodes.len() + 1);
         let mut loc_nodes = Vec::new();
         let mut inline_target = vec![false; nodes.len()];
@@ -835,26 +1002,34 @@ impl<'a> GraphBuilder<'a> {
     /// kept adds no flat value anywhere. Edges are collected only when
     /// `with_edges` is set.
     fn build(&self, kept: Option<&[bool]>, with_edges: bool) -> Graph {
-        let frames: usize = self.stacks.iter().map(|(l, _)| l.len()).sum();
+        let work: usize = match &self.stacks {
+            Stacks::Decoded(st) => st.iter().map(|(l, _)| l.len()).sum(),
+            // About a byte per frame.
+            Stacks::Encoded(w) => w.samples.iter().map(|b| b.len()).sum(),
+        };
         let threads = crate::profile::worker_threads()
-            .min(frames / FRAMES_PER_THREAD)
+            .min(work / FRAMES_PER_THREAD)
             .max(1);
         self.build_threads(kept, with_edges, threads)
     }
 
     fn build_threads(&self, kept: Option<&[bool]>, with_edges: bool, threads: usize) -> Graph {
+        let len = match &self.stacks {
+            Stacks::Decoded(st) => st.len(),
+            Stacks::Encoded(w) => w.samples.len(),
+        };
+        let range = |first: usize, end: usize| match &self.stacks {
+            Stacks::Decoded(st) => self.build_range(first, &st[first..end], kept, with_edges),
+            Stacks::Encoded(w) => self.build_wire(first, w, end, kept, with_edges),
+        };
         let mut g = if threads <= 1 {
-            self.build_range(0, self.stacks, kept, with_edges)
+            range(0, len)
         } else {
-            let chunk = self.stacks.len().div_ceil(threads);
+            let chunk = len.div_ceil(threads).max(1);
             let parts: Vec<Graph> = std::thread::scope(|scope| {
-                let handles: Vec<_> = self
-                    .stacks
-                    .chunks(chunk)
-                    .enumerate()
-                    .map(|(c, part)| {
-                        scope.spawn(move || self.build_range(c * chunk, part, kept, with_edges))
-                    })
+                let handles: Vec<_> = (0..len)
+                    .step_by(chunk)
+                    .map(|first| scope.spawn(move || range(first, (first + chunk).min(len))))
                     .collect();
                 handles
                     .into_iter()
@@ -862,7 +1037,7 @@ impl<'a> GraphBuilder<'a> {
                     .collect()
             });
             let mut parts = parts.into_iter();
-            let mut g = parts.next().expect("at least one part");
+            let mut g = parts.next().unwrap_or_else(|| self.empty_graph());
             for part in parts {
                 for (a, b) in g.flat.iter_mut().zip(&part.flat) {
                     *a += b;
@@ -879,6 +1054,9 @@ impl<'a> GraphBuilder<'a> {
                         })
                         .or_insert(e);
                 }
+                g.total = g.total.wrapping_add(part.total);
+                g.diff_total = g.diff_total.wrapping_add(part.diff_total);
+                g.bad |= part.bad;
             }
             g
         };
@@ -888,6 +1066,39 @@ impl<'a> GraphBuilder<'a> {
         g
     }
 
+    fn empty_graph(&self) -> Graph {
+        Graph {
+            flat: vec![0; self.n_nodes],
+            cum: vec![0; self.n_nodes],
+            edges: EdgeMap::default(),
+            present: Vec::new(),
+            total: 0,
+            diff_total: 0,
+            bad: false,
+        }
+    }
+
+    fn acc(&self) -> Acc {
+        Acc {
+            flat: vec![0; self.n_nodes],
+            cum: vec![0; self.n_nodes],
+            seen: vec![u32::MAX; self.n_nodes],
+            edges: EdgeMap::default(),
+        }
+    }
+
+    fn into_graph(acc: Acc) -> Graph {
+        Graph {
+            flat: acc.flat,
+            cum: acc.cum,
+            edges: acc.edges,
+            present: Vec::new(),
+            total: 0,
+            diff_total: 0,
+            bad: false,
+        }
+    }
+
     fn build_range(
         &self,
         first: usize,
@@ -895,58 +1106,124 @@ impl<'a> GraphBuilder<'a> {
         kept: Option<&[bool]>,
         with_edges: bool,
     ) -> Graph {
-        let n = self.n_nodes;
-        let mut flat = vec![0i64; n];
-        let mut cum = vec![0i64; n];
-        let mut seen = vec![u32::MAX; n];
-        let mut edges = EdgeMap::default();
+        let mut acc = self.acc();
         for (i, &(locs, w)) in stacks.iter().enumerate() {
-            let stamp = (first + i) as u32;
-            let mut parent = u32::MAX;
-            let mut residual = false;
-            for &loc in locs.iter().rev() {
-                let (a, b) = (
-                    self.loc_start[loc as usize] as usize,
-                    self.loc_start[loc as usize + 1] as usize,
-                );
-                for &tagged in &self.loc_nodes[a..b] {
-                    let node = tagged & !INLINED;
-                    let ni = node as usize;
-                    if kept.is_some_and(|k| !k[ni]) {
-                        residual = true;
-                        continue;
-                    }
-                    if seen[ni] != stamp {
-                        seen[ni] = stamp;
-                        cum[ni] += w;
-                    }
-                    if with_edges && self.inline_target[ni] && parent != u32::MAX && parent != node
-                    {
-                        let key = (u64::from(parent) << 32) | u64::from(node);
-                        let e = edges.entry(key).or_insert(Edge {
-                            weight: 0,
-                            inline: true,
-                            last_sample: u32::MAX,
-                        });
-                        if e.last_sample != stamp {
-                            e.last_sample = stamp;
-                            e.weight += w;
-                            e.inline &= tagged & INLINED != 0;
-                        }
-                    }
-                    parent = node;
-                    residual = false;
-                }
+            self.add_stack(&mut acc, (first + i) as u32, locs, w, kept, with_edges);
+        }
+        Self::into_graph(acc)
+    }
+
+    /// Reads encoded samples `first..end` and adds their stacks; also sums
+    /// the report totals. A sample that is not well-formed (bad bytes, a
+    /// dangling location, a wrong number of values, a label string out of
+    /// range) marks the graph bad.
+    fn build_wire(
+        &self,
+        first: usize,
+        w: &WireStacks<'_>,
+        end: usize,
+        kept: Option<&[bool]>,
+        with_edges: bool,
+    ) -> Graph {
+        let mut acc = self.acc();
+        let mut reader = pprof::wire::SampleReader::default();
+        let mut sink = StackSink {
+            locs: Vec::new(),
+            ix: w.locations,
+            dangling: false,
+        };
+        let (mut total, mut diff_total, mut bad) = (0i64, 0i64, false);
+        let in_range = |i: i64| i >= 0 && (i as usize) < w.strings;
+        for (si, buf) in w.samples[first..end].iter().enumerate() {
+            sink.locs.clear();
+            if reader.read_with(buf, &mut sink).is_err()
+                || sink.dangling
+                || reader.values.len() != w.width
+                || !reader.labels.iter().all(|l| {
+                    in_range(l.key)
+                        && (l.str == 0 || in_range(l.str))
+                        && (l.str != 0 || l.num_unit == 0 || in_range(l.num_unit))
+                })
+            {
+                bad = true;
+                break;
             }
-            if parent != u32::MAX && !residual {
-                flat[parent as usize] += w;
+            let v = reader.values[w.value];
+            total = total.wrapping_add(v.wrapping_abs());
+            if reader
+                .labels
+                .iter()
+                .any(|l| w.base_keys.contains(&l.key) && w.true_values.contains(&l.str))
+            {
+                diff_total = diff_total.wrapping_add(v.wrapping_abs());
+            }
+            if v != 0 {
+                self.add_stack(
+                    &mut acc,
+                    (first + si) as u32,
+                    &sink.locs,
+                    v,
+                    kept,
+                    with_edges,
+                );
             }
         }
-        Graph {
-            flat,
-            cum,
-            edges,
-            present: Vec::new(),
+        let mut g = Self::into_graph(acc);
+        g.total = total;
+        g.diff_total = diff_total;
+        g.bad = bad;
+        g
+    }
+
+    /// Adds one stack (leaf first) of weight `w`; `stamp` is unique to the
+    /// sample.
+    #[inline]
+    fn add_stack(
+        &self,
+        acc: &mut Acc,
+        stamp: u32,
+        locs: &[u32],
+        w: i64,
+        kept: Option<&[bool]>,
+        with_edges: bool,
+    ) {
+        let mut parent = u32::MAX;
+        let mut residual = false;
+        for &loc in locs.iter().rev() {
+            let (a, b) = (
+                self.loc_start[loc as usize] as usize,
+                self.loc_start[loc as usize + 1] as usize,
+            );
+            for &tagged in &self.loc_nodes[a..b] {
+                let node = tagged & !INLINED;
+                let ni = node as usize;
+                if kept.is_some_and(|k| !k[ni]) {
+                    residual = true;
+                    continue;
+                }
+                if acc.seen[ni] != stamp {
+                    acc.seen[ni] = stamp;
+                    acc.cum[ni] += w;
+                }
+                if with_edges && self.inline_target[ni] && parent != u32::MAX && parent != node {
+                    let key = (u64::from(parent) << 32) | u64::from(node);
+                    let e = acc.edges.entry(key).or_insert(Edge {
+                        weight: 0,
+                        inline: true,
+                        last_sample: u32::MAX,
+                    });
+                    if e.last_sample != stamp {
+                        e.last_sample = stamp;
+                        e.weight += w;
+                        e.inline &= tagged & INLINED != 0;
+                    }
+                }
+                parent = node;
+                residual = false;
+            }
+        }
+        if parent != u32::MAX && !residual {
+            acc.flat[parent as usize] += w;
         }
     }
 }
@@ -1019,6 +1296,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn graph_read_from_the_bytes_is_the_graph_of_the_decoded_profile() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for name in ["pprof.large.cpu.pb.gz", "bigtree.heap.pb.gz"] {
+            let bytes =
+                std::fs::read(root.join("tests/data/conformance/profiles").join(name)).unwrap();
+            let p = Profile::from_bytes(&bytes, name).unwrap();
+            let raw = pprof::checked_raw(&bytes, &ReadOptions::default()).unwrap();
+            let split = pprof::wire::split(&raw).unwrap();
+            let ix = IdIndex::new("location", p.locations.iter().map(|l| l.id)).unwrap();
+            let si = p.default_sample_index();
+            let wire = WireStacks {
+                samples: &split.samples,
+                locations: &ix,
+                value: si,
+                width: p.sample_types.len(),
+                strings: split.rest.string_table.len(),
+                base_keys: Vec::new(),
+                true_values: Vec::new(),
+            };
+            let view = View::new(&p);
+            let nodes = NodeTable::build(&view, Granularity::Lines, false);
+            let stacks: Vec<(&[u32], i64)> = view
+                .samples
+                .iter()
+                .map(|s| (&*s.locations, p.samples.get(s.index).values[si]))
+                .filter(|&(_, w)| w != 0)
+                .collect();
+            let decoded = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
+            let direct = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
+            let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 4 != 1).collect();
+            for k in [None, Some(&kept[..])] {
+                let want = decoded.build_threads(k, true, 1);
+                for t in [1, 2, 3] {
+                    let got = direct.build_threads(k, true, t);
+                    assert!(!got.bad);
+                    assert_eq!(want.flat, got.flat, "{name} {t}");
+                    assert_eq!(want.cum, got.cum);
+                    assert_eq!(want.present, got.present);
+                    let total: i64 = p.samples.iter().map(|s| s.values[si].abs()).sum();
+                    assert_eq!(got.total, total);
+                    assert_eq!(want.edges.len(), got.edges.len());
+                    for (key, e) in &want.edges {
+                        let g = got.edges[key];
+                        assert_eq!((e.weight, e.inline), (g.weight, g.inline));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn graph_built_on_several_threads_is_the_same() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let p =
@@ -1032,7 +1360,7 @@ mod tests {
                 .iter()
                 .map(|s| (&*s.locations, p.samples.get(s.index).values[1]))
                 .collect();
-            let b = GraphBuilder::new(&nodes, &stacks);
+            let b = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
             let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 3 != 0).collect();
             for k in [None, Some(&kept[..])] {
                 let one = b.build_threads(k, true, 1);

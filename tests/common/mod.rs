@@ -77,7 +77,15 @@ pub fn run_pprof_args(args: &[String], dir: &Path) -> heapframe::Result<String> 
     let p = Profile::from_path(&files[0])?;
     let p = match base {
         Some((b, mode)) => report::subtract(&p, &Profile::from_path(b)?, mode, normalize)?,
-        None => p,
+        None => {
+            // The direct path (samples read into the graph) must print the
+            // same bytes as the report of the decoded profile.
+            let decoded = report::top(&p, &opts)?.to_text();
+            let bytes = std::fs::read(&files[0]).unwrap();
+            let direct = report::top_bytes(&bytes, &p.source, &opts)?.to_text();
+            assert_eq!(direct, decoded, "top_bytes differs: {args:?}");
+            return Ok(decoded);
+        }
     };
     Ok(report::top(&p, &opts)?.to_text())
 }
