@@ -311,7 +311,7 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         hide.as_ref(),
         show.as_ref(),
     );
-    let nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
+    let mut nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
     let stacks: Vec<(&[u32], i64)> = view
         .samples
         .iter()
@@ -323,7 +323,7 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
 
     let builder = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
     let g = builder.build(None, false);
-    finish(profile, opts, si, total, matches, &nodes, &builder, g)
+    finish(profile, opts, si, total, matches, &mut nodes, &builder, g)
 }
 
 /// Computes the top report of the profile file `data` (gzip or raw) as
@@ -392,7 +392,7 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
         true_values: indices_of("true"),
     };
     let view = View::new(&header);
-    let nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
+    let mut nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
     let builder = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
     let g = builder.build(None, false);
     if g.bad {
@@ -412,7 +412,7 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
             focus: true,
             ..FilterMatches::default()
         },
-        &nodes,
+        &mut nodes,
         &builder,
         g,
     )?;
@@ -428,7 +428,7 @@ fn finish(
     si: usize,
     total: i64,
     matches: FilterMatches,
-    nodes: &NodeTable,
+    nodes: &mut NodeTable,
     builder: &GraphBuilder<'_>,
     g: Graph,
 ) -> Result<TopReport> {
@@ -462,6 +462,7 @@ fn finish(
     }
     let nodes_before_count = g.present.len();
     let mut order = std::mem::take(&mut g.present);
+    nodes.name_nodes(&order);
     order.sort_by(|&a, &b| nodes.compare(&g, a, b, opts.cum));
     g.present = order;
     if opts.node_count > 0 && opts.node_count < g.present.len() {
@@ -817,7 +818,9 @@ impl NodeTable {
             }
             loc_nodes.push(ids);
         }
-        let names = infos.iter().map(NodeInfo::printable_name).collect();
+        // Printable names are made for the nodes a report shows
+        // (`NodeTable::name_nodes`), not for every node of the profile.
+        let names = vec![String::new(); infos.len()];
         NodeTable {
             infos,
             names,
@@ -825,7 +828,18 @@ impl NodeTable {
         }
     }
 
-    /// pprof's node order (`FlatNameOrder` or `CumNameOrder`).
+    /// Makes the printable names of `which`.
+    fn name_nodes(&mut self, which: &[u32]) {
+        for &n in which {
+            let i = n as usize;
+            if self.names[i].is_empty() {
+                self.names[i] = self.infos[i].printable_name();
+            }
+        }
+    }
+
+    /// pprof's node order (`FlatNameOrder` or `CumNameOrder`); the names
+    /// of `a` and `b` must have been made.
     fn compare(&self, g: &Graph, a: u32, b: u32, cum: bool) -> Ordering {
         let (ai, bi) = (a as usize, b as usize);
         let (first_a, first_b, second_a, second_b) = if cum {
