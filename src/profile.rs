@@ -606,13 +606,14 @@ impl Profile {
 
     /// Validates a wire message and resolves its strings and ids.
     pub fn from_proto(m: &proto::Profile) -> Result<Profile, ProfileError> {
-        Self::from_parts(m, SampleInput::Decoded(&m.sample))
+        let strings: Vec<&[u8]> = m.string_table.iter().map(|v| &v[..]).collect();
+        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample))
     }
 
     /// The profile without its samples, from a split wire message: what a
     /// report that reads samples straight from the bytes needs.
     pub(crate) fn header_of(split: &pprof::wire::Split<'_>) -> Result<Profile, ProfileError> {
-        Self::from_parts(&split.rest, SampleInput::Encoded(&[]))
+        Self::from_parts(&split.rest, &split.strings, SampleInput::Encoded(&[]))
     }
 
     /// Decodes with the samples read by exactly `threads` threads (tests).
@@ -621,8 +622,8 @@ impl Profile {
         let raw = pprof::checked_raw(data, &ReadOptions::default())?;
         let split = pprof::wire::split(&raw)?;
         let m = &split.rest;
-        let strings = Strings::new(&m.string_table)?;
-        let mut p = Self::from_parts(m, SampleInput::Encoded(&[]))?;
+        let strings = Strings::new(&split.strings)?;
+        let mut p = Self::from_parts(m, &split.strings, SampleInput::Encoded(&[]))?;
         let resolver = SampleResolver {
             strings: &strings,
             locations: IdIndex::new("location", p.locations.iter().map(|l| l.id))?,
@@ -640,11 +641,19 @@ impl Profile {
         if split.time_fields > 1 {
             return Err(ProfileError::Concatenated);
         }
-        Self::from_parts(&split.rest, SampleInput::Encoded(&split.samples))
+        Self::from_parts(
+            &split.rest,
+            &split.strings,
+            SampleInput::Encoded(&split.samples),
+        )
     }
 
-    fn from_parts(m: &proto::Profile, input: SampleInput<'_>) -> Result<Profile, ProfileError> {
-        let strings = Strings::new(&m.string_table)?;
+    fn from_parts(
+        m: &proto::Profile,
+        string_table: &[&[u8]],
+        input: SampleInput<'_>,
+    ) -> Result<Profile, ProfileError> {
+        let strings = Strings::new(string_table)?;
         let s = |field: &dyn Fn() -> String, index: i64| strings.get(field, index);
         let vt = |what: &str, v: &proto::ValueType| -> Result<ValueType, ProfileError> {
             Ok(ValueType {
@@ -967,7 +976,7 @@ struct Strings {
 }
 
 impl Strings {
-    fn new(raw: &[Vec<u8>]) -> Result<Strings, ProfileError> {
+    fn new(raw: &[&[u8]]) -> Result<Strings, ProfileError> {
         let table: Vec<Str> = raw
             .iter()
             .map(|b| match std::str::from_utf8(b) {

@@ -23,12 +23,16 @@ pub struct Split<'a> {
     pub rest: proto::Profile,
     /// The encoded `Sample` messages, in file order.
     pub samples: Vec<&'a [u8]>,
+    /// The string table, borrowed from the input (`rest.string_table` is
+    /// left empty).
+    pub strings: Vec<&'a [u8]>,
     /// How many times `time_nanos` occurs (more than once: concatenated
     /// profiles).
     pub time_fields: usize,
 }
 
 const SAMPLE_FIELD: u64 = 2;
+const STRING_FIELD: u64 = 6;
 const TIME_FIELD: u64 = 9;
 
 /// Splits a raw (decompressed) profile into its samples and the rest.
@@ -39,6 +43,7 @@ pub fn split(raw: &[u8]) -> Result<Split<'_>, ProfileError> {
             Ok(Split {
                 rest,
                 samples: s.samples,
+                strings: s.strings,
                 time_fields: s.time_fields,
             })
         }
@@ -49,6 +54,7 @@ pub fn split(raw: &[u8]) -> Result<Split<'_>, ProfileError> {
 struct RawSplit<'a> {
     rest: Vec<u8>,
     samples: Vec<&'a [u8]>,
+    strings: Vec<&'a [u8]>,
     time_fields: usize,
 }
 
@@ -57,6 +63,7 @@ fn try_split(raw: &[u8]) -> Option<RawSplit<'_>> {
     let mut out = RawSplit {
         rest: Vec::new(),
         samples: Vec::new(),
+        strings: Vec::new(),
         time_fields: 0,
     };
     while !r.done() {
@@ -71,6 +78,10 @@ fn try_split(raw: &[u8]) -> Option<RawSplit<'_>> {
         }
         if field == SAMPLE_FIELD && wire == 2 {
             out.samples.push(r.bytes()?);
+            continue;
+        }
+        if field == STRING_FIELD && wire == 2 {
+            out.strings.push(r.bytes()?);
             continue;
         }
         r.skip(wire)?;
@@ -365,7 +376,8 @@ mod tests {
         assert_eq!(s.samples.len(), 2);
         assert_eq!(s.time_fields, 1);
         assert!(s.rest.sample.is_empty());
-        assert_eq!(s.rest.string_table, p.string_table);
+        assert!(s.rest.string_table.is_empty());
+        assert_eq!(s.strings, p.string_table);
         let mut r = SampleReader::default();
         r.read(s.samples[0]).unwrap();
         assert_eq!(r.location_ids, [1, 2, 300]);

@@ -376,7 +376,7 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
     let Ok(locations) = IdIndex::new("location", header.locations.iter().map(|l| l.id)) else {
         return Ok(None);
     };
-    let strings = &split.rest.string_table;
+    let strings = &split.strings;
     let indices_of = |text: &str| -> Vec<i64> {
         (0..strings.len() as i64)
             .filter(|&i| i != 0 && strings[i as usize] == text.as_bytes())
@@ -1325,7 +1325,7 @@ mod tests {
                 locations: &ix,
                 value: si,
                 width: p.sample_types.len(),
-                strings: split.rest.string_table.len(),
+                strings: split.strings.len(),
                 base_keys: Vec::new(),
                 true_values: Vec::new(),
             };
