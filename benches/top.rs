@@ -23,8 +23,10 @@
 //! - `decode`: gunzip + protobuf + validation into a `Profile`;
 //! - `tables`: the `samples` and `frames` DataFrames of a decoded profile;
 //! - `top`: the top report of a decoded profile, rendered as text;
-//! - `load+top`: both, which is the work `go tool pprof -top FILE` does,
-//!   with its ratio to the floor;
+//! - `decode+top`: both, the way a notebook does it (a `Profile`, then top);
+//! - `load+top`: [`heapframe::report::top_bytes`], what `heapframe top FILE`
+//!   runs and the work `go tool pprof -top FILE` does, with its ratio to the
+//!   floor;
 //! - `peak RSS` of one load+top, and its multiple of the decompressed size;
 //! - `go tool pprof -top`: the reference (the pprof binary itself, found with
 //!   `go tool -n pprof`, so the `go` command's start-up is not counted),
@@ -101,9 +103,9 @@ fn status_kib(field: &str) -> Option<u64> {
 
 /// Peak RSS of a fresh process that loads `file` and renders its top
 /// report once (this bench binary, run with `--peak FILE`), in bytes.
-fn peak_rss_of_load_top(file: &Path) -> Option<u64> {
+fn peak_rss_of_load_top(file: &Path, decoded: bool) -> Option<u64> {
     let out = Command::new(std::env::current_exe().ok()?)
-        .arg("--peak")
+        .arg(if decoded { "--peak-decoded" } else { "--peak" })
         .arg(file)
         .output()
         .ok()?;
@@ -111,9 +113,16 @@ fn peak_rss_of_load_top(file: &Path) -> Option<u64> {
 }
 
 /// The child side of [`peak_rss_of_load_top`].
-fn peak_child(file: &Path) {
-    let p = Profile::from_path(file).unwrap();
-    let text = report::top(&p, &TopOptions::default()).unwrap().to_text();
+fn peak_child(file: &Path, decoded: bool) {
+    let bytes = std::fs::read(file).unwrap();
+    let text = if decoded {
+        let p = Profile::from_bytes(&bytes, "bench").unwrap();
+        report::top(&p, &TopOptions::default()).unwrap().to_text()
+    } else {
+        report::top_bytes(&bytes, "bench", &TopOptions::default())
+            .unwrap()
+            .to_text()
+    };
     std::hint::black_box(text);
     println!("{}", status_kib("VmHWM:").unwrap_or(0) * 1024);
 }
@@ -155,26 +164,37 @@ fn bench_file(path: &Path, runs: usize, go: Option<&Path>) {
         report::top(&p, &TopOptions::default()).unwrap().to_text()
     });
     drop(p);
-    let load_top = || {
+    let decode_top = time(runs, || {
         let p = Profile::from_bytes(&bytes, "bench").unwrap();
         report::top(&p, &TopOptions::default()).unwrap().to_text()
-    };
-    let both = time(runs, load_top);
+    });
+    let both = time(runs, || {
+        report::top_bytes(&bytes, "bench", &TopOptions::default())
+            .unwrap()
+            .to_text()
+    });
     println!("  gunzip            {}", ms(gunzip));
     println!("  decode            {}", ms(decode));
     println!("  tables            {}", ms(tables));
     println!("  top               {}", ms(top));
     println!(
-        "  load+top          {}   ({:.2}x the gunzip floor)",
+        "  decode+top        {}   ({:.2}x the gunzip floor; a notebook's Profile, then top)",
+        ms(decode_top),
+        decode_top.as_secs_f64() / gunzip.as_secs_f64()
+    );
+    println!(
+        "  load+top          {}   ({:.2}x the gunzip floor; `heapframe top FILE`, top_bytes)",
         ms(both),
         both.as_secs_f64() / gunzip.as_secs_f64()
     );
-    if let Some(peak) = peak_rss_of_load_top(path) {
-        println!(
-            "  peak RSS of a process doing one load+top: {} ({:.1}x the decompressed size)",
-            mib(peak),
-            peak as f64 / raw_len.max(1) as f64
-        );
+    for (what, decoded) in [("load+top", false), ("decode+top", true)] {
+        if let Some(peak) = peak_rss_of_load_top(path, decoded) {
+            println!(
+                "  peak RSS of a process doing one {what}: {} ({:.1}x the decompressed size)",
+                mib(peak),
+                peak as f64 / raw_len.max(1) as f64
+            );
+        }
     }
     if let Some(bin) = go {
         match go_pprof(bin, runs.min(5), None, path) {
@@ -352,8 +372,11 @@ fn generate() -> Option<Generated> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--peak") {
-        peak_child(Path::new(&args[i + 1]));
+    if let Some(i) = args
+        .iter()
+        .position(|a| a == "--peak" || a == "--peak-decoded")
+    {
+        peak_child(Path::new(&args[i + 1]), args[i] == "--peak-decoded");
         return;
     }
     let only_base = args.iter().position(|a| a == "--base-pair");

@@ -607,52 +607,67 @@ impl Profile {
     /// Validates a wire message and resolves its strings and ids.
     pub fn from_proto(m: &proto::Profile) -> Result<Profile, ProfileError> {
         let strings: Vec<&[u8]> = m.string_table.iter().map(|v| &v[..]).collect();
-        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample))
+        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample)).map_err(Stop::into_error)
     }
 
     /// The profile without its samples, from a split wire message: what a
     /// report that reads samples straight from the bytes needs.
     pub(crate) fn header_of(split: &pprof::wire::Split<'_>) -> Result<Profile, ProfileError> {
         Self::from_parts(&split.rest, &split.strings, SampleInput::Encoded(&[]))
+            .map_err(Stop::into_error)
     }
 
     /// Decodes with the samples read by exactly `threads` threads (tests).
     #[doc(hidden)]
     pub fn from_bytes_threads(data: &[u8], threads: usize) -> Result<Profile, ProfileError> {
         let raw = pprof::checked_raw(data, &ReadOptions::default())?;
-        let split = pprof::wire::split(&raw)?;
+        let Some(split) = pprof::wire::split(&raw) else {
+            return Self::from_proto(&pprof::decode_raw(&raw)?);
+        };
         let m = &split.rest;
         let strings = Strings::new(&split.strings)?;
-        let mut p = Self::from_parts(m, &split.strings, SampleInput::Encoded(&[]))?;
+        let mut p = Self::header_of(&split)?;
         let resolver = SampleResolver {
             strings: &strings,
             locations: IdIndex::new("location", p.locations.iter().map(|l| l.id))?,
             want: p.sample_types.len(),
         };
-        p.samples = resolver.read_all(&split.samples, threads)?;
+        let _ = m;
+        p.samples = match resolver.read_all(&split.samples, threads) {
+            Ok(s) => s,
+            Err(Stop::Invalid(e)) => return Err(e),
+            Err(Stop::Prost) => return Self::from_proto(&pprof::decode_raw(&raw)?),
+        };
         Ok(p)
     }
 
     /// Decodes raw (decompressed) protobuf bytes with the direct sample
-    /// reader ([`pprof::wire`]), reading samples on several threads.
+    /// reader ([`pprof::wire`]), reading samples on several threads; what
+    /// that reader leaves to prost is decoded with prost.
     fn from_wire(data: &[u8], opts: &ReadOptions) -> Result<Profile, ProfileError> {
         let raw = pprof::checked_raw(data, opts)?;
-        let split = pprof::wire::split(&raw)?;
+        let Some(split) = pprof::wire::split(&raw) else {
+            return Self::from_proto(&pprof::decode_raw(&raw)?);
+        };
         if split.time_fields > 1 {
             return Err(ProfileError::Concatenated);
         }
-        Self::from_parts(
+        match Self::from_parts(
             &split.rest,
             &split.strings,
             SampleInput::Encoded(&split.samples),
-        )
+        ) {
+            Ok(p) => Ok(p),
+            Err(Stop::Invalid(e)) => Err(e),
+            Err(Stop::Prost) => Self::from_proto(&pprof::decode_raw(&raw)?),
+        }
     }
 
     fn from_parts(
         m: &proto::Profile,
         string_table: &[&[u8]],
         input: SampleInput<'_>,
-    ) -> Result<Profile, ProfileError> {
+    ) -> Result<Profile, Stop> {
         let strings = Strings::new(string_table)?;
         let s = |field: &dyn Fn() -> String, index: i64| strings.get(field, index);
         let vt = |what: &str, v: &proto::ValueType| -> Result<ValueType, ProfileError> {
@@ -669,7 +684,7 @@ impl Profile {
             .map(|(i, v)| vt(&format!("sample_type[{i}]"), v))
             .collect::<Result<Vec<_>, _>>()?;
         if sample_types.is_empty() {
-            return Err(ProfileError::NoSampleTypes);
+            return Err(ProfileError::NoSampleTypes.into());
         }
 
         let mappings = m
@@ -961,6 +976,31 @@ impl Profile {
     }
 }
 
+/// Why the direct reader stopped: the profile is invalid, or its bytes are
+/// something the direct reader leaves to prost.
+enum Stop {
+    Invalid(ProfileError),
+    Prost,
+}
+
+impl From<ProfileError> for Stop {
+    fn from(e: ProfileError) -> Stop {
+        Stop::Invalid(e)
+    }
+}
+
+impl Stop {
+    /// The error, for paths that never leave anything to prost.
+    fn into_error(self) -> ProfileError {
+        match self {
+            Stop::Invalid(e) => e,
+            Stop::Prost => {
+                ProfileError::Decode("the direct reader stopped on decoded input".into())
+            }
+        }
+    }
+}
+
 /// Where the samples of a profile come from.
 enum SampleInput<'a> {
     /// Already decoded by prost.
@@ -1012,21 +1052,21 @@ impl Strings {
     }
 }
 
-/// Reads encoded sample `si` through `sink`; a read error or a location id
-/// the sink could not resolve (`dangling`) names the sample.
+/// Reads encoded sample `si` through `sink`; a location id the sink could
+/// not resolve (`dangling`) names the sample.
 fn read_checked<S: pprof::wire::LocationSink>(
     reader: &mut pprof::wire::SampleReader,
     buf: &[u8],
     si: usize,
     sink: &mut S,
     dangling: impl Fn(&S) -> Option<u64>,
-) -> Result<(), ProfileError> {
-    reader.read_with(buf, sink).map_err(|e| match e {
-        ProfileError::Decode(m) => ProfileError::Decode(format!("sample {si}: {m}")),
-        e => e,
-    })?;
+) -> Result<(), Stop> {
+    reader.read_with(buf, sink).ok_or(Stop::Prost)?;
     match dangling(sink) {
-        Some(id) => Err(ProfileError::DanglingLocation { sample: si, id }),
+        Some(id) => Err(Stop::Invalid(ProfileError::DanglingLocation {
+            sample: si,
+            id,
+        })),
         None => Ok(()),
     }
 }
@@ -1214,7 +1254,7 @@ impl SampleResolver<'_> {
     }
 
     /// Reads encoded samples `first..` of `list`.
-    fn read_range(&self, first: usize, list: &[&[u8]]) -> Result<Samples, ProfileError> {
+    fn read_range(&self, first: usize, list: &[&[u8]]) -> Result<Samples, Stop> {
         let mut reader = pprof::wire::SampleReader::default();
         let mut sets = HashMap::default();
         let mut out = Samples::with_width(self.want);
@@ -1248,7 +1288,7 @@ impl SampleResolver<'_> {
     /// A first pass counts the frames of each share of the samples, so that
     /// every column is allocated once at its final size and each thread
     /// writes its own part of it: nothing is copied afterwards.
-    fn read_all(&self, list: &[&[u8]], threads: usize) -> Result<Samples, ProfileError> {
+    fn read_all(&self, list: &[&[u8]], threads: usize) -> Result<Samples, Stop> {
         let chunk = list.len().div_ceil(threads.max(1)).max(1);
         let shares: Vec<&[&[u8]]> = list.chunks(chunk).collect();
         let count = |part: &[&[u8]]| -> Option<usize> {
@@ -1310,7 +1350,7 @@ impl SampleResolver<'_> {
                 loc_base += c;
             }
         }
-        let results: Vec<Result<Samples, ProfileError>> = if jobs.len() == 1 {
+        let results: Vec<Result<Samples, Stop>> = if jobs.len() == 1 {
             jobs.into_iter().map(|j| self.read_share(j)).collect()
         } else {
             std::thread::scope(|scope| {
@@ -1351,7 +1391,7 @@ impl SampleResolver<'_> {
 
     /// Reads one share of the samples into its parts of the columns;
     /// returns its label sets (numbered from 1, in a store of no samples).
-    fn read_share(&self, sh: Share<'_>) -> Result<Samples, ProfileError> {
+    fn read_share(&self, sh: Share<'_>) -> Result<Samples, Stop> {
         let mut reader = pprof::wire::SampleReader::default();
         let mut cache = LabelSets::default();
         let mut sets = Samples::default();
@@ -1368,24 +1408,19 @@ impl SampleResolver<'_> {
             read_checked(&mut reader, buf, si, &mut sink, |k| k.dangling)?;
             pos = sink.pos;
             if reader.values.len() != w {
-                return Err(ProfileError::ValueCount {
+                return Err(Stop::Invalid(ProfileError::ValueCount {
                     sample: si,
                     got: reader.values.len(),
                     want: w,
-                });
+                }));
             }
             sh.values[i * w..(i + 1) * w].copy_from_slice(&reader.values);
             sh.loc_end[i] = sh.loc_base + pos;
             sh.label_set[i] = self.label_set(&mut sets, &mut cache, si, &reader.labels)?;
         }
         if pos != sh.locs.len() {
-            return Err(ProfileError::Decode(format!(
-                "samples {}..{}: {} location ids read where their field lengths announce {}",
-                sh.first,
-                sh.first + sh.list.len(),
-                pos,
-                sh.locs.len()
-            )));
+            // The counting pass and the read disagree: leave it to prost.
+            return Err(Stop::Prost);
         }
         Ok(sets)
     }

@@ -387,3 +387,62 @@ fn incompatible_base_is_an_error() {
         .unwrap_err();
     assert!(e.to_string().contains("heap and goroutine"), "{e}");
 }
+
+/// Whatever the direct reader does not read itself it leaves to prost, so
+/// both paths accept the same inputs and build the same profile.
+#[test]
+fn direct_reader_and_prost_agree_on_unusual_encodings() {
+    let agree = |bytes: &[u8], what: &str| {
+        let direct = Profile::from_bytes(bytes, "x");
+        let via_prost = pprof::decode(bytes, &Default::default())
+            .map_err(|e| e.to_string())
+            .and_then(|m| Profile::from_proto(&m).map_err(|e| e.to_string()));
+        match (&direct, &via_prost) {
+            (Ok(a), Ok(b)) => {
+                let mut b = b.clone();
+                b.source = a.source.clone();
+                assert_eq!(*a, b, "{what}");
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("{what}: {:?} / {:?}", direct.err(), via_prost.err()),
+        }
+        direct.is_ok()
+    };
+    // Found by the fuzzer: a key beyond u32 inside a sample (prost refuses).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        agree(&std::fs::read(&p).unwrap(), &p.display().to_string());
+    }
+    // A sample with an unknown group field, which prost skips.
+    let head = proto::Profile {
+        sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+        location: vec![proto::Location {
+            id: 1,
+            ..Default::default()
+        }],
+        string_table: vec![b"".to_vec(), b"a".to_vec(), b"b".to_vec()],
+        ..Default::default()
+    };
+    let sample = proto::Sample {
+        location_id: vec![1],
+        value: vec![5],
+        label: vec![],
+    };
+    let with_sample = |extra: &[u8]| {
+        let mut s = sample.encode_to_vec();
+        s.extend_from_slice(extra);
+        let mut bytes = head.encode_to_vec();
+        bytes.push(0x12);
+        bytes.push(s.len() as u8);
+        bytes.extend_from_slice(&s);
+        bytes
+    };
+    assert!(agree(&with_sample(&[0x23, 0x24]), "unknown group"));
+    assert!(!agree(&with_sample(&[0x23]), "unterminated group"));
+    assert!(!agree(
+        &with_sample(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0]),
+        "key beyond u32"
+    ));
+    assert!(agree(&with_sample(&[]), "plain"));
+}

@@ -107,11 +107,16 @@ pub fn checked_raw<'a>(
 /// wire message. ([`crate::Profile::from_bytes`] reads samples directly,
 /// without this intermediate message.)
 pub fn decode(data: &[u8], opts: &ReadOptions) -> Result<proto::Profile, ProfileError> {
-    let raw = checked_raw(data, opts)?;
-    if count_top_level_field(&raw, 9)? > 1 {
+    decode_raw(&checked_raw(data, opts)?)
+}
+
+/// Decodes the protobuf bytes of a profile (already decompressed and
+/// checked by [`checked_raw`]) with prost.
+pub fn decode_raw(raw: &[u8]) -> Result<proto::Profile, ProfileError> {
+    if count_top_level_field(raw, 9)? > 1 {
         return Err(ProfileError::Concatenated);
     }
-    proto::Profile::decode(&*raw).map_err(|e| ProfileError::Decode(e.to_string()))
+    proto::Profile::decode(raw).map_err(|e| ProfileError::Decode(e.to_string()))
 }
 
 /// Reads all of `reader`, refusing more than the bound of `opts`.

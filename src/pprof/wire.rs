@@ -8,9 +8,12 @@
 //! without an intermediate message per sample. The model layer reads the
 //! sample slices on several threads.
 //!
-//! Any problem with the bytes is reported with prost's own message, by
-//! decoding the offending part with prost: both readers reject the same
-//! inputs, with the same words (a test and the fuzz target check it).
+//! This reader handles the wire format as profile.proto writers produce it
+//! and is never more lenient than prost: whatever it does not read (bad
+//! bytes, or rare encodings such as groups), it leaves to prost, and the
+//! model layer then decodes the whole profile with prost, so that both
+//! paths accept the same inputs and report bad bytes with prost's words
+//! (the fuzz target checks this).
 
 use prost::Message;
 
@@ -35,20 +38,19 @@ const SAMPLE_FIELD: u64 = 2;
 const STRING_FIELD: u64 = 6;
 const TIME_FIELD: u64 = 9;
 
-/// Splits a raw (decompressed) profile into its samples and the rest.
-pub fn split(raw: &[u8]) -> Result<Split<'_>, ProfileError> {
-    match try_split(raw) {
-        Some(s) => {
-            let rest = proto::Profile::decode(&s.rest[..]).map_err(|e| decode_error(raw, e))?;
-            Ok(Split {
-                rest,
-                samples: s.samples,
-                strings: s.strings,
-                time_fields: s.time_fields,
-            })
-        }
-        None => Err(prost_error::<proto::Profile>(raw, "the profile")),
-    }
+/// Splits a raw (decompressed) profile into its samples and the rest;
+/// `None` when the bytes are not something this reader reads (then decode
+/// the whole profile with prost, which either reads it or says what is
+/// wrong).
+pub fn split(raw: &[u8]) -> Option<Split<'_>> {
+    let s = try_split(raw)?;
+    let rest = proto::Profile::decode(&s.rest[..]).ok()?;
+    Some(Split {
+        rest,
+        samples: s.samples,
+        strings: s.strings,
+        time_fields: s.time_fields,
+    })
 }
 
 struct RawSplit<'a> {
@@ -68,7 +70,7 @@ fn try_split(raw: &[u8]) -> Option<RawSplit<'_>> {
     };
     while !r.done() {
         let start = r.pos;
-        let key = r.varint()?;
+        let key = r.key()?;
         let (field, wire) = (key >> 3, key & 7);
         if field == 0 {
             return None;
@@ -91,20 +93,13 @@ fn try_split(raw: &[u8]) -> Option<RawSplit<'_>> {
 }
 
 /// The error prost gives for bytes this reader refused; if prost accepts
-/// them after all, a generic message (the two readers disagree: a bug).
+/// them after all, a generic message.
 fn prost_error<M: Message + Default>(bytes: &[u8], what: &str) -> ProfileError {
     match M::decode(bytes) {
         Err(e) => ProfileError::Decode(e.to_string()),
-        Ok(_) => ProfileError::Decode(format!("{what} is not well-formed protobuf")),
-    }
-}
-
-fn decode_error(raw: &[u8], e: prost::DecodeError) -> ProfileError {
-    // Report what prost says about the whole input: the same text as a
-    // plain decode of the file would give.
-    match proto::Profile::decode(raw) {
-        Err(full) => ProfileError::Decode(full.to_string()),
-        Ok(_) => ProfileError::Decode(e.to_string()),
+        Ok(_) => ProfileError::Decode(format!(
+            "{what} uses an encoding this reader leaves to prost"
+        )),
     }
 }
 
@@ -126,24 +121,18 @@ impl SampleReader {
         ids.clear();
         let r = self.read_with(buf, &mut ids);
         self.location_ids = ids;
-        r
+        r.ok_or_else(|| prost_error::<proto::Sample>(buf, "a sample"))
     }
 
     /// Reads one encoded `Sample` like [`SampleReader::read`], but hands
-    /// each location id to `sink` instead of keeping it: the caller resolves
-    /// ids as they are read.
+    /// each location id to `sink` instead of keeping it (the caller
+    /// resolves ids as they are read); `None` when the bytes are not a
+    /// sample this reader reads (leave the profile to prost).
     #[inline]
-    pub fn read_with(
-        &mut self,
-        buf: &[u8],
-        sink: &mut impl LocationSink,
-    ) -> Result<(), ProfileError> {
+    pub fn read_with(&mut self, buf: &[u8], sink: &mut impl LocationSink) -> Option<()> {
         self.values.clear();
         self.labels.clear();
-        if read_sample(buf, &mut self.values, &mut self.labels, sink).is_none() {
-            return Err(prost_error::<proto::Sample>(buf, "a sample"));
-        }
-        Ok(())
+        read_sample(buf, &mut self.values, &mut self.labels, sink)
     }
 }
 
@@ -171,7 +160,7 @@ pub fn count_locations(buf: &[u8]) -> Option<usize> {
     let mut r = Cursor { buf, pos: 0 };
     let mut n = 0;
     while !r.done() {
-        let key = r.varint()?;
+        let key = r.key()?;
         match (key >> 3, key & 7) {
             (0, _) => return None,
             (1, 0) => {
@@ -207,7 +196,7 @@ fn read_sample(
 ) -> Option<()> {
     let mut r = Cursor { buf, pos: 0 };
     while !r.done() {
-        let key = r.varint()?;
+        let key = r.key()?;
         match (key >> 3, key & 7) {
             (0, _) => return None,
             (1, 0) => sink.push(r.varint()?),
@@ -256,7 +245,7 @@ fn read_label(buf: &[u8]) -> Option<proto::Label> {
     let mut l = proto::Label::default();
     let mut r = Cursor { buf, pos: 0 };
     while !r.done() {
-        let key = r.varint()?;
+        let key = r.key()?;
         match (key >> 3, key & 7) {
             (0, _) => return None,
             (1, 0) => l.key = r.varint()? as i64,
@@ -279,6 +268,14 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn done(&self) -> bool {
         self.pos >= self.buf.len()
+    }
+
+    /// A field key: prost refuses keys above `u32::MAX` and wire types 6
+    /// and 7.
+    #[inline(always)]
+    fn key(&mut self) -> Option<u64> {
+        let k = self.varint()?;
+        (k <= u64::from(u32::MAX) && k & 7 <= 5).then_some(k)
     }
 
     /// A varint of at most 10 bytes whose value fits 64 bits (prost's rule).
@@ -411,6 +408,14 @@ mod tests {
             assert!(matches!(e, ProfileError::Decode(_)), "{e}");
             assert!(proto::Sample::decode(bad).is_err());
         }
-        assert!(split(&[0x12, 10, 1]).is_err());
+        assert!(split(&[0x12, 10, 1]).is_none());
+        // A key beyond u32 (prost: "invalid key value"), inside a sample.
+        let big_key = [0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0];
+        assert!(r.read(&big_key).is_err());
+        assert!(proto::Sample::decode(&big_key[..]).is_err());
+        // An unknown group, which prost skips: left to prost, not refused.
+        let group = [0x08, 3, 0x23, 0x24];
+        assert!(proto::Sample::decode(&group[..]).is_ok());
+        assert!(r.read_with(&group, &mut Vec::new()).is_none());
     }
 }

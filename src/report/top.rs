@@ -359,7 +359,7 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
     let Ok(raw) = pprof::checked_raw(data, &read) else {
         return Ok(None);
     };
-    let Ok(split) = pprof::wire::split(&raw) else {
+    let Some(split) = pprof::wire::split(&raw) else {
         return Ok(None);
     };
     if split.time_fields > 1 {
@@ -1150,7 +1150,7 @@ impl<'a> GraphBuilder<'a> {
         let in_range = |i: i64| i >= 0 && (i as usize) < w.strings;
         for (si, buf) in w.samples[first..end].iter().enumerate() {
             sink.locs.clear();
-            if reader.read_with(buf, &mut sink).is_err()
+            if reader.read_with(buf, &mut sink).is_none()
                 || sink.dangling
                 || reader.values.len() != w.width
                 || !reader.labels.iter().all(|l| {
