@@ -1,5 +1,5 @@
 //! Any bytes: decoding must return a profile or an error, never panic, the
-//! direct sample reader must agree with prost, and a
+//! direct sample reader must agree with prost, `top_bytes` with `top`, and a
 //! decoded profile must survive the whole top pipeline (with a base too).
 #![no_main]
 
@@ -27,9 +27,14 @@ fuzz_target!(|data: &[u8]| {
         (Err(_), Err(_)) => {}
         (a, b) => panic!("one reader accepts, the other refuses: {:?} / {:?}", a.as_ref().err(), b.as_ref().err()),
     }
+    // The report read straight from the bytes matches the decoded one.
+    let direct_top = report::top_bytes(data, "fuzz", &TopOptions::default()).map(|r| r.to_text());
     let Ok(p) = direct else {
         return;
     };
+    if let (Ok(a), Ok(b)) = (&direct_top, report::top(&p, &TopOptions::default()).map(|r| r.to_text())) {
+        assert_eq!(*a, b, "top_bytes differs from top");
+    }
     for (i, g) in [Granularity::Functions, Granularity::Lines, Granularity::Files, Granularity::Addresses]
         .into_iter()
         .enumerate()
