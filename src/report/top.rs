@@ -984,6 +984,18 @@ struct Acc {
     edges: EdgeMap,
 }
 
+/// What the previous stack of a thread left for the next: samples of one
+/// process often come in call-tree order, so consecutive stacks share a
+/// long path from the root, whose nodes need not be walked again.
+#[derive(Default)]
+struct Shared {
+    /// The previous stack, leaf first.
+    prev: Vec<u32>,
+    /// Its nodes in the order of their first visit from the root, with the
+    /// position (from the root) of the location where that happened.
+    firsts: Vec<(u32, u32)>,
+}
+
 impl<'a> GraphBuilder<'a> {
     fn new(nodes: &NodeTable, stacks: Stacks<'a>) -> Self {
         let mut loc_start = Vec::with_capacity(nodes.loc_nodes.len() + 1);
@@ -1121,8 +1133,14 @@ impl<'a> GraphBuilder<'a> {
         with_edges: bool,
     ) -> Graph {
         let mut acc = self.acc();
+        let mut shared = Shared::default();
         for (i, &(locs, w)) in stacks.iter().enumerate() {
-            self.add_stack(&mut acc, (first + i) as u32, locs, w, kept, with_edges);
+            let stamp = (first + i) as u32;
+            if kept.is_none() && !with_edges {
+                self.add_stack_shared(&mut acc, &mut shared, stamp, locs, w);
+            } else {
+                self.add_stack(&mut acc, stamp, locs, w, kept, with_edges);
+            }
         }
         Self::into_graph(acc)
     }
@@ -1147,6 +1165,7 @@ impl<'a> GraphBuilder<'a> {
             dangling: false,
         };
         let (mut total, mut diff_total, mut bad) = (0i64, 0i64, false);
+        let mut shared = Shared::default();
         let in_range = |i: i64| i >= 0 && (i as usize) < w.strings;
         for (si, buf) in w.samples[first..end].iter().enumerate() {
             sink.locs.clear();
@@ -1172,14 +1191,12 @@ impl<'a> GraphBuilder<'a> {
                 diff_total = diff_total.wrapping_add(v.wrapping_abs());
             }
             if v != 0 {
-                self.add_stack(
-                    &mut acc,
-                    (first + si) as u32,
-                    &sink.locs,
-                    v,
-                    kept,
-                    with_edges,
-                );
+                let stamp = (first + si) as u32;
+                if kept.is_none() && !with_edges {
+                    self.add_stack_shared(&mut acc, &mut shared, stamp, &sink.locs, v);
+                } else {
+                    self.add_stack(&mut acc, stamp, &sink.locs, v, kept, with_edges);
+                }
             }
         }
         let mut g = Self::into_graph(acc);
@@ -1187,6 +1204,59 @@ impl<'a> GraphBuilder<'a> {
         g.diff_total = diff_total;
         g.bad = bad;
         g
+    }
+
+    /// [`GraphBuilder::add_stack`] for the unrestricted graph without
+    /// edges, reusing what the previous stack of this thread had in common
+    /// with this one from the root: the same locations give the same first
+    /// visits, so only the rest of the stack is walked, and cum is added
+    /// once per distinct node.
+    #[inline]
+    fn add_stack_shared(&self, acc: &mut Acc, sh: &mut Shared, stamp: u32, locs: &[u32], w: i64) {
+        let Some(&leaf) = locs.first() else {
+            sh.prev.clear();
+            sh.firsts.clear();
+            return;
+        };
+        // Locations in common from the root.
+        let common = locs
+            .iter()
+            .rev()
+            .zip(sh.prev.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let keep = sh
+            .firsts
+            .partition_point(|&(pos, _)| (pos as usize) < common);
+        sh.firsts.truncate(keep);
+        for &(_, n) in &sh.firsts {
+            acc.seen[n as usize] = stamp;
+        }
+        let depth = locs.len();
+        for pos in common..depth {
+            let loc = locs[depth - 1 - pos] as usize;
+            let (a, b) = (
+                self.loc_start[loc] as usize,
+                self.loc_start[loc + 1] as usize,
+            );
+            for &tagged in &self.loc_nodes[a..b] {
+                let ni = (tagged & !INLINED) as usize;
+                if acc.seen[ni] != stamp {
+                    acc.seen[ni] = stamp;
+                    sh.firsts.push((pos as u32, ni as u32));
+                }
+            }
+        }
+        for &(_, n) in &sh.firsts {
+            acc.cum[n as usize] += w;
+        }
+        // Flat goes to the innermost frame: the last node of the leaf.
+        let last = self.loc_start[leaf as usize + 1] as usize;
+        if last > self.loc_start[leaf as usize] as usize {
+            acc.flat[(self.loc_nodes[last - 1] & !INLINED) as usize] += w;
+        }
+        sh.prev.clear();
+        sh.prev.extend_from_slice(locs);
     }
 
     /// Adds one stack (leaf first) of weight `w`; `stamp` is unique to the
@@ -1340,10 +1410,12 @@ mod tests {
             let decoded = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
             let direct = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
             let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 4 != 1).collect();
-            for k in [None, Some(&kept[..])] {
-                let want = decoded.build_threads(k, true, 1);
+            for (k, edges) in [(None, true), (None, false), (Some(&kept[..]), true)] {
+                let want = decoded.build_threads(k, edges, 1);
+                let plain = decoded.build_range(0, &stacks, k, true);
+                assert_eq!((&want.flat, &want.cum), (&plain.flat, &plain.cum));
                 for t in [1, 2, 3] {
-                    let got = direct.build_threads(k, true, t);
+                    let got = direct.build_threads(k, edges, t);
                     assert!(!got.bad);
                     assert_eq!(want.flat, got.flat, "{name} {t}");
                     assert_eq!(want.cum, got.cum);
