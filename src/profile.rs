@@ -1072,10 +1072,11 @@ fn read_checked<S: pprof::wire::LocationSink>(
 }
 
 /// Resolves location ids into indices as they are read.
-struct Resolve<'a> {
-    locs: &'a mut Vec<u32>,
-    ix: &'a IdIndex,
-    dangling: Option<u64>,
+pub(crate) struct Resolve<'a> {
+    pub(crate) locs: &'a mut Vec<u32>,
+    pub(crate) ix: &'a IdIndex,
+    /// The first id that resolved to no location.
+    pub(crate) dangling: Option<u64>,
 }
 
 impl pprof::wire::LocationSink for Resolve<'_> {

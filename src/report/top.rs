@@ -26,7 +26,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::Result;
 use crate::pprof::{self, ReadOptions};
-use crate::profile::{IdIndex, Profile, Str, ValueType};
+use crate::profile::{IdIndex, Profile, Resolve, Str, ValueType};
 use crate::report::compare::{BASE_LABEL, is_base_sample};
 use crate::report::filter::{FilterMatches, View, compile};
 use crate::report::units::{percentage, scale, scaled_label};
@@ -939,26 +939,6 @@ struct WireStacks<'a> {
     true_values: Vec<i64>,
 }
 
-/// Resolves location ids into a reusable stack buffer.
-struct StackSink<'a> {
-    locs: Vec<u32>,
-    ix: &'a IdIndex,
-    dangling: bool,
-}
-
-impl pprof::wire::LocationSink for StackSink<'_> {
-    fn reserve(&mut self, n: usize) {
-        self.locs.reserve(n);
-    }
-    #[inline(always)]
-    fn push(&mut self, id: u64) {
-        match self.ix.get(id) {
-            Some(l) => self.locs.push(l),
-            None => self.dangling = true,
-        }
-    }
-}
-
 struct GraphBuilder<'a> {
     /// Per location, its nodes outermost first: `loc_nodes[loc_start[l]..loc_start[l + 1]]`,
     /// with [`INLINED`] set on a node that is an inlined frame of the location.
@@ -1159,18 +1139,19 @@ impl<'a> GraphBuilder<'a> {
     ) -> Graph {
         let mut acc = self.acc();
         let mut reader = pprof::wire::SampleReader::default();
-        let mut sink = StackSink {
-            locs: Vec::new(),
-            ix: w.locations,
-            dangling: false,
-        };
+        let mut locs: Vec<u32> = Vec::new();
         let (mut total, mut diff_total, mut bad) = (0i64, 0i64, false);
         let mut shared = Shared::default();
         let in_range = |i: i64| i >= 0 && (i as usize) < w.strings;
         for (si, buf) in w.samples[first..end].iter().enumerate() {
-            sink.locs.clear();
+            locs.clear();
+            let mut sink = Resolve {
+                locs: &mut locs,
+                ix: w.locations,
+                dangling: None,
+            };
             if reader.read_with(buf, &mut sink).is_none()
-                || sink.dangling
+                || sink.dangling.is_some()
                 || reader.values.len() != w.width
                 || !reader.labels.iter().all(|l| {
                     in_range(l.key)
@@ -1193,9 +1174,9 @@ impl<'a> GraphBuilder<'a> {
             if v != 0 {
                 let stamp = (first + si) as u32;
                 if kept.is_none() && !with_edges {
-                    self.add_stack_shared(&mut acc, &mut shared, stamp, &sink.locs, v);
+                    self.add_stack_shared(&mut acc, &mut shared, stamp, &locs, v);
                 } else {
-                    self.add_stack(&mut acc, stamp, &sink.locs, v, kept, with_edges);
+                    self.add_stack(&mut acc, stamp, &locs, v, kept, with_edges);
                 }
             }
         }
