@@ -225,16 +225,7 @@ impl Samples {
     /// # Panics
     /// When the number of values differs from the samples already held.
     pub fn push_parts(&mut self, locations: &[u32], values: &[i64], labels: &[Label]) {
-        if self.is_empty() && self.values.is_empty() && self.width == 0 {
-            self.width = values.len();
-        }
-        assert_eq!(
-            values.len(),
-            self.width,
-            "a sample with {} values pushed among samples of {}",
-            values.len(),
-            self.width
-        );
+        self.check_width(values.len());
         let set = self.label_set_for(labels);
         self.push_resolved(locations, values, set);
     }
@@ -262,6 +253,19 @@ impl Samples {
         self.set_labels.extend(labels);
         self.set_start.push(self.set_labels.len());
         (self.set_start.len() - 2) as u32
+    }
+
+    /// Sets the width from the first sample of a store made without one;
+    /// refuses a sample of another width.
+    fn check_width(&mut self, n: usize) {
+        if self.is_empty() && self.width == 0 {
+            self.width = n;
+        }
+        assert_eq!(
+            n, self.width,
+            "a sample with {n} values pushed among samples of {}",
+            self.width
+        );
     }
 
     fn push_resolved(&mut self, locations: &[u32], values: &[i64], set: u32) {
@@ -332,10 +336,7 @@ impl Samples {
     /// # Panics
     /// When the number of values differs, or `set` does not exist.
     pub fn push_with_set(&mut self, locations: &[u32], values: &[i64], set: u32) {
-        if self.is_empty() && self.values.is_empty() && self.width == 0 {
-            self.width = values.len();
-        }
-        assert_eq!(values.len(), self.width, "a sample of another width");
+        self.check_width(values.len());
         assert!(
             (set as usize) < self.label_set_count(),
             "no label set {set}"
@@ -363,23 +364,31 @@ impl Samples {
         self.loc_end.extend(other.loc_end.iter().map(|e| e + l));
         self.locations.extend_from_slice(&other.locations);
         self.values.extend_from_slice(&other.values);
-        // Other's sets 1.. follow ours.
-        let base = self.set_start.len().max(2) as u32 - 2;
+        let first = self.label_set.len();
+        self.label_set.extend_from_slice(&other.label_set);
+        self.take_label_sets(other, first..self.label_set.len());
+    }
+
+    /// Moves the label sets of `other` into this store, after its own, and
+    /// renumbers the set ids of the samples in `range` (which refer to
+    /// `other`'s sets) to match.
+    fn take_label_sets(&mut self, other: Samples, range: std::ops::Range<usize>) {
+        if other.set_start.len() <= 2 {
+            return;
+        }
         if self.set_start.is_empty() {
             self.set_start.extend([0, 0]);
         }
+        let base = self.set_start.len() as u32 - 2;
         let shift = self.set_labels.len();
-        if other.set_start.len() > 2 {
-            self.set_start
-                .extend(other.set_start[2..].iter().map(|e| e + shift));
-            self.set_labels.extend(other.set_labels);
+        self.set_start
+            .extend(other.set_start[2..].iter().map(|e| e + shift));
+        self.set_labels.extend(other.set_labels);
+        for k in &mut self.label_set[range] {
+            if *k != 0 {
+                *k += base;
+            }
         }
-        self.label_set.extend(
-            other
-                .label_set
-                .iter()
-                .map(|&k| if k == 0 { 0 } else { k + base }),
-        );
     }
 
     /// Reserves room for `samples` more samples with `frames` frames in all.
@@ -388,17 +397,6 @@ impl Samples {
         self.label_set.reserve(samples);
         self.values.reserve(samples * self.width);
         self.locations.reserve(frames);
-    }
-
-    /// Bytes held by the store (its arrays; shared label text not counted).
-    pub fn heap_bytes(&self) -> usize {
-        use std::mem::size_of;
-        self.loc_end.capacity() * size_of::<usize>()
-            + self.locations.capacity() * size_of::<u32>()
-            + self.values.capacity() * size_of::<i64>()
-            + self.label_set.capacity() * size_of::<u32>()
-            + self.set_start.capacity() * size_of::<usize>()
-            + self.set_labels.capacity() * size_of::<Label>()
     }
 }
 
@@ -574,7 +572,7 @@ impl Profile {
         opts: &ReadOptions,
     ) -> Result<Profile> {
         let source = source.into();
-        match Self::from_wire(data, opts) {
+        match Self::from_wire(data, opts, None) {
             Ok(mut p) => {
                 p.source = source;
                 Ok(p)
@@ -595,7 +593,7 @@ impl Profile {
         opts: &ReadOptions,
     ) -> Result<Profile> {
         let source = source.into();
-        match pprof::read_bounded(reader, opts).and_then(|d| Self::from_wire(&d, opts)) {
+        match pprof::read_bounded(reader, opts).and_then(|d| Self::from_wire(&d, opts, None)) {
             Ok(mut p) => {
                 p.source = source;
                 Ok(p)
@@ -613,38 +611,28 @@ impl Profile {
     /// The profile without its samples, from a split wire message: what a
     /// report that reads samples straight from the bytes needs.
     pub(crate) fn header_of(split: &pprof::wire::Split<'_>) -> Result<Profile, ProfileError> {
-        Self::from_parts(&split.rest, &split.strings, SampleInput::Encoded(&[]))
-            .map_err(Stop::into_error)
+        let input = SampleInput::Encoded {
+            samples: &[],
+            threads: None,
+        };
+        Self::from_parts(&split.rest, &split.strings, input).map_err(Stop::into_error)
     }
 
     /// Decodes with the samples read by exactly `threads` threads (tests).
     #[doc(hidden)]
     pub fn from_bytes_threads(data: &[u8], threads: usize) -> Result<Profile, ProfileError> {
-        let raw = pprof::checked_raw(data, &ReadOptions::default())?;
-        let Some(split) = pprof::wire::split(&raw) else {
-            return Self::from_proto(&pprof::decode_raw(&raw)?);
-        };
-        let m = &split.rest;
-        let strings = Strings::new(&split.strings)?;
-        let mut p = Self::header_of(&split)?;
-        let resolver = SampleResolver {
-            strings: &strings,
-            locations: IdIndex::new("location", p.locations.iter().map(|l| l.id))?,
-            want: p.sample_types.len(),
-        };
-        let _ = m;
-        p.samples = match resolver.read_all(&split.samples, threads) {
-            Ok(s) => s,
-            Err(Stop::Invalid(e)) => return Err(e),
-            Err(Stop::Prost) => return Self::from_proto(&pprof::decode_raw(&raw)?),
-        };
-        Ok(p)
+        Self::from_wire(data, &ReadOptions::default(), Some(threads))
     }
 
     /// Decodes raw (decompressed) protobuf bytes with the direct sample
-    /// reader ([`pprof::wire`]), reading samples on several threads; what
-    /// that reader leaves to prost is decoded with prost.
-    fn from_wire(data: &[u8], opts: &ReadOptions) -> Result<Profile, ProfileError> {
+    /// reader ([`pprof::wire`]), reading samples on `threads` threads (by
+    /// default as many as pay off); what that reader leaves to prost is
+    /// decoded with prost.
+    fn from_wire(
+        data: &[u8],
+        opts: &ReadOptions,
+        threads: Option<usize>,
+    ) -> Result<Profile, ProfileError> {
         let raw = pprof::checked_raw(data, opts)?;
         let Some(split) = pprof::wire::split(&raw) else {
             return Self::from_proto(&pprof::decode_raw(&raw)?);
@@ -652,11 +640,11 @@ impl Profile {
         if split.time_fields > 1 {
             return Err(ProfileError::Concatenated);
         }
-        match Self::from_parts(
-            &split.rest,
-            &split.strings,
-            SampleInput::Encoded(&split.samples),
-        ) {
+        let input = SampleInput::Encoded {
+            samples: &split.samples,
+            threads,
+        };
+        match Self::from_parts(&split.rest, &split.strings, input) {
             Ok(p) => Ok(p),
             Err(Stop::Invalid(e)) => Err(e),
             Err(Stop::Prost) => Self::from_proto(&pprof::decode_raw(&raw)?),
@@ -769,11 +757,13 @@ impl Profile {
         };
         let samples = match input {
             SampleInput::Decoded(list) => resolver.decoded(list)?,
-            SampleInput::Encoded(list) => {
+            SampleInput::Encoded { samples, threads } => {
                 // A thread pays off from some ten thousand samples on.
                 const PER_THREAD: usize = 16 * 1024;
-                let threads = worker_threads().min(list.len() / PER_THREAD).max(1);
-                resolver.read_all(list, threads)?
+                let threads = threads
+                    .unwrap_or_else(|| worker_threads().min(samples.len() / PER_THREAD))
+                    .max(1);
+                resolver.read_all(samples, threads)?
             }
         };
 
@@ -1005,8 +995,12 @@ impl Stop {
 enum SampleInput<'a> {
     /// Already decoded by prost.
     Decoded(&'a [proto::Sample]),
-    /// Encoded `Sample` messages, read directly.
-    Encoded(&'a [&'a [u8]]),
+    /// Encoded `Sample` messages, read directly on `threads` threads
+    /// (`None`: as many as pay off).
+    Encoded {
+        samples: &'a [&'a [u8]],
+        threads: Option<usize>,
+    },
 }
 
 /// The string table, as shared text.
@@ -1019,10 +1013,7 @@ impl Strings {
     fn new(raw: &[&[u8]]) -> Result<Strings, ProfileError> {
         let table: Vec<Str> = raw
             .iter()
-            .map(|b| match std::str::from_utf8(b) {
-                Ok(t) => Str::from(t),
-                Err(_) => Str::from(String::from_utf8_lossy(b)),
-            })
+            .map(|b| Str::from(String::from_utf8_lossy(b)))
             .collect();
         if let Some(first) = table.first()
             && !first.is_empty()
@@ -1049,25 +1040,6 @@ impl Strings {
                 index,
                 len: self.table.len(),
             })
-    }
-}
-
-/// Reads encoded sample `si` through `sink`; a location id the sink could
-/// not resolve (`dangling`) names the sample.
-fn read_checked<S: pprof::wire::LocationSink>(
-    reader: &mut pprof::wire::SampleReader,
-    buf: &[u8],
-    si: usize,
-    sink: &mut S,
-    dangling: impl Fn(&S) -> Option<u64>,
-) -> Result<(), Stop> {
-    reader.read_with(buf, sink).ok_or(Stop::Prost)?;
-    match dangling(sink) {
-        Some(id) => Err(Stop::Invalid(ProfileError::DanglingLocation {
-            sample: si,
-            id,
-        })),
-        None => Ok(()),
     }
 }
 
@@ -1149,34 +1121,12 @@ impl SampleResolver<'_> {
                 want: self.want,
             });
         }
-        let start = out.locations.len();
         out.locations.reserve(location_ids.len());
         for &id in location_ids {
             match self.locations.get(id) {
                 Some(l) => out.locations.push(l),
                 None => return Err(ProfileError::DanglingLocation { sample: si, id }),
             }
-        }
-        self.finish_sample(out, sets, si, start, values, labels)
-    }
-
-    /// Completes a sample whose locations were pushed from `start` on.
-    fn finish_sample(
-        &self,
-        out: &mut Samples,
-        sets: &mut LabelSets,
-        si: usize,
-        start: usize,
-        values: &[i64],
-        labels: &[proto::Label],
-    ) -> Result<(), ProfileError> {
-        if values.len() != self.want {
-            out.locations.truncate(start);
-            return Err(ProfileError::ValueCount {
-                sample: si,
-                got: values.len(),
-                want: self.want,
-            });
         }
         let set = self.label_set(out, sets, si, labels)?;
         out.loc_end.push(out.locations.len());
@@ -1254,36 +1204,6 @@ impl SampleResolver<'_> {
         Ok(out)
     }
 
-    /// Reads encoded samples `first..` of `list`.
-    fn read_range(&self, first: usize, list: &[&[u8]]) -> Result<Samples, Stop> {
-        let mut reader = pprof::wire::SampleReader::default();
-        let mut sets = HashMap::default();
-        let mut out = Samples::with_width(self.want);
-        // Most of a sample's bytes are its stack, at least a byte per frame.
-        let bytes: usize = list.iter().map(|b| b.len()).sum();
-        out.reserve(list.len(), bytes / 2);
-        let ix = &self.locations;
-        for (i, buf) in list.iter().enumerate() {
-            let si = first + i;
-            let start = out.locations.len();
-            let mut sink = Resolve {
-                locs: &mut out.locations,
-                ix,
-                dangling: None,
-            };
-            read_checked(&mut reader, buf, si, &mut sink, |k| k.dangling)?;
-            self.finish_sample(
-                &mut out,
-                &mut sets,
-                si,
-                start,
-                &reader.values,
-                &reader.labels,
-            )?;
-        }
-        Ok(out)
-    }
-
     /// Reads all encoded samples, on several threads when there are many.
     ///
     /// A first pass counts the frames of each share of the samples, so that
@@ -1311,8 +1231,8 @@ impl SampleResolver<'_> {
             })
         };
         let Some(counts) = counts.into_iter().collect::<Option<Vec<usize>>>() else {
-            // Malformed somewhere: the plain reader says where, precisely.
-            return self.read_range(0, list);
+            // A sample this reader does not read: prost decides.
+            return Err(Stop::Prost);
         };
         let total: usize = counts.iter().sum();
         let (n, w) = (list.len(), self.want);
@@ -1366,25 +1286,10 @@ impl SampleResolver<'_> {
             })
         };
         // The first error in sample order wins, as in a sequential read.
+        // Each share numbered its own label sets: they follow one another.
         let mut first = 0;
         for (r, part) in results.into_iter().zip(&shares) {
-            let sets = r?;
-            // This share's sets 1.. follow those already in `out`.
-            if sets.set_start.len() > 2 {
-                if out.set_start.is_empty() {
-                    out.set_start.extend([0, 0]);
-                }
-                let base = out.set_start.len() as u32 - 2;
-                let shift = out.set_labels.len();
-                out.set_start
-                    .extend(sets.set_start[2..].iter().map(|e| e + shift));
-                out.set_labels.extend(sets.set_labels);
-                for k in &mut out.label_set[first..first + part.len()] {
-                    if *k != 0 {
-                        *k += base;
-                    }
-                }
-            }
+            out.take_label_sets(r?, first..first + part.len());
             first += part.len();
         }
         Ok(out)
@@ -1406,7 +1311,13 @@ impl SampleResolver<'_> {
                 ix: &self.locations,
                 dangling: None,
             };
-            read_checked(&mut reader, buf, si, &mut sink, |k| k.dangling)?;
+            reader.read_with(buf, &mut sink).ok_or(Stop::Prost)?;
+            if let Some(id) = sink.dangling {
+                return Err(Stop::Invalid(ProfileError::DanglingLocation {
+                    sample: si,
+                    id,
+                }));
+            }
             pos = sink.pos;
             if reader.values.len() != w {
                 return Err(Stop::Invalid(ProfileError::ValueCount {

@@ -199,6 +199,9 @@ struct KeyInterner {
     paths: HashMap<Vec<u32>, u32, std::hash::BuildHasherDefault<crate::profile::FastHasher>>,
     /// What each id stands for.
     keys: Vec<Key>,
+    /// A stack's word ids and the path being looked up (reused buffers).
+    stack: Vec<u32>,
+    scratch: Vec<u32>,
 }
 
 enum Key {
@@ -227,11 +230,9 @@ impl KeyInterner {
         id
     }
 
-    /// Values per call path (the `take` innermost frames when given).
-    fn path_values(&mut self, p: &Profile, si: usize, take: Option<usize>) -> HashMap<u32, i64> {
-        // Per location: its functions' word ids, innermost first.
-        let loc_words: Vec<Vec<u32>> = p
-            .locations
+    /// Per location of `p`: the word ids of its functions, innermost first.
+    fn location_words(&mut self, p: &Profile) -> Vec<Vec<u32>> {
+        p.locations
             .iter()
             .map(|l| {
                 l.lines
@@ -239,37 +240,30 @@ impl KeyInterner {
                     .map(|ln| self.word(&p.functions[ln.function as usize].name))
                     .collect()
             })
-            .collect();
-        let mut out: HashMap<u32, i64> = HashMap::new();
-        let mut stack: Vec<u32> = Vec::new();
-        let mut key: Vec<u32> = Vec::new();
-        for s in &p.samples {
-            let v = s.values[si];
-            if v == 0 {
-                continue;
-            }
-            stack.clear();
-            for &l in s.locations {
-                stack.extend_from_slice(&loc_words[l as usize]);
-            }
-            let n = take.unwrap_or(stack.len()).min(stack.len());
-            key.clear();
-            if n < stack.len() {
-                key.push(u32::MAX);
-            }
-            key.extend(stack[..n].iter().rev());
-            let id = match self.paths.get(&key[..]) {
-                Some(&id) => id,
-                None => {
-                    let id = self.keys.len() as u32;
-                    self.paths.insert(key.clone(), id);
-                    self.keys.push(Key::Path(key.clone()));
-                    id
-                }
-            };
-            *out.entry(id).or_default() += v;
+            .collect()
+    }
+
+    /// The id of the call path of `locs` (the `take` innermost frames when
+    /// given), from the word ids of each location.
+    fn path_id(&mut self, words: &[Vec<u32>], locs: &[u32], take: Option<usize>) -> u32 {
+        let (stack, key) = (&mut self.stack, &mut self.scratch);
+        stack.clear();
+        for &l in locs {
+            stack.extend_from_slice(&words[l as usize]);
         }
-        out
+        let n = take.unwrap_or(stack.len()).min(stack.len());
+        key.clear();
+        if n < stack.len() {
+            key.push(u32::MAX);
+        }
+        key.extend(stack[..n].iter().rev());
+        if let Some(&id) = self.paths.get(&key[..]) {
+            return id;
+        }
+        let id = self.keys.len() as u32;
+        self.paths.insert(key.clone(), id);
+        self.keys.push(Key::Path(key.clone()));
+        id
     }
 
     /// The text of every key, by id.
@@ -301,66 +295,66 @@ impl KeyInterner {
     }
 }
 
-/// Values per key of one profile.
+/// Values per key of one profile, keys interned in `keys`.
 fn values_by_key(
     p: &Profile,
     si: usize,
     key: &GrowthKey,
     classifier: &Classifier,
-) -> HashMap<String, i64> {
-    let mut out: HashMap<String, i64> = HashMap::new();
+    keys: &mut KeyInterner,
+) -> HashMap<u32, i64> {
+    let mut out: HashMap<u32, i64> = HashMap::new();
     let mut frames = Frames::new(p);
+    let words = match key {
+        GrowthKey::Path(_) => keys.location_words(p),
+        _ => Vec::new(),
+    };
     for s in &p.samples {
         let v = s.values[si];
         if v == 0 {
             continue;
         }
-        let mut add = |k: String| *out.entry(k).or_default() += v;
+        let mut add = |id: u32| *out.entry(id).or_default() += v;
         match key {
-            GrowthKey::Function => add(frames
-                .stack(s.locations)
-                .first()
-                .map_or("<unknown>", |f| f)
-                .to_string()),
-            GrowthKey::Root => add(frames
-                .stack(s.locations)
-                .last()
-                .map_or("<unknown>", |f| f)
-                .to_string()),
+            GrowthKey::Function => add(keys.text_id(
+                frames
+                    .stack(s.locations)
+                    .first()
+                    .map_or("<unknown>", |f| f)
+                    .to_string(),
+            )),
+            GrowthKey::Root => add(keys.text_id(
+                frames
+                    .stack(s.locations)
+                    .last()
+                    .map_or("<unknown>", |f| f)
+                    .to_string(),
+            )),
             GrowthKey::FunctionCum => {
                 let mut st = frames.stack(s.locations);
                 st.sort_unstable();
                 st.dedup();
                 for f in st {
-                    add(f.to_string());
+                    add(keys.text_id(f.to_string()));
                 }
             }
-            GrowthKey::Leaf => add(frames.leaf(s.locations).0),
-            GrowthKey::File => add(frames.leaf(s.locations).1),
-            GrowthKey::Path(k) => {
-                let st = frames.stack(s.locations);
-                let take = k.unwrap_or(st.len()).min(st.len());
-                let mut path: Vec<&str> = st[..take].to_vec();
-                path.reverse();
-                let mut text = path.join(" -> ");
-                if take < st.len() {
-                    text = format!("… -> {text}");
-                }
-                add(text)
-            }
+            GrowthKey::Leaf => add(keys.text_id(frames.leaf(s.locations).0)),
+            GrowthKey::File => add(keys.text_id(frames.leaf(s.locations).1)),
+            GrowthKey::Path(take) => add(keys.path_id(&words, s.locations, *take)),
             GrowthKey::Kind => {
                 let st = frames.stack(s.locations);
-                add(classifier.classify(&st, s.num_label("bytes")).to_string())
+                add(keys.text_id(classifier.classify(&st, s.num_label("bytes")).to_string()))
             }
-            GrowthKey::SizeClass => add(size_class(s.num_label("bytes"))),
-            GrowthKey::Label(k) => add(s
-                .labels
-                .iter()
-                .find_map(|l| match &l.value {
-                    LabelValue::Str(v) if &*l.key == k => Some(v.to_string()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| format!("({k} unset)"))),
+            GrowthKey::SizeClass => add(keys.text_id(size_class(s.num_label("bytes")))),
+            GrowthKey::Label(k) => add(keys.text_id(
+                s.labels
+                    .iter()
+                    .find_map(|l| match &l.value {
+                        LabelValue::Str(v) if &*l.key == k => Some(v.to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| format!("({k} unset)")),
+            )),
         }
     }
     out
@@ -400,13 +394,7 @@ pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTabl
                     sample_type.name
                 ))
             })?;
-        per.push(match &opts.key {
-            GrowthKey::Path(k) => keys.path_values(p, si, *k),
-            key => values_by_key(p, si, key, classifier)
-                .into_iter()
-                .map(|(k, v)| (keys.text_id(k), v))
-                .collect(),
-        });
+        per.push(values_by_key(p, si, &opts.key, classifier, &mut keys));
     }
     let names = keys.into_names();
     let totals: Vec<i64> = snapshots
@@ -834,15 +822,20 @@ pub fn goroutine_check(bundle: &crate::bundle::Bundle) -> Result<GoroutineCheck>
     };
     let mut leaked = Vec::new();
     if let Some(last) = bundle.goroutineleak.last() {
-        let mut by = values_by_key(
+        let mut keys = KeyInterner::default();
+        let values = values_by_key(
             &last.profile,
             0,
             &GrowthKey::Root,
             &Classifier { rules: vec![] },
-        )
-        .into_iter()
-        .filter(|(_, v)| *v != 0)
-        .collect::<Vec<_>>();
+            &mut keys,
+        );
+        let names = keys.into_names();
+        let mut by = values
+            .into_iter()
+            .filter(|(_, v)| *v != 0)
+            .map(|(id, v)| (names[id as usize].clone(), v))
+            .collect::<Vec<_>>();
         by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         leaked = by;
     }

@@ -412,27 +412,27 @@ fn merge_inputs(inputs: &[MergeInput<'_>]) -> Profile {
             // Snapshots of one process list their stacks in much the same
             // order: try the sample after the last one matched before
             // hashing (a sequential read instead of a random probe).
-            if let Some(i) = guess.filter(|&i| {
+            let guessed = guess.filter(|&i| {
                 i < index.label_key.len()
                     && index.label_key[i] == lk
                     && out.samples.get(i).locations == &locs[..]
-            }) {
-                for (a, v) in out.samples.values_mut(i).iter_mut().zip(&values) {
-                    *a = a.wrapping_add(*v);
+            });
+            // The matching sample, or the hash to file a new one under.
+            let found = match guessed {
+                Some(i) => Ok(i),
+                None => {
+                    let h = SampleIndex::hash(&locs, lk);
+                    index.find(&out.samples, h, &locs, lk).ok_or(h)
                 }
-                guess = Some(i + 1);
-                continue;
-            }
-            let h = SampleIndex::hash(&locs, lk);
-            let found = index.find(&out.samples, h, &locs, lk);
-            guess = found.map(|i| i + 1);
+            };
+            guess = found.ok().map(|i| i + 1);
             match found {
-                Some(i) => {
+                Ok(i) => {
                     for (a, v) in out.samples.values_mut(i).iter_mut().zip(&values) {
                         *a = a.wrapping_add(*v);
                     }
                 }
-                None => {
+                Err(h) => {
                     index.add(h, lk);
                     out.samples
                         .push_with_set(&locs, &values, out_sets[lk as usize]);

@@ -391,7 +391,8 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
         base_keys: indices_of(BASE_LABEL),
         true_values: indices_of("true"),
     };
-    let view = View::new(&header);
+    let mut view = View::new(&header);
+    let matches = view.filter_by_name(None, None, None, None);
     let mut nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
     let builder = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
     let g = builder.build(None, false);
@@ -403,19 +404,7 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
     } else {
         g.total
     };
-    let r = finish(
-        &header,
-        opts,
-        si,
-        total,
-        FilterMatches {
-            focus: true,
-            ..FilterMatches::default()
-        },
-        &mut nodes,
-        &builder,
-        g,
-    )?;
+    let r = finish(&header, opts, si, total, matches, &mut nodes, &builder, g)?;
     Ok(Some(r))
 }
 
@@ -1043,7 +1032,7 @@ impl<'a> GraphBuilder<'a> {
                     .collect()
             });
             let mut parts = parts.into_iter();
-            let mut g = parts.next().unwrap_or_else(|| self.empty_graph());
+            let mut g = parts.next().unwrap_or_else(|| Self::into_graph(self.acc()));
             for part in parts {
                 for (a, b) in g.flat.iter_mut().zip(&part.flat) {
                     *a += b;
@@ -1070,18 +1059,6 @@ impl<'a> GraphBuilder<'a> {
             .filter(|&i| g.flat[i as usize] != 0 || g.cum[i as usize] != 0)
             .collect();
         g
-    }
-
-    fn empty_graph(&self) -> Graph {
-        Graph {
-            flat: vec![0; self.n_nodes],
-            cum: vec![0; self.n_nodes],
-            edges: EdgeMap::default(),
-            present: Vec::new(),
-            total: 0,
-            diff_total: 0,
-            bad: false,
-        }
     }
 
     fn acc(&self) -> Acc {
@@ -1116,11 +1093,7 @@ impl<'a> GraphBuilder<'a> {
         let mut shared = Shared::default();
         for (i, &(locs, w)) in stacks.iter().enumerate() {
             let stamp = (first + i) as u32;
-            if kept.is_none() && !with_edges {
-                self.add_stack_shared(&mut acc, &mut shared, stamp, locs, w);
-            } else {
-                self.add_stack(&mut acc, stamp, locs, w, kept, with_edges);
-            }
+            self.add(&mut acc, &mut shared, stamp, locs, w, kept, with_edges);
         }
         Self::into_graph(acc)
     }
@@ -1173,11 +1146,7 @@ impl<'a> GraphBuilder<'a> {
             }
             if v != 0 {
                 let stamp = (first + si) as u32;
-                if kept.is_none() && !with_edges {
-                    self.add_stack_shared(&mut acc, &mut shared, stamp, &locs, v);
-                } else {
-                    self.add_stack(&mut acc, stamp, &locs, v, kept, with_edges);
-                }
+                self.add(&mut acc, &mut shared, stamp, &locs, v, kept, with_edges);
             }
         }
         let mut g = Self::into_graph(acc);
@@ -1185,6 +1154,27 @@ impl<'a> GraphBuilder<'a> {
         g.diff_total = diff_total;
         g.bad = bad;
         g
+    }
+
+    /// Adds one stack (leaf first) of weight `w`, sharing work with the
+    /// previous stack where the graph allows it.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &self,
+        acc: &mut Acc,
+        shared: &mut Shared,
+        stamp: u32,
+        locs: &[u32],
+        w: i64,
+        kept: Option<&[bool]>,
+        with_edges: bool,
+    ) {
+        if kept.is_none() && !with_edges {
+            self.add_stack_shared(acc, shared, stamp, locs, w);
+        } else {
+            self.add_stack(acc, stamp, locs, w, kept, with_edges);
+        }
     }
 
     /// [`GraphBuilder::add_stack`] for the unrestricted graph without
