@@ -605,7 +605,8 @@ impl Profile {
     /// Validates a wire message and resolves its strings and ids.
     pub fn from_proto(m: &proto::Profile) -> Result<Profile, ProfileError> {
         let strings: Vec<&[u8]> = m.string_table.iter().map(|v| &v[..]).collect();
-        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample)).map_err(Stop::into_error)
+        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample), true)
+            .map_err(Stop::into_error)
     }
 
     /// The profile without its samples, from a split wire message: what a
@@ -615,7 +616,7 @@ impl Profile {
             samples: &[],
             threads: None,
         };
-        Self::from_parts(&split.rest, &split.strings, input).map_err(Stop::into_error)
+        Self::from_parts(&split.rest, &split.strings, input, false).map_err(Stop::into_error)
     }
 
     /// Decodes with the samples read by exactly `threads` threads (tests).
@@ -644,7 +645,7 @@ impl Profile {
             samples: &split.samples,
             threads,
         };
-        match Self::from_parts(&split.rest, &split.strings, input) {
+        match Self::from_parts(&split.rest, &split.strings, input, true) {
             Ok(p) => Ok(p),
             Err(Stop::Invalid(e)) => Err(e),
             Err(Stop::Prost) => Self::from_proto(&pprof::decode_raw(&raw)?),
@@ -655,8 +656,9 @@ impl Profile {
         m: &proto::Profile,
         string_table: &[&[u8]],
         input: SampleInput<'_>,
+        eager_strings: bool,
     ) -> Result<Profile, Stop> {
-        let strings = Strings::new(string_table)?;
+        let strings = Strings::new(string_table, eager_strings)?;
         let s = |field: &dyn Fn() -> String, index: i64| strings.get(field, index);
         let vt = |what: &str, v: &proto::ValueType| -> Result<ValueType, ProfileError> {
             Ok(ValueType {
@@ -1004,23 +1006,32 @@ enum SampleInput<'a> {
 }
 
 /// The string table, as shared text.
-struct Strings {
+struct Strings<'a> {
+    raw: &'a [&'a [u8]],
+    /// Every string, converted once; empty when the strings are converted
+    /// as they are asked for (a header needs only a few of them).
     table: Vec<Str>,
     empty: Str,
 }
 
-impl Strings {
-    fn new(raw: &[&[u8]]) -> Result<Strings, ProfileError> {
-        let table: Vec<Str> = raw
-            .iter()
-            .map(|b| Str::from(String::from_utf8_lossy(b)))
-            .collect();
-        if let Some(first) = table.first()
+impl<'a> Strings<'a> {
+    fn new(raw: &'a [&'a [u8]], eager: bool) -> Result<Strings<'a>, ProfileError> {
+        if let Some(first) = raw.first()
             && !first.is_empty()
         {
-            return Err(ProfileError::StringTableStart(first.to_string()));
+            return Err(ProfileError::StringTableStart(
+                String::from_utf8_lossy(first).into_owned(),
+            ));
         }
+        let table = if eager {
+            raw.iter()
+                .map(|b| Str::from(String::from_utf8_lossy(b)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Strings {
+            raw,
             table,
             empty: Str::from(""),
         })
@@ -1031,15 +1042,15 @@ impl Strings {
         if index == 0 {
             return Ok(self.empty.clone());
         }
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| self.table.get(i))
-            .cloned()
-            .ok_or_else(|| ProfileError::StringIndex {
+        match usize::try_from(index).ok().filter(|&i| i < self.raw.len()) {
+            Some(i) if self.table.is_empty() => Ok(Str::from(String::from_utf8_lossy(self.raw[i]))),
+            Some(i) => Ok(self.table[i].clone()),
+            None => Err(ProfileError::StringIndex {
                 field: field(),
                 index,
-                len: self.table.len(),
-            })
+                len: self.raw.len(),
+            }),
+        }
     }
 }
 
@@ -1080,9 +1091,14 @@ impl std::hash::Hasher for FastHasher {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        }
+        let tail = chunks.remainder();
+        if !tail.is_empty() {
             let mut w = [0u8; 8];
-            w[..c.len()].copy_from_slice(c);
+            w[..tail.len()].copy_from_slice(tail);
             self.write_u64(u64::from_le_bytes(w));
         }
     }
@@ -1097,7 +1113,7 @@ impl std::hash::Hasher for FastHasher {
 
 /// Turns wire samples into model samples.
 struct SampleResolver<'a> {
-    strings: &'a Strings,
+    strings: &'a Strings<'a>,
     locations: IdIndex,
     want: usize,
 }

@@ -29,9 +29,17 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// Decodes and checks that the error names the input.
+/// Decodes and checks that the error names the input, and that the top
+/// report read straight from the bytes refuses them with the same words.
 fn err(data: &[u8]) -> ProfileError {
-    match Profile::from_bytes(data, NAME) {
+    let direct = heapframe::report::top_bytes(data, NAME, &Default::default());
+    let decoded = Profile::from_bytes(data, NAME);
+    assert_eq!(
+        direct.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+        decoded.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+        "top_bytes and from_bytes disagree"
+    );
+    match decoded {
         Ok(_) => panic!("expected an error"),
         Err(e) => {
             let msg = e.to_string();
@@ -445,4 +453,180 @@ fn direct_reader_and_prost_agree_on_unusual_encodings() {
         "key beyond u32"
     ));
     assert!(agree(&with_sample(&[]), "plain"));
+}
+
+#[test]
+fn direct_top_reads_unusual_frames_as_the_model_does() {
+    use heapframe::report::{Granularity, TopOptions, top, top_bytes};
+    let same = |m: &proto::Profile, what: &str| {
+        let bytes = m.encode_to_vec();
+        let p = Profile::from_bytes(&bytes, NAME).unwrap();
+        for granularity in [
+            Granularity::Functions,
+            Granularity::FileFunctions,
+            Granularity::Files,
+            Granularity::Lines,
+            Granularity::Addresses,
+        ] {
+            for noinlines in [false, true] {
+                let opts = TopOptions {
+                    granularity,
+                    noinlines,
+                    ..Default::default()
+                };
+                let want = top(&p, &opts).unwrap().to_text();
+                let got = top_bytes(&bytes, NAME, &opts).unwrap().to_text();
+                let direct = heapframe::report::top_bytes_direct(&bytes, NAME, &opts).unwrap();
+                assert!(direct.is_some(), "{what}: the direct path was not taken");
+                assert_eq!(got, want, "{what} {granularity:?} noinlines={noinlines}");
+            }
+        }
+    };
+    let st = |s: &[u8]| s.to_vec();
+    let mut m = valid();
+    m.string_table = vec![
+        st(b""),
+        st(b"inuse_space"),
+        st(b"bytes"),
+        st(b"main.leak"),
+        st(b"/bin/svc"),
+        st(b"main.leak"),                  // 5: the same name again
+        st(b"/proc/self/cwd/./a/../b.go"), // 6: a file pprof cleans
+        st(b"b.go"),                       // 7: what it cleans to
+        st(b"main.\xff\xfe"),              // 8: not UTF-8
+        st(b"main.\xfe\xff"),              // 9: not UTF-8, the same once made valid
+    ];
+    m.function = vec![
+        proto::Function {
+            id: 1,
+            name: 3,
+            filename: 6,
+            start_line: 2,
+            ..Default::default()
+        },
+        proto::Function {
+            id: 2,
+            name: 5,
+            filename: 7,
+            ..Default::default()
+        },
+        proto::Function {
+            id: 3,
+            name: 8,
+            ..Default::default()
+        },
+        proto::Function {
+            id: 4,
+            name: 9,
+            ..Default::default()
+        },
+        proto::Function {
+            id: 5,
+            start_line: 9,
+            ..Default::default()
+        },
+    ];
+    let line = |function_id, line, column| proto::Line {
+        function_id,
+        line,
+        column,
+    };
+    m.location = vec![
+        proto::Location {
+            id: 1,
+            mapping_id: 1,
+            address: 0x1000,
+            line: vec![line(1, 3, 1), line(2, 7, 2)],
+            ..Default::default()
+        },
+        proto::Location {
+            id: 7,
+            mapping_id: 1,
+            address: 0x2000,
+            line: vec![line(3, 4, 0)],
+            is_folded: true,
+        },
+        proto::Location {
+            id: 3,
+            address: 0x3000,
+            line: vec![line(4, 5, 0), line(5, 6, 0)],
+            ..Default::default()
+        },
+        proto::Location {
+            id: 4,
+            mapping_id: 1,
+            address: 0x4000,
+            ..Default::default()
+        },
+    ];
+    m.sample = vec![
+        proto::Sample {
+            location_id: vec![1, 7, 3],
+            value: vec![10],
+            label: vec![],
+        },
+        proto::Sample {
+            location_id: vec![4, 1],
+            value: vec![7],
+            label: vec![],
+        },
+        proto::Sample {
+            location_id: vec![3, 3],
+            value: vec![5],
+            label: vec![],
+        },
+    ];
+    same(&m, "names, files and locations in unusual shapes");
+
+    // Unknown fields inside functions, locations and lines, as prost skips them.
+    let mut bytes = Vec::new();
+    for (field, msg) in [
+        (4u8, {
+            let mut b = m.location[0].encode_to_vec();
+            b.extend_from_slice(&[0x38, 0x05, 0x42, 0x01, 0x00]); // fields 7 and 8
+            b
+        }),
+        (5u8, {
+            let mut b = m.function[0].encode_to_vec();
+            b.extend_from_slice(&[0x30, 0x01]); // field 6
+            b
+        }),
+    ] {
+        bytes.push(field << 3 | 2);
+        bytes.push(msg.len() as u8);
+        bytes.extend_from_slice(&msg);
+    }
+    let mut rest = m.clone();
+    rest.location.remove(0);
+    rest.function.remove(0);
+    bytes.extend_from_slice(&rest.encode_to_vec());
+    let p = Profile::from_bytes(&bytes, NAME).unwrap();
+    let opts = Default::default();
+    assert_eq!(
+        heapframe::report::top_bytes(&bytes, NAME, &opts)
+            .unwrap()
+            .to_text(),
+        top(&p, &opts).unwrap().to_text()
+    );
+
+    // Bytes inside a location or function that prost refuses: the same error.
+    for (field, msg) in [
+        (4u8, vec![0x08, 0x01, 0x12, 0x01, 0x00]), // mapping_id with a length
+        (5u8, vec![0x08, 0x02, 0x17]),             // wire type 7
+        (4u8, vec![0x08, 0x01, 0x22, 0x02, 0x08]), // a truncated line
+        (5u8, vec![0x08, 0x02, 0x13, 0x14]),       // a group in a known field's place
+    ] {
+        let mut bad = vec![field << 3 | 2, msg.len() as u8];
+        bad.extend_from_slice(&msg);
+        bad.extend_from_slice(&m.encode_to_vec());
+        err(&bad);
+        let direct = heapframe::report::top_bytes_direct(&bad, NAME, &opts).unwrap();
+        assert!(direct.is_none(), "{msg:?}");
+    }
+    let mut bad = m.clone();
+    bad.function[1].system_name = 99;
+    err(&bad.encode_to_vec());
+    let mut bad = m.clone();
+    bad.function[1].id = 1;
+    err(&bad.encode_to_vec());
 }

@@ -12,7 +12,9 @@ pub mod top;
 pub mod units;
 
 pub use compare::{BaseMode, subtract};
-pub use top::{Granularity, InlineTag, TopOptions, TopReport, TopRow, top, top_bytes};
+pub use top::{
+    Granularity, InlineTag, TopOptions, TopReport, TopRow, top, top_bytes, top_bytes_direct,
+};
 
 /// Formats nanoseconds since the epoch as pprof's `Time:` header does
 /// (`2006-01-02 15:04:05 MST`), in UTC.

@@ -22,6 +22,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::Result;
@@ -311,7 +312,7 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         hide.as_ref(),
         show.as_ref(),
     );
-    let mut nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
+    let mut nodes = NodeTable::build(Frames::of_view(&view), opts.granularity, opts.noinlines);
     let stacks: Vec<(&[u32], i64)> = view
         .samples
         .iter()
@@ -353,13 +354,20 @@ pub fn top_bytes(data: &[u8], source: &str, opts: &TopOptions) -> Result<TopRepo
     top(&Profile::from_bytes(data, source)?, opts)
 }
 
+/// The direct path of [`top_bytes`] alone: `None` when it does not apply
+/// (tests use it to know the direct path was taken).
+#[doc(hidden)]
+pub fn top_bytes_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<TopReport>> {
+    top_direct(data, source, opts)
+}
+
 /// The direct path of [`top_bytes`]; `None` when it does not apply.
 fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<TopReport>> {
     let read = ReadOptions::default();
     let Ok(raw) = pprof::checked_raw(data, &read) else {
         return Ok(None);
     };
-    let Some(split) = pprof::wire::split(&raw) else {
+    let Some(split) = pprof::wire::split_frames(&raw) else {
         return Ok(None);
     };
     if split.time_fields > 1 {
@@ -373,7 +381,10 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
     }
     header.source = source.to_string();
     let si = header.sample_index(opts.sample_index.as_deref())?;
-    let Ok(locations) = IdIndex::new("location", header.locations.iter().map(|l| l.id)) else {
+    let Some((frames, loc_ids)) = Frames::of_wire(&split, &header) else {
+        return Ok(None);
+    };
+    let Ok(locations) = IdIndex::new("location", loc_ids.into_iter()) else {
         return Ok(None);
     };
     let strings = &split.strings;
@@ -391,9 +402,11 @@ fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<Top
         base_keys: indices_of(BASE_LABEL),
         true_values: indices_of("true"),
     };
-    let mut view = View::new(&header);
-    let matches = view.filter_by_name(None, None, None, None);
-    let mut nodes = NodeTable::build(&view, opts.granularity, opts.noinlines);
+    let matches = FilterMatches {
+        focus: true,
+        ..Default::default()
+    };
+    let mut nodes = NodeTable::build(frames, opts.granularity, opts.noinlines);
     let builder = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
     let g = builder.build(None, false);
     if g.bad {
@@ -490,12 +503,12 @@ fn finish(
         .iter()
         .map(|&n| {
             let i = n as usize;
-            let info = &nodes.infos[i];
+            let key = &nodes.keys[i];
             TopRow {
                 name: nodes.names[i].clone(),
-                function: info.name.clone(),
-                file: info.file.clone(),
-                line: info.lineno,
+                function: Str::from(nodes.text(key.name)),
+                file: Str::from(nodes.text(key.file)),
+                line: key.lineno,
                 inline: match (inline_in[i], normal_in[i]) {
                     (true, true) => InlineTag::Partial,
                     (true, false) => InlineTag::Inline,
@@ -667,74 +680,280 @@ fn trim_path(path: &str) -> &str {
     path
 }
 
-/// pprof's `NodeInfo`: what makes two frames the same node.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-struct NodeInfo {
-    name: Str,
+/// Texts (function names, file names, mapping files) interned by content:
+/// equal texts get one id, id 0 is the empty text.
+struct TextPool<'a> {
+    texts: Vec<Cow<'a, str>>,
+    ids: HashMap<Cow<'a, str>, u32, BuildHasherDefault<crate::profile::FastHasher>>,
+}
+
+impl<'a> TextPool<'a> {
+    fn with_capacity(n: usize) -> Self {
+        let mut pool = TextPool {
+            texts: Vec::with_capacity(n),
+            ids: HashMap::with_capacity_and_hasher(n, Default::default()),
+        };
+        pool.intern(Cow::Borrowed(""));
+        pool
+    }
+
+    fn intern(&mut self, text: Cow<'a, str>) -> u32 {
+        match self.ids.entry(text) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let id = self.texts.len() as u32;
+                self.texts.push(e.key().clone());
+                e.insert(id);
+                id
+            }
+        }
+    }
+}
+
+/// A function's texts, as pool ids.
+#[derive(Debug, Clone, Copy)]
+struct FuncText {
+    name: u32,
+    file: u32,
+    start_line: i64,
+}
+
+/// A frame: one line of a location.
+#[derive(Debug, Clone, Copy)]
+struct FrameLine {
+    /// Index of the function in [`Frames::funcs`].
+    func: u32,
+    line: i64,
+    column: i64,
+}
+
+/// The functions and locations of a profile in the shape the node table
+/// reads: texts interned, lines in one list. Made from a decoded profile
+/// seen through a [`View`], or straight from the wire.
+struct Frames<'a> {
+    pool: TextPool<'a>,
+    funcs: Vec<FuncText>,
+    /// Per location: address, mapping file (pool id, 0 when none) and the
+    /// end of its lines in `lines` (innermost first).
+    loc_address: Vec<u64>,
+    loc_objfile: Vec<u32>,
+    loc_end: Vec<u32>,
+    lines: Vec<FrameLine>,
+}
+
+impl<'a> Frames<'a> {
+    fn with_capacity(locations: usize, functions: usize) -> Self {
+        Frames {
+            // Names, and files a tenth as many.
+            pool: TextPool::with_capacity(functions + functions / 8 + 1),
+            funcs: Vec::with_capacity(functions),
+            loc_address: Vec::with_capacity(locations),
+            loc_objfile: Vec::with_capacity(locations),
+            loc_end: Vec::with_capacity(locations),
+            lines: Vec::with_capacity(locations + locations / 4),
+        }
+    }
+
+    /// The frames of a view of a decoded profile (hidden lines left out).
+    fn of_view(view: &View<'a>) -> Self {
+        let p: &'a Profile = view.profile;
+        let mut f = Frames::with_capacity(p.locations.len(), p.functions.len());
+        // Names repeat rarely, file names often: remember each file's id
+        // by its shared allocation.
+        let mut file_ids: HashMap<*const u8, u32> = HashMap::new();
+        for func in &p.functions {
+            let name = f.pool.intern(Cow::Borrowed(&*func.name));
+            let file = match file_ids.get(&func.filename.as_ptr()) {
+                Some(&id) => id,
+                None => {
+                    let id = f.pool.intern(Cow::Borrowed(&*func.filename));
+                    file_ids.insert(func.filename.as_ptr(), id);
+                    id
+                }
+            };
+            f.funcs.push(FuncText {
+                name,
+                file,
+                start_line: func.start_line,
+            });
+        }
+        let mut objfiles = vec![u32::MAX; p.mappings.len()];
+        for (li, loc) in p.locations.iter().enumerate() {
+            let objfile = match loc.mapping {
+                Some(m) => {
+                    let m = m as usize;
+                    if objfiles[m] == u32::MAX {
+                        objfiles[m] = f.pool.intern(Cow::Borrowed(&*p.mappings[m].filename));
+                    }
+                    objfiles[m]
+                }
+                None => 0,
+            };
+            f.loc_address.push(loc.address);
+            f.loc_objfile.push(objfile);
+            f.lines.extend(view.lines[li].iter().map(|l| FrameLine {
+                func: l.function,
+                line: l.line,
+                column: l.column,
+            }));
+            f.loc_end.push(f.lines.len() as u32);
+        }
+        f
+    }
+
+    /// The frames read straight from a split profile whose locations and
+    /// functions were left encoded ([`pprof::wire::split_frames`]), with
+    /// the header decoded from the rest, and the location ids in file
+    /// order. `None` for anything the model would refuse (dangling ids,
+    /// string indices out of range, bad bytes): the caller then decodes in
+    /// full, which reports it.
+    fn of_wire(split: &pprof::wire::Split<'a>, header: &'a Profile) -> Option<(Self, Vec<u64>)> {
+        // Functions and locations are independent until a line names its
+        // function: read them side by side when that pays.
+        const PARALLEL_FROM: usize = 4096;
+        let (functions, locations) =
+            if split.locations.len() >= PARALLEL_FROM && crate::profile::worker_threads() > 1 {
+                std::thread::scope(|scope| {
+                    let locations = scope.spawn(|| RawLocations::read(&split.locations));
+                    let functions = read_functions(split);
+                    (functions, locations.join().ok().flatten())
+                })
+            } else {
+                (read_functions(split), RawLocations::read(&split.locations))
+            };
+        let ((pool, funcs, function_ix), locs) = (functions?, locations?);
+        let mut f = Frames {
+            pool,
+            funcs,
+            loc_address: locs.address,
+            loc_objfile: Vec::with_capacity(locs.ids.len()),
+            loc_end: locs.line_end,
+            lines: Vec::with_capacity(locs.lines.len()),
+        };
+        let mappings = IdIndex::new("mapping", header.mappings.iter().map(|m| m.id)).ok()?;
+        let mut objfiles = vec![u32::MAX; header.mappings.len()];
+        for &id in &locs.mapping_ids {
+            let objfile = if id == 0 {
+                0
+            } else {
+                let m = mappings.get(id)? as usize;
+                if objfiles[m] == u32::MAX {
+                    objfiles[m] = f.pool.intern(Cow::Borrowed(&*header.mappings[m].filename));
+                }
+                objfiles[m]
+            };
+            f.loc_objfile.push(objfile);
+        }
+        for l in &locs.lines {
+            f.lines.push(FrameLine {
+                func: function_ix.get(l.function_id)?,
+                line: l.line,
+                column: l.column,
+            });
+        }
+        Some((f, locs.ids))
+    }
+}
+
+/// Reads the encoded functions of a split profile: their texts interned,
+/// and the index of their ids.
+fn read_functions<'a>(
+    split: &pprof::wire::Split<'a>,
+) -> Option<(TextPool<'a>, Vec<FuncText>, IdIndex)> {
+    let strings = &split.strings;
+    let n = split.functions.len();
+    // Names, and files a tenth as many.
+    let mut pool = TextPool::with_capacity(n + n / 8 + 1);
+    let mut text_of = vec![u32::MAX; strings.len()];
+    let mut text = |pool: &mut TextPool<'a>, index: i64| -> Option<u32> {
+        let i = usize::try_from(index).ok().filter(|&i| i < strings.len())?;
+        if i == 0 {
+            return Some(0);
+        }
+        if text_of[i] == u32::MAX {
+            text_of[i] = pool.intern(String::from_utf8_lossy(strings[i]));
+        }
+        Some(text_of[i])
+    };
+    let mut funcs = Vec::with_capacity(n);
+    let mut ids = Vec::with_capacity(n);
+    for buf in &split.functions {
+        let rf = pprof::wire::read_function(buf)?;
+        // Never shown, but the model refuses it out of range.
+        usize::try_from(rf.system_name)
+            .ok()
+            .filter(|&i| i < strings.len())?;
+        funcs.push(FuncText {
+            name: text(&mut pool, rf.name)?,
+            file: text(&mut pool, rf.filename)?,
+            start_line: rf.start_line,
+        });
+        ids.push(rf.id);
+    }
+    let index = IdIndex::new("function", ids.into_iter()).ok()?;
+    Some((pool, funcs, index))
+}
+
+/// Encoded locations read, with their ids unresolved.
+struct RawLocations {
+    ids: Vec<u64>,
+    address: Vec<u64>,
+    mapping_ids: Vec<u64>,
+    line_end: Vec<u32>,
+    lines: Vec<pprof::wire::RawLine>,
+}
+
+impl RawLocations {
+    fn read(encoded: &[&[u8]]) -> Option<RawLocations> {
+        let n = encoded.len();
+        let mut out = RawLocations {
+            ids: Vec::with_capacity(n),
+            address: Vec::with_capacity(n),
+            mapping_ids: Vec::with_capacity(n),
+            line_end: Vec::with_capacity(n),
+            lines: Vec::with_capacity(n + n / 4),
+        };
+        for buf in encoded {
+            let rl = pprof::wire::read_location(buf, &mut out.lines)?;
+            out.ids.push(rl.id);
+            out.address.push(rl.address);
+            out.mapping_ids.push(rl.mapping_id);
+            out.line_end.push(out.lines.len() as u32);
+        }
+        Some(out)
+    }
+}
+
+/// pprof's `NodeInfo`: what makes two frames the same node (texts as pool
+/// ids of the node table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct NodeKey {
+    name: u32,
     address: u64,
-    file: Str,
+    file: u32,
     start_line: i64,
     lineno: i64,
     column: i64,
-    objfile: Str,
+    objfile: u32,
 }
 
-impl NodeInfo {
-    fn printable_name(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        if self.address != 0 {
-            parts.push(format!("{:016x}", self.address));
-        }
-        if !self.name.is_empty() {
-            parts.push(self.name.to_string());
-        }
-        if self.lineno != 0 {
-            let mut s = format!("{}:{}", self.file, self.lineno);
-            if self.column != 0 {
-                s.push_str(&format!(":{}", self.column));
-            }
-            parts.push(s);
-        } else if !self.file.is_empty() {
-            parts.push(self.file.to_string());
-        } else if !self.name.is_empty() {
-        } else if !self.objfile.is_empty() {
-            parts.push(format!("[{}]", go_base(&self.objfile)));
-        } else {
-            parts.push("<unknown>".to_string());
-        }
-        parts.join(" ")
-    }
-
-    /// Go's `fmt.Sprint(info)`, pprof's last-resort ordering key.
-    fn go_sprint(&self) -> String {
-        format!(
-            "{{{}  {} {} {} {} {} {}}}",
-            self.name,
-            self.address,
-            self.file,
-            self.start_line,
-            self.lineno,
-            self.column,
-            self.objfile
-        )
-    }
-}
-
-/// Interned nodes and, per location, the node of each of its lines.
-struct NodeTable {
-    infos: Vec<NodeInfo>,
+/// Interned nodes and, per location, the nodes of its lines.
+struct NodeTable<'a> {
+    texts: Vec<Cow<'a, str>>,
+    keys: Vec<NodeKey>,
     names: Vec<String>,
-    /// For each location: its nodes, innermost line first.
-    loc_nodes: Vec<Vec<u32>>,
+    /// Per location, its nodes innermost line first:
+    /// `loc_nodes[loc_start[l]..loc_start[l + 1]]`.
+    loc_start: Vec<u32>,
+    loc_nodes: Vec<u32>,
 }
 
-impl NodeTable {
+impl<'a> NodeTable<'a> {
     fn len(&self) -> usize {
-        self.infos.len()
+        self.keys.len()
     }
 
-    fn build(view: &View<'_>, gran: Granularity, noinlines: bool) -> NodeTable {
-        let p = view.profile;
+    fn build(frames: Frames<'a>, gran: Granularity, noinlines: bool) -> NodeTable<'a> {
         let (function, filename, linenumber, address) = match gran {
             Granularity::Functions => (true, false, false, false),
             Granularity::FileFunctions => (true, true, false, false),
@@ -743,78 +962,173 @@ impl NodeTable {
             Granularity::Addresses => (true, true, true, true),
         };
         let keep_columns = gran == Granularity::Addresses && !noinlines;
-        let mut map: HashMap<NodeInfo, u32, BuildHasherDefault<crate::profile::FastHasher>> =
-            HashMap::default();
-        let mut infos = Vec::new();
-        let mut intern = |info: NodeInfo| -> u32 {
-            *map.entry(info).or_insert_with_key(|k| {
-                infos.push(k.clone());
-                infos.len() as u32 - 1
+        let Frames {
+            mut pool,
+            funcs,
+            loc_address,
+            loc_objfile,
+            loc_end,
+            lines,
+        } = frames;
+
+        // The node texts of each function: its name, its cleaned file.
+        let mut clean = vec![u32::MAX; pool.texts.len()];
+        let func_key: Vec<FuncText> = funcs
+            .iter()
+            .map(|f| {
+                let file = if filename && f.file != 0 {
+                    let raw = f.file as usize;
+                    if clean[raw] == u32::MAX {
+                        let cleaned = match go_clean(trim_path(&pool.texts[raw])) {
+                            Cow::Borrowed(b) if b.len() == pool.texts[raw].len() => raw as u32,
+                            c => pool.intern(Cow::Owned(c.into_owned())),
+                        };
+                        clean[raw] = cleaned;
+                    }
+                    clean[raw]
+                } else {
+                    0
+                };
+                FuncText {
+                    name: if function { f.name } else { 0 },
+                    file,
+                    start_line: f.start_line,
+                }
+            })
+            .collect();
+
+        let mut map: HashMap<NodeKey, u32, BuildHasherDefault<crate::profile::FastHasher>> =
+            HashMap::with_capacity_and_hasher(funcs.len() + 1, Default::default());
+        let mut keys = Vec::with_capacity(funcs.len() + 1);
+        let mut intern = |key: NodeKey| -> u32 {
+            *map.entry(key).or_insert_with(|| {
+                keys.push(key);
+                keys.len() as u32 - 1
             })
         };
-        let empty: Str = Str::from("");
-        let mut file_cache: HashMap<Str, Str, BuildHasherDefault<crate::profile::FastHasher>> =
+        // A named function's node does not depend on the location when
+        // neither addresses nor lines are part of it: it is one per name
+        // (and file), found without hashing the whole key.
+        let by_function = function && !address && !linenumber;
+        let mut node_of_text = vec![u32::MAX; if by_function { pool.texts.len() } else { 0 }];
+        let mut node_of_pair: HashMap<u64, u32, BuildHasherDefault<crate::profile::FastHasher>> =
             HashMap::default();
-        let mut loc_nodes = Vec::with_capacity(p.locations.len());
-        for (li, loc) in p.locations.iter().enumerate() {
-            let objfile = loc
-                .mapping
-                .map(|m| p.mappings[m as usize].filename.clone())
-                .unwrap_or_else(|| empty.clone());
-            let addr = if address { loc.address } else { 0 };
-            let mut lines: &[crate::profile::Line] = &view.lines[li];
-            if noinlines && lines.len() > 1 {
-                lines = &lines[lines.len() - 1..];
+        let mut loc_start = Vec::with_capacity(loc_end.len() + 1);
+        let mut loc_nodes = Vec::with_capacity(lines.len());
+        loc_start.push(0);
+        let mut start = 0usize;
+        for (li, &end) in loc_end.iter().enumerate() {
+            let end = end as usize;
+            let mut ls = &lines[start..end];
+            start = end;
+            if noinlines && ls.len() > 1 {
+                ls = &ls[ls.len() - 1..];
             }
-            if lines.is_empty() {
-                loc_nodes.push(vec![intern(NodeInfo {
+            let addr = if address { loc_address[li] } else { 0 };
+            if ls.is_empty() {
+                loc_nodes.push(intern(NodeKey {
                     address: addr,
-                    objfile,
+                    objfile: loc_objfile[li],
                     ..Default::default()
-                })]);
-                continue;
-            }
-            let mut ids = Vec::with_capacity(lines.len());
-            for ln in lines {
-                let f = &p.functions[ln.function as usize];
-                let name = if function {
-                    f.name.clone()
-                } else {
-                    empty.clone()
-                };
-                let file = if filename && !f.filename.is_empty() {
-                    file_cache
-                        .entry(f.filename.clone())
-                        .or_insert_with(|| Str::from(go_clean(trim_path(&f.filename)).as_ref()))
-                        .clone()
-                } else {
-                    empty.clone()
-                };
-                let no_name = name.is_empty();
-                ids.push(intern(NodeInfo {
-                    name,
-                    address: addr,
-                    file,
-                    start_line: if no_name { f.start_line } else { 0 },
-                    lineno: if linenumber { ln.line } else { 0 },
-                    column: if keep_columns { ln.column } else { 0 },
-                    objfile: if no_name {
-                        objfile.clone()
-                    } else {
-                        empty.clone()
-                    },
                 }));
             }
-            loc_nodes.push(ids);
+            for ln in ls {
+                let fk = func_key[ln.func as usize];
+                if by_function && fk.name != 0 {
+                    let key = NodeKey {
+                        name: fk.name,
+                        file: fk.file,
+                        ..Default::default()
+                    };
+                    let node = if fk.file == 0 {
+                        let slot = &mut node_of_text[fk.name as usize];
+                        if *slot == u32::MAX {
+                            *slot = intern(key);
+                        }
+                        *slot
+                    } else {
+                        *node_of_pair
+                            .entry(u64::from(fk.name) << 32 | u64::from(fk.file))
+                            .or_insert_with(|| intern(key))
+                    };
+                    loc_nodes.push(node);
+                    continue;
+                }
+                let no_name = fk.name == 0;
+                loc_nodes.push(intern(NodeKey {
+                    name: fk.name,
+                    address: addr,
+                    file: fk.file,
+                    start_line: if no_name { fk.start_line } else { 0 },
+                    lineno: if linenumber { ln.line } else { 0 },
+                    column: if keep_columns { ln.column } else { 0 },
+                    objfile: if no_name { loc_objfile[li] } else { 0 },
+                }));
+            }
+            loc_start.push(loc_nodes.len() as u32);
         }
         // Printable names are made for the nodes a report shows
         // (`NodeTable::name_nodes`), not for every node of the profile.
-        let names = vec![String::new(); infos.len()];
+        let names = vec![String::new(); keys.len()];
         NodeTable {
-            infos,
+            texts: pool.texts,
+            keys,
             names,
+            loc_start,
             loc_nodes,
         }
+    }
+
+    /// The nodes of location `l`, innermost line first.
+    fn of_location(&self, l: usize) -> &[u32] {
+        &self.loc_nodes[self.loc_start[l] as usize..self.loc_start[l + 1] as usize]
+    }
+
+    fn text(&self, id: u32) -> &str {
+        &self.texts[id as usize]
+    }
+
+    /// pprof's printable name of node `n`.
+    fn printable_name(&self, n: usize) -> String {
+        let k = &self.keys[n];
+        let mut parts: Vec<String> = Vec::new();
+        if k.address != 0 {
+            parts.push(format!("{:016x}", k.address));
+        }
+        if k.name != 0 {
+            parts.push(self.text(k.name).to_string());
+        }
+        if k.lineno != 0 {
+            let mut s = format!("{}:{}", self.text(k.file), k.lineno);
+            if k.column != 0 {
+                s.push_str(&format!(":{}", k.column));
+            }
+            parts.push(s);
+        } else if k.file != 0 {
+            parts.push(self.text(k.file).to_string());
+        } else if k.name != 0 {
+        } else if k.objfile != 0 {
+            parts.push(format!("[{}]", go_base(self.text(k.objfile))));
+        } else {
+            parts.push("<unknown>".to_string());
+        }
+        parts.join(" ")
+    }
+
+    /// Go's `fmt.Sprint(info)` of node `n`, pprof's last-resort ordering
+    /// key.
+    fn go_sprint(&self, n: usize) -> String {
+        let k = &self.keys[n];
+        format!(
+            "{{{}  {} {} {} {} {} {}}}",
+            self.text(k.name),
+            k.address,
+            self.text(k.file),
+            k.start_line,
+            k.lineno,
+            k.column,
+            self.text(k.objfile)
+        )
     }
 
     /// Makes the printable names of `which`.
@@ -822,7 +1136,7 @@ impl NodeTable {
         for &n in which {
             let i = n as usize;
             if self.names[i].is_empty() {
-                self.names[i] = self.infos[i].printable_name();
+                self.names[i] = self.printable_name(i);
             }
         }
     }
@@ -841,7 +1155,7 @@ impl NodeTable {
             .cmp(&first_a.abs())
             .then_with(|| self.compare_names(ai, bi))
             .then_with(|| second_b.abs().cmp(&second_a.abs()))
-            .then_with(|| self.infos[ai].go_sprint().cmp(&self.infos[bi].go_sprint()))
+            .then_with(|| self.go_sprint(ai).cmp(&self.go_sprint(bi)))
     }
 
     /// Compares printable names (addresses numerically when both are set).
@@ -849,7 +1163,7 @@ impl NodeTable {
     /// its output order between them is random; heapframe goes on to the
     /// next key so its order is deterministic.
     fn compare_names(&self, a: usize, b: usize) -> Ordering {
-        let (x, y) = (&self.infos[a], &self.infos[b]);
+        let (x, y) = (&self.keys[a], &self.keys[b]);
         if x.address != 0 && y.address != 0 && x.address != y.address {
             return x.address.cmp(&y.address);
         }
@@ -943,7 +1257,7 @@ struct GraphBuilder<'a> {
 const INLINED: u32 = 1 << 31;
 
 /// Frames a thread must have before the graph is built in parallel.
-const FRAMES_PER_THREAD: usize = 1 << 20;
+const FRAMES_PER_THREAD: usize = 1 << 17;
 
 /// Per-thread sums of a graph being built.
 struct Acc {
@@ -967,11 +1281,13 @@ struct Shared {
 
 impl<'a> GraphBuilder<'a> {
     fn new(nodes: &NodeTable, stacks: Stacks<'a>) -> Self {
-        let mut loc_start = Vec::with_capacity(nodes.loc_nodes.len() + 1);
-        let mut loc_nodes = Vec::new();
+        let n_locs = nodes.loc_start.len() - 1;
+        let mut loc_start = Vec::with_capacity(n_locs + 1);
+        let mut loc_nodes = Vec::with_capacity(nodes.loc_nodes.len());
         let mut inline_target = vec![false; nodes.len()];
         loc_start.push(0);
-        for ln in &nodes.loc_nodes {
+        for l in 0..n_locs {
+            let ln = nodes.of_location(l);
             // Outermost (the function the others were inlined into) first.
             for (i, &n) in ln.iter().enumerate().rev() {
                 if i + 1 == ln.len() {
@@ -1371,7 +1687,7 @@ mod tests {
                 true_values: Vec::new(),
             };
             let view = View::new(&p);
-            let nodes = NodeTable::build(&view, Granularity::Lines, false);
+            let nodes = NodeTable::build(Frames::of_view(&view), Granularity::Lines, false);
             let stacks: Vec<(&[u32], i64)> = view
                 .samples
                 .iter()
@@ -1411,7 +1727,7 @@ mod tests {
                 .unwrap();
         for gran in [Granularity::Functions, Granularity::Lines] {
             let view = View::new(&p);
-            let nodes = NodeTable::build(&view, gran, false);
+            let nodes = NodeTable::build(Frames::of_view(&view), gran, false);
             let stacks: Vec<(&[u32], i64)> = view
                 .samples
                 .iter()
