@@ -1054,27 +1054,108 @@ impl<'a> Strings<'a> {
     }
 }
 
-/// Resolves location ids into indices as they are read.
-pub(crate) struct Resolve<'a> {
-    pub(crate) locs: &'a mut Vec<u32>,
-    pub(crate) ix: &'a IdIndex,
+/// Resolves location ids into indices as they are read, sample after
+/// sample. Consecutive stacks of one process often share a long path from
+/// the root, which the encoding puts last: when a sample's ids are one
+/// packed run, as every writer makes them, the bytes it has in common at
+/// the end with the previous sample's run are not decoded again, their
+/// locations are copied.
+pub(crate) struct Resolve<'a, 'b> {
+    /// The locations of the sample being read, leaf first.
+    pub(crate) locs: Vec<u32>,
+    /// Those of the previous sample.
+    prev: Vec<u32>,
+    /// The previous sample's ids when they were exactly one packed run
+    /// (empty otherwise): `prev` is then their locations.
+    prev_run: &'b [u8],
+    /// This sample's packed run, while it is its only source of ids.
+    run: Option<&'b [u8]>,
+    ix: &'a IdIndex,
     /// The first id that resolved to no location.
     pub(crate) dangling: Option<u64>,
 }
 
-impl pprof::wire::LocationSink for Resolve<'_> {
-    #[inline]
-    fn reserve(&mut self, n: usize) {
-        self.locs.reserve(n);
+impl<'a, 'b> Resolve<'a, 'b> {
+    pub(crate) fn new(ix: &'a IdIndex) -> Self {
+        Resolve {
+            locs: Vec::new(),
+            prev: Vec::new(),
+            prev_run: &[],
+            run: None,
+            ix,
+            dangling: None,
+        }
     }
+
+    /// Starts the next sample.
+    pub(crate) fn next_sample(&mut self) {
+        self.prev_run = self.run.take().unwrap_or_default();
+        std::mem::swap(&mut self.locs, &mut self.prev);
+        self.locs.clear();
+    }
+
     #[inline(always)]
-    fn push(&mut self, id: u64) {
+    fn resolve(&mut self, id: u64) {
         match self.ix.get(id) {
             Some(l) => self.locs.push(l),
             None => {
                 self.dangling.get_or_insert(id);
             }
         }
+    }
+}
+
+/// How many bytes at the end of `run` to take over from `prev` (equal bytes
+/// that start a varint in both), and how many ids they hold.
+#[inline]
+fn common_run_tail(run: &[u8], prev: &[u8]) -> (usize, usize) {
+    let max = run.len().min(prev.len());
+    let mut n = 0;
+    while n < max && run[run.len() - 1 - n] == prev[prev.len() - 1 - n] {
+        n += 1;
+    }
+    while n > 0 {
+        let (j, pj) = (run.len() - n, prev.len() - n);
+        if (j == 0 || run[j - 1] < 0x80) && (pj == 0 || prev[pj - 1] < 0x80) {
+            break;
+        }
+        n -= 1;
+    }
+    let ids = run[run.len() - n..].iter().filter(|&&b| b < 0x80).count();
+    (n, ids)
+}
+
+impl<'b> pprof::wire::LocationSink<'b> for Resolve<'_, 'b> {
+    #[inline(always)]
+    fn push(&mut self, id: u64) {
+        self.prev_run = &[];
+        self.run = None;
+        self.resolve(id);
+    }
+    /// The hot loop of reading stacks.
+    #[inline]
+    fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
+        // The tail shared with the previous run is taken over only when
+        // both runs are their samples' only ids.
+        let first = self.locs.is_empty() && self.dangling.is_none();
+        let (tail, tail_ids) = if first && !self.prev_run.is_empty() {
+            common_run_tail(packed, self.prev_run)
+        } else {
+            (0, 0)
+        };
+        self.run = if first { Some(packed) } else { None };
+        let head = &packed[..packed.len() - tail];
+        let mut i = 0;
+        while i < head.len() {
+            let (id, n) = pprof::wire::varint_at(head, i)?;
+            i += n;
+            self.resolve(id);
+        }
+        if tail_ids > 0 {
+            let from = self.prev.len() - tail_ids;
+            self.locs.extend_from_slice(&self.prev[from..]);
+        }
+        Some(())
     }
 }
 
@@ -1373,9 +1454,7 @@ struct FillResolve<'a> {
     dangling: Option<u64>,
 }
 
-impl pprof::wire::LocationSink for FillResolve<'_> {
-    #[inline]
-    fn reserve(&mut self, _: usize) {}
+impl pprof::wire::LocationSink<'_> for FillResolve<'_> {
     #[inline(always)]
     fn push(&mut self, id: u64) {
         match self.ix.get(id) {
@@ -1503,6 +1582,87 @@ impl IdIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_takes_over_shared_tails_exactly() {
+        use pprof::wire::{LocationSink, SampleReader};
+        // Ids of one to three bytes, dense and sparse, and stacks that share
+        // tails of every length with the stack before, including tails whose
+        // first byte is the end of a longer varint.
+        let ids: Vec<u64> = (1..=400)
+            .chain([70_000, 2_000_000, u64::MAX >> 1])
+            .collect();
+        let ix = IdIndex::new("location", ids.iter().copied()).unwrap();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut stacks: Vec<Vec<u64>> = Vec::new();
+        for _ in 0..3000 {
+            let mut st: Vec<u64> = match stacks.last() {
+                Some(prev) if next(4) != 0 => {
+                    let keep = next(prev.len() as u64 + 1) as usize;
+                    prev[prev.len() - keep..].to_vec()
+                }
+                _ => Vec::new(),
+            };
+            for _ in 0..next(6) {
+                st.insert(0, ids[next(ids.len() as u64) as usize]);
+            }
+            stacks.push(st);
+        }
+        // Mostly one packed run per sample; now and then unpacked ids, two
+        // runs, or an id that resolves to nothing.
+        let mut encoded: Vec<Vec<u8>> = Vec::new();
+        for (i, st) in stacks.iter().enumerate() {
+            let mut run = Vec::new();
+            for &id in st {
+                prost::encoding::encode_varint(id, &mut run);
+            }
+            let mut msg = Vec::new();
+            match i % 37 {
+                5 => {
+                    for &id in st {
+                        msg.push(0x08);
+                        prost::encoding::encode_varint(id, &mut msg);
+                    }
+                }
+                11 if !st.is_empty() => {
+                    let mut a = Vec::new();
+                    prost::encoding::encode_varint(st[0], &mut a);
+                    for part in [&a[..], &run[a.len()..]] {
+                        msg.push(0x0a);
+                        prost::encoding::encode_varint(part.len() as u64, &mut msg);
+                        msg.extend_from_slice(part);
+                    }
+                }
+                _ => {
+                    msg.push(0x0a);
+                    prost::encoding::encode_varint(run.len() as u64, &mut msg);
+                    msg.extend_from_slice(&run);
+                }
+            }
+            encoded.push(msg);
+        }
+        let mut reader = SampleReader::default();
+        let mut sink = Resolve::new(&ix);
+        for (st, msg) in stacks.iter().zip(&encoded) {
+            sink.next_sample();
+            reader.read_with(msg, &mut sink).unwrap();
+            let want: Vec<u32> = st.iter().map(|&id| ix.get(id).unwrap()).collect();
+            assert_eq!(sink.locs, want);
+            assert_eq!(sink.dangling, None);
+        }
+        // A dangling id is reported, whatever came before.
+        let mut bad = vec![0x0a, 2];
+        prost::encoding::encode_varint(401, &mut bad);
+        sink.next_sample();
+        let _ = sink.push_packed(&bad[2..]);
+        assert_eq!(sink.dangling, Some(401));
+    }
 
     fn label(k: &str, v: i64) -> Label {
         Label {

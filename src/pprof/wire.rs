@@ -245,7 +245,7 @@ impl SampleReader {
     /// resolves ids as they are read); `None` when the bytes are not a
     /// sample this reader reads (leave the profile to prost).
     #[inline]
-    pub fn read_with(&mut self, buf: &[u8], sink: &mut impl LocationSink) -> Option<()> {
+    pub fn read_with<'b>(&mut self, buf: &'b [u8], sink: &mut impl LocationSink<'b>) -> Option<()> {
         self.values.clear();
         self.labels.clear();
         read_sample(buf, &mut self.values, &mut self.labels, sink)
@@ -253,17 +253,49 @@ impl SampleReader {
 }
 
 /// Where [`SampleReader::read_with`] puts location ids.
-pub trait LocationSink {
-    /// `n` more ids follow (a packed run).
-    fn reserve(&mut self, n: usize);
+/// `'b` is the lifetime of the encoded samples, which a sink may keep
+/// referring to.
+pub trait LocationSink<'b> {
     /// One id.
     fn push(&mut self, id: u64);
+    /// The ids of a packed run (varints back to back); `None` when a
+    /// varint is bad.
+    #[inline]
+    fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
+        let mut i = 0;
+        while i < packed.len() {
+            let (id, n) = varint_at(packed, i)?;
+            self.push(id);
+            i += n;
+        }
+        Some(())
+    }
 }
 
-impl LocationSink for Vec<u64> {
-    fn reserve(&mut self, n: usize) {
-        Vec::reserve(self, n);
+/// The varint at `buf[i..]` and its length in bytes, by prost's rules (at
+/// most 10 bytes, fitting 64 bits); `None` when it is bad or cut short.
+#[inline(always)]
+pub fn varint_at(buf: &[u8], i: usize) -> Option<(u64, usize)> {
+    let b0 = *buf.get(i)?;
+    if b0 < 0x80 {
+        return Some((u64::from(b0), 1));
     }
+    // Ids of large profiles take two or three bytes.
+    let low = u64::from(b0 & 0x7f);
+    match buf.get(i + 1..i + 3) {
+        Some(&[b1, _]) if b1 < 0x80 => Some((low | u64::from(b1) << 7, 2)),
+        Some(&[b1, b2]) if b2 < 0x80 => {
+            Some((low | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14, 3))
+        }
+        _ => {
+            let mut c = Cursor { buf, pos: i };
+            let v = c.varint_slow()?;
+            Some((v, c.pos - i))
+        }
+    }
+}
+
+impl LocationSink<'_> for Vec<u64> {
     fn push(&mut self, id: u64) {
         Vec::push(self, id);
     }
@@ -304,11 +336,11 @@ pub fn count_locations(buf: &[u8]) -> Option<usize> {
 }
 
 #[inline(always)]
-fn read_sample(
-    buf: &[u8],
+fn read_sample<'b>(
+    buf: &'b [u8],
     values: &mut Vec<i64>,
     labels: &mut Vec<proto::Label>,
-    sink: &mut impl LocationSink,
+    sink: &mut impl LocationSink<'b>,
 ) -> Option<()> {
     let mut r = Cursor { buf, pos: 0 };
     while !r.done() {
@@ -316,21 +348,7 @@ fn read_sample(
         match (key >> 3, key & 7) {
             (0, _) => return None,
             (1, 0) => sink.push(r.varint()?),
-            (1, 2) => {
-                let mut p = Cursor {
-                    buf: r.bytes()?,
-                    pos: 0,
-                };
-                sink.reserve(p.count_varints());
-                while let Some(&b) = p.buf.get(p.pos) {
-                    if b < 0x80 {
-                        p.pos += 1;
-                        sink.push(u64::from(b));
-                    } else {
-                        sink.push(p.varint_slow()?);
-                    }
-                }
-            }
+            (1, 2) => sink.push_packed(r.bytes()?)?,
             (2, 0) => values.push(r.varint()? as i64),
             (2, 2) => read_packed(r.bytes()?, values, |v| v as i64)?,
             (3, 2) => labels.push(read_label(r.bytes()?)?),

@@ -1428,17 +1428,12 @@ impl<'a> GraphBuilder<'a> {
     ) -> Graph {
         let mut acc = self.acc();
         let mut reader = pprof::wire::SampleReader::default();
-        let mut locs: Vec<u32> = Vec::new();
         let (mut total, mut diff_total, mut bad) = (0i64, 0i64, false);
         let mut shared = Shared::default();
         let in_range = |i: i64| i >= 0 && (i as usize) < w.strings;
+        let mut sink = Resolve::new(w.locations);
         for (si, buf) in w.samples[first..end].iter().enumerate() {
-            locs.clear();
-            let mut sink = Resolve {
-                locs: &mut locs,
-                ix: w.locations,
-                dangling: None,
-            };
+            sink.next_sample();
             if reader.read_with(buf, &mut sink).is_none()
                 || sink.dangling.is_some()
                 || reader.values.len() != w.width
@@ -1462,7 +1457,15 @@ impl<'a> GraphBuilder<'a> {
             }
             if v != 0 {
                 let stamp = (first + si) as u32;
-                self.add(&mut acc, &mut shared, stamp, &locs, v, kept, with_edges);
+                self.add(
+                    &mut acc,
+                    &mut shared,
+                    stamp,
+                    &sink.locs,
+                    v,
+                    kept,
+                    with_edges,
+                );
             }
         }
         let mut g = Self::into_graph(acc);
