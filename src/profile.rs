@@ -1054,22 +1054,70 @@ impl<'a> Strings<'a> {
     }
 }
 
+/// What a location sink remembers of the previous sample to skip decoding
+/// again what it shares with the next. Consecutive stacks of one process
+/// often share a long path from the root, which the encoding puts last:
+/// when a sample's ids are one packed run, as every writer makes them, the
+/// bytes its run has in common at the end with the previous sample's run
+/// need not be decoded, their locations are copied.
+#[derive(Default)]
+struct RunTail<'b> {
+    /// The previous sample's ids when they were exactly one packed run
+    /// (empty otherwise).
+    prev_run: &'b [u8],
+    /// This sample's packed run, while it is its only source of ids.
+    run: Option<&'b [u8]>,
+}
+
+impl<'b> RunTail<'b> {
+    fn next_sample(&mut self) {
+        self.prev_run = self.run.take().unwrap_or_default();
+    }
+
+    /// An id outside a packed run: this sample's stack is not one run.
+    fn loose(&mut self) {
+        self.run = None;
+    }
+
+    /// A packed run begins; `first` when the sample has no id yet. Returns
+    /// how many bytes at its end, holding how many ids, repeat the end of
+    /// the previous sample's stack.
+    #[inline]
+    fn begin(&mut self, packed: &'b [u8], first: bool) -> (usize, usize) {
+        let prev = std::mem::take(&mut self.prev_run);
+        self.run = if first { Some(packed) } else { None };
+        if !first || prev.is_empty() {
+            return (0, 0);
+        }
+        let max = packed.len().min(prev.len());
+        let mut n = 0;
+        while n < max && packed[packed.len() - 1 - n] == prev[prev.len() - 1 - n] {
+            n += 1;
+        }
+        // The shared bytes must start a varint in both runs.
+        while n > 0 {
+            let (j, pj) = (packed.len() - n, prev.len() - n);
+            if (j == 0 || packed[j - 1] < 0x80) && (pj == 0 || prev[pj - 1] < 0x80) {
+                break;
+            }
+            n -= 1;
+        }
+        let ids = packed[packed.len() - n..]
+            .iter()
+            .filter(|&&b| b < 0x80)
+            .count();
+        (n, ids)
+    }
+}
+
 /// Resolves location ids into indices as they are read, sample after
-/// sample. Consecutive stacks of one process often share a long path from
-/// the root, which the encoding puts last: when a sample's ids are one
-/// packed run, as every writer makes them, the bytes it has in common at
-/// the end with the previous sample's run are not decoded again, their
-/// locations are copied.
+/// sample, into a list per sample (see [`RunTail`]).
 pub(crate) struct Resolve<'a, 'b> {
     /// The locations of the sample being read, leaf first.
     pub(crate) locs: Vec<u32>,
     /// Those of the previous sample.
     prev: Vec<u32>,
-    /// The previous sample's ids when they were exactly one packed run
-    /// (empty otherwise): `prev` is then their locations.
-    prev_run: &'b [u8],
-    /// This sample's packed run, while it is its only source of ids.
-    run: Option<&'b [u8]>,
+    tail: RunTail<'b>,
     ix: &'a IdIndex,
     /// The first id that resolved to no location.
     pub(crate) dangling: Option<u64>,
@@ -1080,8 +1128,7 @@ impl<'a, 'b> Resolve<'a, 'b> {
         Resolve {
             locs: Vec::new(),
             prev: Vec::new(),
-            prev_run: &[],
-            run: None,
+            tail: RunTail::default(),
             ix,
             dangling: None,
         }
@@ -1089,7 +1136,7 @@ impl<'a, 'b> Resolve<'a, 'b> {
 
     /// Starts the next sample.
     pub(crate) fn next_sample(&mut self) {
-        self.prev_run = self.run.take().unwrap_or_default();
+        self.tail.next_sample();
         std::mem::swap(&mut self.locs, &mut self.prev);
         self.locs.clear();
     }
@@ -1105,45 +1152,17 @@ impl<'a, 'b> Resolve<'a, 'b> {
     }
 }
 
-/// How many bytes at the end of `run` to take over from `prev` (equal bytes
-/// that start a varint in both), and how many ids they hold.
-#[inline]
-fn common_run_tail(run: &[u8], prev: &[u8]) -> (usize, usize) {
-    let max = run.len().min(prev.len());
-    let mut n = 0;
-    while n < max && run[run.len() - 1 - n] == prev[prev.len() - 1 - n] {
-        n += 1;
-    }
-    while n > 0 {
-        let (j, pj) = (run.len() - n, prev.len() - n);
-        if (j == 0 || run[j - 1] < 0x80) && (pj == 0 || prev[pj - 1] < 0x80) {
-            break;
-        }
-        n -= 1;
-    }
-    let ids = run[run.len() - n..].iter().filter(|&&b| b < 0x80).count();
-    (n, ids)
-}
-
 impl<'b> pprof::wire::LocationSink<'b> for Resolve<'_, 'b> {
     #[inline(always)]
     fn push(&mut self, id: u64) {
-        self.prev_run = &[];
-        self.run = None;
+        self.tail.loose();
         self.resolve(id);
     }
     /// The hot loop of reading stacks.
     #[inline]
     fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
-        // The tail shared with the previous run is taken over only when
-        // both runs are their samples' only ids.
         let first = self.locs.is_empty() && self.dangling.is_none();
-        let (tail, tail_ids) = if first && !self.prev_run.is_empty() {
-            common_run_tail(packed, self.prev_run)
-        } else {
-            (0, 0)
-        };
-        self.run = if first { Some(packed) } else { None };
+        let (tail, tail_ids) = self.tail.begin(packed, first);
         let head = &packed[..packed.len() - tail];
         let mut i = 0;
         while i < head.len() {
@@ -1151,10 +1170,8 @@ impl<'b> pprof::wire::LocationSink<'b> for Resolve<'_, 'b> {
             i += n;
             self.resolve(id);
         }
-        if tail_ids > 0 {
-            let from = self.prev.len() - tail_ids;
-            self.locs.extend_from_slice(&self.prev[from..]);
-        }
+        let from = self.prev.len().checked_sub(tail_ids)?;
+        self.locs.extend_from_slice(&self.prev[from..]);
         Some(())
     }
 }
@@ -1399,15 +1416,18 @@ impl SampleResolver<'_> {
         let mut cache = LabelSets::default();
         let mut sets = Samples::default();
         let w = self.want;
-        let mut pos = 0;
+        let mut sink = FillResolve {
+            locs: sh.locs,
+            pos: 0,
+            start: 0,
+            prev_start: 0,
+            tail: RunTail::default(),
+            ix: &self.locations,
+            dangling: None,
+        };
         for (i, buf) in sh.list.iter().enumerate() {
             let si = sh.first + i;
-            let mut sink = FillResolve {
-                locs: sh.locs,
-                pos,
-                ix: &self.locations,
-                dangling: None,
-            };
+            sink.next_sample();
             reader.read_with(buf, &mut sink).ok_or(Stop::Prost)?;
             if let Some(id) = sink.dangling {
                 return Err(Stop::Invalid(ProfileError::DanglingLocation {
@@ -1415,7 +1435,7 @@ impl SampleResolver<'_> {
                     id,
                 }));
             }
-            pos = sink.pos;
+            let pos = sink.pos;
             if reader.values.len() != w {
                 return Err(Stop::Invalid(ProfileError::ValueCount {
                     sample: si,
@@ -1427,7 +1447,7 @@ impl SampleResolver<'_> {
             sh.loc_end[i] = sh.loc_base + pos;
             sh.label_set[i] = self.label_set(&mut sets, &mut cache, si, &reader.labels)?;
         }
-        if pos != sh.locs.len() {
+        if sink.pos != sink.locs.len() {
             // The counting pass and the read disagree: leave it to prost.
             return Err(Stop::Prost);
         }
@@ -1446,17 +1466,28 @@ struct Share<'s> {
     label_set: &'s mut [u32],
 }
 
-/// Resolves location ids into a slice sized by [`pprof::wire::count_locations`].
-struct FillResolve<'a> {
+/// Resolves location ids into a slice sized by
+/// [`pprof::wire::count_locations`], sample after sample (see [`RunTail`]).
+struct FillResolve<'a, 'b> {
     locs: &'a mut [u32],
     pos: usize,
+    /// Where the current and the previous sample's locations start.
+    start: usize,
+    prev_start: usize,
+    tail: RunTail<'b>,
     ix: &'a IdIndex,
     dangling: Option<u64>,
 }
 
-impl pprof::wire::LocationSink<'_> for FillResolve<'_> {
+impl FillResolve<'_, '_> {
+    fn next_sample(&mut self) {
+        self.tail.next_sample();
+        self.prev_start = self.start;
+        self.start = self.pos;
+    }
+
     #[inline(always)]
-    fn push(&mut self, id: u64) {
+    fn resolve(&mut self, id: u64) {
         match self.ix.get(id) {
             // The count pass and the read walk the same bytes, so the slice
             // has room; a mismatch would only drop ids of a bad sample.
@@ -1470,6 +1501,39 @@ impl pprof::wire::LocationSink<'_> for FillResolve<'_> {
                 self.dangling.get_or_insert(id);
             }
         }
+    }
+}
+
+impl<'b> pprof::wire::LocationSink<'b> for FillResolve<'_, 'b> {
+    #[inline(always)]
+    fn push(&mut self, id: u64) {
+        self.tail.loose();
+        self.resolve(id);
+    }
+    #[inline]
+    fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
+        let first = self.pos == self.start && self.dangling.is_none();
+        let (tail, tail_ids) = self.tail.begin(packed, first);
+        let head = &packed[..packed.len() - tail];
+        let mut i = 0;
+        while i < head.len() {
+            let (id, n) = pprof::wire::varint_at(head, i)?;
+            i += n;
+            self.resolve(id);
+        }
+        // The previous sample's stack ends where this one started.
+        let prev_end = self.start;
+        if tail_ids > 0 {
+            // The previous stack holds the ids, and the slice has room,
+            // unless the sample is bad: then leave it to prost.
+            if tail_ids > prev_end - self.prev_start || self.pos + tail_ids > self.locs.len() {
+                return None;
+            }
+            self.locs
+                .copy_within(prev_end - tail_ids..prev_end, self.pos);
+            self.pos += tail_ids;
+        }
+        Some(())
     }
 }
 
@@ -1586,6 +1650,7 @@ mod tests {
     #[test]
     fn resolve_takes_over_shared_tails_exactly() {
         use pprof::wire::{LocationSink, SampleReader};
+        use prost::Message;
         // Ids of one to three bytes, dense and sparse, and stacks that share
         // tails of every length with the stack before, including tails whose
         // first byte is the end of a longer varint.
@@ -1655,6 +1720,42 @@ mod tests {
             let want: Vec<u32> = st.iter().map(|&id| ix.get(id).unwrap()).collect();
             assert_eq!(sink.locs, want);
             assert_eq!(sink.dangling, None);
+        }
+        // The model's reader, on one thread or several, fills its columns
+        // the same way.
+        let mut bytes = proto::Profile {
+            sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
+            location: ids
+                .iter()
+                .map(|&id| proto::Location {
+                    id,
+                    ..Default::default()
+                })
+                .collect(),
+            string_table: vec![b"".to_vec(), b"a".to_vec(), b"b".to_vec()],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        for msg in &encoded {
+            let mut m = msg.clone();
+            m.extend_from_slice(&[0x10, 0x01]);
+            bytes.push(0x12);
+            prost::encoding::encode_varint(m.len() as u64, &mut bytes);
+            bytes.extend_from_slice(&m);
+        }
+        for threads in [1, 2, 3] {
+            let p = Profile::from_bytes_threads(&bytes, threads).unwrap();
+            assert_eq!(p.samples.len(), stacks.len());
+            for (i, st) in stacks.iter().enumerate() {
+                let got: Vec<u64> = p
+                    .samples
+                    .get(i)
+                    .locations
+                    .iter()
+                    .map(|&l| p.locations[l as usize].id)
+                    .collect();
+                assert_eq!(&got, st, "sample {i}, {threads} threads");
+            }
         }
         // A dangling id is reported, whatever came before.
         let mut bad = vec![0x0a, 2];
