@@ -161,8 +161,10 @@ fn short(d: Duration) -> String {
         format!("{}h{:02}m", s / 3600, s / 60 % 60)
     } else if s >= 60 {
         format!("{}m{:02}s", s / 60, s % 60)
-    } else {
+    } else if s >= 1 {
         format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}ms", d.as_millis())
     }
 }
 
