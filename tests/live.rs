@@ -896,17 +896,26 @@ fn ctrl_c_leaves_a_valid_bundle_and_a_restart_appends() {
     assert!(both.heap.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
 }
 
-/// Runs `cmd` as an unprivileged user when the tests run as root, so that
-/// permission bits apply (root writes into read-only folders).
-fn unprivileged(cmd: Command) -> Command {
+fn is_root() -> bool {
     let uid = Command::new("id").arg("-u").output().unwrap();
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return cmd;
+    String::from_utf8_lossy(&uid.stdout).trim() == "0"
+}
+
+/// Runs the collector as an unprivileged user when the tests run as root,
+/// so that permission bits apply (root writes into read-only folders).
+/// The binary is copied to `dir`, because the unprivileged user may not be
+/// able to reach the build folder (a clone under /root).
+fn unprivileged_heapframe(dir: &Path) -> Command {
+    if !is_root() {
+        return heapframe();
+    }
+    let copy = dir.join("heapframe");
+    if !copy.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_heapframe"), &copy).unwrap();
     }
     let mut c = Command::new("setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
+        .arg(copy);
     c
 }
 
@@ -914,22 +923,27 @@ fn unprivileged(cmd: Command) -> Command {
 fn read_only_bundle_folder_is_reported_before_and_during_a_run() {
     use std::os::unix::fs::PermissionsExt;
     let Some(bin) = leakysvc() else { return };
-    if tool("setpriv").is_none() {
+    if is_root() && tool("setpriv").is_none() {
         return;
     }
     let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
-    let root = scratch("readonly");
-    // The scratch folder's parents must be passable by the unprivileged user.
+    // Under the system's temporary folder (world-passable), not the build
+    // folder: the unprivileged user must reach it.
+    let root =
+        Scratch(std::env::temp_dir().join(format!("heapframe-live-ro-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&root.0);
+    std::fs::create_dir_all(&root.0).unwrap();
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     // Read-only from the start: refused before fetching, exit 2, one line.
     let ro = root.join("ro");
     std::fs::create_dir(&ro).unwrap();
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let mut cmd = heapframe();
-    cmd.args(["collect", &svc.url(), "--count", "1", "--out"])
-        .arg(ro.join("b"));
-    let out = unprivileged(cmd).output().unwrap();
+    let out = unprivileged_heapframe(&root)
+        .args(["collect", &svc.url(), "--count", "1", "--out"])
+        .arg(ro.join("b"))
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -941,14 +955,15 @@ fn read_only_bundle_folder_is_reported_before_and_during_a_run() {
     // goes on, and writing resumes when the folder is writable again.
     let rw = root.join("rw");
     std::fs::create_dir(&rw).unwrap();
-    std::os::unix::fs::chown(&rw, Some(65534), Some(65534)).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&rw, Some(65534), Some(65534)).unwrap();
+    }
     let b = rw.join("b");
-    let mut cmd = heapframe();
-    cmd.args(["collect", &svc.url(), "--every", "300ms", "--count", "12"])
-        .args(["--metrics", "off", "--heap-only", "--out"])
-        .arg(&b);
     // Bounded: twelve captures 300 ms apart, even if an assertion fails.
-    let child = unprivileged(cmd)
+    let child = unprivileged_heapframe(&root)
+        .args(["collect", &svc.url(), "--every", "300ms", "--count", "12"])
+        .args(["--metrics", "off", "--heap-only", "--out"])
+        .arg(&b)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
