@@ -282,7 +282,12 @@ impl Http {
                 return attempt.error("more than 5 redirects");
             }
             if !allow_public && let Err(e) = check_internal(attempt.url().as_str()) {
-                let msg = format!("redirect to {} refused: {e}", attempt.url());
+                let msg = match e {
+                    FetchError::NotInternal(why) => {
+                        format!("{REDIRECT_REFUSED} {} ({why})", attempt.url())
+                    }
+                    other => format!("redirect to {}: {other}", attempt.url()),
+                };
                 return attempt.error(msg);
             }
             attempt.follow()
@@ -427,7 +432,12 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> FetchError {
         cause = next;
     }
     if e.is_redirect() {
-        return FetchError::NotInternal(e.to_string());
+        let why = cause.to_string();
+        return if why.starts_with(REDIRECT_REFUSED) {
+            FetchError::NotInternal(why)
+        } else {
+            FetchError::Transport(why)
+        };
     }
     if e.is_connect() {
         FetchError::Connect(cause.to_string())
@@ -435,6 +445,9 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> FetchError {
         FetchError::Transport(format!("{e}: {cause}"))
     }
 }
+
+/// How a redirect refused by the address check starts its message.
+const REDIRECT_REFUSED: &str = "redirect refused:";
 
 fn status_hint(status: u16) -> &'static str {
     match status {

@@ -269,6 +269,8 @@ struct Answer {
     cut_at: Option<usize>,
     /// Wait this long before answering.
     delay: Duration,
+    /// A `Location` header (for redirects).
+    location: Option<String>,
 }
 
 impl Answer {
@@ -279,6 +281,7 @@ impl Answer {
             body: body.to_vec(),
             cut_at: None,
             delay: Duration::ZERO,
+            location: None,
         }
     }
 }
@@ -335,8 +338,12 @@ fn serve(mut stream: TcpStream, n: usize, script: &Script) {
     let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
     let a = script(&path, n);
     std::thread::sleep(a.delay);
+    let location = a
+        .location
+        .as_ref()
+        .map_or(String::new(), |l| format!("Location: {l}\r\n"));
     let head = format!(
-        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n{location}Connection: close\r\n\r\n",
         a.status,
         a.content_type,
         a.body.len()
@@ -536,6 +543,19 @@ fn answers_that_are_not_profiles_fail_clearly_and_only_transient_ones_are_retrie
             status: 503,
             ..Answer::ok("text/plain", b"restarting")
         },
+        // A redirect to a public address (TEST-NET-3: never contacted).
+        "/moved/debug/pprof/heap" => Answer {
+            status: 302,
+            location: Some("http://203.0.113.9:6060/debug/pprof/heap".into()),
+            ..Answer::ok("text/plain", b"")
+        },
+        // A redirect inside loopback is followed.
+        "/here/debug/pprof/heap" => Answer {
+            status: 307,
+            location: Some("/debug/pprof/heap".into()),
+            ..Answer::ok("text/plain", b"")
+        },
+        "/debug/pprof/heap" => Answer::ok("application/octet-stream", &heap),
         "/denied/debug/pprof/heap" => Answer {
             status: 401,
             ..Answer::ok("text/plain", b"who are you")
@@ -586,6 +606,29 @@ fn answers_that_are_not_profiles_fail_clearly_and_only_transient_ones_are_retrie
     );
     assert!(msg.contains("net/http/pprof"), "{msg}");
     assert_eq!(hits, 1, "a 404 is not retried");
+
+    let (e, hits) = fetch("moved");
+    let msg = e.to_string();
+    assert!(
+        matches!(
+            e,
+            Error::Fetch {
+                error: FetchError::NotInternal(_),
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("redirect refused: http://203.0.113.9:6060"),
+        "{msg}"
+    );
+    assert_eq!(hits, 1, "a refused redirect is not retried");
+    let s = Service::new(&format!("{}/here", server.url()), opts.clone()).unwrap();
+    let p = s
+        .profile(SnapshotKind::Heap, &ProfileQuery::default())
+        .unwrap();
+    assert_eq!(p.gzip, fixture_heap());
 
     let (e, hits) = fetch("denied");
     assert!(e.to_string().contains("--bearer"), "{e}");
