@@ -300,7 +300,10 @@ impl Http {
                 .map_err(|e| Error::Option(format!("invalid value for header {k:?}: {e}")))?;
             headers.append(name, value);
         }
+        // Straight to the target: a forward proxy from the environment
+        // (HTTP_PROXY...) would carry internal traffic elsewhere.
         let client = Client::builder()
+            .no_proxy()
             .connect_timeout(opts.connect_timeout)
             .timeout(None)
             .redirect(redirect)

@@ -89,9 +89,12 @@ fn leakysvc() -> Option<PathBuf> {
             let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-gobuild");
             std::fs::create_dir_all(&dir).unwrap();
             let out = dir.join("leakysvc");
+            // Built under a private name and renamed: test processes running
+            // side by side never run a half-written binary.
+            let part = dir.join(format!("leakysvc.{}", std::process::id()));
             let st = Command::new(go)
                 .args(["build", "-trimpath", "-o"])
-                .arg(&out)
+                .arg(&part)
                 .arg(".")
                 .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/leaky-svc"))
                 .env("GOTOOLCHAIN", "local")
@@ -100,6 +103,7 @@ fn leakysvc() -> Option<PathBuf> {
                 .status()
                 .expect("run go build");
             assert!(st.success(), "go build of tests/leaky-svc failed");
+            std::fs::rename(&part, &out).unwrap();
             out
         })
         .clone(),
@@ -271,6 +275,8 @@ struct Answer {
     delay: Duration,
     /// A `Location` header (for redirects).
     location: Option<String>,
+    /// A `Content-Encoding` header.
+    encoding: Option<&'static str>,
 }
 
 impl Answer {
@@ -282,6 +288,7 @@ impl Answer {
             cut_at: None,
             delay: Duration::ZERO,
             location: None,
+            encoding: None,
         }
     }
 }
@@ -341,7 +348,9 @@ fn serve(mut stream: TcpStream, n: usize, script: &Script) {
     let location = a
         .location
         .as_ref()
-        .map_or(String::new(), |l| format!("Location: {l}\r\n"));
+        .map_or(String::new(), |l| format!("Location: {l}\r\n"))
+        + &a.encoding
+            .map_or(String::new(), |e| format!("Content-Encoding: {e}\r\n"));
     let head = format!(
         "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n{location}Connection: close\r\n\r\n",
         a.status,
@@ -352,6 +361,12 @@ fn serve(mut stream: TcpStream, n: usize, script: &Script) {
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(body);
     let _ = stream.flush();
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
 }
 
 fn fixture_heap() -> Vec<u8> {
@@ -556,6 +571,11 @@ fn answers_that_are_not_profiles_fail_clearly_and_only_transient_ones_are_retrie
             ..Answer::ok("text/plain", b"")
         },
         "/debug/pprof/heap" => Answer::ok("application/octet-stream", &heap),
+        // A proxy that compresses Go's gzip once more, and says so.
+        "/twice/debug/pprof/heap" => Answer {
+            encoding: Some("gzip"),
+            ..Answer::ok("application/octet-stream", &gzip(&heap))
+        },
         "/denied/debug/pprof/heap" => Answer {
             status: 401,
             ..Answer::ok("text/plain", b"who are you")
@@ -625,6 +645,12 @@ fn answers_that_are_not_profiles_fail_clearly_and_only_transient_ones_are_retrie
     );
     assert_eq!(hits, 1, "a refused redirect is not retried");
     let s = Service::new(&format!("{}/here", server.url()), opts.clone()).unwrap();
+    let p = s
+        .profile(SnapshotKind::Heap, &ProfileQuery::default())
+        .unwrap();
+    assert_eq!(p.gzip, fixture_heap());
+
+    let s = Service::new(&format!("{}/twice", server.url()), opts.clone()).unwrap();
     let p = s
         .profile(SnapshotKind::Heap, &ProfileQuery::default())
         .unwrap();
