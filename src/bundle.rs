@@ -239,7 +239,9 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Removes temporary files (`.NAME.tmp-PID`) that a writer killed mid-write
-/// left in `dir`; returns how many. Complete files are never touched.
+/// left in `dir`; returns how many. Complete files are never touched, nor
+/// the temporaries of a process that is still running (on Linux, where
+/// `/proc` tells).
 pub fn remove_stale_temp_files(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -247,8 +249,13 @@ pub fn remove_stale_temp_files(dir: &Path) -> usize {
     let mut n = 0;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') && name.contains(".tmp-") && std::fs::remove_file(e.path()).is_ok()
-        {
+        let Some((_, pid)) = name.rsplit_once(".tmp-") else {
+            continue;
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
+        if name.starts_with('.') && !alive && std::fs::remove_file(e.path()).is_ok() {
             n += 1;
         }
     }

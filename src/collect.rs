@@ -499,6 +499,13 @@ impl Collector {
         if let Some(b) = &bar {
             b.finish_and_clear();
         }
+        // A temporary can stay behind when its folder turned read-only
+        // between writing and linking it; remove what can be removed now.
+        for kind in &self.opts.kinds {
+            remove_stale_temp_files(&self.out.join(kind.dir()));
+        }
+        remove_stale_temp_files(&self.out.join("metrics"));
+        remove_stale_temp_files(&self.out);
         for n in &report.notes {
             say(format!("note: {n}"));
         }
