@@ -882,3 +882,51 @@ pub fn validate(
         reasons,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_query_errors_carry_prometheus_message() {
+        let e = parse_query_range(
+            r#"{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries"}"#,
+            "x",
+            "prom",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("prom: ") && e.contains("11,000 points"),
+            "{e}"
+        );
+        let e = parse_query_range(
+            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+            "x",
+            "prom",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("matrix"), "{e}");
+        assert!(parse_query_range("<html>", "x", "prom").is_err());
+    }
+
+    #[test]
+    fn aggregations_take_the_given_name() {
+        let s = parse_query_range(
+            r#"{"status":"success","data":{"resultType":"matrix","result":[
+              {"metric":{"job":"a"},"values":[[10,"NaN"],[11,"+Inf"]]}]}}"#,
+            "sum_rss",
+            "prom",
+        )
+        .unwrap();
+        assert_eq!(s[0].metric, "sum_rss");
+        assert!(s[0].value.is_nan() && s[1].value.is_infinite());
+    }
+
+    #[test]
+    fn expvar_needs_memstats() {
+        let e = parse_expvar(r#"{"cmdline":["x"]}"#, 0, "vars").unwrap_err();
+        assert!(e.to_string().contains("memstats"), "{e}");
+        assert!(parse_expvar("[1,2]", 0, "vars").is_err());
+    }
+}

@@ -217,14 +217,18 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Files of `dir` except hidden temporaries (which may be mid-write).
+fn complete_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|f| !f.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect()
+}
+
 fn snapshot_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut all = Vec::new();
     for sub in ["heap", "allocs", "goroutine", "goroutineleak", "metrics"] {
-        for f in files(&dir.join(sub)) {
-            // Complete files only: a temporary may be mid-write right now.
-            if f.file_name().unwrap().to_string_lossy().starts_with('.') {
-                continue;
-            }
+        for f in complete_files(&dir.join(sub)) {
             let bytes = std::fs::read(&f).unwrap();
             all.push((f, bytes));
         }
@@ -846,7 +850,7 @@ fn garbage_and_slow_answers_become_gaps_and_the_run_goes_on() {
     assert_eq!(logged[0]["what"], "heap");
     assert_eq!(logged[0]["stage"], "fetch");
     // The same profile twice: two files, neither overwritten.
-    let heaps = files(&out.join("heap"));
+    let heaps = complete_files(&out.join("heap"));
     assert_eq!(heaps.len(), 2);
     for f in &heaps {
         assert_eq!(std::fs::read(f).unwrap(), fixture_heap());
@@ -940,7 +944,7 @@ fn ctrl_c_leaves_a_valid_bundle_and_a_restart_appends() {
     // Until stopped: interrupt once three heap snapshots are in.
     let child = run("0");
     wait_for("three heap snapshots", Duration::from_secs(30), || {
-        files(&out.join("heap")).len() >= 3
+        complete_files(&out.join("heap")).len() >= 3
     });
     let st = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -1045,10 +1049,10 @@ fn read_only_bundle_folder_is_reported_before_and_during_a_run() {
         .unwrap();
     let heap = b.join("heap");
     wait_for("a heap snapshot", Duration::from_secs(30), || {
-        files(&heap).len() >= 2
+        complete_files(&heap).len() >= 2
     });
     std::fs::set_permissions(&heap, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let written = files(&heap);
+    let written = complete_files(&heap);
     wait_for("a write gap", Duration::from_secs(30), || {
         gaps(&b).iter().any(|g| g["stage"] == "write")
     });
@@ -1065,7 +1069,7 @@ fn read_only_bundle_folder_is_reported_before_and_during_a_run() {
     for f in &written {
         assert!(f.exists());
     }
-    let after = files(&heap);
+    let after = complete_files(&heap);
     assert!(after.len() > written.len(), "writing resumed");
     no_temporaries(&b);
     assert!(Bundle::open(&b).unwrap().heap.len() == after.len());
