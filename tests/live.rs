@@ -453,6 +453,13 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     // Six seconds are below the CLI's default 30 s window: it says so.
     assert!(text.contains("verdict: not enough data"), "{text}");
     assert!(text.contains("goroutines:"), "{text}");
+    let out4 = heapframe()
+        .args(["verdict", "--min-span", "4s"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out4.stdout);
+    assert!(text.starts_with("verdict: leak\n"), "{text}");
 }
 
 #[test]

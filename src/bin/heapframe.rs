@@ -179,6 +179,9 @@ struct VerdictArgs {
     /// The request counter that measures load.
     #[arg(long, default_value = "http_requests_total")]
     counter: String,
+    /// Shortest metrics window that can be judged (e.g. 30s, 5m).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    min_span: String,
 }
 
 #[derive(clap::Args)]
@@ -461,7 +464,11 @@ fn verdict_text(v: &heapframe::metrics::LeakVerdict) -> String {
 
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
-    let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &Default::default());
+    let thresholds = heapframe::metrics::VerdictThresholds {
+        min_span_secs: heapframe::fetch::parse_duration(&a.min_span)?.as_secs_f64(),
+        ..Default::default()
+    };
+    let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &thresholds);
     let mut text = verdict_text(&v);
     let g = heapframe::series::goroutine_check(&bundle)?;
     if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
