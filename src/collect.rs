@@ -172,6 +172,19 @@ fn write_err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
     Error::Output(format!("{}: cannot {what}: {e}", path.display()))
 }
 
+/// One tick's gaps for a progress line: what failed, and the first error
+/// (the others usually say the same of another URL).
+fn describe_gaps(gaps: &[Gap]) -> String {
+    let Some(first) = gaps.first() else {
+        return String::new();
+    };
+    let what: Vec<String> = gaps
+        .iter()
+        .map(|g| format!("{} {}", g.what, g.stage))
+        .collect();
+    format!("; gaps: {}; first error: {}", what.join(", "), first.error)
+}
+
 impl Collector {
     /// Prepares `out` (created when missing) for collection from `service`:
     /// checks that it can be written, that it was not collected from another
@@ -443,10 +456,7 @@ impl Collector {
                     } else {
                         "NO heap snapshot"
                     },
-                    new_gaps
-                        .iter()
-                        .map(|g| format!("; gap: {} {}: {}", g.what, g.stage, g.error))
-                        .collect::<String>()
+                    describe_gaps(new_gaps)
                 ));
                 if let Some(b) = &bar {
                     b.inc(1);

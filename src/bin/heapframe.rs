@@ -622,13 +622,20 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
             a.out.join("gaps.jsonl").display()
         ));
     }
-    text.push_str(&format!(
-        "next: heapframe growth {0}; heapframe verdict {0}\n",
-        a.out.display()
-    ));
+    if before + report.heap_snapshots > 0 {
+        text.push_str(&format!(
+            "next: heapframe growth {0}; heapframe verdict {0}\n",
+            a.out.display()
+        ));
+    }
     write_out(None, text.as_bytes())?;
     if report.heap_ticks > 0 && report.heap_snapshots == 0 {
-        let last = report.gaps.last().map_or("", |g| g.error.as_str());
+        let last = report
+            .gaps
+            .iter()
+            .rev()
+            .find(|g| g.what == "heap")
+            .map_or("", |g| g.error.as_str());
         return Err(heapframe::Error::Output(format!(
             "no heap snapshot could be taken; last error: {last}"
         )));
