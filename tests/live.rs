@@ -1230,6 +1230,28 @@ fn prometheus_range_query_against_a_real_server() {
             .iter()
             .any(|(q, n)| q.starts_with("http_requests_total") && *n >= 1)
     );
+    // 30 days at the 1 s step asked for is 2.6 million points: this server
+    // refuses that as such, and accepts the query with the widened step.
+    let now = heapframe::fetch::now_ms();
+    let month_ms = 30 * 86_400_000;
+    let raw = http_get(
+        &listen,
+        &format!(
+            "/api/v1/query_range?query=go_goroutines&start={}&end={}&step=1",
+            (now - month_ms) / 1000,
+            now / 1000
+        ),
+    )
+    .unwrap();
+    assert!(raw.contains("11,000 points"), "{raw}");
+    prom.query_range(
+        "go_goroutines{job=\"leaky\"}",
+        "go_goroutines",
+        now - month_ms,
+        now,
+        Duration::from_secs(1),
+    )
+    .unwrap();
     // A query Prometheus rejects comes back with its message.
     let e = prom
         .query_range("rate(", "x", 0, 60_000, Duration::from_secs(1))
