@@ -10,7 +10,7 @@
 //! - [`pprof`]: the wire format (prost messages, gzip sniffing, size bounds);
 //! - [`profile`]: the validated model ([`Profile`]);
 //! - [`frames`]: `samples` and `frames` DataFrames ([`frames::Tables`]);
-//! - [`report`]: pprof's analyses ([`report::top`], [`report::subtract`]);
+//! - [`report`]: pprof's analyses ([`report::top()`], [`report::subtract`]);
 //! - evidence: [`bundle`] (incident folders), [`metrics`] (scrapes, leak
 //!   verdict) and, with the `live` feature (on by default), `fetch`
 //!   (profiles and metrics from running services), `collect` (the incident
