@@ -8,7 +8,9 @@
 //!   and hidden temporaries, which loading ignores and the next run removes;
 //! - nothing already in the bundle is replaced: a restarted collector adds
 //!   files next to the old ones (a bundle collected from another target is
-//!   refused, so two services never mix);
+//!   refused, so two services never mix); the manifest is written when the
+//!   bundle has none, and an existing one only gains a `target` when it
+//!   names none (its other fields kept as they are);
 //! - a failed fetch (the service restarting, answering slowly, answering
 //!   garbage) or a failed write is recorded as a gap in `gaps.jsonl` and the
 //!   run goes on; the next tick tries again;
@@ -215,16 +217,18 @@ impl Collector {
             remove_stale_temp_files(d);
         }
         let manifest_path = out.join("manifest.json");
-        let manifest = if manifest_path.exists() {
+        let bad_manifest = |e: String| {
+            Error::profile(
+                manifest_path.display().to_string(),
+                ProfileError::Decode(format!("invalid manifest: {e}")),
+            )
+        };
+        let manifest_json = if manifest_path.exists() {
             let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
                 Error::profile(manifest_path.display().to_string(), ProfileError::Io(e))
             })?;
-            let m: Manifest = serde_json::from_str(&text).map_err(|e| {
-                Error::profile(
-                    manifest_path.display().to_string(),
-                    ProfileError::Decode(format!("invalid manifest: {e}")),
-                )
-            })?;
+            let m: Manifest =
+                serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
             if !m.target.is_empty() && m.target != service.base() {
                 return Err(Error::Option(format!(
                     "{}: this bundle was collected from {}, not {}: collect into another folder \
@@ -234,12 +238,21 @@ impl Collector {
                     service.base()
                 )));
             }
-            (m.target.is_empty()).then_some(Manifest {
-                target: service.base().to_string(),
-                ..m
-            })
+            if m.target.is_empty() {
+                // Add the target and keep every other field as it is,
+                // including fields heapframe does not know.
+                let mut v: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
+                let obj = v
+                    .as_object_mut()
+                    .ok_or_else(|| bad_manifest("not a JSON object".into()))?;
+                obj.insert("target".into(), service.base().into());
+                Some(v)
+            } else {
+                None
+            }
         } else {
-            Some(Manifest {
+            let m = Manifest {
                 service: opts.service.clone(),
                 target: service.base().to_string(),
                 captured_by: "heapframe collect".into(),
@@ -250,10 +263,11 @@ impl Collector {
                     short(opts.metrics_every)
                 ),
                 ..Default::default()
-            })
+            };
+            Some(serde_json::to_value(&m).map_err(|e| Error::Output(format!("manifest: {e}")))?)
         };
-        if let Some(m) = manifest {
-            let json = serde_json::to_string_pretty(&m)
+        if let Some(v) = manifest_json {
+            let json = serde_json::to_string_pretty(&v)
                 .map_err(|e| Error::Output(format!("manifest: {e}")))?;
             replace_file(&manifest_path, format!("{json}\n").as_bytes())?;
         }
@@ -551,6 +565,24 @@ mod tests {
             msg.contains("a-file") && msg.contains("nothing was fetched"),
             "{msg}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_existing_manifest_only_gains_the_target() {
+        let dir = std::env::temp_dir().join(format!("hf-collect-unit3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let hand = r#"{"service": "checkout", "ticket": "INC-42", "answers": {"q": "a"}}"#;
+        std::fs::write(dir.join("manifest.json"), hand).unwrap();
+        let svc = Service::new("http://127.0.0.1:9", Default::default()).unwrap();
+        Collector::new(svc, &dir, CollectOptions::default()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(v["target"], "http://127.0.0.1:9");
+        assert_eq!(v["service"], "checkout");
+        assert_eq!(v["ticket"], "INC-42");
+        assert_eq!(v["answers"]["q"], "a");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
