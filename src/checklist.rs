@@ -45,18 +45,13 @@ pub struct Item {
 /// The minimum time between the first and last heap snapshot.
 pub const MIN_SNAPSHOT_SPAN_SECS: i64 = 300;
 
-/// Judges whether an address is internal (loopback, private, link-local,
-/// unique-local) from a target such as `http://10.0.3.7:6060/debug/pprof`.
-pub fn internal_target(target: &str) -> (Status, String) {
-    if target.trim().is_empty() {
-        return (
-            Status::Open,
-            "the manifest names no target: say where the profiles came from".into(),
-        );
-    }
+/// The host part of a target such as `http://10.0.3.7:6060/debug/pprof`
+/// (`10.0.3.7`), without brackets for IPv6 (`http://[::1]:6060` → `::1`).
+pub fn target_host(target: &str) -> &str {
     let rest = target.split_once("://").map_or(target, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or("");
-    let host = if let Some(h) = authority.strip_prefix('[') {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    if let Some(h) = authority.strip_prefix('[') {
         h.split(']').next().unwrap_or("")
     } else {
         authority.rsplit_once(':').map_or(authority, |(h, p)| {
@@ -66,18 +61,45 @@ pub fn internal_target(target: &str) -> (Status, String) {
                 authority
             }
         })
-    };
+    }
+}
+
+/// True for addresses that stay inside an organisation's network:
+/// loopback, private (RFC 1918), link-local, and IPv6 unique-local.
+///
+/// ```
+/// use heapframe::checklist::is_internal_ip;
+/// assert!(is_internal_ip("10.0.3.7".parse().unwrap()));
+/// assert!(is_internal_ip("::1".parse().unwrap()));
+/// assert!(!is_internal_ip("8.8.8.8".parse().unwrap()));
+/// ```
+pub fn is_internal_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_loopback() || v.is_private() || v.is_link_local(),
+        IpAddr::V6(v) => match v.to_ipv4_mapped() {
+            Some(v4) => is_internal_ip(IpAddr::V4(v4)),
+            None => {
+                v.is_loopback()
+                    || (v.segments()[0] & 0xfe00) == 0xfc00
+                    || (v.segments()[0] & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
+/// Judges whether an address is internal (loopback, private, link-local,
+/// unique-local) from a target such as `http://10.0.3.7:6060/debug/pprof`.
+pub fn internal_target(target: &str) -> (Status, String) {
+    if target.trim().is_empty() {
+        return (
+            Status::Open,
+            "the manifest names no target: say where the profiles came from".into(),
+        );
+    }
+    let host = target_host(target);
     match host.parse::<IpAddr>() {
         Ok(ip) => {
-            let internal = match ip {
-                IpAddr::V4(v) => v.is_loopback() || v.is_private() || v.is_link_local(),
-                IpAddr::V6(v) => {
-                    v.is_loopback()
-                        || (v.segments()[0] & 0xfe00) == 0xfc00
-                        || (v.segments()[0] & 0xffc0) == 0xfe80
-                }
-            };
-            if internal {
+            if is_internal_ip(ip) {
                 (Status::Passed, format!("{ip} is an internal address"))
             } else {
                 (

@@ -103,6 +103,92 @@ pub enum ProfileError {
     },
 }
 
+/// What went wrong talking to a live source: a service's `/debug/pprof`,
+/// `/metrics` or `/debug/vars` endpoint, or a Prometheus server.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The address is not loopback or private, and public targets were not
+    /// allowed. Nothing was sent.
+    #[error(
+        "refused: {0} (a pprof endpoint should be internal-only; pass --allow-public \
+         / FetchOptions::allow_public if you really mean to reach it)"
+    )]
+    NotInternal(String),
+    /// The URL cannot be used.
+    #[error("invalid URL: {0}")]
+    BadUrl(String),
+    /// No connection could be made.
+    #[error("cannot connect: {0} (is the service running, and is this its address?)")]
+    Connect(String),
+    /// The server did not answer completely within the timeout.
+    #[error(
+        "no complete answer within {secs:.1} s (raise the timeout if the service is just slow)"
+    )]
+    Timeout {
+        /// The timeout in seconds.
+        secs: f64,
+    },
+    /// The server answered with a status other than 200.
+    #[error("HTTP {status}{}{hint}: {body:?}", content_type_note(.content_type))]
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The `Content-Type` header (empty when absent).
+        content_type: String,
+        /// The start of the body.
+        body: String,
+        /// What to try.
+        hint: String,
+    },
+    /// The answer is larger than the configured limit.
+    #[error(
+        "the answer exceeds the limit of {limit} bytes (raise FetchOptions::max_bytes / --max-bytes if it is genuine)"
+    )]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The server answered 200, but not with what was asked for.
+    #[error("answered HTTP 200 but not with {expected}{}: {reason}; the body starts with {start:?}", content_type_note(.content_type))]
+    Unexpected {
+        /// What was expected: "a pprof profile", "Prometheus text", ...
+        expected: &'static str,
+        /// The `Content-Type` header (empty when absent).
+        content_type: String,
+        /// Why the body was rejected.
+        reason: String,
+        /// The first bytes of the body, printable.
+        start: String,
+    },
+    /// The connection broke while reading, or another transport error.
+    #[error("transfer failed: {0}")]
+    Transport(String),
+}
+
+fn content_type_note(content_type: &str) -> String {
+    if content_type.is_empty() {
+        String::new()
+    } else {
+        format!(" ({content_type})")
+    }
+}
+
+impl FetchError {
+    /// True when trying again later may succeed (connection refused, a
+    /// timeout, a 5xx or 429 answer, a body cut short); false for answers
+    /// that will not change by themselves (404, 401, an HTML login page).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Connect(_) | FetchError::Timeout { .. } | FetchError::Transport(_) => true,
+            FetchError::Status { status, .. } => *status >= 500 || *status == 429,
+            FetchError::Unexpected { reason, .. } => reason.starts_with("truncated"),
+            FetchError::NotInternal(_) | FetchError::BadUrl(_) | FetchError::TooLarge { .. } => {
+                false
+            }
+        }
+    }
+}
+
 /// heapframe's error type.
 #[derive(Debug)]
 pub enum Error {
@@ -119,9 +205,24 @@ pub enum Error {
     Incompatible(String),
     /// Writing output failed.
     Output(String),
+    /// A live source could not be read; `url` names it.
+    Fetch {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        error: FetchError,
+    },
 }
 
 impl Error {
+    /// An error about the live source at `url`.
+    pub fn fetch(url: impl Into<String>, error: FetchError) -> Self {
+        Error::Fetch {
+            url: url.into(),
+            error,
+        }
+    }
+
     /// An error about the input named `source`.
     pub fn profile(source: impl Into<String>, error: ProfileError) -> Self {
         Error::Profile {
@@ -136,6 +237,7 @@ impl fmt::Display for Error {
         match self {
             Error::Profile { source, error } => write!(f, "{source}: {error}"),
             Error::Option(m) | Error::Incompatible(m) | Error::Output(m) => f.write_str(m),
+            Error::Fetch { url, error } => write!(f, "{url}: {error}"),
         }
     }
 }
@@ -144,6 +246,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Profile { error, .. } => Some(error),
+            Error::Fetch { error, .. } => Some(error),
             _ => None,
         }
     }

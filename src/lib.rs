@@ -10,7 +10,11 @@
 //! - [`pprof`]: the wire format (prost messages, gzip sniffing, size bounds);
 //! - [`profile`]: the validated model ([`Profile`]);
 //! - [`frames`]: `samples` and `frames` DataFrames ([`frames::Tables`]);
-//! - [`report`]: pprof's analyses ([`report::top`], [`report::subtract`]).
+//! - [`report`]: pprof's analyses ([`report::top()`], [`report::subtract`]);
+//! - evidence: [`bundle`] (incident folders), [`metrics`] (scrapes, leak
+//!   verdict) and, with the `live` feature (on by default), `fetch`
+//!   (profiles and metrics from running services), `collect` (the incident
+//!   collector) and `prometheus` (metric history from a Prometheus server).
 //!
 //! ```
 //! use heapframe::{Profile, report::{top, TopOptions}};
@@ -24,14 +28,20 @@
 pub mod bundle;
 pub mod checklist;
 pub mod classify;
+#[cfg(feature = "live")]
+pub mod collect;
 pub mod error;
+#[cfg(feature = "live")]
+pub mod fetch;
 #[cfg(feature = "tables")]
 pub mod frames;
 pub mod metrics;
 pub mod pprof;
 pub mod profile;
+#[cfg(feature = "live")]
+pub mod prometheus;
 pub mod report;
 pub mod series;
 
-pub use error::{Error, ProfileError, Result};
+pub use error::{Error, FetchError, ProfileError, Result};
 pub use profile::Profile;

@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::Deserialize;
+
 use crate::error::{Error, ProfileError, Result};
 
 /// One metric sample.
@@ -143,6 +145,142 @@ fn parse_labels(mut s: &str) -> Option<(Vec<(String, String)>, &str)> {
             s = r;
         }
     }
+}
+
+/// What Go's `expvar` `memstats` fields are called as Prometheus metrics
+/// (the names client_golang uses), for [`parse_expvar`].
+pub const EXPVAR_MEMSTATS: [(&str, &str); 6] = [
+    ("HeapInuse", names::HEAP_INUSE),
+    ("HeapObjects", names::HEAP_OBJECTS),
+    ("HeapAlloc", "go_memstats_heap_alloc_bytes"),
+    ("Alloc", "go_memstats_alloc_bytes"),
+    ("Sys", "go_memstats_sys_bytes"),
+    ("NumGC", names::GC_COUNT),
+];
+
+/// Reads a Go `expvar` page (`/debug/vars`, JSON) taken at `time_ms` as
+/// metric samples: the `memstats` fields of [`EXPVAR_MEMSTATS`] under their
+/// Prometheus names, and every other top-level number as `expvar_<name>`
+/// (e.g. a service's `cache_entries`). `expvar` has no RSS and no goroutine
+/// count; prefer `/metrics` where the service has it.
+///
+/// ```
+/// let page = r#"{"cmdline": ["svc"], "cache_entries": 12,
+///   "memstats": {"HeapInuse": 8192, "HeapObjects": 40, "NumGC": 3}}"#;
+/// let s = heapframe::metrics::parse_expvar(page, 1_000, "vars").unwrap();
+/// assert!(s.iter().any(|m| m.metric == "go_memstats_heap_inuse_bytes" && m.value == 8192.0));
+/// assert!(s.iter().any(|m| m.metric == "expvar_cache_entries" && m.value == 12.0));
+/// ```
+pub fn parse_expvar(json: &str, time_ms: i64, source: &str) -> Result<Vec<MetricSample>> {
+    let bad = |what: String| Error::profile(source, ProfileError::Decode(what));
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| bad(format!("not an expvar JSON page: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("an expvar page is a JSON object".into()))?;
+    let memstats = obj
+        .get("memstats")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| bad("no \"memstats\" object: is this Go's /debug/vars (expvar)?".into()))?;
+    let sample = |metric: String, value: f64| MetricSample {
+        time_ms,
+        metric,
+        labels: Vec::new(),
+        value,
+    };
+    let mut out = Vec::new();
+    for (field, metric) in EXPVAR_MEMSTATS {
+        if let Some(x) = memstats.get(field).and_then(|x| x.as_f64()) {
+            out.push(sample(metric.to_string(), x));
+        }
+    }
+    for (name, value) in obj {
+        if let Some(x) = value.as_f64() {
+            let clean: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            out.push(sample(format!("expvar_{clean}"), x));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct ApiAnswer {
+    status: String,
+    #[serde(default)]
+    error: String,
+    #[serde(default, rename = "errorType")]
+    error_type: String,
+    data: Option<ApiData>,
+}
+
+#[derive(Deserialize)]
+struct ApiData {
+    #[serde(rename = "resultType")]
+    result_type: String,
+    result: Vec<ApiSeries>,
+}
+
+#[derive(Deserialize)]
+struct ApiSeries {
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+/// Reads the JSON answer of a Prometheus `/api/v1/query_range` call (a
+/// matrix) as metric samples: the metric name from `__name__` (or `name`
+/// when the query's result has none, e.g. an aggregation), the other labels
+/// kept, times in Unix milliseconds. An error answer (`"status":"error"`)
+/// becomes an error carrying Prometheus's message.
+///
+/// ```
+/// let answer = r#"{"status":"success","data":{"resultType":"matrix","result":[
+///   {"metric":{"__name__":"go_goroutines","job":"svc"},"values":[[1700000000,"12"],[1700000015.5,"13"]]}]}}"#;
+/// let s = heapframe::metrics::parse_query_range(answer, "unused", "prometheus").unwrap();
+/// assert_eq!(s.len(), 2);
+/// assert_eq!((s[1].time_ms, s[1].value), (1_700_000_015_500, 13.0));
+/// assert_eq!(s[0].labels, vec![("job".to_string(), "svc".to_string())]);
+/// ```
+pub fn parse_query_range(json: &str, name: &str, source: &str) -> Result<Vec<MetricSample>> {
+    let bad = |what: String| Error::profile(source, ProfileError::Decode(what));
+    let a: ApiAnswer =
+        serde_json::from_str(json).map_err(|e| bad(format!("not a Prometheus API answer: {e}")))?;
+    if a.status != "success" {
+        return Err(bad(format!(
+            "Prometheus answered {}: {} {}",
+            a.status, a.error_type, a.error
+        )));
+    }
+    let data = a
+        .data
+        .ok_or_else(|| bad("a successful answer without \"data\"".into()))?;
+    if data.result_type != "matrix" {
+        return Err(bad(format!(
+            "expected a matrix (range query), got {:?}",
+            data.result_type
+        )));
+    }
+    let mut out = Vec::new();
+    for series in data.result {
+        let mut labels = series.metric;
+        let metric = labels
+            .remove("__name__")
+            .unwrap_or_else(|| name.to_string());
+        let labels: Vec<(String, String)> = labels.into_iter().collect();
+        for (t, v) in series.values {
+            let value = parse_value(&v).ok_or_else(|| bad(format!("invalid value {v:?}")))?;
+            out.push(MetricSample {
+                time_ms: (t * 1000.0).round() as i64,
+                metric: metric.clone(),
+                labels: labels.clone(),
+                value,
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl MetricSeries {
@@ -742,5 +880,53 @@ pub fn validate(
         inuse_falls_after_gc,
         rss_not_one_way,
         reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_query_errors_carry_prometheus_message() {
+        let e = parse_query_range(
+            r#"{"status":"error","errorType":"bad_data","error":"exceeded maximum resolution of 11,000 points per timeseries"}"#,
+            "x",
+            "prom",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("prom: ") && e.contains("11,000 points"),
+            "{e}"
+        );
+        let e = parse_query_range(
+            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+            "x",
+            "prom",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("matrix"), "{e}");
+        assert!(parse_query_range("<html>", "x", "prom").is_err());
+    }
+
+    #[test]
+    fn aggregations_take_the_given_name() {
+        let s = parse_query_range(
+            r#"{"status":"success","data":{"resultType":"matrix","result":[
+              {"metric":{"job":"a"},"values":[[10,"NaN"],[11,"+Inf"]]}]}}"#,
+            "sum_rss",
+            "prom",
+        )
+        .unwrap();
+        assert_eq!(s[0].metric, "sum_rss");
+        assert!(s[0].value.is_nan() && s[1].value.is_infinite());
+    }
+
+    #[test]
+    fn expvar_needs_memstats() {
+        let e = parse_expvar(r#"{"cmdline":["x"]}"#, 0, "vars").unwrap_err();
+        assert!(e.to_string().contains("memstats"), "{e}");
+        assert!(parse_expvar("[1,2]", 0, "vars").is_err());
     }
 }

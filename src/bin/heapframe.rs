@@ -31,6 +31,108 @@ enum Command {
     Validate(ValidateArgs),
     /// Evaluate the on-call checklist on a bundle.
     Checklist(ChecklistArgs),
+    /// Collect an incident from a running service into a bundle folder:
+    /// heap, allocs and goroutine profiles every --every, metrics every
+    /// --metrics-every.
+    Collect(CollectArgs),
+    /// Import a service's memory history from a Prometheus server into a
+    /// bundle's metrics (for `verdict` on history older than the incident).
+    ImportPrometheus(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct HttpArgs {
+    /// Extra request header, `NAME: VALUE` (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Send `Authorization: Bearer TOKEN`.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "basic")]
+    bearer: Option<String>,
+    /// HTTP basic authentication.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    basic: Option<String>,
+    /// Time allowed for one request (e.g. 30s).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    timeout: String,
+    /// Further attempts after a transient failure (with back-off).
+    #[arg(long, default_value_t = 2)]
+    retries: u32,
+    /// Largest answer accepted, in bytes.
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    max_bytes: u64,
+    /// Allow a target that is not a loopback or private address (a pprof
+    /// endpoint should be internal-only).
+    #[arg(long)]
+    allow_public: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MetricsArg {
+    /// /metrics (Prometheus text).
+    Prometheus,
+    /// /debug/vars (Go expvar memstats).
+    Expvar,
+    /// No metrics.
+    Off,
+}
+
+#[derive(clap::Args)]
+struct CollectArgs {
+    /// The service's address, e.g. http://10.0.3.7:6060.
+    url: String,
+    /// The bundle folder (created if missing; an existing bundle of the same
+    /// target is appended to, never overwritten).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Time between heap captures (500ms, 15s, 5m, 1h...).
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    every: String,
+    /// Heap captures to take (0 = until Ctrl-C).
+    #[arg(long, default_value_t = 12)]
+    count: usize,
+    /// Time between metric scrapes.
+    #[arg(long, default_value = "15s", value_name = "DURATION")]
+    metrics_every: String,
+    /// Where metrics come from.
+    #[arg(long, value_enum, default_value = "prometheus")]
+    metrics: MetricsArg,
+    /// Ask for a GC before each heap and allocs profile (gc=1).
+    #[arg(long)]
+    gc: bool,
+    /// Only heap profiles (no allocs, goroutine, goroutineleak).
+    #[arg(long)]
+    heap_only: bool,
+    /// The service's name, for the manifest.
+    #[arg(long, default_value = "")]
+    service: String,
+    /// No progress output, only the summary at the end.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The Prometheus server, e.g. http://prometheus.internal:9090.
+    server: String,
+    /// Label matchers that pick the service, e.g. 'job="checkout"'.
+    #[arg(long)]
+    selector: String,
+    /// The bundle folder to add the metrics to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// How far back the window starts.
+    #[arg(long, default_value = "6h", value_name = "DURATION")]
+    since: String,
+    /// Resolution wanted; widened to stay under Prometheus's 11,000 points.
+    #[arg(long, default_value = "15s", value_name = "DURATION")]
+    step: String,
+    /// The request counter that measures load.
+    #[arg(long, default_value = "http_requests_total")]
+    counter: String,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -77,6 +179,9 @@ struct VerdictArgs {
     /// The request counter that measures load.
     #[arg(long, default_value = "http_requests_total")]
     counter: String,
+    /// Shortest metrics window that can be judged (e.g. 30s, 5m).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    min_span: String,
 }
 
 #[derive(clap::Args)]
@@ -173,6 +278,8 @@ fn main() -> ExitCode {
         Command::Verdict(args) => run_verdict(args),
         Command::Validate(args) => run_validate(args),
         Command::Checklist(args) => run_checklist(args),
+        Command::Collect(args) => run_collect(args),
+        Command::ImportPrometheus(args) => run_import(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -357,7 +464,11 @@ fn verdict_text(v: &heapframe::metrics::LeakVerdict) -> String {
 
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
-    let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &Default::default());
+    let thresholds = heapframe::metrics::VerdictThresholds {
+        min_span_secs: heapframe::fetch::parse_duration(&a.min_span)?.as_secs_f64(),
+        ..Default::default()
+    };
+    let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &thresholds);
     let mut text = verdict_text(&v);
     let g = heapframe::series::goroutine_check(&bundle)?;
     if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
@@ -419,4 +530,143 @@ fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
     let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
     let items = heapframe::checklist::checklist(&bundle);
     write_out(None, heapframe::checklist::to_text(&items).as_bytes())
+}
+
+fn fetch_options(a: &HttpArgs) -> heapframe::Result<heapframe::fetch::FetchOptions> {
+    use heapframe::fetch::{Auth, FetchOptions, parse_duration};
+    let mut headers = Vec::new();
+    for h in &a.headers {
+        let (k, v) = h.split_once(':').ok_or_else(|| {
+            heapframe::Error::Option(format!("--header {h:?}: expected NAME: VALUE"))
+        })?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let auth = match (&a.bearer, &a.basic) {
+        (Some(t), _) => Some(Auth::Bearer(t.clone())),
+        (None, Some(b)) => {
+            let (user, password) = match b.split_once(':') {
+                Some((u, p)) => (u.to_string(), Some(p.to_string())),
+                None => (b.clone(), None),
+            };
+            Some(Auth::Basic { user, password })
+        }
+        (None, None) => None,
+    };
+    Ok(FetchOptions {
+        timeout: parse_duration(&a.timeout)?,
+        max_bytes: a.max_bytes,
+        retries: a.retries,
+        headers,
+        auth,
+        allow_public: a.allow_public,
+        ..FetchOptions::default()
+    })
+}
+
+fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
+    use heapframe::bundle::SnapshotKind;
+    use heapframe::collect::{CollectOptions, Collector, MetricsSource};
+    use heapframe::fetch::{ProfileQuery, Service, parse_duration};
+    let service = Service::new(&a.url, fetch_options(&a.http)?)?;
+    let opts = CollectOptions {
+        every: parse_duration(&a.every)?,
+        count: a.count,
+        metrics_every: parse_duration(&a.metrics_every)?,
+        metrics: match a.metrics {
+            MetricsArg::Prometheus => MetricsSource::Prometheus,
+            MetricsArg::Expvar => MetricsSource::Expvar,
+            MetricsArg::Off => MetricsSource::Off,
+        },
+        kinds: if a.heap_only {
+            vec![SnapshotKind::Heap]
+        } else {
+            SnapshotKind::ALL.to_vec()
+        },
+        query: ProfileQuery {
+            gc: a.gc,
+            seconds: None,
+        },
+        service: a.service,
+        progress: !a.quiet,
+    };
+    let mut collector = Collector::new(service, &a.out, opts)?;
+    let stop = collector.stop_handle();
+    let pressed = std::sync::atomic::AtomicBool::new(false);
+    // Ctrl-C once: finish the capture in progress and stop; twice: quit now
+    // (temporary files are ignored by loading and removed by the next run).
+    let _ = ctrlc::set_handler(move || {
+        if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("heapframe: stopping after the current capture (Ctrl-C again to quit now)");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let before = collector.existing_heap_snapshots();
+    let report = collector.run()?;
+    let mut text = format!(
+        "{}: {} heap snapshots written ({} in the bundle), {} metric scrapes, {} gaps{}\n",
+        a.out.display(),
+        report.heap_snapshots,
+        before + report.heap_snapshots,
+        report.scrapes,
+        report.gaps.len(),
+        if report.stopped {
+            ", stopped early"
+        } else {
+            ""
+        }
+    );
+    if !report.gaps.is_empty() {
+        text.push_str(&format!(
+            "  gaps are listed in {}\n",
+            a.out.join("gaps.jsonl").display()
+        ));
+    }
+    if before + report.heap_snapshots > 0 {
+        text.push_str(&format!(
+            "next: heapframe growth {0}; heapframe verdict {0}\n",
+            a.out.display()
+        ));
+    }
+    write_out(None, text.as_bytes())?;
+    if report.heap_ticks > 0 && report.heap_snapshots == 0 {
+        let last = report
+            .gaps
+            .iter()
+            .rev()
+            .find(|g| g.what == "heap")
+            .map_or("", |g| g.error.as_str());
+        return Err(heapframe::Error::Output(format!(
+            "no heap snapshot could be taken; last error: {last}"
+        )));
+    }
+    Ok(())
+}
+
+fn run_import(a: ImportArgs) -> heapframe::Result<()> {
+    use heapframe::fetch::{now_ms, parse_duration};
+    use heapframe::prometheus::{HistoryQuery, Server};
+    let server = Server::new(&a.server, fetch_options(&a.http)?)?;
+    let end_ms = now_ms();
+    let since = parse_duration(&a.since)?;
+    let q = HistoryQuery {
+        selector: a.selector,
+        start_ms: end_ms - since.as_millis() as i64,
+        end_ms,
+        step: parse_duration(&a.step)?,
+        counter: a.counter,
+    };
+    let (h, path) = server.import_into(&q, &a.out)?;
+    let mut text = format!(
+        "{}: {} samples over {} at a {} s step\n",
+        path.display(),
+        h.series.samples.len(),
+        a.since,
+        h.step.as_secs()
+    );
+    for (query, n) in &h.queries {
+        text.push_str(&format!("  {query}: {n} series\n"));
+    }
+    text.push_str(&format!("next: heapframe verdict {}\n", a.out.display()));
+    write_out(None, text.as_bytes())
 }

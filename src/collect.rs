@@ -1,0 +1,608 @@
+//! The incident collector: heap snapshots at an interval, allocs and
+//! goroutine profiles alongside, metrics at a finer interval, all into an
+//! incident bundle ([`crate::bundle`]) that `growth` and `verdict` read.
+//!
+//! Safety rules, each tested:
+//! - every file is written atomically under a new name
+//!   ([`crate::bundle::write_new`]): a crash or Ctrl-C leaves complete files
+//!   and hidden temporaries, which loading ignores and the next run removes;
+//! - nothing already in the bundle is replaced: a restarted collector adds
+//!   files next to the old ones (a bundle collected from another target is
+//!   refused, so two services never mix); the manifest is written when the
+//!   bundle has none, and an existing one only gains a `target` when it
+//!   names none (its other fields kept as they are);
+//! - a failed fetch (the service restarting, answering slowly, answering
+//!   garbage) or a failed write is recorded as a gap in `gaps.jsonl` and the
+//!   run goes on; the next tick tries again;
+//! - the target must be internal unless explicitly allowed
+//!   ([`crate::fetch::FetchOptions::allow_public`]);
+//! - a bundle folder that cannot be written is reported before anything is
+//!   fetched.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use heapframe::collect::{CollectOptions, Collector};
+//! use heapframe::fetch::{FetchOptions, Service};
+//! let svc = Service::new("http://127.0.0.1:6060", FetchOptions::default())?;
+//! let opts = CollectOptions { every: Duration::from_secs(60), count: 10, ..Default::default() };
+//! let report = Collector::new(svc, "incident", opts)?.run()?;
+//! println!("{} heap snapshots, {} gaps", report.heap_snapshots, report.gaps.len());
+//! # Ok::<(), heapframe::Error>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{Manifest, SnapshotKind, remove_stale_temp_files, replace_file, write_new};
+use crate::error::{Error, FetchError, ProfileError, Result};
+use crate::fetch::{ProfileQuery, Service, now_ms};
+
+/// Where the collector reads metrics from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsSource {
+    /// `/metrics`, Prometheus text; stored as `metrics/<ms>.prom`.
+    Prometheus,
+    /// `/debug/vars`, Go's expvar; stored as `metrics/<ms>.csv`.
+    Expvar,
+    /// No metrics.
+    Off,
+}
+
+/// What to collect, and how often.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// Time between heap captures (default 5 minutes).
+    pub every: Duration,
+    /// Heap captures to attempt in this run (default 12; 0 = until stopped).
+    pub count: usize,
+    /// Time between metric scrapes (default 15 s).
+    pub metrics_every: Duration,
+    /// Where metrics come from (default `/metrics`).
+    pub metrics: MetricsSource,
+    /// Profiles taken at each capture (default heap, allocs, goroutine and
+    /// goroutineleak; goroutineleak is dropped for the run when the service
+    /// does not serve it, as before Go 1.27).
+    pub kinds: Vec<SnapshotKind>,
+    /// Query of the heap and allocs requests (`gc=1`...).
+    pub query: ProfileQuery,
+    /// The service's name for the manifest (default: empty).
+    pub service: String,
+    /// Show a progress bar on standard error (lines when it is not a
+    /// terminal).
+    pub progress: bool,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            every: Duration::from_secs(300),
+            count: 12,
+            metrics_every: Duration::from_secs(15),
+            metrics: MetricsSource::Prometheus,
+            kinds: SnapshotKind::ALL.to_vec(),
+            query: ProfileQuery::default(),
+            service: String::new(),
+            progress: false,
+        }
+    }
+}
+
+/// A capture that failed, as recorded in `gaps.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gap {
+    /// When, Unix milliseconds.
+    pub time_ms: i64,
+    /// What: `heap`, `allocs`, `goroutine`, `goroutineleak`, `metrics`.
+    pub what: String,
+    /// `fetch` or `write`.
+    pub stage: String,
+    /// The error message (names the URL or the file).
+    pub error: String,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct CollectReport {
+    /// Files written by this run.
+    pub written: Vec<PathBuf>,
+    /// Heap snapshots written by this run.
+    pub heap_snapshots: usize,
+    /// Heap captures attempted (ticks).
+    pub heap_ticks: usize,
+    /// Metric scrapes written.
+    pub scrapes: usize,
+    /// Failed captures, in order.
+    pub gaps: Vec<Gap>,
+    /// Notes for the user (e.g. an endpoint the service does not serve).
+    pub notes: Vec<String>,
+    /// True when the run was stopped before it took `count` captures.
+    pub stopped: bool,
+}
+
+/// Collects an incident from one service into one bundle folder.
+#[derive(Debug)]
+pub struct Collector {
+    service: Service,
+    out: PathBuf,
+    opts: CollectOptions,
+    stop: Arc<AtomicBool>,
+    existing_heap: usize,
+}
+
+/// `HH:MM:SS` (UTC) of a Unix-milliseconds time.
+fn clock(ms: i64) -> String {
+    let s = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// RFC 3339 (UTC, whole seconds) of a Unix-milliseconds time.
+fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian), by eras
+    // of 400 years (146,097 days).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{}Z", clock(ms))
+}
+
+fn short(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s / 60 % 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else if s >= 1 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+fn write_err(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Output(format!("{}: cannot {what}: {e}", path.display()))
+}
+
+/// One tick's gaps for a progress line: what failed, and the first error
+/// (the others usually say the same of another URL).
+fn describe_gaps(gaps: &[Gap]) -> String {
+    let Some(first) = gaps.first() else {
+        return String::new();
+    };
+    let what: Vec<String> = gaps
+        .iter()
+        .map(|g| format!("{} {}", g.what, g.stage))
+        .collect();
+    format!("; gaps: {}; first error: {}", what.join(", "), first.error)
+}
+
+impl Collector {
+    /// Prepares `out` (created when missing) for collection from `service`:
+    /// checks that it can be written, that it was not collected from another
+    /// target, removes temporaries a killed run left, and writes the
+    /// manifest when the bundle has none. Nothing is fetched yet.
+    pub fn new(service: Service, out: impl AsRef<Path>, opts: CollectOptions) -> Result<Collector> {
+        let out = out.as_ref().to_path_buf();
+        if opts.every.is_zero() || opts.metrics_every.is_zero() {
+            return Err(Error::Option(
+                "collection intervals must be longer than zero".into(),
+            ));
+        }
+        let mut dirs: Vec<PathBuf> = opts.kinds.iter().map(|k| out.join(k.dir())).collect();
+        if opts.metrics != MetricsSource::Off {
+            dirs.push(out.join("metrics"));
+        }
+        for d in &dirs {
+            std::fs::create_dir_all(d)
+                .map_err(|e| write_err(d, "create the bundle folder (nothing was fetched)", e))?;
+        }
+        // A probe in every folder: a read-only disk is found now, not after
+        // the first capture was fetched.
+        for d in std::iter::once(&out).chain(&dirs) {
+            let probe = d.join(format!(".write-probe.tmp-{}", std::process::id()));
+            std::fs::write(&probe, b"")
+                .map_err(|e| write_err(d, "write into the bundle (nothing was fetched)", e))?;
+            let _ = std::fs::remove_file(&probe);
+            remove_stale_temp_files(d);
+        }
+        let manifest_path = out.join("manifest.json");
+        let bad_manifest = |e: String| {
+            Error::profile(
+                manifest_path.display().to_string(),
+                ProfileError::Decode(format!("invalid manifest: {e}")),
+            )
+        };
+        let manifest_json = if manifest_path.exists() {
+            let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+                Error::profile(manifest_path.display().to_string(), ProfileError::Io(e))
+            })?;
+            let m: Manifest =
+                serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
+            if !m.target.is_empty() && m.target != service.base() {
+                return Err(Error::Option(format!(
+                    "{}: this bundle was collected from {}, not {}: collect into another folder \
+                     (one bundle, one service)",
+                    out.display(),
+                    m.target,
+                    service.base()
+                )));
+            }
+            if m.target.is_empty() {
+                // Add the target and keep every other field as it is,
+                // including fields heapframe does not know.
+                let mut v: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
+                let obj = v
+                    .as_object_mut()
+                    .ok_or_else(|| bad_manifest("not a JSON object".into()))?;
+                obj.insert("target".into(), service.base().into());
+                Some(v)
+            } else {
+                None
+            }
+        } else {
+            let m = Manifest {
+                service: opts.service.clone(),
+                target: service.base().to_string(),
+                captured_by: "heapframe collect".into(),
+                captured_at: rfc3339(now_ms()),
+                notes: format!(
+                    "heap every {}, metrics every {}",
+                    short(opts.every),
+                    short(opts.metrics_every)
+                ),
+                ..Default::default()
+            };
+            Some(serde_json::to_value(&m).map_err(|e| Error::Output(format!("manifest: {e}")))?)
+        };
+        if let Some(v) = manifest_json {
+            let json = serde_json::to_string_pretty(&v)
+                .map_err(|e| Error::Output(format!("manifest: {e}")))?;
+            replace_file(&manifest_path, format!("{json}\n").as_bytes())?;
+        }
+        let existing_heap = std::fs::read_dir(out.join("heap"))
+            .map(|r| {
+                r.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".pb.gz"))
+                    .count()
+            })
+            .unwrap_or(0);
+        Ok(Collector {
+            service,
+            out,
+            opts,
+            stop: Arc::new(AtomicBool::new(false)),
+            existing_heap,
+        })
+    }
+
+    /// A flag that stops the run when set (between captures; a capture in
+    /// progress is finished and written first). Set it from a Ctrl-C
+    /// handler or another thread.
+    pub fn stop_handle(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// Heap snapshots the bundle held before this run.
+    pub fn existing_heap_snapshots(&self) -> usize {
+        self.existing_heap
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn record_gap(&self, report: &mut CollectReport, what: &str, stage: &str, error: &Error) {
+        let gap = Gap {
+            time_ms: now_ms(),
+            what: what.into(),
+            stage: stage.into(),
+            error: error.to_string().replace('\n', " "),
+        };
+        report.gaps.push(gap.clone());
+        // The gap log is rewritten whole with one more line: it only grows.
+        let path = self.out.join("gaps.jsonl");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        if let Ok(line) = serde_json::to_string(&gap) {
+            text.push_str(&line);
+            text.push('\n');
+            // When even this cannot be written, the report still has it.
+            let _ = replace_file(&path, text.as_bytes());
+        }
+    }
+
+    fn capture_profiles(&self, report: &mut CollectReport, kinds: &mut Vec<SnapshotKind>) {
+        let mut dropped = Vec::new();
+        for &kind in kinds.iter() {
+            if self.stopped() && kind != SnapshotKind::Heap {
+                break;
+            }
+            let q = match kind {
+                SnapshotKind::Heap | SnapshotKind::Allocs => self.opts.query,
+                _ => ProfileQuery::default(),
+            };
+            match self.service.profile(kind, &q) {
+                Ok(p) => {
+                    let t = if p.profile.time_nanos > 0 {
+                        p.profile.time_nanos / 1_000_000
+                    } else {
+                        now_ms()
+                    };
+                    match write_new(&self.out.join(kind.dir()), t, "pb.gz", &p.gzip) {
+                        Ok(path) => {
+                            if kind == SnapshotKind::Heap {
+                                report.heap_snapshots += 1;
+                            }
+                            report.written.push(path);
+                        }
+                        Err(e) => self.record_gap(report, kind.dir(), "write", &e),
+                    }
+                }
+                Err(Error::Fetch {
+                    error: FetchError::Status { status: 404, .. },
+                    ..
+                }) if kind == SnapshotKind::GoroutineLeak => {
+                    dropped.push(kind);
+                    report.notes.push(
+                        "the service does not serve /debug/pprof/goroutineleak (Go 1.27+): \
+                         not asked again in this run"
+                            .into(),
+                    );
+                }
+                Err(e) => self.record_gap(report, kind.dir(), "fetch", &e),
+            }
+        }
+        kinds.retain(|k| !dropped.contains(k));
+    }
+
+    fn scrape(&self, report: &mut CollectReport) {
+        let result = match self.opts.metrics {
+            MetricsSource::Prometheus => self
+                .service
+                .metrics()
+                .map(|s| (s.time_ms, "prom", s.text.into_bytes())),
+            MetricsSource::Expvar => self.service.expvar().map(|s| {
+                let csv = crate::metrics::MetricSeries::new(s.samples).to_csv();
+                (s.time_ms, "csv", csv.into_bytes())
+            }),
+            MetricsSource::Off => return,
+        };
+        match result {
+            Ok((t, ext, bytes)) => match write_new(&self.out.join("metrics"), t, ext, &bytes) {
+                Ok(path) => {
+                    report.scrapes += 1;
+                    report.written.push(path);
+                }
+                Err(e) => self.record_gap(report, "metrics", "write", &e),
+            },
+            Err(e) => self.record_gap(report, "metrics", "fetch", &e),
+        }
+    }
+
+    /// Runs until `count` heap captures were attempted or the stop flag is
+    /// set, then returns what was done. Failed captures do not stop it.
+    pub fn run(&mut self) -> Result<CollectReport> {
+        let mut report = CollectReport::default();
+        let mut kinds = self.opts.kinds.clone();
+        let metrics_on = self.opts.metrics != MetricsSource::Off;
+        let bar = self.opts.progress.then(|| {
+            let bar = if self.opts.count > 0 {
+                indicatif::ProgressBar::new(self.opts.count as u64)
+            } else {
+                indicatif::ProgressBar::new_spinner()
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} captures {pos}/{len} [{bar:20}] {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        let say = |line: String| {
+            if let Some(b) = &bar {
+                if b.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    b.println(line);
+                }
+            }
+        };
+        if self.existing_heap > 0 {
+            say(format!(
+                "{}: appending to a bundle that has {} heap snapshots",
+                self.out.display(),
+                self.existing_heap
+            ));
+        }
+        let start = Instant::now();
+        let mut next_heap = start;
+        let mut next_metrics = start;
+        let advance = |due: Instant, period: Duration| {
+            let now = Instant::now();
+            let mut next = due + period;
+            while next <= now {
+                next += period;
+            }
+            next
+        };
+        let mut last_heap = String::from("none yet");
+        loop {
+            if self.stopped() {
+                report.stopped = true;
+                break;
+            }
+            let now = Instant::now();
+            if now >= next_heap {
+                let gaps_before = report.gaps.len();
+                let written_before = report.heap_snapshots;
+                self.capture_profiles(&mut report, &mut kinds);
+                report.heap_ticks += 1;
+                let t = now_ms();
+                last_heap = clock(t);
+                let new_gaps = &report.gaps[gaps_before..];
+                say(format!(
+                    "{} capture {}{}: {}{}",
+                    clock(t),
+                    report.heap_ticks,
+                    if self.opts.count > 0 {
+                        format!("/{}", self.opts.count)
+                    } else {
+                        String::new()
+                    },
+                    if report.heap_snapshots > written_before {
+                        "heap snapshot written"
+                    } else {
+                        "NO heap snapshot"
+                    },
+                    describe_gaps(new_gaps)
+                ));
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                next_heap = advance(next_heap, self.opts.every);
+                if self.opts.count > 0 && report.heap_ticks >= self.opts.count {
+                    if metrics_on {
+                        self.scrape(&mut report);
+                    }
+                    break;
+                }
+            }
+            if metrics_on && Instant::now() >= next_metrics && !self.stopped() {
+                let gaps_before = report.gaps.len();
+                self.scrape(&mut report);
+                for g in &report.gaps[gaps_before..] {
+                    say(format!(
+                        "{} gap: metrics {}: {}",
+                        clock(now_ms()),
+                        g.stage,
+                        g.error
+                    ));
+                }
+                next_metrics = advance(next_metrics, self.opts.metrics_every);
+            }
+            // Sleep until the next capture is due, a little at a time so
+            // that a stop request is seen quickly.
+            let due = if metrics_on {
+                next_heap.min(next_metrics)
+            } else {
+                next_heap
+            };
+            while !self.stopped() {
+                let now = Instant::now();
+                if now >= due {
+                    break;
+                }
+                if let Some(b) = &bar {
+                    b.set_message(format!(
+                        "last heap {last_heap}, next in {}, {} scrapes, {} gaps",
+                        short(next_heap.saturating_duration_since(now)),
+                        report.scrapes,
+                        report.gaps.len()
+                    ));
+                    b.tick();
+                }
+                std::thread::sleep((due - now).min(Duration::from_millis(100)));
+            }
+        }
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        // A temporary can stay behind when its folder turned read-only
+        // between writing and linking it; remove what can be removed now.
+        for kind in &self.opts.kinds {
+            remove_stale_temp_files(&self.out.join(kind.dir()));
+        }
+        remove_stale_temp_files(&self.out.join("metrics"));
+        remove_stale_temp_files(&self.out);
+        for n in &report.notes {
+            say(format!("note: {n}"));
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_764_097_205_000), "2025-11-25T19:00:05Z");
+        assert_eq!(clock(1_764_097_205_999), "19:00:05");
+    }
+
+    #[test]
+    fn unwritable_bundle_is_refused_before_fetching() {
+        // A bundle path below a regular file cannot be created, whoever
+        // runs the test (root ignores permission bits).
+        let dir = std::env::temp_dir().join(format!("hf-collect-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        // Port 9 (discard) on loopback: never contacted, the check comes first.
+        let svc = Service::new("http://127.0.0.1:9", Default::default()).unwrap();
+        let err = Collector::new(svc, file.join("bundle"), CollectOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("a-file") && msg.contains("nothing was fetched"),
+            "{msg}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_existing_manifest_only_gains_the_target() {
+        let dir = std::env::temp_dir().join(format!("hf-collect-unit3-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let hand = r#"{"service": "checkout", "ticket": "INC-42", "answers": {"q": "a"}}"#;
+        std::fs::write(dir.join("manifest.json"), hand).unwrap();
+        let svc = Service::new("http://127.0.0.1:9", Default::default()).unwrap();
+        Collector::new(svc, &dir, CollectOptions::default()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(v["target"], "http://127.0.0.1:9");
+        assert_eq!(v["service"], "checkout");
+        assert_eq!(v["ticket"], "INC-42");
+        assert_eq!(v["answers"]["q"], "a");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bundle_from_another_target_is_refused() {
+        let dir = std::env::temp_dir().join(format!("hf-collect-unit2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("manifest.json"),
+            r#"{"target": "http://127.0.0.1:7777"}"#,
+        )
+        .unwrap();
+        let svc = Service::new("http://127.0.0.1:9", Default::default()).unwrap();
+        let err = Collector::new(svc, &dir, CollectOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("127.0.0.1:7777"), "{err}");
+        // The manifest is untouched.
+        assert_eq!(
+            std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
+            r#"{"target": "http://127.0.0.1:7777"}"#
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

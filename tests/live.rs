@@ -1,0 +1,1295 @@
+//! Live evidence against real servers on loopback: the fixture Go service
+//! (tests/leaky-svc, built with `go build`), a real Prometheus server
+//! scraping it, and a scripted HTTP server for answers no real service
+//! gives on purpose (HTML login pages, 404s, truncated and slow bodies).
+//!
+//! Needs `go` and `prometheus` on PATH. Locally a test without them says
+//! so and returns; under CI (`CI=true`) a missing tool fails the test.
+//! All traffic stays on 127.0.0.1.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use heapframe::bundle::{Bundle, SnapshotKind};
+use heapframe::collect::{CollectOptions, Collector, MetricsSource};
+use heapframe::fetch::{FetchOptions, ProfileQuery, Service};
+use heapframe::metrics::{Verdict, VerdictThresholds, names};
+use heapframe::series::{GrowthOptions, growth, widening};
+use heapframe::{Error, FetchError};
+
+// ---------------------------------------------------------------- helpers
+
+/// Finds `tool` on PATH; `None` (with the reason printed) when it is
+/// missing locally, a panic when it is missing under CI.
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{name} is not on PATH, and CI=true: .ci/run must install it");
+        }
+        eprintln!("SKIPPED: {name} is not on PATH (install it to run this test)");
+    }
+    found
+}
+
+/// A fresh folder under the target's temporary folder, removed when the
+/// test passes (kept for a look when it fails).
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let d =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("live-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    Scratch(d)
+}
+
+/// Builds tests/leaky-svc once per test process.
+fn leakysvc() -> Option<PathBuf> {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    let go = tool("go")?;
+    Some(
+        BIN.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-gobuild");
+            std::fs::create_dir_all(&dir).unwrap();
+            let out = dir.join("leakysvc");
+            // Built under a private name and renamed: test processes running
+            // side by side never run a half-written binary.
+            let part = dir.join(format!("leakysvc.{}", std::process::id()));
+            let st = Command::new(go)
+                .args(["build", "-trimpath", "-o"])
+                .arg(&part)
+                .arg(".")
+                .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/leaky-svc"))
+                .env("GOTOOLCHAIN", "local")
+                .env("GOPROXY", "off")
+                .env("GOFLAGS", "-mod=mod")
+                .status()
+                .expect("run go build");
+            assert!(st.success(), "go build of tests/leaky-svc failed");
+            std::fs::rename(&part, &out).unwrap();
+            out
+        })
+        .clone(),
+    )
+}
+
+/// A running fixture service; killed when dropped.
+struct Svc {
+    child: Child,
+    addr: String,
+}
+
+impl Svc {
+    fn start(bin: &Path, addr: &str, scenario: &str, rps: u32) -> Svc {
+        let mut child = Command::new(bin)
+            .args([
+                "-addr",
+                addr,
+                "-scenario",
+                scenario,
+                "-memprofilerate",
+                "4096",
+            ])
+            .args(["-rps", &rps.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start leakysvc");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("leakysvc said {line:?}"))
+            .to_string();
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        Svc { child, addr }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Svc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Kills a child process on drop (a collector or a Prometheus server).
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn heapframe() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_heapframe"))
+}
+
+/// Waits (up to `limit`) until `cond` holds; panics with `what` if not.
+fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !cond() {
+        assert!(t.elapsed() < limit, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits for a child with a time limit, returning its output.
+fn finish(mut child: Child, limit: Duration) -> (std::process::ExitStatus, String, String) {
+    let t = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            let mut err = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (st, out, err);
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the command did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Files of `dir` except hidden temporaries (which may be mid-write).
+fn complete_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|f| !f.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect()
+}
+
+fn snapshot_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = Vec::new();
+    for sub in ["heap", "allocs", "goroutine", "goroutineleak", "metrics"] {
+        for f in complete_files(&dir.join(sub)) {
+            let bytes = std::fs::read(&f).unwrap();
+            all.push((f, bytes));
+        }
+    }
+    all
+}
+
+fn no_temporaries(dir: &Path) {
+    for sub in [
+        "",
+        "heap",
+        "allocs",
+        "goroutine",
+        "goroutineleak",
+        "metrics",
+    ] {
+        for f in files(&dir.join(sub)) {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(!name.contains(".tmp-"), "left behind: {}", f.display());
+        }
+    }
+}
+
+fn gaps(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("gaps.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn fast() -> FetchOptions {
+    FetchOptions {
+        timeout: Duration::from_secs(5),
+        retries: 0,
+        ..Default::default()
+    }
+}
+
+// ------------------------------------------- a scripted server on loopback
+
+/// One canned answer.
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// Bytes of the body actually sent before closing (Content-Length
+    /// still announces the whole body): a connection that breaks off.
+    cut_at: Option<usize>,
+    /// Wait this long before answering.
+    delay: Duration,
+    /// A `Location` header (for redirects).
+    location: Option<String>,
+    /// A `Content-Encoding` header.
+    encoding: Option<&'static str>,
+}
+
+impl Answer {
+    fn ok(content_type: &'static str, body: &[u8]) -> Answer {
+        Answer {
+            status: 200,
+            content_type,
+            body: body.to_vec(),
+            cut_at: None,
+            delay: Duration::ZERO,
+            location: None,
+            encoding: None,
+        }
+    }
+}
+
+type Script = dyn Fn(&str, usize) -> Answer + Send + Sync;
+
+/// An HTTP/1.1 server on 127.0.0.1 that answers each request with
+/// `script(path, n)` (n counts requests from 0) and counts requests.
+struct Scripted {
+    addr: String,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Scripted {
+    fn start(script: impl Fn(&str, usize) -> Answer + Send + Sync + 'static) -> Scripted {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let script: Arc<Script> = Arc::new(script);
+        let h = Arc::clone(&hits);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let n = h.fetch_add(1, Ordering::SeqCst);
+                let script = Arc::clone(&script);
+                std::thread::spawn(move || serve(stream, n, &*script));
+            }
+        });
+        Scripted { addr, hits }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(mut stream: TcpStream, n: usize, script: &Script) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request = String::new();
+    if reader.read_line(&mut request).is_err() {
+        return;
+    }
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+    }
+    let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let a = script(&path, n);
+    std::thread::sleep(a.delay);
+    let location = a
+        .location
+        .as_ref()
+        .map_or(String::new(), |l| format!("Location: {l}\r\n"))
+        + &a.encoding
+            .map_or(String::new(), |e| format!("Content-Encoding: {e}\r\n"));
+    let head = format!(
+        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\n{location}Connection: close\r\n\r\n",
+        a.status,
+        a.content_type,
+        a.body.len()
+    );
+    let body = &a.body[..a.cut_at.unwrap_or(a.body.len())];
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+    let _ = stream.flush();
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+fn fixture_heap() -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/conformance/profiles/svc.heap.2.pb.gz"),
+    )
+    .unwrap()
+}
+
+const LOGIN_PAGE: &[u8] =
+    b"<!DOCTYPE html>\n<html><head><title>Sign in - corp proxy</title></head><body>...</body></html>";
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdict_read() {
+    let Some(bin) = leakysvc() else { return };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 1000);
+    let tmp = scratch("collect");
+    let out = tmp.join("incident");
+    let child = heapframe()
+        .args(["collect", &svc.url(), "--every", "1s", "--count", "6"])
+        .args(["--metrics-every", "200ms", "--service", "leakysvc"])
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (st, stdout, stderr) = finish(child, Duration::from_secs(60));
+    assert!(st.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("6 heap snapshots written"), "{stdout}");
+    assert!(stderr.contains("capture 6/6"), "{stderr}");
+    no_temporaries(&out);
+
+    let b = Bundle::open(&out).unwrap();
+    assert_eq!(b.manifest.target, svc.url());
+    assert_eq!(b.manifest.service, "leakysvc");
+    for kind in SnapshotKind::ALL {
+        assert_eq!(b.snapshots(kind).len(), 6, "{kind:?}");
+    }
+    assert!(b.heap.windows(2).all(|w| w[0].time_ms < w[1].time_ms));
+    // The culprit of the map-cache scenario, as in tests/growth.rs.
+    let g = growth(&b.heap, &GrowthOptions::default()).unwrap();
+    assert_eq!(g.rows[0].key, "bytes.Clone");
+    let w = widening(&b.heap[0].profile, &b.heap[5].profile, None, 0.5).unwrap();
+    assert!(
+        w.path()
+            .contains("main.GetUserProfile -> main.BuildResponse"),
+        "{}",
+        w.path()
+    );
+    assert_eq!(w.user_frame().unwrap().function, "main.BuildResponse");
+    // Metrics: every scrape parsed, and a leak under steady load once the
+    // window thresholds fit a six-second test.
+    assert!(b.metrics.points(names::HEAP_INUSE).len() >= 20);
+    let t = VerdictThresholds {
+        min_span_secs: 4.0,
+        ..Default::default()
+    };
+    let v = heapframe::metrics::verdict(&b.metrics, None, &t);
+    assert_eq!(v.verdict, Verdict::Leak, "{:?}", v.reasons);
+
+    let out2 = heapframe().arg("growth").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&out2.stdout);
+    assert!(out2.status.success(), "{text}");
+    assert!(text.contains("6 snapshots"), "{text}");
+    assert!(
+        text.contains("deepest application code on that path: main.BuildResponse"),
+        "{text}"
+    );
+    let out3 = heapframe().arg("verdict").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&out3.stdout);
+    assert!(out3.status.success(), "{text}");
+    // Six seconds are below the CLI's default 30 s window: it says so.
+    assert!(text.contains("verdict: not enough data"), "{text}");
+    assert!(text.contains("goroutines:"), "{text}");
+    let out4 = heapframe()
+        .args(["verdict", "--min-span", "4s"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out4.stdout);
+    assert!(text.starts_with("verdict: leak\n"), "{text}");
+}
+
+#[test]
+fn library_fetch_of_each_endpoint() {
+    let Some(bin) = leakysvc() else { return };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "goroutines", 200);
+    let s = Service::new(&svc.url(), fast()).unwrap();
+    for kind in SnapshotKind::ALL {
+        let p = s
+            .profile(kind, &ProfileQuery::default())
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert_eq!(SnapshotKind::of(&p.profile), Some(kind), "{}", p.url);
+        assert!(heapframe::pprof::is_gzip(&p.gzip));
+    }
+    let gc = s
+        .profile(
+            SnapshotKind::Heap,
+            &ProfileQuery {
+                gc: true,
+                seconds: None,
+            },
+        )
+        .unwrap();
+    assert!(gc.url.ends_with("/debug/pprof/heap?gc=1"));
+    // A delta profile over one second.
+    let delta = s
+        .profile(
+            SnapshotKind::Allocs,
+            &ProfileQuery {
+                gc: false,
+                seconds: Some(1),
+            },
+        )
+        .unwrap();
+    assert!(delta.url.ends_with("seconds=1"));
+    assert!(
+        delta.profile.duration_nanos >= 900_000_000,
+        "{}",
+        delta.profile.duration_nanos
+    );
+
+    let m = s.metrics().unwrap();
+    for name in [
+        names::RSS,
+        names::HEAP_INUSE,
+        names::HEAP_OBJECTS,
+        names::GOROUTINES,
+    ] {
+        assert!(
+            m.samples.iter().any(|x| x.metric == name && x.value > 0.0),
+            "{name}"
+        );
+    }
+    assert!(m.samples.iter().any(|x| {
+        x.metric == "http_requests_total"
+            && x.labels
+                .contains(&("handler".to_string(), "/watch".to_string()))
+    }));
+    let e = s.expvar().unwrap();
+    assert!(
+        e.samples
+            .iter()
+            .any(|x| x.metric == names::HEAP_INUSE && x.value > 0.0)
+    );
+    assert!(e.samples.iter().any(|x| x.metric == "expvar_cache_entries"));
+}
+
+#[test]
+fn expvar_as_the_metrics_source() {
+    let Some(bin) = leakysvc() else { return };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
+    let out = scratch("expvar");
+    let opts = CollectOptions {
+        every: Duration::from_millis(500),
+        count: 2,
+        metrics_every: Duration::from_millis(200),
+        metrics: MetricsSource::Expvar,
+        kinds: vec![SnapshotKind::Heap],
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(&svc.url(), fast()).unwrap(), &out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!((r.heap_snapshots, r.gaps.len()), (2, 0), "{:?}", r.gaps);
+    let b = Bundle::open(&out).unwrap();
+    assert!(b.metrics.points(names::HEAP_OBJECTS).len() >= 2);
+    assert!(
+        files(&out.join("metrics"))
+            .iter()
+            .all(|f| f.extension().unwrap() == "csv")
+    );
+}
+
+#[test]
+fn answers_that_are_not_profiles_fail_clearly_and_only_transient_ones_are_retried() {
+    let heap = fixture_heap();
+    let cut = heap[..heap.len() / 2].to_vec();
+    let server = Scripted::start(move |path, _| match path {
+        "/login/debug/pprof/heap" => Answer::ok("text/html; charset=utf-8", LOGIN_PAGE),
+        "/short/debug/pprof/heap" => Answer::ok("application/octet-stream", &cut),
+        "/broken/debug/pprof/heap" => Answer {
+            cut_at: Some(100),
+            ..Answer::ok("application/octet-stream", &heap)
+        },
+        "/slow/debug/pprof/heap" => Answer {
+            delay: Duration::from_secs(3),
+            ..Answer::ok("application/octet-stream", &heap)
+        },
+        "/busy/debug/pprof/heap" => Answer {
+            status: 503,
+            ..Answer::ok("text/plain", b"restarting")
+        },
+        // A redirect to a public address (TEST-NET-3: never contacted).
+        "/moved/debug/pprof/heap" => Answer {
+            status: 302,
+            location: Some("http://203.0.113.9:6060/debug/pprof/heap".into()),
+            ..Answer::ok("text/plain", b"")
+        },
+        // A redirect inside loopback is followed.
+        "/here/debug/pprof/heap" => Answer {
+            status: 307,
+            location: Some("/debug/pprof/heap".into()),
+            ..Answer::ok("text/plain", b"")
+        },
+        "/debug/pprof/heap" => Answer::ok("application/octet-stream", &heap),
+        // A proxy that compresses Go's gzip once more, and says so.
+        "/twice/debug/pprof/heap" => Answer {
+            encoding: Some("gzip"),
+            ..Answer::ok("application/octet-stream", &gzip(&heap))
+        },
+        "/denied/debug/pprof/heap" => Answer {
+            status: 401,
+            ..Answer::ok("text/plain", b"who are you")
+        },
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain; charset=utf-8", b"404 page not found\n")
+        },
+    });
+    let opts = FetchOptions {
+        timeout: Duration::from_millis(700),
+        retries: 2,
+        backoff: Duration::from_millis(10),
+        ..Default::default()
+    };
+    let fetch = |prefix: &str| -> (Error, usize) {
+        let before = server.hits();
+        let s = Service::new(&format!("{}/{prefix}", server.url()), opts.clone()).unwrap();
+        let e = s
+            .profile(SnapshotKind::Heap, &ProfileQuery::default())
+            .unwrap_err();
+        (e, server.hits() - before)
+    };
+    let url = |prefix: &str| format!("{}/{prefix}/debug/pprof/heap", server.url());
+
+    let (e, hits) = fetch("login");
+    let msg = e.to_string();
+    assert!(msg.starts_with(&url("login")), "{msg}");
+    assert!(
+        msg.contains("HTML page") && msg.contains("Sign in - corp proxy"),
+        "{msg}"
+    );
+    assert!(msg.contains("text/html"), "{msg}");
+    assert_eq!(hits, 1, "an HTML page is not retried");
+
+    let (e, hits) = fetch("nothing");
+    let msg = e.to_string();
+    assert!(matches!(
+        e,
+        Error::Fetch {
+            error: FetchError::Status { status: 404, .. },
+            ..
+        }
+    ));
+    assert!(
+        msg.contains("HTTP 404") && msg.contains("404 page not found"),
+        "{msg}"
+    );
+    assert!(msg.contains("net/http/pprof"), "{msg}");
+    assert_eq!(hits, 1, "a 404 is not retried");
+
+    let (e, hits) = fetch("moved");
+    let msg = e.to_string();
+    assert!(
+        matches!(
+            e,
+            Error::Fetch {
+                error: FetchError::NotInternal(_),
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("redirect refused: http://203.0.113.9:6060"),
+        "{msg}"
+    );
+    assert_eq!(hits, 1, "a refused redirect is not retried");
+    let s = Service::new(&format!("{}/here", server.url()), opts.clone()).unwrap();
+    let p = s
+        .profile(SnapshotKind::Heap, &ProfileQuery::default())
+        .unwrap();
+    assert_eq!(p.gzip, fixture_heap());
+
+    let s = Service::new(&format!("{}/twice", server.url()), opts.clone()).unwrap();
+    let p = s
+        .profile(SnapshotKind::Heap, &ProfileQuery::default())
+        .unwrap();
+    assert_eq!(p.gzip, fixture_heap());
+
+    let (e, hits) = fetch("denied");
+    assert!(e.to_string().contains("--bearer"), "{e}");
+    assert_eq!(hits, 1);
+
+    let (e, hits) = fetch("short");
+    let msg = e.to_string();
+    assert!(msg.contains("truncated or corrupt gzip"), "{msg}");
+    assert_eq!(hits, 3, "a truncated body is retried");
+
+    let (e, hits) = fetch("broken");
+    assert!(
+        matches!(
+            e,
+            Error::Fetch {
+                error: FetchError::Transport(_),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().starts_with(&url("broken")), "{e}");
+    assert_eq!(hits, 3);
+
+    let (e, hits) = fetch("busy");
+    assert!(e.to_string().contains("HTTP 503"), "{e}");
+    assert_eq!(hits, 3);
+
+    let (e, _) = fetch("slow");
+    assert!(
+        matches!(
+            e,
+            Error::Fetch {
+                error: FetchError::Timeout { .. },
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("no complete answer within 0.7 s"),
+        "{e}"
+    );
+}
+
+#[test]
+fn size_limit_headers_and_credentials() {
+    let heap = fixture_heap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    // A listener that records each request's head and answers a profile.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rec = Arc::clone(&seen);
+    let body = heap.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(3) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            rec.lock().unwrap().push(head);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(resp.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    let base = format!("http://{addr}");
+    let with = |auth, max_bytes| FetchOptions {
+        headers: vec![("X-Scope-OrgID".into(), "ops".into())],
+        auth: Some(auth),
+        max_bytes,
+        retries: 0,
+        ..Default::default()
+    };
+    let s = Service::new(
+        &base,
+        with(heapframe::fetch::Auth::Bearer("s3cret".into()), 1 << 20),
+    )
+    .unwrap();
+    s.profile(SnapshotKind::Heap, &ProfileQuery::default())
+        .unwrap();
+    let basic = heapframe::fetch::Auth::Basic {
+        user: "ops".into(),
+        password: Some("pw".into()),
+    };
+    let s = Service::new(&base, with(basic.clone(), 1 << 20)).unwrap();
+    s.profile(SnapshotKind::Heap, &ProfileQuery::default())
+        .unwrap();
+    let s = Service::new(&base, with(basic, 100)).unwrap();
+    let e = s
+        .profile(SnapshotKind::Heap, &ProfileQuery::default())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Fetch {
+                error: FetchError::TooLarge { limit: 100 },
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let heads = seen.lock().unwrap().join("\n").to_lowercase();
+    assert!(heads.contains("authorization: bearer s3cret"), "{heads}");
+    // "ops:pw" in base64 is b3BzOnB3 (lower-cased with the rest).
+    assert!(heads.contains("authorization: basic b3bzonb3"), "{heads}");
+    assert!(heads.contains("x-scope-orgid: ops"), "{heads}");
+}
+
+#[test]
+fn garbage_and_slow_answers_become_gaps_and_the_run_goes_on() {
+    let heap = fixture_heap();
+    let metrics =
+        b"# TYPE go_goroutines gauge\ngo_goroutines 7\ngo_memstats_heap_inuse_bytes 1000\n";
+    // heap: garbage, then slow (beyond the timeout), then good answers.
+    let heap_calls = Arc::new(AtomicUsize::new(0));
+    let hc = Arc::clone(&heap_calls);
+    let server = Scripted::start(move |path, _| match path {
+        "/debug/pprof/heap" => match hc.fetch_add(1, Ordering::SeqCst) {
+            0 => Answer::ok("application/octet-stream", b"\x1f\x8b\x08\x00garbage"),
+            1 => Answer {
+                delay: Duration::from_secs(2),
+                ..Answer::ok("application/octet-stream", &heap)
+            },
+            _ => Answer::ok("application/octet-stream", &heap),
+        },
+        "/metrics" => Answer::ok("text/plain", metrics),
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain", b"404 page not found\n")
+        },
+    });
+    let out = scratch("garbage");
+    let opts = CollectOptions {
+        every: Duration::from_millis(300),
+        count: 4,
+        metrics_every: Duration::from_millis(300),
+        kinds: vec![SnapshotKind::Heap, SnapshotKind::GoroutineLeak],
+        ..Default::default()
+    };
+    let fetch = FetchOptions {
+        timeout: Duration::from_millis(500),
+        retries: 0,
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(&server.url(), fetch).unwrap(), &out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(r.heap_ticks, 4);
+    assert_eq!(r.heap_snapshots, 2, "{:?}", r.gaps);
+    let heap_gaps: Vec<_> = r.gaps.iter().filter(|g| g.what == "heap").collect();
+    assert_eq!(heap_gaps.len(), 2, "{:?}", r.gaps);
+    assert!(
+        heap_gaps[0].error.contains("corrupt gzip"),
+        "{}",
+        heap_gaps[0].error
+    );
+    assert!(
+        heap_gaps[1].error.contains("no complete answer"),
+        "{}",
+        heap_gaps[1].error
+    );
+    assert!(
+        heap_gaps
+            .iter()
+            .all(|g| g.error.contains("/debug/pprof/heap"))
+    );
+    // goroutineleak answered 404: dropped for the run with a note, no gap.
+    assert!(r.notes.iter().any(|n| n.contains("goroutineleak")));
+    assert!(r.gaps.iter().all(|g| g.what != "goroutineleak"));
+    // The gap log on disk says the same.
+    let logged = gaps(&out);
+    assert_eq!(logged.len(), r.gaps.len());
+    assert_eq!(logged[0]["what"], "heap");
+    assert_eq!(logged[0]["stage"], "fetch");
+    // The same profile twice: two files, neither overwritten.
+    let heaps = complete_files(&out.join("heap"));
+    assert_eq!(heaps.len(), 2);
+    for f in &heaps {
+        assert_eq!(std::fs::read(f).unwrap(), fixture_heap());
+    }
+    assert_eq!(Bundle::open(&out).unwrap().heap.len(), 2);
+}
+
+#[test]
+fn service_restart_mid_collection_is_survived_and_nothing_is_lost() {
+    let Some(bin) = leakysvc() else { return };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
+    let addr = svc.addr.clone();
+    let tmp = scratch("restart");
+    let out = tmp.join("b");
+    let collector = heapframe()
+        .args(["collect", &svc.url(), "--every", "300ms", "--count", "14"])
+        .args([
+            "--metrics-every",
+            "300ms",
+            "--retries",
+            "0",
+            "--timeout",
+            "2s",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let heap_dir = out.join("heap");
+    wait_for("two heap snapshots", Duration::from_secs(30), || {
+        files(&heap_dir)
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "gz"))
+            .count()
+            >= 2
+    });
+    drop(svc); // the service goes away
+    let before_restart = snapshot_of(&out);
+    wait_for(
+        "a gap while the service is down",
+        Duration::from_secs(30),
+        || gaps(&out).iter().any(|g| g["what"] == "heap"),
+    );
+    let svc2 = Svc::start(&bin, &addr, "mapcache", 200);
+    let (st, stdout, stderr) = finish(collector, Duration::from_secs(60));
+    assert!(st.success(), "{stdout}\n{stderr}");
+    drop(svc2);
+    // Everything written before the restart is still there, unchanged.
+    for (path, bytes) in &before_restart {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+    }
+    let g = gaps(&out);
+    assert!(
+        g.iter().any(|g| {
+            let msg = g["error"].as_str().unwrap();
+            g["what"] == "heap" && msg.contains(&addr) && msg.contains("cannot connect")
+        }),
+        "{g:?}"
+    );
+    let b = Bundle::open(&out).unwrap();
+    assert!(
+        b.heap.len()
+            > before_restart
+                .iter()
+                .filter(|(p, _)| p.starts_with(&heap_dir))
+                .count()
+    );
+    assert!(stdout.contains("gaps"), "{stdout}");
+    no_temporaries(&out);
+}
+
+#[test]
+fn ctrl_c_leaves_a_valid_bundle_and_a_restart_appends() {
+    let Some(bin) = leakysvc() else { return };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
+    let tmp = scratch("ctrlc");
+    let out = tmp.join("b");
+    let run = |count: &str| {
+        heapframe()
+            .args(["collect", &svc.url(), "--every", "200ms", "--count", count])
+            .args(["--metrics-every", "100ms"])
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Until stopped: interrupt once three heap snapshots are in.
+    let child = run("0");
+    wait_for("three heap snapshots", Duration::from_secs(30), || {
+        complete_files(&out.join("heap")).len() >= 3
+    });
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (st, stdout, stderr) = finish(child, Duration::from_secs(30));
+    assert!(st.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("stopped early"), "{stdout}");
+    assert!(
+        stderr.contains("stopping after the current capture"),
+        "{stderr}"
+    );
+    no_temporaries(&out);
+    let first = Bundle::open(&out).unwrap();
+    let first_files = snapshot_of(&out);
+    assert!(first.heap.len() >= 3);
+
+    // A second run appends; nothing of the first is replaced.
+    let (st, stdout, stderr) = finish(run("2"), Duration::from_secs(30));
+    assert!(st.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("appending to a bundle"), "{stderr}");
+    for (path, bytes) in &first_files {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+    }
+    let both = Bundle::open(&out).unwrap();
+    assert_eq!(both.heap.len(), first.heap.len() + 2);
+    assert!(both.heap.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
+}
+
+fn is_root() -> bool {
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&uid.stdout).trim() == "0"
+}
+
+/// Runs the collector as an unprivileged user when the tests run as root,
+/// so that permission bits apply (root writes into read-only folders).
+/// The binary is copied to `dir`, because the unprivileged user may not be
+/// able to reach the build folder (a clone under /root).
+fn unprivileged_heapframe(dir: &Path) -> Command {
+    if !is_root() {
+        return heapframe();
+    }
+    let copy = dir.join("heapframe");
+    if !copy.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_heapframe"), &copy).unwrap();
+    }
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(copy);
+    c
+}
+
+#[test]
+fn read_only_bundle_folder_is_reported_before_and_during_a_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(bin) = leakysvc() else { return };
+    if is_root() && tool("setpriv").is_none() {
+        return;
+    }
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
+    // Under the system's temporary folder (world-passable), not the build
+    // folder: the unprivileged user must reach it.
+    let root =
+        Scratch(std::env::temp_dir().join(format!("heapframe-live-ro-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&root.0);
+    std::fs::create_dir_all(&root.0).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    // Read-only from the start: refused before fetching, exit 2, one line.
+    let ro = root.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = unprivileged_heapframe(&root)
+        .args(["collect", &svc.url(), "--count", "1", "--out"])
+        .arg(ro.join("b"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nothing was fetched") && err.contains("ro/b"),
+        "{err}"
+    );
+
+    // Read-only mid-run: captures that cannot be written are gaps, the run
+    // goes on, and writing resumes when the folder is writable again.
+    let rw = root.join("rw");
+    std::fs::create_dir(&rw).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&rw, Some(65534), Some(65534)).unwrap();
+    }
+    let b = rw.join("b");
+    // Bounded: twelve captures 300 ms apart, even if an assertion fails.
+    let child = unprivileged_heapframe(&root)
+        .args(["collect", &svc.url(), "--every", "300ms", "--count", "12"])
+        .args(["--metrics", "off", "--heap-only", "--out"])
+        .arg(&b)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let heap = b.join("heap");
+    wait_for("a heap snapshot", Duration::from_secs(30), || {
+        complete_files(&heap).len() >= 2
+    });
+    std::fs::set_permissions(&heap, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let written = complete_files(&heap);
+    wait_for("a write gap", Duration::from_secs(30), || {
+        gaps(&b).iter().any(|g| g["stage"] == "write")
+    });
+    std::fs::set_permissions(&heap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (st, stdout, stderr) = finish(child, Duration::from_secs(60));
+    assert!(st.success(), "{stdout}\n{stderr}");
+    let g = gaps(&b);
+    let w = g.iter().find(|g| g["stage"] == "write").unwrap();
+    let msg = w["error"].as_str().unwrap();
+    assert!(
+        msg.contains("heap") && msg.contains("ermission denied"),
+        "{msg}"
+    );
+    for f in &written {
+        assert!(f.exists());
+    }
+    let after = complete_files(&heap);
+    assert!(after.len() > written.len(), "writing resumed");
+    no_temporaries(&b);
+    assert!(Bundle::open(&b).unwrap().heap.len() == after.len());
+}
+
+#[test]
+fn public_target_is_refused_by_the_cli_before_any_connection() {
+    let out = scratch("public");
+    // 203.0.113.7 (TEST-NET-3, documentation range) is never contacted:
+    // the refusal comes from the address check, before a client exists.
+    let r = heapframe()
+        .args([
+            "collect",
+            "http://203.0.113.7:6060",
+            "--every",
+            "1s",
+            "--count",
+            "1",
+            "--out",
+        ])
+        .arg(out.join("b"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("refused") && err.contains("203.0.113.7") && err.contains("--allow-public"),
+        "{err}"
+    );
+    assert!(
+        !out.join("b").exists(),
+        "nothing is created for a refused target"
+    );
+    let r = heapframe()
+        .args([
+            "import-prometheus",
+            "http://198.51.100.1:9090",
+            "--selector",
+            "job=\"x\"",
+            "--out",
+        ])
+        .arg(out.join("c"))
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("refused"));
+}
+
+// ------------------------------------------------------- Prometheus server
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+#[test]
+fn prometheus_range_query_against_a_real_server() {
+    let Some(bin) = leakysvc() else { return };
+    let Some(prom) = tool("prometheus") else {
+        return;
+    };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
+    let dir = scratch("prometheus");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: leaky\n    scrape_interval: 1s\n    \
+             static_configs:\n      - targets: ['{}']\n",
+            svc.addr
+        ),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = Command::new(prom)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={listen}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("prometheus.log")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let _server = Reaper(server);
+    wait_for("Prometheus to be ready", Duration::from_secs(60), || {
+        http_get(&listen, "/-/ready")
+            .is_some_and(|r| r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200"))
+    });
+    let base = format!("http://{listen}");
+    let prom = heapframe::prometheus::Server::new(&base, fast()).unwrap();
+    let q = |end_ms: i64| heapframe::prometheus::HistoryQuery {
+        selector: "job=\"leaky\"".into(),
+        start_ms: end_ms - 120_000,
+        end_ms,
+        step: Duration::from_secs(1),
+        ..Default::default()
+    };
+    wait_for(
+        "four scrapes in Prometheus",
+        Duration::from_secs(60),
+        || {
+            prom.history(&q(heapframe::fetch::now_ms()))
+                .is_ok_and(|h| h.series.points(names::HEAP_INUSE).len() >= 4)
+        },
+    );
+    let h = prom.history(&q(heapframe::fetch::now_ms())).unwrap();
+    for name in [
+        names::RSS,
+        names::HEAP_INUSE,
+        names::HEAP_OBJECTS,
+        names::GOROUTINES,
+        names::GC_COUNT,
+    ] {
+        let p = h.series.points(name);
+        assert!(p.len() >= 3, "{name}: {p:?}");
+        assert!(p.iter().all(|x| x.1 >= 0.0));
+    }
+    let s = h
+        .series
+        .samples
+        .iter()
+        .find(|s| s.metric == names::HEAP_INUSE)
+        .unwrap();
+    assert!(
+        s.labels.contains(&("job".to_string(), "leaky".to_string())),
+        "{:?}",
+        s.labels
+    );
+    assert_eq!(h.step, Duration::from_secs(1));
+    // Requests counted by the service, one series per handler.
+    assert!(
+        h.queries
+            .iter()
+            .any(|(q, n)| q.starts_with("http_requests_total") && *n >= 1)
+    );
+    // 30 days at the 1 s step asked for is 2.6 million points: this server
+    // refuses that as such, and accepts the query with the widened step.
+    let now = heapframe::fetch::now_ms();
+    let month_ms = 30 * 86_400_000;
+    let raw = http_get(
+        &listen,
+        &format!(
+            "/api/v1/query_range?query=go_goroutines&start={}&end={}&step=1",
+            (now - month_ms) / 1000,
+            now / 1000
+        ),
+    )
+    .unwrap();
+    assert!(raw.contains("11,000 points"), "{raw}");
+    prom.query_range(
+        "go_goroutines{job=\"leaky\"}",
+        "go_goroutines",
+        now - month_ms,
+        now,
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    // A query Prometheus rejects comes back with its message.
+    let e = prom
+        .query_range("rate(", "x", 0, 60_000, Duration::from_secs(1))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("HTTP 400") && e.to_string().contains("parse error"),
+        "{e}"
+    );
+
+    // The CLI writes the history into a bundle that `verdict` reads.
+    let bundle = dir.join("incident");
+    let out = heapframe()
+        .args([
+            "import-prometheus",
+            &base,
+            "--selector",
+            "job=\"leaky\"",
+            "--since",
+            "5m",
+            "--step",
+            "1s",
+            "--out",
+        ])
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("at a 1 s step"), "{text}");
+    let csvs = files(&bundle.join("metrics"));
+    assert_eq!(csvs.len(), 1);
+    let b = Bundle::open(&bundle).unwrap();
+    assert!(b.metrics.points(names::HEAP_OBJECTS).len() >= 3);
+    let v = heapframe().arg("verdict").arg(&bundle).output().unwrap();
+    assert!(v.status.success());
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("verdict: "));
+}
