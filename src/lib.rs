@@ -12,6 +12,12 @@
 //! - [`frames`]: `samples` and `frames` DataFrames ([`frames::Tables`]);
 //! - [`report`]: pprof's analyses ([`report::top`], [`report::subtract`]).
 //!
+//! Views (feature `views`, on by default): [`flame`] (flame, icicle and
+//! differential flame graphs with inferno), [`plot`] (SVG charts with
+//! plotters), [`notebook`] (evcxr display, HTML escaping) and
+//! [`incident_report`] (the standalone HTML report). In a notebook,
+//! `use heapframe::prelude::*;` brings the display trait into scope.
+//!
 //! ```
 //! use heapframe::{Profile, report::{top, TopOptions}};
 //! let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz")?;
@@ -25,9 +31,17 @@ pub mod bundle;
 pub mod checklist;
 pub mod classify;
 pub mod error;
+#[cfg(feature = "views")]
+pub mod flame;
 #[cfg(feature = "tables")]
 pub mod frames;
+#[cfg(feature = "views")]
+pub mod incident_report;
 pub mod metrics;
+#[cfg(feature = "views")]
+pub mod notebook;
+#[cfg(feature = "views")]
+pub mod plot;
 pub mod pprof;
 pub mod profile;
 pub mod report;
@@ -35,3 +49,17 @@ pub mod series;
 
 pub use error::{Error, ProfileError, Result};
 pub use profile::Profile;
+
+/// What a notebook's first cell imports: `use heapframe::prelude::*;`.
+///
+/// It brings [`notebook::NotebookDisplay`] into scope, so every result
+/// (and polars `DataFrame`s) renders as an HTML table in evcxr, plus the
+/// view functions a cell calls in one line.
+#[cfg(feature = "views")]
+pub mod prelude {
+    pub use crate::bundle::Bundle;
+    pub use crate::flame::{diff_flame, flame, icicle};
+    pub use crate::notebook::NotebookDisplay;
+    pub use crate::plot::{before_after_plot, growth_bars, growth_plot, metrics_plot};
+    pub use crate::profile::Profile;
+}

@@ -31,6 +31,50 @@ enum Command {
     Validate(ValidateArgs),
     /// Evaluate the on-call checklist on a bundle.
     Checklist(ChecklistArgs),
+    /// Write the whole evidence chain of a bundle as one self-contained HTML page.
+    #[cfg(feature = "views")]
+    Report(ReportArgs),
+    /// Write a flame graph (or, with --base, a differential one) as SVG.
+    #[cfg(feature = "views")]
+    Flame(FlameArgs),
+}
+
+#[cfg(feature = "views")]
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The bundle folder.
+    bundle: PathBuf,
+    /// Where to write the page.
+    #[arg(short, long, value_name = "FILE", default_value = "report.html")]
+    output: PathBuf,
+    /// An after-fix bundle to validate against (default: the manifest's after_fix).
+    #[arg(long, value_name = "DIR")]
+    after: Option<PathBuf>,
+    /// The request counter that measures load.
+    #[arg(long, default_value = "http_requests_total")]
+    counter: String,
+}
+
+#[cfg(feature = "views")]
+#[derive(clap::Args)]
+struct FlameArgs {
+    /// The profile.
+    profile: PathBuf,
+    /// Draw the growth from BASE to PROFILE (differential flame graph).
+    #[arg(long, value_name = "BASE")]
+    base: Option<PathBuf>,
+    /// Root on top (icicle graph).
+    #[arg(long)]
+    icicle: bool,
+    /// Sample type (inuse_space by default for heap profiles).
+    #[arg(long, value_name = "NAME")]
+    sample_index: Option<String>,
+    /// Title (default: sample type, total and file).
+    #[arg(long)]
+    title: Option<String>,
+    /// Where to write the SVG.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -173,6 +217,10 @@ fn main() -> ExitCode {
         Command::Verdict(args) => run_verdict(args),
         Command::Validate(args) => run_validate(args),
         Command::Checklist(args) => run_checklist(args),
+        #[cfg(feature = "views")]
+        Command::Report(args) => run_report(args),
+        #[cfg(feature = "views")]
+        Command::Flame(args) => run_flame(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -419,4 +467,42 @@ fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
     let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
     let items = heapframe::checklist::checklist(&bundle);
     write_out(None, heapframe::checklist::to_text(&items).as_bytes())
+}
+
+#[cfg(feature = "views")]
+fn run_report(a: ReportArgs) -> heapframe::Result<()> {
+    use heapframe::incident_report::{ReportOptions, incident_report};
+    let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
+    let html = incident_report(
+        &bundle,
+        &ReportOptions {
+            after: a.after,
+            counter: a.counter,
+            ..Default::default()
+        },
+    )?;
+    heapframe::frames::write_atomically(&a.output, html.as_bytes())?;
+    eprintln!(
+        "heapframe: wrote {} ({} kB)",
+        a.output.display(),
+        html.len().div_ceil(1024)
+    );
+    Ok(())
+}
+
+#[cfg(feature = "views")]
+fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
+    use heapframe::flame::{FlameOptions, Layout, diff_flame_with, flame_with};
+    let opts = FlameOptions {
+        sample_index: a.sample_index,
+        layout: if a.icicle { Layout::Icicle } else { Layout::Flame },
+        title: a.title,
+        width: None,
+    };
+    let profile = Profile::from_path(&a.profile)?;
+    let graph = match &a.base {
+        Some(b) => diff_flame_with(&Profile::from_path(b)?, &profile, &opts)?,
+        None => flame_with(&profile, &opts)?,
+    };
+    graph.save(&a.output)
 }
