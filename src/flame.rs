@@ -438,6 +438,7 @@ fn draw(
     count: &str,
     opts: &FlameOptions,
     palette: color::Palette,
+    bg: Option<color::BackgroundColor>,
     tooltip: &dyn Fn(usize) -> String,
     fill: &dyn Fn(usize) -> Option<String>,
 ) -> Result<FlameGraph> {
@@ -446,6 +447,7 @@ fn draw(
     o.subtitle = Some(subtitle.to_string());
     o.count_name = count.to_string();
     o.colors = palette;
+    o.bgcolors = bg;
     o.hash = true;
     o.deterministic = true;
     o.no_sort = true;
@@ -604,6 +606,7 @@ pub fn flame_stacks(stacks: &Stacks, opts: &FlameOptions) -> Result<FlameGraph> 
         &count_name(t),
         opts,
         palette(t),
+        None,
         &tooltip,
         &|_| None,
     )
@@ -713,6 +716,7 @@ pub fn diff_flame_stacks(before: &Stacks, after: &Stacks, opts: &FlameOptions) -
         &count_name(t),
         opts,
         palette(t),
+        Some(color::BackgroundColor::Grey),
         &tooltip,
         &fill,
     )

@@ -167,10 +167,11 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
     }
     let mut chart = ChartBuilder::on(area);
     chart
-        .caption(&p.title, (FONT, 18))
+        .caption(&p.title, (FONT, 21))
         .margin(8)
+        .margin_right(30)
         .x_label_area_size(36)
-        .y_label_area_size(70);
+        .y_label_area_size(80);
     if x0 > x1 {
         area.draw(&Text::new(
             format!("{}: no data", p.title),
@@ -194,8 +195,8 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
         .x_label_formatter(&|x| (p.x_label)(*x))
         .y_label_formatter(&|y| unit.label(*y))
         .x_desc(p.x_desc)
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 13))
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 15))
         .light_line_style(RGBColor(238, 238, 238))
         .bold_line_style(RGBColor(215, 215, 215))
         .draw()
@@ -239,7 +240,7 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(180, 180, 180))
-            .label_font((FONT, 13))
+            .label_font((FONT, 15))
             .draw()
             .map_err(draw_err)?;
     }
@@ -258,7 +259,7 @@ fn render(
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
         let root = root
-            .titled(title, (FONT, 22).into_font().style(FontStyle::Bold))
+            .titled(title, (FONT, 26).into_font().style(FontStyle::Bold))
             .map_err(draw_err)?;
         draw(&root)?;
         root.present().map_err(draw_err)?;
@@ -434,7 +435,7 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
             .y_label_area_size(330)
             .build_cartesian_2d(
                 (lo - span * 0.05)..(hi + span * 0.1),
-                (0..k).into_segmented(),
+                (0..(k - 1).max(1)).into_segmented(),
             )
             .map_err(draw_err)?;
         chart
@@ -451,8 +452,8 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
                 SegmentValue::Last => String::new(),
             })
             .x_desc("growth, first to last snapshot")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 13))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(draw_err)?;
@@ -478,7 +479,7 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
                 Text::new(
                     format!("{sign}{}", unit.label(r.delta as f64)),
                     (r.delta.max(0) as f64 + span * 0.01, SegmentValue::CenterOf(y)),
-                    (FONT, 13).into_font(),
+                    (FONT, 15).into_font(),
                 )
             }))
             .map_err(draw_err)?;
