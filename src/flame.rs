@@ -244,7 +244,10 @@ pub fn icicle(p: &Profile) -> Result<FlameGraph> {
 
 /// A flame or icicle graph of `p` with options.
 pub fn flame_with(p: &Profile, opts: &FlameOptions) -> Result<FlameGraph> {
-    flame_stacks(&Stacks::from_profile(p, opts.sample_index.as_deref())?, opts)
+    flame_stacks(
+        &Stacks::from_profile(p, opts.sample_index.as_deref())?,
+        opts,
+    )
 }
 
 /// A differential flame graph from `before` to `after` (see the module
@@ -264,7 +267,11 @@ pub fn diff_flame(before: &Profile, after: &Profile) -> Result<FlameGraph> {
 }
 
 /// [`diff_flame`] with options.
-pub fn diff_flame_with(before: &Profile, after: &Profile, opts: &FlameOptions) -> Result<FlameGraph> {
+pub fn diff_flame_with(
+    before: &Profile,
+    after: &Profile,
+    opts: &FlameOptions,
+) -> Result<FlameGraph> {
     let a = Stacks::from_profile(after, opts.sample_index.as_deref())?;
     let name = a.sample_type.name.to_string();
     let b = Stacks::from_profile(before, Some(&name)).map_err(|_| {
@@ -428,26 +435,18 @@ impl Tree {
     }
 }
 
-/// Draws `folded` with inferno and rewrites each frame's tooltip and
-/// (when `fill` gives one) colour.
-fn draw(
-    folded: &str,
-    at: &HashMap<(usize, i64), usize>,
+/// inferno's options for a graph of sample type `t`.
+fn inferno_options(
     title: &str,
     subtitle: &str,
-    count: &str,
+    t: &ValueType,
     opts: &FlameOptions,
-    palette: color::Palette,
-    bg: Option<color::BackgroundColor>,
-    tooltip: &dyn Fn(usize) -> String,
-    fill: &dyn Fn(usize) -> Option<String>,
-) -> Result<FlameGraph> {
+) -> flamegraph::Options<'static> {
     let mut o = flamegraph::Options::default();
     o.title = title.to_string();
     o.subtitle = Some(subtitle.to_string());
-    o.count_name = count.to_string();
-    o.colors = palette;
-    o.bgcolors = bg;
+    o.count_name = count_name(t);
+    o.colors = palette(t);
     o.hash = true;
     o.deterministic = true;
     o.no_sort = true;
@@ -457,6 +456,21 @@ fn draw(
         Layout::Flame => Direction::Straight,
         Layout::Icicle => Direction::Inverted,
     };
+    o
+}
+
+/// Draws `folded` with inferno and rewrites each frame's tooltip and
+/// (when `fill` gives one) colour; `at` maps `(depth, start)` to the
+/// call-tree node drawn there.
+fn draw(
+    mut o: flamegraph::Options<'_>,
+    folded: &str,
+    at: &HashMap<(usize, i64), usize>,
+    layout: Layout,
+    tooltip: &dyn Fn(usize) -> String,
+    fill: &dyn Fn(usize) -> Option<String>,
+) -> Result<FlameGraph> {
+    let title = o.title.clone();
     let mut svg = Vec::new();
     flamegraph::from_lines(&mut o, folded.lines(), &mut svg)
         .map_err(|e| Error::Output(format!("drawing the flame graph failed: {e}")))?;
@@ -481,7 +495,7 @@ fn draw(
     let svg = frame.replace_all(&svg, |c: &regex::Captures| {
         let y: i64 = c[2].parse().unwrap_or(0);
         let x: i64 = c[5].parse().unwrap_or(0);
-        let dy = match opts.layout {
+        let dy = match layout {
             Layout::Flame => root_y - y,
             Layout::Icicle => y - root_y,
         };
@@ -518,17 +532,14 @@ fn draw(
     }
     Ok(FlameGraph {
         svg: svg.into_owned(),
-        title: title.to_string(),
+        title,
         height,
     })
 }
 
 fn file_name(source: &str) -> String {
     let p = Path::new(source);
-    match (
-        p.parent().and_then(|d| d.file_name()),
-        p.file_name(),
-    ) {
+    match (p.parent().and_then(|d| d.file_name()), p.file_name()) {
         (Some(d), Some(f)) => format!("{}/{}", d.to_string_lossy(), f.to_string_lossy()),
         (None, Some(f)) => f.to_string_lossy().into_owned(),
         _ => source.to_string(),
@@ -599,14 +610,10 @@ pub fn flame_stacks(stacks: &Stacks, opts: &FlameOptions) -> Result<FlameGraph> 
         )
     };
     draw(
+        inferno_options(&title, &subtitle, t, opts),
         &folded,
         &at,
-        &title,
-        &subtitle,
-        &count_name(t),
-        opts,
-        palette(t),
-        None,
+        opts.layout,
         &tooltip,
         &|_| None,
     )
@@ -618,7 +625,9 @@ pub fn growth_color(g: i64, scale: i64) -> String {
     if g == 0 || scale <= 0 {
         return "rgb(221,221,221)".into();
     }
-    let t = ((g.unsigned_abs() as f64) / scale as f64).clamp(0.0, 1.0).sqrt();
+    let t = ((g.unsigned_abs() as f64) / scale as f64)
+        .clamp(0.0, 1.0)
+        .sqrt();
     let c = (225.0 - 185.0 * t).round() as u8;
     if g > 0 {
         format!("rgb(255,{c},{c})")
@@ -642,7 +651,11 @@ pub fn growth_color(g: i64, scale: i64) -> String {
 /// assert!(g.svg().contains("old (vanished: before 100B"));
 /// # Ok::<(), heapframe::Error>(())
 /// ```
-pub fn diff_flame_stacks(before: &Stacks, after: &Stacks, opts: &FlameOptions) -> Result<FlameGraph> {
+pub fn diff_flame_stacks(
+    before: &Stacks,
+    after: &Stacks,
+    opts: &FlameOptions,
+) -> Result<FlameGraph> {
     let t = &after.sample_type;
     if before.sample_type.name != t.name {
         return Err(Error::Incompatible(format!(
@@ -663,7 +676,12 @@ pub fn diff_flame_stacks(before: &Stacks, after: &Stacks, opts: &FlameOptions) -
     let (folded, at) = tree.fold(|n| n.self_after.max(n.self_before));
     let nodes = &tree.nodes;
     let growth = |n: &Node| n.cum_after - n.cum_before;
-    let scale = nodes.iter().skip(1).map(|n| growth(n).abs()).max().unwrap_or(0);
+    let scale = nodes
+        .iter()
+        .skip(1)
+        .map(|n| growth(n).abs())
+        .max()
+        .unwrap_or(0);
     let (mut vanished, mut vanished_v) = (0usize, 0i64);
     for n in nodes.iter().skip(1) {
         if n.cum_after == 0 && n.cum_before > 0 && n.self_before > 0 {
@@ -708,18 +726,9 @@ pub fn diff_flame_stacks(before: &Stacks, after: &Stacks, opts: &FlameOptions) -
         )
     };
     let fill = |i: usize| Some(growth_color(growth(&nodes[i]), scale));
-    draw(
-        &folded,
-        &at,
-        &title,
-        &subtitle,
-        &count_name(t),
-        opts,
-        palette(t),
-        Some(color::BackgroundColor::Grey),
-        &tooltip,
-        &fill,
-    )
+    let mut o = inferno_options(&title, &subtitle, t, opts);
+    o.bgcolors = Some(color::BackgroundColor::Grey);
+    draw(o, &folded, &at, opts.layout, &tooltip, &fill)
 }
 
 #[cfg(test)]

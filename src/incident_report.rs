@@ -72,9 +72,9 @@ nav a{margin-right:12px;color:#1f5fa8}
 ";
 
 fn section(out: &mut String, id: &str, title: &str, body: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"{id}\"><h2>{}</h2>{body}</section>\n",
+        "<section id=\"{id}\"><h2>{}</h2>{body}</section>",
         escape_html(title)
     );
 }
@@ -107,7 +107,9 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
     ));
     let mut s = verdict.to_html();
     if bundle.metrics.samples.is_empty() {
-        s.push_str("<p class=\"note\">The bundle has no metric scrapes (<code>metrics/</code>).</p>");
+        s.push_str(
+            "<p class=\"note\">The bundle has no metric scrapes (<code>metrics/</code>).</p>",
+        );
     } else {
         s.push_str(&plot::metrics_plot(&bundle.metrics)?.to_html());
         s.push_str("<p class=\"note\">Grey lines: scrapes by which another GC cycle had run. A leak shows as floors after GC that keep rising.</p>");
@@ -176,7 +178,12 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
             heap.len()
         );
     }
-    section(&mut body, "growth", "2. What grows across the heap snapshots", &s);
+    section(
+        &mut body,
+        "growth",
+        "2. What grows across the heap snapshots",
+        &s,
+    );
 
     // 3. Allocation kinds.
     if heap.len() >= 2 {
@@ -225,7 +232,11 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
             g.counts.len()
         );
         if let Some(t) = g.by_creator.as_ref() {
-            s.push_str(&t.to_table(5).with_caption("goroutines by creator").to_html());
+            s.push_str(
+                &t.to_table(5)
+                    .with_caption("goroutines by creator")
+                    .to_html(),
+            );
         }
         for (creator, n) in g.leaked.iter().take(5) {
             let _ = write!(
@@ -234,10 +245,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
                 escape_html(creator)
             );
         }
-        chain.push(format!(
-            "Goroutines: {} → {}",
-            first.1, last.1
-        ));
+        chain.push(format!("Goroutines: {} → {}", first.1, last.1));
         section(&mut body, "goroutines", "5. Goroutines", &s);
     }
 
@@ -281,7 +289,12 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
         items.len() - open,
         items.len()
     ));
-    section(&mut body, "checklist", "7. On-call checklist", &items.to_html());
+    section(
+        &mut body,
+        "checklist",
+        "7. On-call checklist",
+        &items.to_html(),
+    );
 
     // Page.
     let mut page = String::with_capacity(body.len() + 4096);
@@ -322,9 +335,9 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
     }
     page.push_str("</ol></section>\n");
     page.push_str(&body);
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<p class=\"note\">Made by heapframe {} (<code>heapframe report</code>).</p></main></body></html>\n",
+        "<p class=\"note\">Made by heapframe {} (<code>heapframe report</code>).</p></main></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     Ok(page)

@@ -63,14 +63,31 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-/// Writes evcxr's display blocks for `(mime type, content)` pairs to
-/// standard output.
-pub fn print_evcxr(blocks: &[(&str, &str)]) {
+/// evcxr's display blocks for `(mime type, content)` pairs: what
+/// `evcxr_display` prints.
+///
+/// ```
+/// let out = heapframe::notebook::evcxr_blocks(&[("text/plain", "x"), ("text/html", "<b>x</b>")]);
+/// assert_eq!(
+///     out,
+///     "EVCXR_BEGIN_CONTENT text/plain\nx\nEVCXR_END_CONTENT\n\
+///      EVCXR_BEGIN_CONTENT text/html\n<b>x</b>\nEVCXR_END_CONTENT\n"
+/// );
+/// ```
+pub fn evcxr_blocks(blocks: &[(&str, &str)]) -> String {
     let mut s = String::new();
     for (mime, content) in blocks {
-        let _ = write!(s, "EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n");
+        let _ = write!(
+            s,
+            "EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n"
+        );
     }
-    print!("{s}");
+    s
+}
+
+/// Prints [`evcxr_blocks`] to standard output.
+pub fn print_evcxr(blocks: &[(&str, &str)]) {
+    print!("{}", evcxr_blocks(blocks));
 }
 
 /// A value that renders in a notebook as HTML, with plain text as fallback.
@@ -338,7 +355,11 @@ impl GrowthTable {
 }
 
 fn signed(s: &str, v: i64) -> String {
-    if v > 0 { format!("+{s}") } else { s.to_string() }
+    if v > 0 {
+        format!("+{s}")
+    } else {
+        s.to_string()
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {

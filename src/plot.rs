@@ -66,7 +66,10 @@ impl NotebookDisplay for Plot {
     }
     /// Shows the chart as an SVG image.
     fn evcxr_display(&self) {
-        print_evcxr(&[("text/plain", &self.to_plain_text()), ("image/svg+xml", &self.svg)]);
+        print_evcxr(&[
+            ("text/plain", &self.to_plain_text()),
+            ("image/svg+xml", &self.svg),
+        ]);
     }
 }
 
@@ -120,7 +123,11 @@ impl Unit {
         }
     }
     fn of(unit: &str) -> Unit {
-        if unit == "bytes" { Unit::Bytes } else { Unit::Count }
+        if unit == "bytes" {
+            Unit::Bytes
+        } else {
+            Unit::Count
+        }
     }
 }
 
@@ -134,7 +141,11 @@ fn clock(ms: i64) -> String {
 fn y_range(lo: f64, hi: f64, from_zero: bool) -> std::ops::Range<f64> {
     let lo = if from_zero { lo.min(0.0) } else { lo };
     let span = (hi - lo).abs().max(hi.abs() * 0.05).max(1.0);
-    let lo = if from_zero && lo >= 0.0 { 0.0 } else { lo - span * 0.05 };
+    let lo = if from_zero && lo >= 0.0 {
+        0.0
+    } else {
+        lo - span * 0.05
+    };
     lo..hi + span * 0.08
 }
 
@@ -214,14 +225,20 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
             .map_err(draw_err)?;
         if i == 0 && p.legend {
             s.label(p.marks_label).legend(|(x, y)| {
-                PathElement::new(vec![(x + 8, y - 7), (x + 8, y + 7)], GC_COLOR.stroke_width(1))
+                PathElement::new(
+                    vec![(x + 8, y - 7), (x + 8, y + 7)],
+                    GC_COLOR.stroke_width(1),
+                )
             });
         }
     }
     for l in &p.lines {
         let color = l.color;
         let s = chart
-            .draw_series(LineSeries::new(l.points.iter().copied(), color.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                l.points.iter().copied(),
+                color.stroke_width(2),
+            ))
             .map_err(draw_err)?;
         if p.legend {
             s.label(l.label).legend(move |(x, y)| {
@@ -230,7 +247,11 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
         }
         if l.points.len() <= 40 {
             chart
-                .draw_series(l.points.iter().map(|&(x, y)| Circle::new((x, y), 3, color.filled())))
+                .draw_series(
+                    l.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+                )
                 .map_err(draw_err)?;
         }
     }
@@ -272,9 +293,21 @@ fn render(
 
 /// The metrics a trend chart shows: `(metric, panel title, unit)`.
 const TREND_METRICS: [(&str, &str, Unit); 4] = [
-    (names::RSS, "RSS (process_resident_memory_bytes)", Unit::Bytes),
-    (names::HEAP_INUSE, "heap in use (go_memstats_heap_inuse_bytes)", Unit::Bytes),
-    (names::HEAP_OBJECTS, "heap objects (go_memstats_heap_objects)", Unit::Count),
+    (
+        names::RSS,
+        "RSS (process_resident_memory_bytes)",
+        Unit::Bytes,
+    ),
+    (
+        names::HEAP_INUSE,
+        "heap in use (go_memstats_heap_inuse_bytes)",
+        Unit::Bytes,
+    ),
+    (
+        names::HEAP_OBJECTS,
+        "heap objects (go_memstats_heap_objects)",
+        Unit::Count,
+    ),
     (names::GOROUTINES, "goroutines (go_goroutines)", Unit::Count),
 ];
 
@@ -368,7 +401,12 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
         .iter()
         .map(|t| (t - t0) as f64 / 60_000.0)
         .collect();
-    let labels: Vec<String> = table.rows.iter().take(n).map(|r| tail(&r.key, 70)).collect();
+    let labels: Vec<String> = table
+        .rows
+        .iter()
+        .take(n)
+        .map(|r| tail(&r.key, 70))
+        .collect();
     let lines = table
         .rows
         .iter()
@@ -377,7 +415,11 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
         .enumerate()
         .map(|(i, (r, label))| Line {
             label: label.as_str(),
-            points: xs.iter().copied().zip(r.values.iter().map(|&v| v as f64)).collect(),
+            points: xs
+                .iter()
+                .copied()
+                .zip(r.values.iter().map(|&v| v as f64))
+                .collect(),
             color: COLORS[i % COLORS.len()],
         })
         .collect();
@@ -478,7 +520,10 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
                 let sign = if r.delta > 0 { "+" } else { "" };
                 Text::new(
                     format!("{sign}{}", unit.label(r.delta as f64)),
-                    (r.delta.max(0) as f64 + span * 0.01, SegmentValue::CenterOf(y)),
+                    (
+                        r.delta.max(0) as f64 + span * 0.01,
+                        SegmentValue::CenterOf(y),
+                    ),
                     (FONT, 15).into_font(),
                 )
             }))
@@ -501,11 +546,11 @@ pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<
     let x_label = |x: f64| format!("{x:.1} min");
     render(1200, 440, "Before and after the fix", |root| {
         let areas = root.split_evenly((1, 3));
-        for (area, (metric, name, unit)) in areas.iter().zip([
-            TREND_METRICS[1],
-            TREND_METRICS[2],
-            TREND_METRICS[0],
-        ]) {
+        for (area, (metric, name, unit)) in
+            areas
+                .iter()
+                .zip([TREND_METRICS[1], TREND_METRICS[2], TREND_METRICS[0]])
+        {
             let short = name.split(" (").next().unwrap_or(name);
             draw_panel(
                 area,

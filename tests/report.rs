@@ -52,7 +52,8 @@ fn report_tells_the_whole_evidence_chain() {
 #[test]
 fn report_is_self_contained() {
     let html = report();
-    let re = regex::Regex::new(r#"(?i)\b(src|href|xlink:href|action)\s*=\s*["']?([^"'\s>]*)"#).unwrap();
+    let re =
+        regex::Regex::new(r#"(?i)\b(src|href|xlink:href|action)\s*=\s*["']?([^"'\s>]*)"#).unwrap();
     let mut n = 0;
     for c in re.captures_iter(&html) {
         let url = &c[2];
@@ -95,7 +96,11 @@ fn cli_writes_the_report() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains("bytes.Clone"));
     assert!(String::from_utf8_lossy(&st.stderr).contains("wrote"));
@@ -108,7 +113,11 @@ fn cli_writes_the_report() {
         .arg(&svg)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.contains("Growth of inuse_space"));
     assert!(svg.contains("bytes.Clone ("));
@@ -296,7 +305,11 @@ fn encode(s: &str) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in s.as_bytes().chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             out.push(if i <= chunk.len() {
@@ -311,7 +324,8 @@ fn encode(s: &str) -> String {
 
 #[test]
 fn report_opens_in_headless_chromium_without_console_errors() {
-    let Some(bin) = chromium_or_skip("report_opens_in_headless_chromium_without_console_errors") else {
+    let Some(bin) = chromium_or_skip("report_opens_in_headless_chromium_without_console_errors")
+    else {
         return;
     };
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-chromium");
@@ -353,5 +367,8 @@ fn report_opens_in_headless_chromium_without_console_errors() {
     );
     assert!(blue > 1000, "metric charts drawn: {blue} blue pixels");
     assert!(red > 10_000, "diff flame graph drawn: {red} red pixels");
-    assert!(green > 200, "before/after chart drawn: {green} green pixels");
+    assert!(
+        green > 200,
+        "before/after chart drawn: {green} green pixels"
+    );
 }

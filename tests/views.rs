@@ -33,7 +33,11 @@ fn frames(svg: &str) -> Vec<Frame> {
     re.captures_iter(svg)
         .map(|c| Frame {
             title: c[1].to_string(),
-            fill: (c[3].parse().unwrap(), c[4].parse().unwrap(), c[5].parse().unwrap()),
+            fill: (
+                c[3].parse().unwrap(),
+                c[4].parse().unwrap(),
+                c[5].parse().unwrap(),
+            ),
             x: c[6].parse().unwrap(),
             w: c[7].parse().unwrap(),
             y: c[2].parse().unwrap(),
@@ -102,7 +106,11 @@ fn flame_graph_of_the_leak_puts_the_culprit_under_its_caller_with_units_in_the_t
     );
     assert!(g.svg().contains(CACHE));
     // Tooltips carry human units and the share.
-    assert!(put.title.contains("MB, ") || put.title.contains("kB, "), "{}", put.title);
+    assert!(
+        put.title.contains("MB, ") || put.title.contains("kB, "),
+        "{}",
+        put.title
+    );
     assert!(put.title.ends_with("%)"));
     // inferno's zoom/search script is there.
     assert!(g.svg().contains("function zoom("));
@@ -181,7 +189,11 @@ fn diff_flame_of_the_incident_shows_the_leak_in_red() {
     let fs = frames(g.svg());
     let put = frame(&fs, CULPRIT);
     assert_eq!(put.fill.0, 255, "{:?}", put.fill);
-    assert!(put.fill.1 < 120, "the biggest grower is deep red: {:?}", put.fill);
+    assert!(
+        put.fill.1 < 120,
+        "the biggest grower is deep red: {:?}",
+        put.fill
+    );
     assert!(put.title.contains("growth +"), "{}", put.title);
 }
 
@@ -191,7 +203,10 @@ fn profile_text_is_escaped_in_flame_graphs() {
     let s = stacks(&[(&["main", evil], 10), (&["main", "ok"], 5)]);
     let g = flame::flame_stacks(&s, &FlameOptions::default()).unwrap();
     assert!(!g.svg().contains("<script>alert"));
-    assert!(g.svg().contains("main.&lt;script&gt;alert(1)&lt;/script&gt;&amp;x ("));
+    assert!(
+        g.svg()
+            .contains("main.&lt;script&gt;alert(1)&lt;/script&gt;&amp;x (")
+    );
     let d = flame::diff_flame_stacks(&s, &s, &FlameOptions::default()).unwrap();
     assert!(!d.svg().contains("<script>alert"));
     let html = g.interactive().to_html();
@@ -206,7 +221,12 @@ fn profile_text_is_escaped_in_flame_graphs() {
     )
     .unwrap();
     assert!(titled.svg().contains("a &lt;b&gt; &amp; c"));
-    assert!(titled.interactive().to_html().contains("title=\"a &lt;b&gt; &amp; c\""));
+    assert!(
+        titled
+            .interactive()
+            .to_html()
+            .contains("title=\"a &lt;b&gt; &amp; c\"")
+    );
 }
 
 #[test]
@@ -215,7 +235,11 @@ fn several_interactive_graphs_are_isolated_frames() {
     let g = flame::flame_stacks(&s, &FlameOptions::default()).unwrap();
     let html = format!("{}{}", g.interactive().to_html(), g.interactive().to_html());
     assert_eq!(html.matches("<iframe").count(), 2);
-    assert_eq!(html.matches("sandbox=\"allow-scripts allow-modals\"").count(), 2);
+    assert_eq!(
+        html.matches("sandbox=\"allow-scripts allow-modals\"")
+            .count(),
+        2
+    );
     assert!(html.contains("src=\"data:image/svg+xml;base64,"));
 }
 
@@ -251,12 +275,20 @@ fn charts_have_titles_units_legends_and_gc_marks() {
         labels.iter().any(|t| t.ends_with("MB")),
         "byte axis in human units: {labels:?}"
     );
-    assert!(labels.iter().any(|t| t.len() == 8 && t.as_bytes()[2] == b':'), "clock times");
+    assert!(
+        labels
+            .iter()
+            .any(|t| t.len() == 8 && t.as_bytes()[2] == b':'),
+        "clock times"
+    );
     assert!(!plot::gc_marks(&b.metrics).is_empty());
 
     let t = growth(&b.heap, &GrowthOptions::default()).unwrap();
     let g = plot::growth_plot(&t).unwrap();
-    assert!(g.title().starts_with("Top 5 growth owners by Function (inuse_space)"));
+    assert!(
+        g.title()
+            .starts_with("Top 5 growth owners by Function (inuse_space)")
+    );
     assert!(g.svg().contains(CULPRIT));
     assert!(g.svg().contains(CACHE));
     assert!(g.svg().contains("minutes since the first snapshot"));
@@ -287,7 +319,10 @@ fn chart_text_from_profiles_is_escaped() {
     t.rows[0].key = "main.<script>x</script>&y".into();
     let g = plot::growth_plot(&t).unwrap();
     assert!(!g.svg().contains("<script>"));
-    assert!(g.svg().contains("main.&lt;script&gt;x&lt;/script&gt;&amp;y"));
+    assert!(
+        g.svg()
+            .contains("main.&lt;script&gt;x&lt;/script&gt;&amp;y")
+    );
 }
 
 #[test]
@@ -306,7 +341,10 @@ fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
     // the first cell (delta) is right-aligned and in human units
     let first_td = full.split("<td ").nth(1).unwrap();
     assert!(first_td.starts_with("style=\"text-align:right;"));
-    assert!(first_td.contains("MB<") || first_td.contains("kB<"), "{first_td}");
+    assert!(
+        first_td.contains("MB<") || first_td.contains("kB<"),
+        "{first_td}"
+    );
     assert!(t.to_plain_text().contains(CULPRIT));
 
     let p = Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();

@@ -495,7 +495,11 @@ fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
     use heapframe::flame::{FlameOptions, Layout, diff_flame_with, flame_with};
     let opts = FlameOptions {
         sample_index: a.sample_index,
-        layout: if a.icicle { Layout::Icicle } else { Layout::Flame },
+        layout: if a.icicle {
+            Layout::Icicle
+        } else {
+            Layout::Flame
+        },
         title: a.title,
         width: None,
     };
