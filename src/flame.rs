@@ -296,10 +296,15 @@ pub fn count_name(t: &ValueType) -> String {
     }
 }
 
+/// Whether a sample type counts things (no unit to scale).
+fn is_count(t: &ValueType) -> bool {
+    &*t.unit == "count" || t.unit.is_empty()
+}
+
 /// A value in a sample type's unit for people: `1.50MB`, `2.5s`,
 /// `1,234 objects`.
 pub fn format_value(v: i64, t: &ValueType) -> String {
-    if &*t.unit == "count" || t.unit.is_empty() {
+    if is_count(t) {
         format!("{} {}", thousands(v), count_name(t))
     } else {
         scaled_label(v, &t.unit, "auto")
@@ -691,18 +696,31 @@ pub fn diff_flame_stacks(
     }
     let root = &nodes[0];
     let title = opts.title.clone().unwrap_or_else(|| {
-        format!(
-            "Growth of {}: {} → {} ({}), {} → {}",
-            t.name,
-            format_value(root.cum_before, t),
-            format_value(root.cum_after, t),
-            signed(growth(root), t),
-            file_name(&before.source),
-            file_name(&after.source)
-        )
+        let g = growth(root);
+        if is_count(t) {
+            format!(
+                "Growth of {}: {} → {} {} ({}{})",
+                t.name,
+                thousands(root.cum_before),
+                thousands(root.cum_after),
+                count_name(t),
+                if g > 0 { "+" } else { "" },
+                thousands(g)
+            )
+        } else {
+            format!(
+                "Growth of {}: {} → {} ({})",
+                t.name,
+                format_value(root.cum_before, t),
+                format_value(root.cum_after, t),
+                signed(g, t),
+            )
+        }
     });
     let subtitle = format!(
-        "colour: growth of the whole subtree (red grows, blue shrinks); width: larger of before/after; {} vanished path{} ({}) kept in blue",
+        "{} → {}; colour: growth of the subtree (red grows, blue shrinks); width: larger of before/after; {} vanished path{} ({}) in blue",
+        file_name(&before.source),
+        file_name(&after.source),
         vanished,
         if vanished == 1 { "" } else { "s" },
         format_value(vanished_v, t)

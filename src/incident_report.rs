@@ -17,8 +17,9 @@
 //! ```
 //! use heapframe::{bundle::Bundle, incident_report::{incident_report, ReportOptions}};
 //! let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
-//! let html = incident_report(&b, &ReportOptions::default())?;
-//! assert!(html.contains("bytes.Clone"));
+//! let report = incident_report(&b, &ReportOptions::default())?;
+//! assert!(report.html.contains("bytes.Clone"));
+//! assert!(report.evidence[0].starts_with("Metrics: leak"));
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
@@ -87,8 +88,39 @@ fn snapshot_name(s: &Snapshot) -> String {
     }
 }
 
-/// The report of `bundle` as one HTML page.
-pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> {
+/// The result of [`incident_report`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentReport {
+    /// The page.
+    pub html: String,
+    /// The evidence chain at the top of the page, one plain-text line per
+    /// step (metrics verdict, what grows, call path, code to read first,
+    /// goroutines, regression check, checklist).
+    pub evidence: Vec<String>,
+}
+
+/// Plain text of an HTML fragment made here: tags dropped, the entities
+/// of [`escape_html`] decoded.
+fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The report of `bundle`: one HTML page and its evidence chain as text.
+pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<IncidentReport> {
     let m = &bundle.manifest;
     let title = if m.service.is_empty() {
         bundle.name()
@@ -245,6 +277,17 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
                 escape_html(creator)
             );
         }
+        let gs = &bundle.goroutine;
+        if gs.len() >= 2 && last.1 > first.1 {
+            let d = flame::diff_flame(&gs[0].profile, &gs[gs.len() - 1].profile)?;
+            let _ = write!(
+                s,
+                "<h3>Goroutine growth, {} → {}</h3>{}",
+                escape_html(&snapshot_name(&gs[0])),
+                escape_html(&snapshot_name(&gs[gs.len() - 1])),
+                d.interactive().to_html()
+            );
+        }
         chain.push(format!("Goroutines: {} → {}", first.1, last.1));
         section(&mut body, "goroutines", "5. Goroutines", &s);
     }
@@ -340,5 +383,21 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<String> 
         "<p class=\"note\">Made by heapframe {} (<code>heapframe report</code>).</p></main></body></html>",
         env!("CARGO_PKG_VERSION")
     );
-    Ok(page)
+    Ok(IncidentReport {
+        html: page,
+        evidence: chain.iter().map(|c| html_text(c)).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn html_text_undoes_escaping() {
+        let name = "main.<T>&\"'";
+        let html = format!(
+            "<code>{}</code> <span a=\"b\">x</span>",
+            super::escape_html(name)
+        );
+        assert_eq!(super::html_text(&html), format!("{name} x"));
+    }
 }

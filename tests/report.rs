@@ -24,6 +24,7 @@ fn report() -> String {
         },
     )
     .unwrap()
+    .html
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn report_escapes_what_the_bundle_names() {
     let mut b = Bundle::open(MAPCACHE).unwrap();
     b.manifest.service = "svc<script>alert(1)</script>&".into();
     b.manifest.notes = "<img src=x onerror=alert(2)>".into();
-    let html = incident_report(&b, &ReportOptions::default()).unwrap();
+    let html = incident_report(&b, &ReportOptions::default()).unwrap().html;
     assert!(html.contains("svc&lt;script&gt;alert(1)&lt;/script&gt;&amp;"));
     assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
     assert!(!html.contains("<script") && !html.contains("<img"));
@@ -103,7 +104,17 @@ fn cli_writes_the_report() {
     );
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains("bytes.Clone"));
-    assert!(String::from_utf8_lossy(&st.stderr).contains("wrote"));
+    let stdout = String::from_utf8_lossy(&st.stdout);
+    assert!(stdout.starts_with("1. Metrics: leak — "), "{stdout}");
+    assert!(
+        stdout.contains("\n2. Heap: bytes.Clone grew most ("),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Code to read first: main.BuildResponse\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("report: "), "{stdout}");
 
     let svg = dir.join("diff.svg");
     let st = Command::new(env!("CARGO_BIN_EXE_heapframe"))
@@ -371,4 +382,24 @@ fn report_opens_in_headless_chromium_without_console_errors() {
         green > 200,
         "before/after chart drawn: {green} green pixels"
     );
+}
+
+#[test]
+fn goroutine_leak_report_draws_the_goroutine_growth() {
+    let b = Bundle::open("tests/fixtures/bundles/goroutines").unwrap();
+    let r = incident_report(&b, &ReportOptions::default()).unwrap();
+    assert!(
+        r.html
+            .contains("<h3>Goroutine growth, goroutine/001.pb.gz → goroutine/007.pb.gz</h3>")
+    );
+    assert_eq!(r.html.matches("<iframe class=\"hf-flame\"").count(), 3);
+    assert!(
+        r.evidence.contains(&"Goroutines: 419 → 12427".to_string()),
+        "{:?}",
+        r.evidence
+    );
+    // no goroutine growth, no goroutine graph
+    let m = Bundle::open(MAPCACHE).unwrap();
+    let r = incident_report(&m, &ReportOptions::default()).unwrap();
+    assert!(!r.html.contains("Goroutine growth"));
 }

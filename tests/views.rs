@@ -143,6 +143,18 @@ fn object_and_goroutine_graphs_count_in_their_own_units() {
     let g = flame::flame(&g).unwrap();
     assert!(g.title().contains(" goroutines ("), "{}", g.title());
     assert!(frames(g.svg())[0].title.contains(" goroutines, "));
+    let goroutines = "tests/fixtures/bundles/goroutines/goroutine";
+    let d = flame::diff_flame(
+        &Profile::from_path(format!("{goroutines}/001.pb.gz")).unwrap(),
+        &Profile::from_path(format!("{goroutines}/007.pb.gz")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.title(),
+        "Growth of goroutine: 419 → 12,427 goroutines (+12,008)"
+    );
+    let leak = frame(&frames(d.svg()), "main.startWatcher.func1").clone();
+    assert!(leak.title.contains("growth +12,"), "{}", leak.title);
 }
 
 #[test]

@@ -473,7 +473,7 @@ fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     use heapframe::incident_report::{ReportOptions, incident_report};
     let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
-    let html = incident_report(
+    let report = incident_report(
         &bundle,
         &ReportOptions {
             after: a.after,
@@ -481,13 +481,17 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
             ..Default::default()
         },
     )?;
-    heapframe::frames::write_atomically(&a.output, html.as_bytes())?;
-    eprintln!(
-        "heapframe: wrote {} ({} kB)",
+    heapframe::frames::write_atomically(&a.output, report.html.as_bytes())?;
+    let mut text = String::new();
+    for (i, line) in report.evidence.iter().enumerate() {
+        text.push_str(&format!("{}. {line}\n", i + 1));
+    }
+    text.push_str(&format!(
+        "report: {} ({} kB)\n",
         a.output.display(),
-        html.len().div_ceil(1024)
-    );
-    Ok(())
+        report.html.len().div_ceil(1024)
+    ));
+    write_out(None, text.as_bytes())
 }
 
 #[cfg(feature = "views")]
