@@ -46,7 +46,8 @@ const FRAME_HEIGHT: usize = 16;
 pub struct Stacks {
     /// The sample type the values measure.
     pub sample_type: ValueType,
-    /// `(frames root first, value)`; equal stacks may repeat (they add up).
+    /// `(frames root first, value)`; equal stacks may repeat (they add up);
+    /// values ≤ 0 are not drawn.
     pub stacks: Vec<(Vec<String>, i64)>,
     /// Where the stacks come from (a file name), for titles.
     pub source: String,
@@ -357,7 +358,7 @@ impl Tree {
     }
 
     fn add(&mut self, index: &mut HashMap<(usize, String), usize>, s: &Stacks, after: bool) {
-        for (frames, v) in &s.stacks {
+        for (frames, v) in s.stacks.iter().filter(|(_, v)| *v > 0) {
             let mut cur = 0;
             self.bump(0, *v, after, false);
             for f in frames {

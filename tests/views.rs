@@ -387,3 +387,21 @@ fn verdicts_and_checklists_render_with_escaped_evidence() {
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(!html.contains("<img"));
 }
+
+#[test]
+fn values_at_or_below_zero_are_not_drawn() {
+    let s = stacks(&[
+        (&["main", "a"], 10),
+        (&["main", "b"], -5),
+        (&["main", "c"], 0),
+    ]);
+    let g = flame::flame_stacks(&s, &FlameOptions::default()).unwrap();
+    let fs = frames(g.svg());
+    assert_eq!(frame(&fs, "all").w, 10);
+    assert!(
+        fs.iter()
+            .all(|f| !f.title.starts_with("b (") && !f.title.starts_with("c ("))
+    );
+    let none = stacks(&[(&["main"], -1)]);
+    assert!(flame::flame_stacks(&none, &FlameOptions::default()).is_err());
+}
