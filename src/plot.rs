@@ -108,7 +108,7 @@ pub fn short_count(v: f64) -> String {
     format!("{s}{suffix}")
 }
 
-/// How values on an axis are printed.
+/// What the values of an axis measure.
 #[derive(Clone, Copy)]
 enum Unit {
     Bytes,
@@ -116,17 +116,72 @@ enum Unit {
 }
 
 impl Unit {
-    fn label(self, v: f64) -> String {
-        match self {
-            Unit::Bytes => scaled_label(v.round() as i64, "bytes", "auto"),
-            Unit::Count => short_count(v),
-        }
-    }
     fn of(unit: &str) -> Unit {
         if unit == "bytes" {
             Unit::Bytes
         } else {
             Unit::Count
+        }
+    }
+
+    /// The axis for values up to `max_abs`: the factor values are divided
+    /// by before plotting (so that ticks fall on round numbers of the
+    /// unit: 2MB, 4MB, not 1.91MB) and the unit printed after them.
+    fn axis(self, max_abs: f64) -> Axis {
+        match self {
+            Unit::Count => Axis {
+                factor: 1.0,
+                suffix: None,
+            },
+            Unit::Bytes => {
+                let (factor, suffix) = [
+                    (1u64 << 40, "TB"),
+                    (1 << 30, "GB"),
+                    (1 << 20, "MB"),
+                    (1 << 10, "kB"),
+                ]
+                .into_iter()
+                .find(|&(f, _)| max_abs >= f as f64)
+                .unwrap_or((1, "B"));
+                Axis {
+                    factor: factor as f64,
+                    suffix: Some(suffix),
+                }
+            }
+        }
+    }
+}
+
+/// A value for people: `1.5MB`, `12.3k`.
+fn value_label(unit: Unit, v: i64) -> String {
+    match unit {
+        Unit::Bytes => scaled_label(v, "bytes", "auto"),
+        Unit::Count => short_count(v as f64),
+    }
+}
+
+/// A scaled axis (see [`Unit::axis`]).
+#[derive(Clone, Copy)]
+struct Axis {
+    factor: f64,
+    /// `Some(unit)` for bytes; counts print compactly (`12.3k`).
+    suffix: Option<&'static str>,
+}
+
+impl Axis {
+    /// A tick label for the scaled value `v`.
+    fn label(self, v: f64) -> String {
+        match self.suffix {
+            None => short_count(v),
+            Some(u) => {
+                let s = format!("{v:.2}");
+                let s = s.trim_end_matches('0').trim_end_matches('.');
+                if s == "0" || s == "-0" {
+                    "0".into()
+                } else {
+                    format!("{s}{u}")
+                }
+            }
         }
     }
 }
@@ -168,9 +223,24 @@ struct Panel<'a> {
 }
 
 fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result<()> {
-    let pts = p.lines.iter().flat_map(|l| l.points.iter());
+    let max_abs = p
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter())
+        .fold(0.0f64, |m, &(_, y)| m.max(y.abs()));
+    let axis = p.unit.axis(max_abs);
+    let lines: Vec<Vec<(f64, f64)>> = p
+        .lines
+        .iter()
+        .map(|l| {
+            l.points
+                .iter()
+                .map(|&(x, y)| (x, y / axis.factor))
+                .collect()
+        })
+        .collect();
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in pts {
+    for &(x, y) in lines.iter().flatten() {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y0 = y0.min(y);
@@ -198,13 +268,12 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
     let mut chart = chart
         .build_cartesian_2d(x0..x1, y_range(y0, y1, true))
         .map_err(draw_err)?;
-    let unit = p.unit;
     chart
         .configure_mesh()
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|x| (p.x_label)(*x))
-        .y_label_formatter(&|y| unit.label(*y))
+        .y_label_formatter(&|y| axis.label(*y))
         .x_desc(p.x_desc)
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 15))
@@ -232,11 +301,11 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
             });
         }
     }
-    for l in &p.lines {
+    for (l, points) in p.lines.iter().zip(&lines) {
         let color = l.color;
         let s = chart
             .draw_series(LineSeries::new(
-                l.points.iter().copied(),
+                points.iter().copied(),
                 color.stroke_width(2),
             ))
             .map_err(draw_err)?;
@@ -245,10 +314,10 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
         }
-        if l.points.len() <= 40 {
+        if points.len() <= 40 {
             chart
                 .draw_series(
-                    l.points
+                    points
                         .iter()
                         .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
                 )
@@ -468,6 +537,8 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
         }
         let lo = rows.iter().map(|r| r.delta).min().unwrap_or(0).min(0) as f64;
         let hi = rows.iter().map(|r| r.delta).max().unwrap_or(0).max(0) as f64;
+        let axis = unit.axis(lo.abs().max(hi));
+        let (lo, hi) = (lo / axis.factor, hi / axis.factor);
         let span = (hi - lo).max(1.0);
         let labels: Vec<String> = rows.iter().map(|r| tail(&r.key, 42)).collect();
         let k = rows.len() as i32;
@@ -485,7 +556,7 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
             .disable_y_mesh()
             .y_labels(rows.len())
             .x_labels(8)
-            .x_label_formatter(&|x| unit.label(*x))
+            .x_label_formatter(&|x| axis.label(*x))
             .y_label_formatter(&|y| match y {
                 SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels
                     .get((k - 1 - *i) as usize)
@@ -506,7 +577,7 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
                 let mut bar = Rectangle::new(
                     [
                         (0.0, SegmentValue::Exact(y)),
-                        (r.delta as f64, SegmentValue::Exact(y + 1)),
+                        (r.delta as f64 / axis.factor, SegmentValue::Exact(y + 1)),
                     ],
                     color.mix(0.85).filled(),
                 );
@@ -519,9 +590,9 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
                 let y = k - 1 - i as i32;
                 let sign = if r.delta > 0 { "+" } else { "" };
                 Text::new(
-                    format!("{sign}{}", unit.label(r.delta as f64)),
+                    format!("{sign}{}", value_label(unit, r.delta)),
                     (
-                        r.delta.max(0) as f64 + span * 0.01,
+                        r.delta.max(0) as f64 / axis.factor + span * 0.01,
                         SegmentValue::CenterOf(y),
                     ),
                     (FONT, 15).into_font(),
@@ -591,6 +662,17 @@ mod tests {
         assert_eq!(short_count(12_300.0), "12.3k");
         assert_eq!(short_count(4_560_000.0), "4.56M");
         assert_eq!(short_count(-2000.0), "-2k");
+    }
+
+    #[test]
+    fn byte_axes_tick_on_round_numbers_of_their_unit() {
+        let a = Unit::Bytes.axis(38.0 * (1 << 20) as f64);
+        assert_eq!(a.factor, (1 << 20) as f64);
+        assert_eq!(a.label(10.0), "10MB");
+        assert_eq!(a.label(2.5), "2.5MB");
+        assert_eq!(a.label(0.0), "0");
+        assert_eq!(Unit::Bytes.axis(900.0).label(200.0), "200B");
+        assert_eq!(Unit::Count.axis(1e6).label(50_000.0), "50k");
     }
 
     #[test]
