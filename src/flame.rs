@@ -158,6 +158,14 @@ impl FlameGraph {
     /// search with Ctrl-F or the Search button) runs in a document of its
     /// own and several graphs on one page do not interfere. The frame is
     /// sandboxed: scripts and the search prompt only.
+    ///
+    /// ```
+    /// use heapframe::{Profile, flame, notebook::NotebookDisplay};
+    /// let p = Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
+    /// let html = flame::flame(&p)?.interactive().to_html();
+    /// assert!(html.starts_with("<iframe class=\"hf-flame\""));
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
     pub fn interactive(&self) -> InteractiveFlame {
         // inferno's script records zoom and search in the URL; a data: or
         // sandboxed document may not change its URL, so that step is made
@@ -233,6 +241,13 @@ pub fn flame(p: &Profile) -> Result<FlameGraph> {
 }
 
 /// An icicle graph (root on top) of `p`'s default sample type.
+///
+/// ```
+/// let p = heapframe::Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
+/// let g = heapframe::flame::icicle(&p)?;
+/// assert!(g.title().starts_with("Icicle graph of inuse_space"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
 pub fn icicle(p: &Profile) -> Result<FlameGraph> {
     flame_with(
         p,

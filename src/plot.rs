@@ -55,6 +55,17 @@ impl Plot {
     }
 }
 
+impl Plot {
+    /// Shows the chart in evcxr as an SVG image (also without the prelude
+    /// in scope).
+    pub fn evcxr_display(&self) {
+        print_evcxr(&[
+            ("text/plain", &self.to_plain_text()),
+            ("image/svg+xml", &self.svg),
+        ]);
+    }
+}
+
 impl NotebookDisplay for Plot {
     /// The SVG, inline (it has no script and no ids, so several charts can
     /// share a page).
@@ -66,10 +77,7 @@ impl NotebookDisplay for Plot {
     }
     /// Shows the chart as an SVG image.
     fn evcxr_display(&self) {
-        print_evcxr(&[
-            ("text/plain", &self.to_plain_text()),
-            ("image/svg+xml", &self.svg),
-        ]);
+        Plot::evcxr_display(self)
     }
 }
 
@@ -457,6 +465,15 @@ fn tail(s: &str, n: usize) -> String {
 }
 
 /// The growth of the first five rows of `table` across its snapshots.
+///
+/// ```
+/// use heapframe::{bundle::Bundle, plot, series::growth};
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let t = growth(&b.heap, &Default::default())?;
+/// let chart = plot::growth_plot(&t)?;          // a notebook cell shows it
+/// assert!(chart.svg().contains("bytes.Clone"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
 pub fn growth_plot(table: &GrowthTable) -> Result<Plot> {
     growth_plot_n(table, 5)
 }
@@ -521,6 +538,15 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
 /// horizontal bars, red for growth and blue for shrinking: with a table by
 /// [`GrowthKey::Kind`](crate::series::GrowthKey::Kind), growth by
 /// allocation kind.
+///
+/// ```
+/// use heapframe::{bundle::Bundle, plot, series::{growth, GrowthKey, GrowthOptions}};
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let kinds = growth(&b.heap, &GrowthOptions { key: GrowthKey::Kind, ..Default::default() })?;
+/// let chart = plot::growth_bars(&kinds, 8)?;
+/// assert!(chart.svg().contains("encoding output"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
 pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
     let rows: Vec<_> = table.rows.iter().take(n).collect();
     let title = format!(
@@ -606,6 +632,15 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
 /// Heap in use, heap objects and RSS before and after a fix, each from
 /// the start of its capture (minutes), for regression validation: the
 /// "after" lines should stay flat where the "before" lines climb.
+///
+/// ```
+/// use heapframe::{bundle::Bundle, plot};
+/// let before = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let after = Bundle::open("tests/fixtures/bundles/fixed")?;
+/// let chart = plot::before_after_plot(&before.metrics, &after.metrics)?;
+/// chart.save(std::env::temp_dir().join("before-after.svg"))?;
+/// # Ok::<(), heapframe::Error>(())
+/// ```
 pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<Plot> {
     let rel = |s: &MetricSeries, m: &str| -> Vec<(f64, f64)> {
         let t0 = s.samples.first().map(|x| x.time_ms).unwrap_or(0);
