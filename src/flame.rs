@@ -204,6 +204,17 @@ pub struct InteractiveFlame {
     html: String,
 }
 
+impl InteractiveFlame {
+    /// Shows the graph in evcxr as HTML (also without the prelude in
+    /// scope); JupyterLab runs its script only in a trusted notebook.
+    pub fn evcxr_display(&self) {
+        print_evcxr(&[
+            ("text/plain", &self.to_plain_text()),
+            ("text/html", &self.html),
+        ]);
+    }
+}
+
 impl NotebookDisplay for InteractiveFlame {
     fn to_html(&self) -> String {
         self.html.clone()
