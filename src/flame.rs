@@ -481,7 +481,13 @@ fn inferno_options(
     o.colors = palette(t);
     o.hash = true;
     o.deterministic = true;
-    o.no_sort = true;
+    // heapframe lays the frames out itself (children by name, a node's own
+    // value before its children) and feeds inferno the lines in that order.
+    // inferno's unsorted mode still insists on byte order of whole lines,
+    // which a tree order cannot always meet (`f;g` sorts after `f.func1`);
+    // flame-chart mode takes lines in the order given (it reverses them
+    // first, so `draw` hands them over reversed).
+    o.flame_chart = true;
     o.frame_height = FRAME_HEIGHT;
     o.image_width = Some(opts.width.unwrap_or(1200));
     o.direction = match opts.layout {
@@ -504,7 +510,7 @@ fn draw(
 ) -> Result<FlameGraph> {
     let title = o.title.clone();
     let mut svg = Vec::new();
-    flamegraph::from_lines(&mut o, folded.lines(), &mut svg)
+    flamegraph::from_lines(&mut o, folded.lines().rev(), &mut svg)
         .map_err(|e| Error::Output(format!("drawing the flame graph failed: {e}")))?;
     let svg = String::from_utf8(svg)
         .map_err(|e| Error::Output(format!("the flame graph is not UTF-8: {e}")))?;

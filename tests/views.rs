@@ -405,3 +405,50 @@ fn values_at_or_below_zero_are_not_drawn() {
     let none = stacks(&[(&["main"], -1)]);
     assert!(flame::flame_stacks(&none, &FlameOptions::default()).is_err());
 }
+
+#[test]
+fn names_that_sort_apart_from_their_paths_keep_one_frame_each() {
+    // Byte order of whole lines puts `f.func1` between `f`'s own line and
+    // `f;g` (and `f-x` before both): the layout must still give `f` one
+    // frame with both callees inside it.
+    let s = stacks(&[
+        (&["main", "f"], 5),
+        (&["main", "f", "g"], 3),
+        (&["main", "f.func1"], 2),
+        (&["main", "f-x", "h"], 1),
+        (&["main", "f", "g.x"], 4),
+    ]);
+    for layout in [Layout::Flame, Layout::Icicle] {
+        let opts = FlameOptions {
+            layout,
+            ..Default::default()
+        };
+        let fs = frames(flame::flame_stacks(&s, &opts).unwrap().svg());
+        let f: Vec<_> = fs.iter().filter(|x| x.title.starts_with("f (")).collect();
+        assert_eq!(f.len(), 1, "{fs:?}");
+        assert_eq!(f[0].w, 12);
+        for (name, w) in [("g", 3), ("g.x", 4)] {
+            let c = frame(&fs, name);
+            assert_eq!(c.w, w);
+            assert!(c.x >= f[0].x && c.x + c.w <= f[0].x + f[0].w);
+        }
+        assert_eq!(frame(&fs, "f.func1").w, 2);
+        assert_eq!(frame(&fs, "h").w, 1);
+        let d = flame::diff_flame_stacks(&s, &s, &opts).unwrap();
+        assert_eq!(
+            frames(d.svg())
+                .iter()
+                .filter(|x| x.title.starts_with("f ("))
+                .count(),
+            1
+        );
+    }
+}
+
+#[test]
+fn large_cpu_profile_draws() {
+    let p = Profile::from_path("tests/data/conformance/profiles/pprof.large.cpu.pb.gz").unwrap();
+    let g = flame::flame(&p).unwrap();
+    assert!(g.title().starts_with("Flame graph of "), "{}", g.title());
+    assert!(frames(g.svg()).len() > 100);
+}
