@@ -28,6 +28,7 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -35,7 +36,7 @@ use inferno::flamegraph::{self, Direction, color};
 
 use crate::error::{Error, Result};
 use crate::notebook::{NotebookDisplay, escape_html, print_evcxr, thousands};
-use crate::profile::{Profile, ValueType};
+use crate::profile::{Profile, Str, ValueType};
 use crate::report::units::scaled_label;
 
 /// Frame height in pixels.
@@ -48,7 +49,7 @@ pub struct Stacks {
     pub sample_type: ValueType,
     /// `(frames root first, value)`; equal stacks may repeat (they add up);
     /// values ≤ 0 are not drawn.
-    pub stacks: Vec<(Vec<String>, i64)>,
+    pub stacks: Vec<(Vec<Str>, i64)>,
     /// Where the stacks come from (a file name), for titles.
     pub source: String,
 }
@@ -60,7 +61,7 @@ impl Stacks {
     /// value ≤ 0 are left out.
     pub fn from_profile(p: &Profile, sample_index: Option<&str>) -> Result<Stacks> {
         let si = p.sample_index(sample_index)?;
-        let mut names: Vec<Option<Vec<String>>> = vec![None; p.locations.len()];
+        let mut names: Vec<Option<Vec<Str>>> = vec![None; p.locations.len()];
         let mut stacks = Vec::new();
         for s in p.samples.iter() {
             let v = s.values[si];
@@ -74,7 +75,7 @@ impl Stacks {
                         .lines
                         .iter()
                         .rev()
-                        .map(|ln| p.functions[ln.function as usize].name.to_string())
+                        .map(|ln| p.functions[ln.function as usize].name.clone())
                         .collect()
                 });
                 frames.extend(ns.iter().cloned());
@@ -361,11 +362,14 @@ struct Tree {
 
 /// inferno splits frames on `;` and lines on newlines: such characters in a
 /// name become `:` and a space.
-fn frame_name(s: &str) -> String {
+fn frame_name(s: &str) -> Cow<'_, str> {
     if s.is_empty() {
-        return "?".into();
+        Cow::Borrowed("?")
+    } else if s.contains([';', '\n', '\r']) {
+        Cow::Owned(s.replace(';', ":").replace(['\n', '\r'], " "))
+    } else {
+        Cow::Borrowed(s)
     }
-    s.replace(';', ":").replace(['\n', '\r'], " ")
 }
 
 impl Tree {
@@ -383,7 +387,12 @@ impl Tree {
         }
     }
 
-    fn add(&mut self, index: &mut HashMap<(usize, String), usize>, s: &Stacks, after: bool) {
+    fn add<'a>(
+        &mut self,
+        index: &mut HashMap<(usize, Cow<'a, str>), usize>,
+        s: &'a Stacks,
+        after: bool,
+    ) {
         for (frames, v) in s.stacks.iter().filter(|(_, v)| *v > 0) {
             let mut cur = 0;
             self.bump(0, *v, after, false);
@@ -394,7 +403,7 @@ impl Tree {
                     None => {
                         let n = self.nodes.len();
                         self.nodes.push(Node {
-                            name: key.1.clone(),
+                            name: key.1.to_string(),
                             depth: self.nodes[cur].depth + 1,
                             children: Vec::new(),
                             self_before: 0,
@@ -682,7 +691,7 @@ pub fn growth_color(g: i64, scale: i64) -> String {
 /// let st = ValueType { name: "inuse_space".into(), unit: "bytes".into() };
 /// let mk = |v: Vec<(&str, i64)>| Stacks {
 ///     sample_type: st.clone(),
-///     stacks: v.into_iter().map(|(f, n)| (vec!["main".to_string(), f.to_string()], n)).collect(),
+///     stacks: v.into_iter().map(|(f, n)| (vec!["main".into(), f.into()], n)).collect(),
 ///     source: "x".into(),
 /// };
 /// let g = diff_flame_stacks(&mk(vec![("old", 100)]), &mk(vec![("cache", 400)]), &Default::default())?;

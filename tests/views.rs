@@ -73,7 +73,7 @@ fn stacks(v: &[(&[&str], i64)]) -> Stacks {
         sample_type: bytes(),
         stacks: v
             .iter()
-            .map(|(f, n)| (f.iter().map(|s| s.to_string()).collect(), *n))
+            .map(|(f, n)| (f.iter().map(|&s| s.into()).collect(), *n))
             .collect(),
         source: "synthetic".into(),
     }
