@@ -54,7 +54,21 @@ pub use profile::Profile;
 ///
 /// It brings [`notebook::NotebookDisplay`] into scope, so every result
 /// (and polars `DataFrame`s) renders as an HTML table in evcxr, plus the
-/// view functions a cell calls in one line.
+/// view functions a cell calls in one line. Each line below is a notebook
+/// cell whose value renders itself (`evcxr_display`):
+///
+/// ```
+/// use heapframe::prelude::*;
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let t = heapframe::series::growth(&b.heap, &Default::default())?;
+/// let _ = t.to_html();                                   // cell `t`: the growth table
+/// let _ = growth_plot(&t)?;                              // the growth chart
+/// let _ = metrics_plot(&b.metrics)?;                     // metric trends with GC marks
+/// let _ = flame(&b.heap[6].profile)?;                    // static SVG
+/// let _ = diff_flame(&b.heap[0].profile, &b.heap[6].profile)?.interactive(); // zoom + search
+/// let _ = t.to_dataframe()?.to_html();                   // any DataFrame as an HTML table
+/// # Ok::<(), heapframe::Error>(())
+/// ```
 #[cfg(feature = "views")]
 pub mod prelude {
     pub use crate::bundle::Bundle;
