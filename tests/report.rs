@@ -266,12 +266,16 @@ fn flame_graphs_zoom_and_search_in_their_own_frames() {
     let Some(bin) = chromium_or_skip("flame_graphs_zoom_and_search_in_their_own_frames") else {
         return;
     };
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("flame-chromium");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("flame-chromium-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = heapframe::Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
     let html = heapframe::flame::flame(&p).unwrap().interactive().to_html();
     // The embedded SVG, with a script appended that clicks a frame and
-    // searches once the graph has set itself up, and logs what it sees.
+    // searches when the frame has loaded (setting the graph up first if
+    // inferno has not yet), and logs what it sees. All of it runs inside the
+    // frame's load event, which the page's load (and so the screenshot)
+    // waits for: no timer races Chromium's exit.
     // (inferno's search records the term in the URL, which a sandboxed
     // data: document may not do: without heapframe's guard the search
     // stops there and "Matched:" never shows.)
@@ -282,7 +286,8 @@ fn flame_graphs_zoom_and_search_in_their_own_frames() {
         .unwrap();
     let svg = String::from_utf8(base64_decode(b64)).unwrap();
     let driver = r##"<script type="text/ecmascript"><![CDATA[
-window.addEventListener("load", function () { setTimeout(function () {
+window.addEventListener("load", function () {
+  if (!details) init();
   var gs = document.querySelectorAll("#frames g"), target = null;
   for (var i = 0; i < gs.length; i++)
     if (gs[i].querySelector("title").textContent.indexOf("bytes.Clone (") == 0) target = gs[i];
@@ -292,7 +297,7 @@ window.addEventListener("load", function () { setTimeout(function () {
     && document.querySelectorAll("#frames g.hide").length > 0;
   search("bytes\.Clone");
   console.warn("hf-interactive zoomed=" + zoomed + " " + document.getElementById("matched").textContent);
-}, 0); });
+});
 ]]></script></svg>"##;
     let i = svg.rfind("</svg>").unwrap();
     let driven = format!("{}{driver}{}", &svg[..i], &svg[i + "</svg>".len()..]);
@@ -310,6 +315,7 @@ window.addEventListener("load", function () { setTimeout(function () {
         .collect();
     assert_eq!(ok.len(), 2, "both graphs zoom and search: {msgs:?}");
     assert_eq!(msgs.len(), 2, "and nothing else is logged: {msgs:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn encode(s: &str) -> String {
@@ -339,7 +345,8 @@ fn report_opens_in_headless_chromium_without_console_errors() {
     else {
         return;
     };
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-chromium");
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.join(format!("report-chromium-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
     // The check itself must be able to fail: a page with an error in a
@@ -372,9 +379,8 @@ fn report_opens_in_headless_chromium_without_console_errors() {
     let red = count_pixels(&shot, |r, g, b| r == 255 && g == b && g < 120);
     let green = count_pixels(&shot, |r, g, b| r == 44 && g == 160 && b == 44);
     eprintln!(
-        "report: {} bytes, made in {made:?}; screenshot {} (metric-line blue {blue}, growth red {red}, after-fix green {green} pixels)",
-        html.len(),
-        shot.display()
+        "report: {} bytes, made in {made:?}; screenshot target/tmp/report-chromium.png (metric-line blue {blue}, growth red {red}, after-fix green {green} pixels)",
+        html.len()
     );
     assert!(blue > 1000, "metric charts drawn: {blue} blue pixels");
     assert!(red > 10_000, "diff flame graph drawn: {red} red pixels");
@@ -382,6 +388,12 @@ fn report_opens_in_headless_chromium_without_console_errors() {
         green > 200,
         "before/after chart drawn: {green} green pixels"
     );
+    // Keep the screenshot for people to look at; a failed run keeps its
+    // whole folder instead.
+    let keep = tmp.join(format!("report-chromium.png.{}", std::process::id()));
+    std::fs::copy(&shot, &keep).unwrap();
+    std::fs::rename(&keep, tmp.join("report-chromium.png")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
