@@ -16,6 +16,12 @@
 //!   (profiles and metrics from running services), `collect` (the incident
 //!   collector) and `prometheus` (metric history from a Prometheus server).
 //!
+//! Views (feature `views`, on by default): [`flame`] (flame, icicle and
+//! differential flame graphs with inferno), [`plot`] (SVG charts with
+//! plotters), [`notebook`] (evcxr display, HTML escaping) and
+//! [`incident_report`] (the standalone HTML report). In a notebook,
+//! `use heapframe::prelude::*;` brings the display trait into scope.
+//!
 //! ```
 //! use heapframe::{Profile, report::{top, TopOptions}};
 //! let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz")?;
@@ -33,9 +39,17 @@ pub mod collect;
 pub mod error;
 #[cfg(feature = "live")]
 pub mod fetch;
+#[cfg(feature = "views")]
+pub mod flame;
 #[cfg(feature = "tables")]
 pub mod frames;
+#[cfg(feature = "views")]
+pub mod incident_report;
 pub mod metrics;
+#[cfg(feature = "views")]
+pub mod notebook;
+#[cfg(feature = "views")]
+pub mod plot;
 pub mod pprof;
 pub mod profile;
 #[cfg(feature = "live")]
@@ -45,3 +59,31 @@ pub mod series;
 
 pub use error::{Error, FetchError, ProfileError, Result};
 pub use profile::Profile;
+
+/// What a notebook's first cell imports: `use heapframe::prelude::*;`.
+///
+/// It brings [`notebook::NotebookDisplay`] into scope, so every result
+/// (and polars `DataFrame`s) renders as an HTML table in evcxr, plus the
+/// view functions a cell calls in one line. Each line below is a notebook
+/// cell whose value renders itself (`evcxr_display`):
+///
+/// ```
+/// use heapframe::prelude::*;
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let t = heapframe::series::growth(&b.heap, &Default::default())?;
+/// let _ = t.to_html();                                   // cell `t`: the growth table
+/// let _ = growth_plot(&t)?;                              // the growth chart
+/// let _ = metrics_plot(&b.metrics)?;                     // metric trends with GC marks
+/// let _ = flame(&b.heap[6].profile)?;                    // static SVG
+/// let _ = diff_flame(&b.heap[0].profile, &b.heap[6].profile)?.interactive(); // zoom + search
+/// let _ = t.to_dataframe()?.to_html();                   // any DataFrame as an HTML table
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+#[cfg(feature = "views")]
+pub mod prelude {
+    pub use crate::bundle::Bundle;
+    pub use crate::flame::{diff_flame, flame, icicle};
+    pub use crate::notebook::NotebookDisplay;
+    pub use crate::plot::{before_after_plot, growth_bars, growth_plot, metrics_plot};
+    pub use crate::profile::Profile;
+}

@@ -38,6 +38,12 @@ enum Command {
     /// Import a service's memory history from a Prometheus server into a
     /// bundle's metrics (for `verdict` on history older than the incident).
     ImportPrometheus(ImportArgs),
+    /// Write the whole evidence chain of a bundle as one self-contained HTML page.
+    #[cfg(feature = "views")]
+    Report(ReportArgs),
+    /// Write a flame graph (or, with --base, a differential one) as SVG.
+    #[cfg(feature = "views")]
+    Flame(FlameArgs),
 }
 
 #[derive(clap::Args)]
@@ -133,6 +139,44 @@ struct ImportArgs {
     counter: String,
     #[command(flatten)]
     http: HttpArgs,
+}
+
+#[cfg(feature = "views")]
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The bundle folder.
+    bundle: PathBuf,
+    /// Where to write the page.
+    #[arg(short, long, value_name = "FILE", default_value = "report.html")]
+    output: PathBuf,
+    /// An after-fix bundle to validate against (default: the manifest's after_fix).
+    #[arg(long, value_name = "DIR")]
+    after: Option<PathBuf>,
+    /// The request counter that measures load.
+    #[arg(long, default_value = "http_requests_total")]
+    counter: String,
+}
+
+#[cfg(feature = "views")]
+#[derive(clap::Args)]
+struct FlameArgs {
+    /// The profile.
+    profile: PathBuf,
+    /// Draw the growth from BASE to PROFILE (differential flame graph).
+    #[arg(long, value_name = "BASE")]
+    base: Option<PathBuf>,
+    /// Root on top (icicle graph).
+    #[arg(long)]
+    icicle: bool,
+    /// Sample type (inuse_space by default for heap profiles).
+    #[arg(long, value_name = "NAME")]
+    sample_index: Option<String>,
+    /// Title (default: sample type, total and file).
+    #[arg(long)]
+    title: Option<String>,
+    /// Where to write the SVG.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -280,6 +324,10 @@ fn main() -> ExitCode {
         Command::Checklist(args) => run_checklist(args),
         Command::Collect(args) => run_collect(args),
         Command::ImportPrometheus(args) => run_import(args),
+        #[cfg(feature = "views")]
+        Command::Report(args) => run_report(args),
+        #[cfg(feature = "views")]
+        Command::Flame(args) => run_flame(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -669,4 +717,49 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
     }
     text.push_str(&format!("next: heapframe verdict {}\n", a.out.display()));
     write_out(None, text.as_bytes())
+}
+#[cfg(feature = "views")]
+fn run_report(a: ReportArgs) -> heapframe::Result<()> {
+    use heapframe::incident_report::{ReportOptions, incident_report};
+    let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
+    let report = incident_report(
+        &bundle,
+        &ReportOptions {
+            after: a.after,
+            counter: a.counter,
+            ..Default::default()
+        },
+    )?;
+    heapframe::frames::write_atomically(&a.output, report.html.as_bytes())?;
+    let mut text = String::new();
+    for (i, line) in report.evidence.iter().enumerate() {
+        text.push_str(&format!("{}. {line}\n", i + 1));
+    }
+    text.push_str(&format!(
+        "report: {} ({} kB)\n",
+        a.output.display(),
+        report.html.len().div_ceil(1024)
+    ));
+    write_out(None, text.as_bytes())
+}
+
+#[cfg(feature = "views")]
+fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
+    use heapframe::flame::{FlameOptions, Layout, diff_flame_with, flame_with};
+    let opts = FlameOptions {
+        sample_index: a.sample_index,
+        layout: if a.icicle {
+            Layout::Icicle
+        } else {
+            Layout::Flame
+        },
+        title: a.title,
+        width: None,
+    };
+    let profile = Profile::from_path(&a.profile)?;
+    let graph = match &a.base {
+        Some(b) => diff_flame_with(&Profile::from_path(b)?, &profile, &opts)?,
+        None => flame_with(&profile, &opts)?,
+    };
+    graph.save(&a.output)
 }

@@ -1,0 +1,599 @@
+//! Rich display in Jupyter notebooks (the evcxr Rust kernel) and HTML
+//! escaping for every view.
+//!
+//! evcxr renders the last expression of a cell through a method named
+//! `evcxr_display` when the value has one: the method prints one block per
+//! MIME type,
+//!
+//! ```text
+//! EVCXR_BEGIN_CONTENT text/html
+//! <table>...</table>
+//! EVCXR_END_CONTENT
+//! ```
+//!
+//! and the notebook picks the richest it can show. [`NotebookDisplay`]
+//! gives that method to every result a user looks at — top reports,
+//! growth tables, verdicts, validations, checklists, polars `DataFrame`s,
+//! flame graphs and plots — with an HTML rendering and a plain-text
+//! fallback. Bring it into scope with the prelude:
+//!
+//! ```
+//! use heapframe::prelude::*;
+//! let p = heapframe::Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz")?;
+//! let top = heapframe::report::top(&p, &Default::default())?;
+//! let html = top.to_html();          // what a notebook cell shows for `top`
+//! assert!(html.contains("bytes.Clone"));
+//! # Ok::<(), heapframe::Error>(())
+//! ```
+//!
+//! Tables are compact: numbers right-aligned and in human units (`1.50MB`),
+//! at most [`DEFAULT_ROW_LIMIT`] rows followed by "N more rows". Everything
+//! a profile names (functions, files, labels) is untrusted and goes through
+//! [`escape_html`].
+
+use std::fmt::Write as _;
+
+use crate::checklist::Item;
+use crate::metrics::{LeakVerdict, Validation};
+use crate::report::TopReport;
+use crate::report::units::{percentage, scaled_label};
+use crate::series::GrowthTable;
+
+/// Rows a table shows before "N more rows".
+pub const DEFAULT_ROW_LIMIT: usize = 20;
+
+/// Escapes `s` for HTML and XML text and attribute values (double or single
+/// quoted): `& < > " '`.
+///
+/// ```
+/// assert_eq!(heapframe::notebook::escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+/// ```
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// evcxr's display blocks for `(mime type, content)` pairs: what
+/// `evcxr_display` prints.
+///
+/// ```
+/// let out = heapframe::notebook::evcxr_blocks(&[("text/plain", "x"), ("text/html", "<b>x</b>")]);
+/// assert_eq!(
+///     out,
+///     "EVCXR_BEGIN_CONTENT text/plain\nx\nEVCXR_END_CONTENT\n\
+///      EVCXR_BEGIN_CONTENT text/html\n<b>x</b>\nEVCXR_END_CONTENT\n"
+/// );
+/// ```
+pub fn evcxr_blocks(blocks: &[(&str, &str)]) -> String {
+    let mut s = String::new();
+    for (mime, content) in blocks {
+        let _ = write!(
+            s,
+            "EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT\n"
+        );
+    }
+    s
+}
+
+/// Prints [`evcxr_blocks`] to standard output.
+pub fn print_evcxr(blocks: &[(&str, &str)]) {
+    print!("{}", evcxr_blocks(blocks));
+}
+
+/// A value that renders in a notebook as HTML, with plain text as fallback.
+///
+/// `evcxr_display` is what the evcxr kernel calls on a cell's last value;
+/// the two other methods give the same renderings as strings.
+pub trait NotebookDisplay {
+    /// The HTML rendering (a fragment, no `<html>` wrapper).
+    fn to_html(&self) -> String;
+    /// The plain-text rendering.
+    fn to_plain_text(&self) -> String;
+    /// Prints both renderings in evcxr's display protocol.
+    fn evcxr_display(&self) {
+        print_evcxr(&[
+            ("text/plain", &self.to_plain_text()),
+            ("text/html", &self.to_html()),
+        ]);
+    }
+}
+
+/// A table ready to show: header, cells as text, which columns are numbers
+/// (right-aligned), and how many rows the source had.
+///
+/// ```
+/// use heapframe::notebook::{HtmlTable, NotebookDisplay};
+/// let t = HtmlTable::new(&["function", "bytes"], &[false, true])
+///     .row(vec!["main.<init>".into(), "1.50MB".into()])
+///     .with_total_rows(30);
+/// let html = t.to_html();
+/// assert!(html.contains("main.&lt;init&gt;"));
+/// assert!(html.contains("29 more rows"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HtmlTable {
+    /// A line above the table (plain text; escaped when rendered).
+    pub caption: Option<String>,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Per column: right-align (numbers).
+    pub numeric: Vec<bool>,
+    /// The rows shown, cells as display text.
+    pub rows: Vec<Vec<String>>,
+    /// Rows in the source; more than `rows.len()` prints "N more rows".
+    pub total_rows: usize,
+}
+
+impl HtmlTable {
+    /// An empty table with these columns.
+    pub fn new(columns: &[&str], numeric: &[bool]) -> HtmlTable {
+        HtmlTable {
+            caption: None,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            numeric: numeric.to_vec(),
+            rows: Vec::new(),
+            total_rows: 0,
+        }
+    }
+
+    /// Adds a row (and counts it in `total_rows`).
+    pub fn row(mut self, cells: Vec<String>) -> HtmlTable {
+        self.push(cells);
+        self
+    }
+
+    /// Adds a row in place (and counts it in `total_rows`).
+    pub fn push(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+        self.total_rows = self.total_rows.max(self.rows.len());
+    }
+
+    /// Sets the number of rows the source had.
+    pub fn with_total_rows(mut self, n: usize) -> HtmlTable {
+        self.total_rows = n.max(self.rows.len());
+        self
+    }
+
+    /// Sets the caption.
+    pub fn with_caption(mut self, caption: impl Into<String>) -> HtmlTable {
+        self.caption = Some(caption.into());
+        self
+    }
+
+    fn more(&self) -> usize {
+        self.total_rows.saturating_sub(self.rows.len())
+    }
+
+    fn is_numeric(&self, col: usize) -> bool {
+        self.numeric.get(col).copied().unwrap_or(false)
+    }
+}
+
+impl NotebookDisplay for HtmlTable {
+    fn to_html(&self) -> String {
+        const CELL: &str = "padding:2px 8px;border-bottom:1px solid #ddd;";
+        let mut s = String::from(
+            "<div class=\"hf-table\"><table style=\"border-collapse:collapse;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px\">",
+        );
+        if let Some(c) = &self.caption {
+            let _ = write!(
+                s,
+                "<caption style=\"text-align:left;font-weight:bold;padding:4px 0\">{}</caption>",
+                escape_html(c)
+            );
+        }
+        s.push_str("<thead><tr>");
+        for (i, c) in self.columns.iter().enumerate() {
+            let align = if self.is_numeric(i) { "right" } else { "left" };
+            let _ = write!(
+                s,
+                "<th style=\"text-align:{align};{CELL}border-bottom:2px solid #888\">{}</th>",
+                escape_html(c)
+            );
+        }
+        s.push_str("</tr></thead><tbody>");
+        for r in &self.rows {
+            s.push_str("<tr>");
+            for (i, cell) in r.iter().enumerate() {
+                let align = if self.is_numeric(i) { "right" } else { "left" };
+                let _ = write!(
+                    s,
+                    "<td style=\"text-align:{align};{CELL}white-space:nowrap\">{}</td>",
+                    escape_html(cell)
+                );
+            }
+            s.push_str("</tr>");
+        }
+        s.push_str("</tbody>");
+        let more = self.more();
+        if more > 0 {
+            let _ = write!(
+                s,
+                "<tfoot><tr><td colspan=\"{}\" style=\"{CELL}color:#666;font-style:italic\">{more} more row{}</td></tr></tfoot>",
+                self.columns.len().max(1),
+                if more == 1 { "" } else { "s" }
+            );
+        }
+        s.push_str("</table></div>");
+        s
+    }
+
+    fn to_plain_text(&self) -> String {
+        let n = self.columns.len();
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate().take(n) {
+                if i > 0 {
+                    l.push_str("  ");
+                }
+                let pad = widths[i].saturating_sub(c.chars().count());
+                if self.is_numeric(i) {
+                    l.push_str(&" ".repeat(pad));
+                    l.push_str(c);
+                } else if i + 1 == n {
+                    l.push_str(c);
+                } else {
+                    l.push_str(c);
+                    l.push_str(&" ".repeat(pad));
+                }
+            }
+            l.push('\n');
+            l
+        };
+        let mut s = String::new();
+        if let Some(c) = &self.caption {
+            s.push_str(c);
+            s.push('\n');
+        }
+        s.push_str(&line(&self.columns));
+        for r in &self.rows {
+            s.push_str(&line(r));
+        }
+        let more = self.more();
+        if more > 0 {
+            let _ = writeln!(s, "... {more} more row{}", if more == 1 { "" } else { "s" });
+        }
+        s
+    }
+}
+
+impl TopReport {
+    /// The report as a table: `flat`, `flat%`, `sum%`, `cum`, `cum%`,
+    /// `name`, values in the report's unit, at most `limit` rows.
+    pub fn to_table(&self, limit: usize) -> HtmlTable {
+        let mut t = HtmlTable::new(
+            &["flat", "flat%", "sum%", "cum", "cum%", "name"],
+            &[true, true, true, true, true, false],
+        )
+        .with_caption(format!(
+            "{}: {} total, {} nodes",
+            self.sample_type.name,
+            self.format_value(self.total),
+            self.rows.len()
+        ));
+        let mut sum = 0;
+        for r in &self.rows {
+            sum += r.flat;
+            if t.rows.len() < limit {
+                t.push(vec![
+                    self.format_value(r.flat),
+                    percentage(r.flat, self.total).trim().to_string(),
+                    percentage(sum, self.total).trim().to_string(),
+                    self.format_value(r.cum),
+                    percentage(r.cum, self.total).trim().to_string(),
+                    r.name.clone(),
+                ]);
+            }
+        }
+        t.with_total_rows(self.rows.len())
+    }
+}
+
+impl NotebookDisplay for TopReport {
+    fn to_html(&self) -> String {
+        self.to_table(DEFAULT_ROW_LIMIT).to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        self.to_table(DEFAULT_ROW_LIMIT).to_plain_text()
+    }
+}
+
+impl GrowthTable {
+    /// The table for display: `delta`, `per min`, `share`, `R²`, `monotone`,
+    /// `plateau`, `first`, `last`, key; at most `limit` rows.
+    pub fn to_table(&self, limit: usize) -> HtmlTable {
+        let n = self.totals.len();
+        let total_delta = self.totals[n - 1] - self.totals[0];
+        let mut t = HtmlTable::new(
+            &[
+                "delta", "per min", "share", "R²", "monotone", "plateau", "first", "last", "key",
+            ],
+            &[true, true, true, true, false, false, true, true, false],
+        )
+        .with_caption(format!(
+            "{} by {:?}: {} snapshots over {:.1} min, total {} → {} ({}{})",
+            self.sample_type.name,
+            self.key,
+            n,
+            (self.times_ms[n - 1] - self.times_ms[0]) as f64 / 60_000.0,
+            self.format(self.totals[0]),
+            self.format(self.totals[n - 1]),
+            if total_delta >= 0 { "+" } else { "" },
+            self.format(total_delta)
+        ));
+        for r in self.rows.iter().take(limit) {
+            t.push(vec![
+                signed(&self.format(r.delta), r.delta),
+                self.format(r.slope_per_min.round() as i64),
+                format!("{:.1}%", r.share * 100.0),
+                format!("{:.2}", r.r2),
+                yes_no(r.monotone).into(),
+                yes_no(r.plateau).into(),
+                self.format(r.values[0]),
+                self.format(r.values[r.values.len() - 1]),
+                r.key.clone(),
+            ]);
+        }
+        t.with_total_rows(self.rows.len())
+    }
+}
+
+fn signed(s: &str, v: i64) -> String {
+    if v > 0 {
+        format!("+{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+impl NotebookDisplay for GrowthTable {
+    fn to_html(&self) -> String {
+        self.to_table(DEFAULT_ROW_LIMIT).to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        self.to_table(DEFAULT_ROW_LIMIT).to_plain_text()
+    }
+}
+
+/// Background and text colour of a verdict or outcome badge.
+fn badge_colors(word: &str) -> (&'static str, &'static str) {
+    match word {
+        "leak" | "not fixed" | "FAILED" => ("#c62828", "#fff"),
+        "suspect" | "improved" | "open" => ("#ef6c00", "#fff"),
+        "not a leak" | "fixed" | "passed" => ("#2e7d32", "#fff"),
+        _ => ("#757575", "#fff"),
+    }
+}
+
+/// An HTML badge for a verdict/outcome/status word.
+pub fn badge(word: &str) -> String {
+    let (bg, fg) = badge_colors(word);
+    format!(
+        "<span class=\"hf-badge\" style=\"background:{bg};color:{fg};padding:1px 8px;border-radius:10px;font-weight:bold\">{}</span>",
+        escape_html(word)
+    )
+}
+
+fn reasons_html(title: &str, word: &str, reasons: &[String]) -> String {
+    let mut s = format!(
+        "<div class=\"hf-verdict\"><p style=\"margin:4px 0\">{} {}</p><ul style=\"margin:4px 0\">",
+        escape_html(title),
+        badge(word)
+    );
+    for r in reasons {
+        let _ = write!(s, "<li>{}</li>", escape_html(r));
+    }
+    s.push_str("</ul></div>");
+    s
+}
+
+impl NotebookDisplay for LeakVerdict {
+    fn to_html(&self) -> String {
+        reasons_html("verdict:", self.verdict.as_str(), &self.reasons)
+    }
+    fn to_plain_text(&self) -> String {
+        let mut s = format!("verdict: {}\n", self.verdict);
+        for r in &self.reasons {
+            let _ = writeln!(s, "  - {r}");
+        }
+        s
+    }
+}
+
+impl NotebookDisplay for Validation {
+    fn to_html(&self) -> String {
+        reasons_html("regression check:", self.outcome.as_str(), &self.reasons)
+    }
+    fn to_plain_text(&self) -> String {
+        let mut s = format!("regression check: {}\n", self.outcome);
+        for r in &self.reasons {
+            let _ = writeln!(s, "  - {r}");
+        }
+        s
+    }
+}
+
+impl NotebookDisplay for [Item] {
+    fn to_html(&self) -> String {
+        let mut s = String::from(
+            "<table class=\"hf-checklist\" style=\"border-collapse:collapse;font-size:13px\"><tbody>",
+        );
+        for i in self {
+            let _ = write!(
+                s,
+                "<tr><td style=\"padding:3px 8px;text-align:right\">{}</td><td style=\"padding:3px 8px;font-weight:bold\">{}</td><td style=\"padding:3px 8px\">{}</td></tr>",
+                badge(i.status.as_str()),
+                escape_html(i.item),
+                escape_html(&i.detail)
+            );
+        }
+        s.push_str("</tbody></table>");
+        s
+    }
+    fn to_plain_text(&self) -> String {
+        crate::checklist::to_text(self)
+    }
+}
+
+impl NotebookDisplay for Vec<Item> {
+    fn to_html(&self) -> String {
+        self.as_slice().to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        self.as_slice().to_plain_text()
+    }
+}
+
+/// Whether a DataFrame column holds bytes by its name (`inuse_space`,
+/// `alloc_space`, `object_size`, anything ending in `bytes`).
+fn is_bytes_column(name: &str) -> bool {
+    name.ends_with("_space") || name.ends_with("bytes") || name == "object_size"
+}
+
+/// Groups an integer's digits by thousands: `1234567` → `1,234,567`.
+pub fn thousands(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0 { format!("-{out}") } else { out }
+}
+
+/// A DataFrame as a display table of at most `limit` rows: numbers
+/// right-aligned, integers with thousands separators, byte columns (by
+/// name: `*_space`, `*bytes`, `object_size`) in human units, floats to 4
+/// significant digits, nulls empty.
+///
+/// ```
+/// use heapframe::notebook::{dataframe_table, NotebookDisplay};
+/// use polars::prelude::*;
+/// let df = df!("function" => ["a<b", "c"], "inuse_space" => [1_572_864i64, 10])?;
+/// let t = dataframe_table(&df, 1);
+/// assert_eq!(t.rows[0], vec!["a<b".to_string(), "1.50MB".to_string()]);
+/// assert!(t.to_html().contains("1 more row"));
+/// # Ok::<(), PolarsError>(())
+/// ```
+pub fn dataframe_table(df: &polars::prelude::DataFrame, limit: usize) -> HtmlTable {
+    use polars::prelude::AnyValue;
+    let cols = df.columns();
+    let names: Vec<String> = cols.iter().map(|c| c.name().to_string()).collect();
+    let numeric: Vec<bool> = cols.iter().map(|c| c.dtype().is_numeric()).collect();
+    let mut t = HtmlTable {
+        caption: Some(format!("{} rows × {} columns", df.height(), cols.len())),
+        columns: names.clone(),
+        numeric,
+        rows: Vec::new(),
+        total_rows: df.height(),
+    };
+    for i in 0..df.height().min(limit) {
+        let row = cols
+            .iter()
+            .zip(&names)
+            .map(|(c, name)| match c.get(i) {
+                Ok(AnyValue::Null) | Err(_) => String::new(),
+                Ok(av) => {
+                    if let Some(s) = av.get_str() {
+                        s.to_string()
+                    } else if av.is_integer() {
+                        let v: i64 = av.extract().unwrap_or_default();
+                        if is_bytes_column(name) {
+                            scaled_label(v, "bytes", "auto")
+                        } else {
+                            thousands(v)
+                        }
+                    } else if av.is_float() {
+                        let v: f64 = av.extract().unwrap_or_default();
+                        format_float(v)
+                    } else {
+                        av.to_string()
+                    }
+                }
+            })
+            .collect();
+        t.rows.push(row);
+    }
+    t
+}
+
+/// A float with about 4 significant digits, without exponent for ordinary
+/// magnitudes.
+fn format_float(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-4..1e9).contains(&a) {
+        format!("{v:.3e}")
+    } else {
+        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        format!("{v:.decimals$}")
+    }
+}
+
+impl NotebookDisplay for polars::prelude::DataFrame {
+    fn to_html(&self) -> String {
+        dataframe_table(self, DEFAULT_ROW_LIMIT).to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        dataframe_table(self, DEFAULT_ROW_LIMIT).to_plain_text()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(-1234567), "-1,234,567");
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(format_float(0.98766), "0.9877");
+        assert_eq!(format_float(1234.5678), "1235");
+        assert_eq!(format_float(12.5), "12.50");
+        assert_eq!(format_float(0.0), "0");
+    }
+
+    #[test]
+    fn plain_text_aligns_numbers_right() {
+        let t = HtmlTable::new(&["n", "name"], &[true, false])
+            .row(vec!["1".into(), "a".into()])
+            .row(vec!["1000".into(), "b".into()])
+            .with_total_rows(5);
+        assert_eq!(
+            t.to_plain_text(),
+            "   n  name\n   1  a\n1000  b\n... 3 more rows\n"
+        );
+    }
+}

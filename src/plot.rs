@@ -1,0 +1,718 @@
+//! Charts of the evidence, drawn by plotters as SVG.
+//!
+//! - [`metrics_plot`]: RSS, heap in use, heap objects and goroutines over
+//!   time, with the scrapes at which a GC cycle had run marked;
+//! - [`growth_plot`]: the top owners of a [`GrowthTable`] across snapshots;
+//! - [`growth_bars`]: growth per key (e.g. per allocation kind) as bars;
+//! - [`before_after_plot`]: the same metrics before and after a fix, from
+//!   the start of each capture, for regression validation.
+//!
+//! Only plotters' SVG backend is used and no font library: text is written
+//! as SVG `<text>` and laid out by whatever shows the SVG (plotters
+//! estimates label sizes itself). Byte axes use pprof's units (`kB`, `MB`),
+//! time axes the wall clock (UTC) or minutes from the start.
+//!
+//! ```
+//! use heapframe::{bundle::Bundle, plot};
+//! let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+//! let chart = plot::metrics_plot(&b.metrics)?;
+//! assert!(chart.svg().contains("heap in use"));
+//! # Ok::<(), heapframe::Error>(())
+//! ```
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::metrics::{MetricSeries, names};
+use crate::notebook::{NotebookDisplay, print_evcxr};
+use crate::report::units::scaled_label;
+use crate::series::GrowthTable;
+
+/// A drawn chart: an SVG document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    svg: String,
+    title: String,
+}
+
+impl Plot {
+    /// The SVG document.
+    pub fn svg(&self) -> &str {
+        &self.svg
+    }
+
+    /// The chart's title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Writes the SVG to `path` (atomically).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::frames::write_atomically(path.as_ref(), self.svg.as_bytes())
+    }
+}
+
+impl Plot {
+    /// Shows the chart in evcxr as an SVG image (also without the prelude
+    /// in scope).
+    pub fn evcxr_display(&self) {
+        print_evcxr(&[
+            ("text/plain", &self.to_plain_text()),
+            ("image/svg+xml", &self.svg),
+        ]);
+    }
+}
+
+impl NotebookDisplay for Plot {
+    /// The SVG, inline (it has no script and no ids, so several charts can
+    /// share a page).
+    fn to_html(&self) -> String {
+        format!("<div class=\"hf-plot\">{}</div>", self.svg)
+    }
+    fn to_plain_text(&self) -> String {
+        format!("chart: {}", self.title)
+    }
+    /// Shows the chart as an SVG image.
+    fn evcxr_display(&self) {
+        Plot::evcxr_display(self)
+    }
+}
+
+fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
+    Error::Output(format!("drawing a chart failed: {e:?}"))
+}
+
+/// Line colours, distinguishable and readable on white.
+const COLORS: [RGBColor; 8] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+const GC_COLOR: RGBColor = RGBColor(170, 170, 170);
+const FONT: &str = "sans-serif";
+
+/// A compact count: `950`, `12.3k`, `4.56M`.
+pub fn short_count(v: f64) -> String {
+    let a = v.abs();
+    let (x, suffix) = if a >= 1e9 {
+        (v / 1e9, "G")
+    } else if a >= 1e6 {
+        (v / 1e6, "M")
+    } else if a >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        return format!("{}", v.round());
+    };
+    let s = format!("{x:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}{suffix}")
+}
+
+/// What the values of an axis measure.
+#[derive(Clone, Copy)]
+enum Unit {
+    Bytes,
+    Count,
+}
+
+impl Unit {
+    fn of(unit: &str) -> Unit {
+        if unit == "bytes" {
+            Unit::Bytes
+        } else {
+            Unit::Count
+        }
+    }
+
+    /// The axis for values up to `max_abs`: the factor values are divided
+    /// by before plotting (so that ticks fall on round numbers of the
+    /// unit: 2MB, 4MB, not 1.91MB) and the unit printed after them.
+    fn axis(self, max_abs: f64) -> Axis {
+        match self {
+            Unit::Count => Axis {
+                factor: 1.0,
+                suffix: None,
+            },
+            Unit::Bytes => {
+                let (factor, suffix) = [
+                    (1u64 << 40, "TB"),
+                    (1 << 30, "GB"),
+                    (1 << 20, "MB"),
+                    (1 << 10, "kB"),
+                ]
+                .into_iter()
+                .find(|&(f, _)| max_abs >= f as f64)
+                .unwrap_or((1, "B"));
+                Axis {
+                    factor: factor as f64,
+                    suffix: Some(suffix),
+                }
+            }
+        }
+    }
+}
+
+/// A value for people: `1.5MB`, `12.3k`.
+fn value_label(unit: Unit, v: i64) -> String {
+    match unit {
+        Unit::Bytes => scaled_label(v, "bytes", "auto"),
+        Unit::Count => short_count(v as f64),
+    }
+}
+
+/// A scaled axis (see [`Unit::axis`]).
+#[derive(Clone, Copy)]
+struct Axis {
+    factor: f64,
+    /// `Some(unit)` for bytes; counts print compactly (`12.3k`).
+    suffix: Option<&'static str>,
+}
+
+impl Axis {
+    /// A tick label for the scaled value `v`.
+    fn label(self, v: f64) -> String {
+        match self.suffix {
+            None => short_count(v),
+            Some(u) => {
+                let s = format!("{v:.2}");
+                let s = s.trim_end_matches('0').trim_end_matches('.');
+                if s == "0" || s == "-0" {
+                    "0".into()
+                } else {
+                    format!("{s}{u}")
+                }
+            }
+        }
+    }
+}
+
+/// `HH:MM:SS` (UTC) of Unix milliseconds.
+fn clock(ms: i64) -> String {
+    let t = crate::report::format_time_utc(ms * 1_000_000);
+    t[11..19].to_string()
+}
+
+/// A y range from `lo` to `hi` with some headroom (never empty).
+fn y_range(lo: f64, hi: f64, from_zero: bool) -> std::ops::Range<f64> {
+    let lo = if from_zero { lo.min(0.0) } else { lo };
+    let span = (hi - lo).abs().max(hi.abs() * 0.05).max(1.0);
+    let lo = if from_zero && lo >= 0.0 {
+        0.0
+    } else {
+        lo - span * 0.05
+    };
+    lo..hi + span * 0.08
+}
+
+struct Line<'a> {
+    label: &'a str,
+    points: Vec<(f64, f64)>,
+    color: RGBColor,
+}
+
+struct Panel<'a> {
+    title: String,
+    unit: Unit,
+    x_desc: &'a str,
+    x_label: &'a dyn Fn(f64) -> String,
+    lines: Vec<Line<'a>>,
+    /// x positions to mark with a thin vertical line.
+    marks: &'a [f64],
+    marks_label: &'a str,
+    legend: bool,
+}
+
+fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result<()> {
+    let max_abs = p
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter())
+        .fold(0.0f64, |m, &(_, y)| m.max(y.abs()));
+    let axis = p.unit.axis(max_abs);
+    let lines: Vec<Vec<(f64, f64)>> = p
+        .lines
+        .iter()
+        .map(|l| {
+            l.points
+                .iter()
+                .map(|&(x, y)| (x, y / axis.factor))
+                .collect()
+        })
+        .collect();
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, y) in lines.iter().flatten() {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    let mut chart = ChartBuilder::on(area);
+    chart
+        .caption(&p.title, (FONT, 21))
+        .margin(8)
+        .margin_right(30)
+        .x_label_area_size(36)
+        .y_label_area_size(80);
+    if x0 > x1 {
+        area.draw(&Text::new(
+            format!("{}: no data", p.title),
+            (20, 30),
+            (FONT, 16).into_font(),
+        ))
+        .map_err(draw_err)?;
+        return Ok(());
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let mut chart = chart
+        .build_cartesian_2d(x0..x1, y_range(y0, y1, true))
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|x| (p.x_label)(*x))
+        .y_label_formatter(&|y| axis.label(*y))
+        .x_desc(p.x_desc)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .map_err(draw_err)?;
+    let (ylo, yhi) = {
+        let r = chart.y_range();
+        (r.start, r.end)
+    };
+    for (i, &m) in p.marks.iter().enumerate() {
+        let s = chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(m, ylo), (m, yhi)],
+                GC_COLOR.stroke_width(1),
+            )))
+            .map_err(draw_err)?;
+        if i == 0 && p.legend {
+            s.label(p.marks_label).legend(|(x, y)| {
+                PathElement::new(
+                    vec![(x + 8, y - 7), (x + 8, y + 7)],
+                    GC_COLOR.stroke_width(1),
+                )
+            });
+        }
+    }
+    for (l, points) in p.lines.iter().zip(&lines) {
+        let color = l.color;
+        let s = chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(draw_err)?;
+        if p.legend {
+            s.label(l.label).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        }
+        if points.len() <= 40 {
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+                )
+                .map_err(draw_err)?;
+        }
+    }
+    if p.legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font((FONT, 15))
+            .draw()
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// Renders `draw` on a `width`×`height` SVG with a title line on top.
+fn render(
+    width: u32,
+    height: u32,
+    title: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>,
+) -> Result<Plot> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let root = root
+            .titled(title, (FONT, 26).into_font().style(FontStyle::Bold))
+            .map_err(draw_err)?;
+        draw(&root)?;
+        root.present().map_err(draw_err)?;
+    }
+    Ok(Plot {
+        svg,
+        title: title.to_string(),
+    })
+}
+
+/// The metrics a trend chart shows: `(metric, panel title, unit)`.
+const TREND_METRICS: [(&str, &str, Unit); 4] = [
+    (
+        names::RSS,
+        "RSS (process_resident_memory_bytes)",
+        Unit::Bytes,
+    ),
+    (
+        names::HEAP_INUSE,
+        "heap in use (go_memstats_heap_inuse_bytes)",
+        Unit::Bytes,
+    ),
+    (
+        names::HEAP_OBJECTS,
+        "heap objects (go_memstats_heap_objects)",
+        Unit::Count,
+    ),
+    (names::GOROUTINES, "goroutines (go_goroutines)", Unit::Count),
+];
+
+/// Scrape times (Unix ms) at which the GC count had gone up since the
+/// previous scrape.
+pub fn gc_marks(series: &MetricSeries) -> Vec<i64> {
+    series
+        .points(names::GC_COUNT)
+        .windows(2)
+        .filter(|w| w[1].1 > w[0].1)
+        .map(|w| w[1].0)
+        .collect()
+}
+
+/// RSS, heap in use, heap objects and goroutines over time (2×2 panels),
+/// with a grey line at each scrape by which a GC cycle had run (from
+/// `go_gc_duration_seconds_count`). A missing metric's panel says so.
+pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
+    let t0 = series.samples.first().map(|s| s.time_ms).unwrap_or(0);
+    let marks: Vec<f64> = gc_marks(series)
+        .into_iter()
+        .map(|t| (t - t0) as f64 / 1000.0)
+        .collect();
+    let x_label = |x: f64| clock(t0 + (x * 1000.0) as i64);
+    let n_gc = marks.len();
+    let title = format!(
+        "Metric trends{}",
+        if series.samples.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " from {} ({} scrapes with a new GC cycle)",
+                crate::report::format_time_utc(t0 * 1_000_000),
+                n_gc
+            )
+        }
+    );
+    render(1200, 760, &title, |root| {
+        let areas = root.split_evenly((2, 2));
+        for (area, (metric, name, unit)) in areas.iter().zip(TREND_METRICS) {
+            let points: Vec<(f64, f64)> = series
+                .points(metric)
+                .into_iter()
+                .map(|(t, v)| ((t - t0) as f64 / 1000.0, v))
+                .collect();
+            draw_panel(
+                area,
+                &Panel {
+                    title: name.to_string(),
+                    unit,
+                    x_desc: "time (UTC)",
+                    x_label: &x_label,
+                    lines: vec![Line {
+                        label: metric,
+                        points,
+                        color: COLORS[1],
+                    }],
+                    marks: &marks,
+                    marks_label: "GC ran since the previous scrape",
+                    legend: true,
+                },
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Cuts a label to `n` characters, keeping its end (the innermost frames
+/// or the method name), with `…` in front.
+fn tail(s: &str, n: usize) -> String {
+    let c = s.chars().count();
+    if c <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().skip(c - n + 1).collect();
+        format!("…{t}")
+    }
+}
+
+/// The growth of the first five rows of `table` across its snapshots.
+///
+/// ```
+/// use heapframe::{bundle::Bundle, plot, series::growth};
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let t = growth(&b.heap, &Default::default())?;
+/// let chart = plot::growth_plot(&t)?;          // a notebook cell shows it
+/// assert!(chart.svg().contains("bytes.Clone"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn growth_plot(table: &GrowthTable) -> Result<Plot> {
+    growth_plot_n(table, 5)
+}
+
+/// The growth of the first `n` rows of `table` (its best-ranked owners)
+/// across its snapshots, minutes from the first snapshot on the x axis.
+pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
+    let t0 = table.times_ms.first().copied().unwrap_or(0);
+    let xs: Vec<f64> = table
+        .times_ms
+        .iter()
+        .map(|t| (t - t0) as f64 / 60_000.0)
+        .collect();
+    let labels: Vec<String> = table
+        .rows
+        .iter()
+        .take(n)
+        .map(|r| tail(&r.key, 70))
+        .collect();
+    let lines = table
+        .rows
+        .iter()
+        .take(n)
+        .zip(&labels)
+        .enumerate()
+        .map(|(i, (r, label))| Line {
+            label: label.as_str(),
+            points: xs
+                .iter()
+                .copied()
+                .zip(r.values.iter().map(|&v| v as f64))
+                .collect(),
+            color: COLORS[i % COLORS.len()],
+        })
+        .collect();
+    let title = format!(
+        "Top {} growth owners by {:?} ({}), {} snapshots",
+        labels.len(),
+        table.key,
+        table.sample_type.name,
+        table.times_ms.len()
+    );
+    let x_label = |x: f64| format!("{x:.1} min");
+    render(1200, 520, &title, |root| {
+        draw_panel(
+            root,
+            &Panel {
+                title: String::new(),
+                unit: Unit::of(&table.sample_type.unit),
+                x_desc: "minutes since the first snapshot",
+                x_label: &x_label,
+                lines,
+                marks: &[],
+                marks_label: "",
+                legend: true,
+            },
+        )
+    })
+}
+
+/// Growth (last minus first) of the first `n` rows of `table` as
+/// horizontal bars, red for growth and blue for shrinking: with a table by
+/// [`GrowthKey::Kind`](crate::series::GrowthKey::Kind), growth by
+/// allocation kind.
+///
+/// ```
+/// use heapframe::{bundle::Bundle, plot, series::{growth, GrowthKey, GrowthOptions}};
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let kinds = growth(&b.heap, &GrowthOptions { key: GrowthKey::Kind, ..Default::default() })?;
+/// let chart = plot::growth_bars(&kinds, 8)?;
+/// assert!(chart.svg().contains("encoding output"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
+    let rows: Vec<_> = table.rows.iter().take(n).collect();
+    let title = format!(
+        "Growth by {:?} ({}), first to last snapshot",
+        table.key, table.sample_type.name
+    );
+    let unit = Unit::of(&table.sample_type.unit);
+    let height = 140 + 34 * rows.len().max(1) as u32;
+    render(1200, height, &title, |root| {
+        if rows.is_empty() {
+            root.draw(&Text::new("no rows", (20, 30), (FONT, 16).into_font()))
+                .map_err(draw_err)?;
+            return Ok(());
+        }
+        let lo = rows.iter().map(|r| r.delta).min().unwrap_or(0).min(0) as f64;
+        let hi = rows.iter().map(|r| r.delta).max().unwrap_or(0).max(0) as f64;
+        let axis = unit.axis(lo.abs().max(hi));
+        let (lo, hi) = (lo / axis.factor, hi / axis.factor);
+        let span = (hi - lo).max(1.0);
+        let labels: Vec<String> = rows.iter().map(|r| tail(&r.key, 42)).collect();
+        let k = rows.len() as i32;
+        let mut chart = ChartBuilder::on(root)
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(330)
+            .build_cartesian_2d(
+                (lo - span * 0.05)..(hi + span * 0.1),
+                (0..(k - 1).max(1)).into_segmented(),
+            )
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(rows.len())
+            .x_labels(8)
+            .x_label_formatter(&|x| axis.label(*x))
+            .y_label_formatter(&|y| match y {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => labels
+                    .get((k - 1 - *i) as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+                SegmentValue::Last => String::new(),
+            })
+            .x_desc("growth, first to last snapshot")
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(draw_err)?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, r)| {
+                let y = k - 1 - i as i32;
+                let color = if r.delta >= 0 { COLORS[0] } else { COLORS[1] };
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(y)),
+                        (r.delta as f64 / axis.factor, SegmentValue::Exact(y + 1)),
+                    ],
+                    color.mix(0.85).filled(),
+                );
+                bar.set_margin(5, 5, 0, 0);
+                bar
+            }))
+            .map_err(draw_err)?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, r)| {
+                let y = k - 1 - i as i32;
+                let sign = if r.delta > 0 { "+" } else { "" };
+                Text::new(
+                    format!("{sign}{}", value_label(unit, r.delta)),
+                    (
+                        r.delta.max(0) as f64 / axis.factor + span * 0.01,
+                        SegmentValue::CenterOf(y),
+                    ),
+                    (FONT, 15).into_font(),
+                )
+            }))
+            .map_err(draw_err)?;
+        Ok(())
+    })
+}
+
+/// Heap in use, heap objects and RSS before and after a fix, each from
+/// the start of its capture (minutes), for regression validation: the
+/// "after" lines should stay flat where the "before" lines climb.
+///
+/// ```
+/// use heapframe::{bundle::Bundle, plot};
+/// let before = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let after = Bundle::open("tests/fixtures/bundles/fixed")?;
+/// let chart = plot::before_after_plot(&before.metrics, &after.metrics)?;
+/// chart.save(std::env::temp_dir().join("before-after.svg"))?;
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<Plot> {
+    let rel = |s: &MetricSeries, m: &str| -> Vec<(f64, f64)> {
+        let t0 = s.samples.first().map(|x| x.time_ms).unwrap_or(0);
+        s.points(m)
+            .into_iter()
+            .map(|(t, v)| ((t - t0) as f64 / 60_000.0, v))
+            .collect()
+    };
+    let x_label = |x: f64| format!("{x:.1} min");
+    render(1200, 440, "Before and after the fix", |root| {
+        let areas = root.split_evenly((1, 3));
+        for (area, (metric, name, unit)) in
+            areas
+                .iter()
+                .zip([TREND_METRICS[1], TREND_METRICS[2], TREND_METRICS[0]])
+        {
+            let short = name.split(" (").next().unwrap_or(name);
+            draw_panel(
+                area,
+                &Panel {
+                    title: short.to_string(),
+                    unit,
+                    x_desc: "minutes since capture start",
+                    x_label: &x_label,
+                    lines: vec![
+                        Line {
+                            label: "before",
+                            points: rel(before, metric),
+                            color: COLORS[0],
+                        },
+                        Line {
+                            label: "after",
+                            points: rel(after, metric),
+                            color: COLORS[2],
+                        },
+                    ],
+                    marks: &[],
+                    marks_label: "",
+                    legend: true,
+                },
+            )?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_counts() {
+        assert_eq!(short_count(950.0), "950");
+        assert_eq!(short_count(12_300.0), "12.3k");
+        assert_eq!(short_count(4_560_000.0), "4.56M");
+        assert_eq!(short_count(-2000.0), "-2k");
+    }
+
+    #[test]
+    fn byte_axes_tick_on_round_numbers_of_their_unit() {
+        let a = Unit::Bytes.axis(38.0 * (1 << 20) as f64);
+        assert_eq!(a.factor, (1 << 20) as f64);
+        assert_eq!(a.label(10.0), "10MB");
+        assert_eq!(a.label(2.5), "2.5MB");
+        assert_eq!(a.label(0.0), "0");
+        assert_eq!(Unit::Bytes.axis(900.0).label(200.0), "200B");
+        assert_eq!(Unit::Count.axis(1e6).label(50_000.0), "50k");
+    }
+
+    #[test]
+    fn tails_keep_the_end() {
+        assert_eq!(tail("abc", 5), "abc");
+        assert_eq!(tail("main.a -> main.b", 7), "…main.b");
+    }
+}

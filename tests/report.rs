@@ -1,0 +1,417 @@
+//! The standalone incident report: its content, that it is self-contained
+//! and escaped, and that it opens in headless Chromium without console
+//! errors, with charts and flame graphs on the screenshot.
+#![cfg(feature = "views")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use heapframe::bundle::Bundle;
+use heapframe::incident_report::{ReportOptions, incident_report};
+use heapframe::notebook::NotebookDisplay;
+
+const MAPCACHE: &str = "tests/fixtures/bundles/mapcache";
+const FIXED: &str = "tests/fixtures/bundles/fixed";
+
+fn report() -> String {
+    let b = Bundle::open(MAPCACHE).unwrap();
+    incident_report(
+        &b,
+        &ReportOptions {
+            after: Some(FIXED.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .html
+}
+
+#[test]
+fn report_tells_the_whole_evidence_chain() {
+    let html = report();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // verdict, culprit, call path, kinds, regression, checklist
+    assert!(html.contains("Metrics: <span class=\"hf-badge\""));
+    assert!(html.contains(">leak</span>"));
+    assert!(html.contains("Heap: <code>bytes.Clone</code> grew most"));
+    assert!(html.contains("growth concentrates here"));
+    assert!(html.contains("Code to read first: <code>main.BuildResponse</code>"));
+    assert!(html.contains("main.(*profileCache).Put"));
+    assert!(html.contains("Growth by allocation kind"));
+    assert!(html.contains("After the fix: <span class=\"hf-badge\""));
+    assert!(html.contains(">fixed</span>"), "the fixed bundle validates");
+    assert!(html.contains("On-call checklist"));
+    // four charts inline, two flame graphs in frames
+    assert_eq!(html.matches("<div class=\"hf-plot\"><svg ").count(), 4);
+    assert!(html.contains("Metric trends"));
+    assert!(html.contains("Before and after the fix"));
+    assert_eq!(html.matches("<iframe class=\"hf-flame\"").count(), 2);
+    assert!(html.contains("Differential flame graph, heap/001.pb.gz → heap/007.pb.gz"));
+}
+
+#[test]
+fn report_is_self_contained() {
+    let html = report();
+    let re =
+        regex::Regex::new(r#"(?i)\b(src|href|xlink:href|action)\s*=\s*["']?([^"'\s>]*)"#).unwrap();
+    let mut n = 0;
+    for c in re.captures_iter(&html) {
+        let url = &c[2];
+        n += 1;
+        assert!(
+            url.starts_with("data:") || url.starts_with('#'),
+            "external reference {}={url}",
+            &c[1]
+        );
+    }
+    assert!(n >= 2, "the flame graphs are data: URLs");
+    assert!(!html.contains("<script"), "no script on the page itself");
+    assert!(!html.contains("@import") && !html.contains("url("));
+    assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none';"));
+}
+
+#[test]
+fn report_escapes_what_the_bundle_names() {
+    let mut b = Bundle::open(MAPCACHE).unwrap();
+    b.manifest.service = "svc<script>alert(1)</script>&".into();
+    b.manifest.notes = "<img src=x onerror=alert(2)>".into();
+    let html = incident_report(&b, &ReportOptions::default()).unwrap().html;
+    assert!(html.contains("svc&lt;script&gt;alert(1)&lt;/script&gt;&amp;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(2)&gt;"));
+    assert!(!html.contains("<script") && !html.contains("<img"));
+    assert!(
+        html.contains("No after-fix bundle yet"),
+        "no after-fix bundle given or named in the manifest"
+    );
+}
+
+#[test]
+fn cli_writes_the_report() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-report");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("report.html");
+    let _ = std::fs::remove_file(&out);
+    let st = Command::new(env!("CARGO_BIN_EXE_heapframe"))
+        .args(["report", MAPCACHE, "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("bytes.Clone"));
+    let stdout = String::from_utf8_lossy(&st.stdout);
+    assert!(stdout.starts_with("1. Metrics: leak — "), "{stdout}");
+    assert!(
+        stdout.contains("\n2. Heap: bytes.Clone grew most ("),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Code to read first: main.BuildResponse\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("report: "), "{stdout}");
+
+    let svg = dir.join("diff.svg");
+    let st = Command::new(env!("CARGO_BIN_EXE_heapframe"))
+        .args(["flame", &format!("{MAPCACHE}/heap/007.pb.gz"), "--base"])
+        .arg(format!("{MAPCACHE}/heap/001.pb.gz"))
+        .arg("-o")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg.contains("Growth of inuse_space"));
+    assert!(svg.contains("bytes.Clone ("));
+}
+
+// ---- headless Chromium ----
+
+/// The Chromium binary: `$HEAPFRAME_CHROMIUM`, else `chromium` or
+/// `chromium-browser` on PATH. `None` when there is none.
+fn chromium() -> Option<String> {
+    let candidates: Vec<String> = match std::env::var("HEAPFRAME_CHROMIUM") {
+        Ok(c) => vec![c],
+        Err(_) => vec!["chromium".into(), "chromium-browser".into()],
+    };
+    candidates.into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    })
+}
+
+/// Opens `page` in headless Chromium, takes a `width`×`height` screenshot
+/// and returns the console messages it logged (`:CONSOLE` lines of its
+/// stderr log: errors, uncaught exceptions, CSP violations, and any
+/// `console.*` call, in the page and in its frames).
+fn open_in_chromium(bin: &str, page: &Path, shot: &Path, size: (u32, u32)) -> Vec<String> {
+    let profile = shot.with_extension("chromium-profile");
+    let _ = std::fs::remove_file(shot);
+    let mut child = Command::new(bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            // let the frames load and their scripts run before the shot
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={},{}", size.0, size.1))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chromium");
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).ok();
+        s
+    });
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish within 120 s on {}", page.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = reader.join().unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        shot.exists(),
+        "chromium wrote no screenshot of {}:\n{log}",
+        page.display()
+    );
+    // (messages from data: frames quote the whole URL: keep them short)
+    log.lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(|l| l.chars().take(400).collect())
+        .collect()
+}
+
+/// Pixels of `png` for which `pred(r, g, b)` holds.
+fn count_pixels(png: &Path, pred: impl Fn(u8, u8, u8) -> bool) -> usize {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
+    let mut r = dec.read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    let step = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    buf[..info.buffer_size()]
+        .chunks(step)
+        .filter(|p| pred(p[0], p[1], p[2]))
+        .count()
+}
+
+/// The Chromium binary, or `None` (with the reason printed) when the test
+/// may be skipped; in CI (`CI=true`) a missing Chromium fails the test.
+fn chromium_or_skip(test: &str) -> Option<String> {
+    let bin = chromium();
+    if bin.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "CI=true but no Chromium: install Debian's `chromium` (apt-get install -y chromium) or set HEAPFRAME_CHROMIUM"
+            );
+        }
+        eprintln!("SKIPPED {test}: no chromium on PATH (apt-get install -y chromium)");
+    }
+    bin
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|&c| c != b'=') {
+        acc = acc << 6 | A.iter().position(|&a| a == c).expect("base64") as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn flame_graphs_zoom_and_search_in_their_own_frames() {
+    let Some(bin) = chromium_or_skip("flame_graphs_zoom_and_search_in_their_own_frames") else {
+        return;
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("flame-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = heapframe::Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
+    let html = heapframe::flame::flame(&p).unwrap().interactive().to_html();
+    // The embedded SVG, with a script appended that clicks a frame and
+    // searches when the frame has loaded (setting the graph up first if
+    // inferno has not yet), and logs what it sees. All of it runs inside the
+    // frame's load event, which the page's load (and so the screenshot)
+    // waits for: no timer races Chromium's exit.
+    // (inferno's search records the term in the URL, which a sandboxed
+    // data: document may not do: without heapframe's guard the search
+    // stops there and "Matched:" never shows.)
+    let b64 = html
+        .split("base64,")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let svg = String::from_utf8(base64_decode(b64)).unwrap();
+    let driver = r##"<script type="text/ecmascript"><![CDATA[
+window.addEventListener("load", function () {
+  if (!details) init();
+  var gs = document.querySelectorAll("#frames g"), target = null;
+  for (var i = 0; i < gs.length; i++)
+    if (gs[i].querySelector("title").textContent.indexOf("bytes.Clone (") == 0) target = gs[i];
+  target.querySelector("rect").dispatchEvent(new MouseEvent("click", {bubbles: true}));
+  var zoomed = !document.getElementById("unzoom").classList.contains("hide")
+    && parseFloat(target.querySelector("rect").getAttribute("width")) > 99.9
+    && document.querySelectorAll("#frames g.hide").length > 0;
+  search("bytes\.Clone");
+  console.warn("hf-interactive zoomed=" + zoomed + " " + document.getElementById("matched").textContent);
+});
+]]></script></svg>"##;
+    let i = svg.rfind("</svg>").unwrap();
+    let driven = format!("{}{driver}{}", &svg[..i], &svg[i + "</svg>".len()..]);
+    let frame = html.replace(b64, &encode(&driven));
+    let page = dir.join("two-flames.html");
+    std::fs::write(
+        &page,
+        format!("<!DOCTYPE html><html><body>{frame}{frame}</body></html>"),
+    )
+    .unwrap();
+    let msgs = open_in_chromium(&bin, &page, &dir.join("two-flames.png"), (1280, 1000));
+    let ok: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.contains("hf-interactive zoomed=true Matched: "))
+        .collect();
+    assert_eq!(ok.len(), 2, "both graphs zoom and search: {msgs:?}");
+    assert_eq!(msgs.len(), 2, "and nothing else is logged: {msgs:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn encode(s: &str) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in s.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn report_opens_in_headless_chromium_without_console_errors() {
+    let Some(bin) = chromium_or_skip("report_opens_in_headless_chromium_without_console_errors")
+    else {
+        return;
+    };
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.join(format!("report-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // The check itself must be able to fail: a page with an error in a
+    // sandboxed data: frame, as the flame graphs are, is caught.
+    let probe = dir.join("probe.html");
+    std::fs::write(
+        &probe,
+        "<!DOCTYPE html><html><body><p>probe</p><iframe sandbox=\"allow-scripts\" src=\"data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciPjxzY3JpcHQ+bm9TdWNoRnVuY3Rpb24oKTs8L3NjcmlwdD48L3N2Zz4=\"></iframe></body></html>",
+    )
+    .unwrap();
+    let msgs = open_in_chromium(&bin, &probe, &dir.join("probe.png"), (400, 300));
+    assert!(
+        msgs.iter().any(|m| m.contains("noSuchFunction")),
+        "the console check must see an error inside a frame; got {msgs:?}"
+    );
+
+    let page = dir.join("report.html");
+    let t = Instant::now();
+    let html = report();
+    let made = t.elapsed();
+    std::fs::write(&page, &html).unwrap();
+    let shot = dir.join("report.png");
+    let msgs = open_in_chromium(&bin, &page, &shot, (1280, 6400));
+    assert!(msgs.is_empty(), "console messages:\n{}", msgs.join("\n"));
+
+    // The screenshot shows the charts and the flame graphs: the metric
+    // lines' blue, the diff flame graph's deep red (growth), the
+    // before/after chart's green.
+    let blue = count_pixels(&shot, |r, g, b| r == 31 && g == 119 && b == 180);
+    let red = count_pixels(&shot, |r, g, b| r == 255 && g == b && g < 120);
+    let green = count_pixels(&shot, |r, g, b| r == 44 && g == 160 && b == 44);
+    eprintln!(
+        "report: {} bytes, made in {made:?}; screenshot target/tmp/report-chromium.png (metric-line blue {blue}, growth red {red}, after-fix green {green} pixels)",
+        html.len()
+    );
+    assert!(blue > 1000, "metric charts drawn: {blue} blue pixels");
+    assert!(red > 10_000, "diff flame graph drawn: {red} red pixels");
+    assert!(
+        green > 200,
+        "before/after chart drawn: {green} green pixels"
+    );
+    // Keep the screenshot for people to look at; a failed run keeps its
+    // whole folder instead.
+    let keep = tmp.join(format!("report-chromium.png.{}", std::process::id()));
+    std::fs::copy(&shot, &keep).unwrap();
+    std::fs::rename(&keep, tmp.join("report-chromium.png")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn goroutine_leak_report_draws_the_goroutine_growth() {
+    let b = Bundle::open("tests/fixtures/bundles/goroutines").unwrap();
+    let r = incident_report(&b, &ReportOptions::default()).unwrap();
+    assert!(
+        r.html
+            .contains("<h3>Goroutine growth, goroutine/001.pb.gz → goroutine/007.pb.gz</h3>")
+    );
+    assert_eq!(r.html.matches("<iframe class=\"hf-flame\"").count(), 3);
+    assert!(
+        r.evidence.contains(&"Goroutines: 419 → 12427".to_string()),
+        "{:?}",
+        r.evidence
+    );
+    // no goroutine growth, no goroutine graph
+    let m = Bundle::open(MAPCACHE).unwrap();
+    let r = incident_report(&m, &ReportOptions::default()).unwrap();
+    assert!(!r.html.contains("Goroutine growth"));
+}

@@ -1,0 +1,454 @@
+//! Views: flame graphs, charts and notebook tables, checked structurally.
+#![cfg(feature = "views")]
+
+use heapframe::Profile;
+use heapframe::bundle::Bundle;
+use heapframe::flame::{self, FlameOptions, Layout, Stacks};
+use heapframe::notebook::{NotebookDisplay, dataframe_table};
+use heapframe::plot;
+use heapframe::profile::ValueType;
+use heapframe::series::{GrowthKey, GrowthOptions, growth};
+
+const MAPCACHE: &str = "tests/fixtures/bundles/mapcache";
+/// Where the leaked bytes are allocated (the cache's values, cloned in
+/// `main.BuildResponse`) and the cache that keeps them.
+const CULPRIT: &str = "bytes.Clone";
+const CACHE: &str = "main.(*profileCache).Put";
+
+/// One drawn frame: tooltip, fill, x and width in samples, y.
+#[derive(Debug, Clone)]
+struct Frame {
+    title: String,
+    fill: (u8, u8, u8),
+    x: i64,
+    w: i64,
+    y: i64,
+}
+
+fn frames(svg: &str) -> Vec<Frame> {
+    let re = regex::Regex::new(
+        r#"<g><title>([^<]*)</title><rect x="[^"]*" y="(\d+)" width="[^"]*" height="\d+" fill="rgb\((\d+),(\d+),(\d+)\)" fg:x="(\d+)" fg:w="(\d+)"/>"#,
+    )
+    .unwrap();
+    re.captures_iter(svg)
+        .map(|c| Frame {
+            title: c[1].to_string(),
+            fill: (
+                c[3].parse().unwrap(),
+                c[4].parse().unwrap(),
+                c[5].parse().unwrap(),
+            ),
+            x: c[6].parse().unwrap(),
+            w: c[7].parse().unwrap(),
+            y: c[2].parse().unwrap(),
+        })
+        .collect()
+}
+
+/// The text of every `<text>` element of a plotters SVG.
+fn texts(svg: &str) -> Vec<String> {
+    regex::Regex::new(r"<text[^>]*>\s*([^<]*?)\s*</text>")
+        .unwrap()
+        .captures_iter(svg)
+        .map(|c| c[1].to_string())
+        .collect()
+}
+
+fn frame<'a>(fs: &'a [Frame], name: &str) -> &'a Frame {
+    fs.iter()
+        .filter(|f| f.title.starts_with(&format!("{name} (")))
+        .max_by_key(|f| f.w)
+        .unwrap_or_else(|| panic!("no frame {name}"))
+}
+
+fn bytes() -> ValueType {
+    ValueType {
+        name: "inuse_space".into(),
+        unit: "bytes".into(),
+    }
+}
+
+fn stacks(v: &[(&[&str], i64)]) -> Stacks {
+    Stacks {
+        sample_type: bytes(),
+        stacks: v
+            .iter()
+            .map(|(f, n)| (f.iter().map(|&s| s.into()).collect(), *n))
+            .collect(),
+        source: "synthetic".into(),
+    }
+}
+
+#[test]
+fn flame_graph_of_the_leak_puts_the_culprit_under_its_caller_with_units_in_the_title() {
+    let p = Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
+    let g = flame::flame(&p).unwrap();
+    let total: i64 = Stacks::from_profile(&p, None).unwrap().total();
+    assert!(
+        g.title().starts_with("Flame graph of inuse_space: "),
+        "{}",
+        g.title()
+    );
+    assert!(g.title().contains("heap/007.pb.gz"));
+    let fs = frames(g.svg());
+    let all = frame(&fs, "all");
+    assert_eq!(all.w, total, "the root spans every sample");
+    let put = frame(&fs, CULPRIT);
+    let build = frame(&fs, "main.BuildResponse");
+    assert!(put.w <= build.w, "Put is called from BuildResponse");
+    assert!(put.x >= build.x && put.x + put.w <= build.x + build.w);
+    assert!(put.y < build.y, "flame graphs grow upwards");
+    assert!(
+        put.w * 2 > all.w,
+        "the leak holds most of the heap: {} of {}",
+        put.w,
+        all.w
+    );
+    assert!(g.svg().contains(CACHE));
+    // Tooltips carry human units and the share.
+    assert!(
+        put.title.contains("MB, ") || put.title.contains("kB, "),
+        "{}",
+        put.title
+    );
+    assert!(put.title.ends_with("%)"));
+    // inferno's zoom/search script is there.
+    assert!(g.svg().contains("function zoom("));
+}
+
+#[test]
+fn icicle_graph_hangs_from_the_top() {
+    let p = Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
+    let g = flame::icicle(&p).unwrap();
+    assert!(g.title().starts_with("Icicle graph"));
+    let fs = frames(g.svg());
+    assert!(frame(&fs, CULPRIT).y > frame(&fs, "main.BuildResponse").y);
+    assert!(frame(&fs, "all").y < frame(&fs, "main.BuildResponse").y);
+}
+
+#[test]
+fn object_and_goroutine_graphs_count_in_their_own_units() {
+    let p = Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
+    let g = flame::flame_with(
+        &p,
+        &FlameOptions {
+            sample_index: Some("inuse_objects".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(g.title().contains("inuse_objects: "), "{}", g.title());
+    assert!(g.title().contains(" objects ("), "{}", g.title());
+    let g = Profile::from_path(format!("{MAPCACHE}/goroutine/007.pb.gz")).unwrap();
+    let g = flame::flame(&g).unwrap();
+    assert!(g.title().contains(" goroutines ("), "{}", g.title());
+    assert!(frames(g.svg())[0].title.contains(" goroutines, "));
+    let goroutines = "tests/fixtures/bundles/goroutines/goroutine";
+    let d = flame::diff_flame(
+        &Profile::from_path(format!("{goroutines}/001.pb.gz")).unwrap(),
+        &Profile::from_path(format!("{goroutines}/007.pb.gz")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        d.title(),
+        "Growth of goroutine: 419 → 12,427 goroutines (+12,008)"
+    );
+    let leak = frame(&frames(d.svg()), "main.startWatcher.func1").clone();
+    assert!(leak.title.contains("growth +12,"), "{}", leak.title);
+}
+
+#[test]
+fn diff_flame_colours_by_subtree_growth_and_keeps_shrinking_and_vanished_paths() {
+    // main -> serve -> {cache grows 100 -> 900, buf shrinks 400 -> 100},
+    // main -> old vanishes (300 -> 0). serve's own leaves mix growth and
+    // shrinkage; its subtree grew by +500, so serve is red even though one
+    // of its leaves is blue.
+    let before = stacks(&[
+        (&["main", "serve", "cache"], 100),
+        (&["main", "serve", "buf"], 400),
+        (&["main", "old"], 300),
+    ]);
+    let after = stacks(&[
+        (&["main", "serve", "cache"], 900),
+        (&["main", "serve", "buf"], 100),
+    ]);
+    let g = flame::diff_flame_stacks(&before, &after, &FlameOptions::default()).unwrap();
+    let fs = frames(g.svg());
+    let red = |f: &Frame| f.fill.0 == 255 && f.fill.2 < 200;
+    let blue = |f: &Frame| f.fill.2 == 255 && f.fill.0 < 200;
+    let serve = frame(&fs, "serve");
+    assert!(red(serve), "serve's subtree grew: {:?}", serve.fill);
+    assert!(red(frame(&fs, "cache")));
+    assert!(blue(frame(&fs, "buf")), "buf shrank");
+    let old = frame(&fs, "old");
+    assert!(blue(old), "old vanished: {:?}", old.fill);
+    assert_eq!(old.w, 300, "a vanished path keeps its before width");
+    assert!(old.title.starts_with("old (vanished: before 300B, after 0"));
+    assert!(frame(&fs, "cache").title.contains("growth +800B"));
+    // width: larger of before/after per path
+    assert_eq!(frame(&fs, "all").w, 900 + 400 + 300);
+    // the strongest growth is the reddest
+    assert!(frame(&fs, "cache").fill.1 < serve.fill.1);
+    assert!(g.title().contains("800B → 1000B (+200B)"), "{}", g.title());
+    assert!(g.svg().contains("1 vanished path (300B)"));
+}
+
+#[test]
+fn diff_flame_of_the_incident_shows_the_leak_in_red() {
+    let a = Profile::from_path(format!("{MAPCACHE}/heap/001.pb.gz")).unwrap();
+    let b = Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
+    let g = flame::diff_flame(&a, &b).unwrap();
+    let fs = frames(g.svg());
+    let put = frame(&fs, CULPRIT);
+    assert_eq!(put.fill.0, 255, "{:?}", put.fill);
+    assert!(
+        put.fill.1 < 120,
+        "the biggest grower is deep red: {:?}",
+        put.fill
+    );
+    assert!(put.title.contains("growth +"), "{}", put.title);
+}
+
+#[test]
+fn profile_text_is_escaped_in_flame_graphs() {
+    let evil = "main.<script>alert(1)</script>&x";
+    let s = stacks(&[(&["main", evil], 10), (&["main", "ok"], 5)]);
+    let g = flame::flame_stacks(&s, &FlameOptions::default()).unwrap();
+    assert!(!g.svg().contains("<script>alert"));
+    assert!(
+        g.svg()
+            .contains("main.&lt;script&gt;alert(1)&lt;/script&gt;&amp;x (")
+    );
+    let d = flame::diff_flame_stacks(&s, &s, &FlameOptions::default()).unwrap();
+    assert!(!d.svg().contains("<script>alert"));
+    let html = g.interactive().to_html();
+    assert!(!html.contains("<script>"), "the SVG is inside a data: URL");
+    let titled = flame::flame_stacks(
+        &s,
+        &FlameOptions {
+            title: Some("a <b> & c".into()),
+            layout: Layout::Icicle,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(titled.svg().contains("a &lt;b&gt; &amp; c"));
+    assert!(
+        titled
+            .interactive()
+            .to_html()
+            .contains("title=\"a &lt;b&gt; &amp; c\"")
+    );
+}
+
+#[test]
+fn several_interactive_graphs_are_isolated_frames() {
+    let s = stacks(&[(&["main", "a"], 10)]);
+    let g = flame::flame_stacks(&s, &FlameOptions::default()).unwrap();
+    let html = format!("{}{}", g.interactive().to_html(), g.interactive().to_html());
+    assert_eq!(html.matches("<iframe").count(), 2);
+    assert_eq!(
+        html.matches("sandbox=\"allow-scripts allow-modals\"")
+            .count(),
+        2
+    );
+    assert!(html.contains("src=\"data:image/svg+xml;base64,"));
+}
+
+#[test]
+fn flame_graphs_save_as_svg_files() {
+    let dir = std::env::temp_dir().join(format!("heapframe-flame-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let s = stacks(&[(&["main", "a"], 10)]);
+    let g = flame::flame_stacks(&s, &FlameOptions::default()).unwrap();
+    let path = dir.join("f.svg");
+    g.save(&path).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), g.svg());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn charts_have_titles_units_legends_and_gc_marks() {
+    let b = Bundle::open(MAPCACHE).unwrap();
+    let m = plot::metrics_plot(&b.metrics).unwrap();
+    let svg = m.svg();
+    for want in [
+        "RSS (process_resident_memory_bytes)",
+        "heap in use",
+        "heap objects",
+        "goroutines",
+        "GC ran since the previous scrape",
+        "time (UTC)",
+    ] {
+        assert!(svg.contains(want), "missing {want}");
+    }
+    let labels = texts(svg);
+    assert!(
+        labels.iter().any(|t| t == "10MB") && labels.iter().any(|t| t == "20MB"),
+        "byte axes in human units on round ticks: {labels:?}"
+    );
+    assert!(
+        labels
+            .iter()
+            .any(|t| t.len() == 8 && t.as_bytes()[2] == b':'),
+        "clock times"
+    );
+    assert!(!plot::gc_marks(&b.metrics).is_empty());
+
+    let t = growth(&b.heap, &GrowthOptions::default()).unwrap();
+    let g = plot::growth_plot(&t).unwrap();
+    assert!(
+        g.title()
+            .starts_with("Top 5 growth owners by Function (inuse_space)")
+    );
+    assert!(g.svg().contains(CULPRIT));
+    assert!(g.svg().contains(CACHE));
+    assert!(g.svg().contains("minutes since the first snapshot"));
+
+    let kinds = growth(
+        &b.heap,
+        &GrowthOptions {
+            key: GrowthKey::Kind,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let bars = plot::growth_bars(&kinds, 8).unwrap();
+    assert!(bars.title().contains("Growth by Kind"));
+    assert!(bars.svg().contains(&kinds.rows[0].key));
+
+    let fixed = Bundle::open("tests/fixtures/bundles/fixed").unwrap();
+    let ba = plot::before_after_plot(&b.metrics, &fixed.metrics).unwrap();
+    let labels = texts(ba.svg());
+    assert!(labels.iter().any(|t| t == "before") && labels.iter().any(|t| t == "after"));
+    assert!(labels.iter().any(|t| t == "heap objects"));
+}
+
+#[test]
+fn chart_text_from_profiles_is_escaped() {
+    let b = Bundle::open(MAPCACHE).unwrap();
+    let mut t = growth(&b.heap, &GrowthOptions::default()).unwrap();
+    t.rows[0].key = "main.<script>x</script>&y".into();
+    let g = plot::growth_plot(&t).unwrap();
+    assert!(!g.svg().contains("<script>"));
+    assert!(
+        g.svg()
+            .contains("main.&lt;script&gt;x&lt;/script&gt;&amp;y")
+    );
+}
+
+#[test]
+fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
+    let b = Bundle::open(MAPCACHE).unwrap();
+    let mut t = growth(&b.heap, &GrowthOptions::default()).unwrap();
+    t.rows[1].key = "main.<script>x</script>&y".into();
+    let html = t.to_table(1).to_html();
+    assert!(html.contains(CULPRIT));
+    assert!(!html.contains("<script>"));
+    let rest = t.rows.len() - 1;
+    assert!(html.contains(&format!("{rest} more rows")), "{html}");
+    assert!(html.contains("<td style=\"text-align:right;"));
+    let full = t.to_table(10).to_html();
+    assert!(full.contains("main.&lt;script&gt;x&lt;/script&gt;&amp;y"));
+    // the first cell (delta) is right-aligned and in human units
+    let first_td = full.split("<td ").nth(1).unwrap();
+    assert!(first_td.starts_with("style=\"text-align:right;"));
+    assert!(
+        first_td.contains("MB<") || first_td.contains("kB<"),
+        "{first_td}"
+    );
+    assert!(t.to_plain_text().contains(CULPRIT));
+
+    let p = Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
+    let top = heapframe::report::top(&p, &Default::default()).unwrap();
+    let html = top.to_html();
+    assert!(html.contains("<th style=\"text-align:right;"));
+    assert!(html.contains(CULPRIT));
+
+    let df = top.to_dataframe().unwrap();
+    let dt = dataframe_table(&df, 3);
+    assert_eq!(dt.rows.len(), 3);
+    assert!(
+        dt.to_html()
+            .contains(&format!("{} more rows", df.height() - 3))
+    );
+    assert!(df.to_html().contains("text-align:right"));
+}
+
+#[test]
+fn verdicts_and_checklists_render_with_escaped_evidence() {
+    let b = Bundle::open(MAPCACHE).unwrap();
+    let v = heapframe::metrics::verdict(&b.metrics, None, &Default::default());
+    assert!(v.to_html().contains(">leak</span>"), "{}", v.to_html());
+    assert!(v.to_plain_text().starts_with("verdict: leak\n"));
+    let mut items = heapframe::checklist::checklist(&b);
+    items[0].detail = "<img src=x onerror=alert(1)>".into();
+    let html = items.to_html();
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(!html.contains("<img"));
+}
+
+#[test]
+fn values_at_or_below_zero_are_not_drawn() {
+    let s = stacks(&[
+        (&["main", "a"], 10),
+        (&["main", "b"], -5),
+        (&["main", "c"], 0),
+    ]);
+    let g = flame::flame_stacks(&s, &FlameOptions::default()).unwrap();
+    let fs = frames(g.svg());
+    assert_eq!(frame(&fs, "all").w, 10);
+    assert!(
+        fs.iter()
+            .all(|f| !f.title.starts_with("b (") && !f.title.starts_with("c ("))
+    );
+    let none = stacks(&[(&["main"], -1)]);
+    assert!(flame::flame_stacks(&none, &FlameOptions::default()).is_err());
+}
+
+#[test]
+fn names_that_sort_apart_from_their_paths_keep_one_frame_each() {
+    // Byte order of whole lines puts `f.func1` between `f`'s own line and
+    // `f;g` (and `f-x` before both): the layout must still give `f` one
+    // frame with both callees inside it.
+    let s = stacks(&[
+        (&["main", "f"], 5),
+        (&["main", "f", "g"], 3),
+        (&["main", "f.func1"], 2),
+        (&["main", "f-x", "h"], 1),
+        (&["main", "f", "g.x"], 4),
+    ]);
+    for layout in [Layout::Flame, Layout::Icicle] {
+        let opts = FlameOptions {
+            layout,
+            ..Default::default()
+        };
+        let fs = frames(flame::flame_stacks(&s, &opts).unwrap().svg());
+        let f: Vec<_> = fs.iter().filter(|x| x.title.starts_with("f (")).collect();
+        assert_eq!(f.len(), 1, "{fs:?}");
+        assert_eq!(f[0].w, 12);
+        for (name, w) in [("g", 3), ("g.x", 4)] {
+            let c = frame(&fs, name);
+            assert_eq!(c.w, w);
+            assert!(c.x >= f[0].x && c.x + c.w <= f[0].x + f[0].w);
+        }
+        assert_eq!(frame(&fs, "f.func1").w, 2);
+        assert_eq!(frame(&fs, "h").w, 1);
+        let d = flame::diff_flame_stacks(&s, &s, &opts).unwrap();
+        assert_eq!(
+            frames(d.svg())
+                .iter()
+                .filter(|x| x.title.starts_with("f ("))
+                .count(),
+            1
+        );
+    }
+}
+
+#[test]
+fn large_cpu_profile_draws() {
+    let p = Profile::from_path("tests/data/conformance/profiles/pprof.large.cpu.pb.gz").unwrap();
+    let g = flame::flame(&p).unwrap();
+    assert!(g.title().starts_with("Flame graph of "), "{}", g.title());
+    assert!(frames(g.svg()).len() > 100);
+}
