@@ -1090,10 +1090,7 @@ impl<'b> RunTail<'b> {
             return (0, 0);
         }
         let max = packed.len().min(prev.len());
-        let mut n = 0;
-        while n < max && packed[packed.len() - 1 - n] == prev[prev.len() - 1 - n] {
-            n += 1;
-        }
+        let mut n = common_suffix(&packed[packed.len() - max..], &prev[prev.len() - max..]);
         // The shared bytes must start a varint in both runs.
         while n > 0 {
             let (j, pj) = (packed.len() - n, prev.len() - n);
@@ -1108,6 +1105,32 @@ impl<'b> RunTail<'b> {
             .count();
         (n, ids)
     }
+}
+
+/// How many bytes at the end of `a` and `b` (of equal length) are equal;
+/// eight at a time.
+#[inline]
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
+    let mut n = 0;
+    while n + 8 <= len {
+        let word = |s: &[u8]| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&s[len - n - 8..len - n]);
+            u64::from_le_bytes(w)
+        };
+        let diff = word(a) ^ word(b);
+        if diff != 0 {
+            // The highest differing byte is the last one in memory.
+            return n + (diff.leading_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    while n < len && a[len - 1 - n] == b[len - 1 - n] {
+        n += 1;
+    }
+    n
 }
 
 /// Resolves location ids into indices as they are read, sample after
@@ -1646,6 +1669,19 @@ impl IdIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_suffix_counts_equal_bytes_from_the_end() {
+        let a: Vec<u8> = (0..40).collect();
+        for len in 0..=40 {
+            for differ in 0..len {
+                let mut b = a[40 - len..].to_vec();
+                b[differ] ^= 0x55;
+                assert_eq!(common_suffix(&a[40 - len..], &b), len - 1 - differ);
+            }
+            assert_eq!(common_suffix(&a[40 - len..], &a[40 - len..]), len);
+        }
+    }
 
     #[test]
     fn resolve_takes_over_shared_tails_exactly() {

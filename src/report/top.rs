@@ -1259,6 +1259,15 @@ const INLINED: u32 = 1 << 31;
 /// Frames a thread must have before the graph is built in parallel.
 const FRAMES_PER_THREAD: usize = 1 << 17;
 
+/// The report totals a thread sums while reading encoded samples.
+#[derive(Default)]
+struct Sums {
+    total: i64,
+    diff_total: i64,
+    /// A sample was not well-formed.
+    bad: bool,
+}
+
 /// Per-thread sums of a graph being built.
 struct Acc {
     flat: Vec<i64>,
@@ -1329,23 +1338,49 @@ impl<'a> GraphBuilder<'a> {
             Stacks::Decoded(st) => st.len(),
             Stacks::Encoded(w) => w.samples.len(),
         };
-        let range = |first: usize, end: usize| match &self.stacks {
-            Stacks::Decoded(st) => self.build_range(first, &st[first..end], kept, with_edges),
-            Stacks::Encoded(w) => self.build_wire(first, w, end, kept, with_edges),
+        // Threads take chunks as they come free, so a thread that starts
+        // late (or a core taken by something else) does not hold the
+        // others up; each sums into its own accumulator.
+        let chunks = if threads <= 1 { 1 } else { threads * 8 };
+        let chunk = len.div_ceil(chunks).max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || -> Graph {
+            let mut acc = self.acc();
+            let mut sums = Sums::default();
+            loop {
+                let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let first = c.saturating_mul(chunk);
+                if first >= len || sums.bad {
+                    break;
+                }
+                let end = (first + chunk).min(len);
+                match &self.stacks {
+                    Stacks::Decoded(st) => {
+                        self.add_range(&mut acc, first, &st[first..end], kept, with_edges)
+                    }
+                    Stacks::Encoded(w) => {
+                        self.add_wire(&mut acc, &mut sums, first, w, end, kept, with_edges)
+                    }
+                }
+            }
+            let mut g = Self::into_graph(acc);
+            g.total = sums.total;
+            g.diff_total = sums.diff_total;
+            g.bad = sums.bad;
+            g
         };
         let mut g = if threads <= 1 {
-            range(0, len)
+            work()
         } else {
-            let chunk = len.div_ceil(threads).max(1);
             let parts: Vec<Graph> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..len)
-                    .step_by(chunk)
-                    .map(|first| scope.spawn(move || range(first, (first + chunk).min(len))))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
+                let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+                let mut parts = vec![work()];
+                parts.extend(
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+                );
+                parts
             });
             let mut parts = parts.into_iter();
             let mut g = parts.next().unwrap_or_else(|| Self::into_graph(self.acc()));
@@ -1398,37 +1433,38 @@ impl<'a> GraphBuilder<'a> {
         }
     }
 
-    fn build_range(
+    /// Adds decoded stacks, the first of which is sample `first`.
+    fn add_range(
         &self,
+        acc: &mut Acc,
         first: usize,
         stacks: &[(&[u32], i64)],
         kept: Option<&[bool]>,
         with_edges: bool,
-    ) -> Graph {
-        let mut acc = self.acc();
+    ) {
         let mut shared = Shared::default();
         for (i, &(locs, w)) in stacks.iter().enumerate() {
             let stamp = (first + i) as u32;
-            self.add(&mut acc, &mut shared, stamp, locs, w, kept, with_edges);
+            self.add(acc, &mut shared, stamp, locs, w, kept, with_edges);
         }
-        Self::into_graph(acc)
     }
 
     /// Reads encoded samples `first..end` and adds their stacks; also sums
     /// the report totals. A sample that is not well-formed (bad bytes, a
     /// dangling location, a wrong number of values, a label string out of
     /// range) marks the graph bad.
-    fn build_wire(
+    #[allow(clippy::too_many_arguments)]
+    fn add_wire(
         &self,
+        acc: &mut Acc,
+        sums: &mut Sums,
         first: usize,
         w: &WireStacks<'_>,
         end: usize,
         kept: Option<&[bool]>,
         with_edges: bool,
-    ) -> Graph {
-        let mut acc = self.acc();
+    ) {
         let mut reader = pprof::wire::SampleReader::default();
-        let (mut total, mut diff_total, mut bad) = (0i64, 0i64, false);
         let mut shared = Shared::default();
         let in_range = |i: i64| i >= 0 && (i as usize) < w.strings;
         let mut sink = Resolve::new(w.locations);
@@ -1443,36 +1479,23 @@ impl<'a> GraphBuilder<'a> {
                         && (l.str != 0 || l.num_unit == 0 || in_range(l.num_unit))
                 })
             {
-                bad = true;
+                sums.bad = true;
                 break;
             }
             let v = reader.values[w.value];
-            total = total.wrapping_add(v.wrapping_abs());
+            sums.total = sums.total.wrapping_add(v.wrapping_abs());
             if reader
                 .labels
                 .iter()
                 .any(|l| w.base_keys.contains(&l.key) && w.true_values.contains(&l.str))
             {
-                diff_total = diff_total.wrapping_add(v.wrapping_abs());
+                sums.diff_total = sums.diff_total.wrapping_add(v.wrapping_abs());
             }
             if v != 0 {
                 let stamp = (first + si) as u32;
-                self.add(
-                    &mut acc,
-                    &mut shared,
-                    stamp,
-                    &sink.locs,
-                    v,
-                    kept,
-                    with_edges,
-                );
+                self.add(acc, &mut shared, stamp, &sink.locs, v, kept, with_edges);
             }
         }
-        let mut g = Self::into_graph(acc);
-        g.total = total;
-        g.diff_total = diff_total;
-        g.bad = bad;
-        g
     }
 
     /// Adds one stack (leaf first) of weight `w`, sharing work with the
@@ -1702,7 +1725,9 @@ mod tests {
             let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 4 != 1).collect();
             for (k, edges) in [(None, true), (None, false), (Some(&kept[..]), true)] {
                 let want = decoded.build_threads(k, edges, 1);
-                let plain = decoded.build_range(0, &stacks, k, true);
+                let mut acc = decoded.acc();
+                decoded.add_range(&mut acc, 0, &stacks, k, true);
+                let plain = GraphBuilder::into_graph(acc);
                 assert_eq!((&want.flat, &want.cum), (&plain.flat, &plain.cum));
                 for t in [1, 2, 3] {
                     let got = direct.build_threads(k, edges, t);
