@@ -1105,6 +1105,28 @@ impl<'b> RunTail<'b> {
             .count();
         (n, ids)
     }
+
+    /// Reads a packed run: hands the ids it does not share with the
+    /// previous run to `resolve`, and returns how many ids at its end
+    /// repeat the last ids of the previous sample's stack (the caller
+    /// copies those); `None` for a bad varint.
+    #[inline]
+    fn read_run(
+        &mut self,
+        packed: &'b [u8],
+        first: bool,
+        mut resolve: impl FnMut(u64),
+    ) -> Option<usize> {
+        let (tail, tail_ids) = self.begin(packed, first);
+        let head = &packed[..packed.len() - tail];
+        let mut i = 0;
+        while i < head.len() {
+            let (id, n) = pprof::wire::varint_at(head, i)?;
+            i += n;
+            resolve(id);
+        }
+        Some(tail_ids)
+    }
 }
 
 /// How many bytes at the end of `a` and `b` (of equal length) are equal;
@@ -1185,14 +1207,13 @@ impl<'b> pprof::wire::LocationSink<'b> for Resolve<'_, 'b> {
     #[inline]
     fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
         let first = self.locs.is_empty() && self.dangling.is_none();
-        let (tail, tail_ids) = self.tail.begin(packed, first);
-        let head = &packed[..packed.len() - tail];
-        let mut i = 0;
-        while i < head.len() {
-            let (id, n) = pprof::wire::varint_at(head, i)?;
-            i += n;
-            self.resolve(id);
-        }
+        let (ix, locs, dangling) = (self.ix, &mut self.locs, &mut self.dangling);
+        let tail_ids = self.tail.read_run(packed, first, |id| match ix.get(id) {
+            Some(l) => locs.push(l),
+            None => {
+                dangling.get_or_insert(id);
+            }
+        })?;
         let from = self.prev.len().checked_sub(tail_ids)?;
         self.locs.extend_from_slice(&self.prev[from..]);
         Some(())
@@ -1511,18 +1532,24 @@ impl FillResolve<'_, '_> {
 
     #[inline(always)]
     fn resolve(&mut self, id: u64) {
-        match self.ix.get(id) {
-            // The count pass and the read walk the same bytes, so the slice
-            // has room; a mismatch would only drop ids of a bad sample.
-            Some(l) => {
-                if let Some(slot) = self.locs.get_mut(self.pos) {
-                    *slot = l;
-                    self.pos += 1;
-                }
+        fill(self.ix, self.locs, &mut self.pos, &mut self.dangling, id);
+    }
+}
+
+/// Puts the location of `id` at `locs[*pos]`, or notes it as dangling.
+#[inline(always)]
+fn fill(ix: &IdIndex, locs: &mut [u32], pos: &mut usize, dangling: &mut Option<u64>, id: u64) {
+    match ix.get(id) {
+        // The count pass and the read walk the same bytes, so the slice has
+        // room; a mismatch would only drop ids of a bad sample.
+        Some(l) => {
+            if let Some(slot) = locs.get_mut(*pos) {
+                *slot = l;
+                *pos += 1;
             }
-            None => {
-                self.dangling.get_or_insert(id);
-            }
+        }
+        None => {
+            dangling.get_or_insert(id);
         }
     }
 }
@@ -1536,14 +1563,11 @@ impl<'b> pprof::wire::LocationSink<'b> for FillResolve<'_, 'b> {
     #[inline]
     fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
         let first = self.pos == self.start && self.dangling.is_none();
-        let (tail, tail_ids) = self.tail.begin(packed, first);
-        let head = &packed[..packed.len() - tail];
-        let mut i = 0;
-        while i < head.len() {
-            let (id, n) = pprof::wire::varint_at(head, i)?;
-            i += n;
-            self.resolve(id);
-        }
+        let (ix, locs, pos, dangling) =
+            (self.ix, &mut *self.locs, &mut self.pos, &mut self.dangling);
+        let tail_ids = self
+            .tail
+            .read_run(packed, first, |id| fill(ix, locs, pos, dangling, id))?;
         // The previous sample's stack ends where this one started.
         let prev_end = self.start;
         if tail_ids > 0 {
