@@ -128,6 +128,9 @@ impl Svc {
                 "4096",
             ])
             .args(["-rps", &rps.to_string()])
+            // More frequent collections: the floors after GC the verdict
+            // reads then follow the growth even in a few seconds of metrics.
+            .env("GOGC", "50")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -397,7 +400,7 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     let tmp = scratch("collect");
     let out = tmp.join("incident");
     let child = heapframe()
-        .args(["collect", &svc.url(), "--every", "1s", "--count", "6"])
+        .args(["collect", &svc.url(), "--every", "1s", "--count", "10"])
         .args(["--metrics-every", "200ms", "--service", "leakysvc"])
         .arg("--out")
         .arg(&out)
@@ -407,21 +410,21 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
         .unwrap();
     let (st, stdout, stderr) = finish(child, Duration::from_secs(60));
     assert!(st.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("6 heap snapshots written"), "{stdout}");
-    assert!(stderr.contains("capture 6/6"), "{stderr}");
+    assert!(stdout.contains("10 heap snapshots written"), "{stdout}");
+    assert!(stderr.contains("capture 10/10"), "{stderr}");
     no_temporaries(&out);
 
     let b = Bundle::open(&out).unwrap();
     assert_eq!(b.manifest.target, svc.url());
     assert_eq!(b.manifest.service, "leakysvc");
     for kind in SnapshotKind::ALL {
-        assert_eq!(b.snapshots(kind).len(), 6, "{kind:?}");
+        assert_eq!(b.snapshots(kind).len(), 10, "{kind:?}");
     }
     assert!(b.heap.windows(2).all(|w| w[0].time_ms < w[1].time_ms));
     // The culprit of the map-cache scenario, as in tests/growth.rs.
     let g = growth(&b.heap, &GrowthOptions::default()).unwrap();
     assert_eq!(g.rows[0].key, "bytes.Clone");
-    let w = widening(&b.heap[0].profile, &b.heap[5].profile, None, 0.5).unwrap();
+    let w = widening(&b.heap[0].profile, &b.heap[9].profile, None, 0.5).unwrap();
     assert!(
         w.path()
             .contains("main.GetUserProfile -> main.BuildResponse"),
@@ -430,7 +433,7 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     );
     assert_eq!(w.user_frame().unwrap().function, "main.BuildResponse");
     // Metrics: every scrape parsed, and a leak under steady load once the
-    // window thresholds fit a six-second test.
+    // window thresholds fit a ten-second test.
     assert!(b.metrics.points(names::HEAP_INUSE).len() >= 20);
     let t = VerdictThresholds {
         min_span_secs: 4.0,
@@ -442,7 +445,7 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     let out2 = heapframe().arg("growth").arg(&out).output().unwrap();
     let text = String::from_utf8_lossy(&out2.stdout);
     assert!(out2.status.success(), "{text}");
-    assert!(text.contains("6 snapshots"), "{text}");
+    assert!(text.contains("10 snapshots"), "{text}");
     assert!(
         text.contains("deepest application code on that path: main.BuildResponse"),
         "{text}"
@@ -450,7 +453,7 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     let out3 = heapframe().arg("verdict").arg(&out).output().unwrap();
     let text = String::from_utf8_lossy(&out3.stdout);
     assert!(out3.status.success(), "{text}");
-    // Six seconds are below the CLI's default 30 s window: it says so.
+    // Ten seconds are below the CLI's default 30 s window: it says so.
     assert!(text.contains("verdict: not enough data"), "{text}");
     assert!(text.contains("goroutines:"), "{text}");
     let out4 = heapframe()
