@@ -30,6 +30,7 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
+use crate::report::clock_utc as clock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -133,27 +134,9 @@ pub struct Collector {
     existing_heap: usize,
 }
 
-/// `HH:MM:SS` (UTC) of a Unix-milliseconds time.
-fn clock(ms: i64) -> String {
-    let s = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
 /// RFC 3339 (UTC, whole seconds) of a Unix-milliseconds time.
 fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian), by eras
-    // of 400 years (146,097 days).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::report::civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}T{}Z", clock(ms))
 }
 

@@ -20,6 +20,7 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
+use crate::report::clock_utc as clock;
 use std::path::Path;
 
 use plotters::coord::Shift;
@@ -192,12 +193,6 @@ impl Axis {
             }
         }
     }
-}
-
-/// `HH:MM:SS` (UTC) of Unix milliseconds.
-fn clock(ms: i64) -> String {
-    let t = crate::report::format_time_utc(ms * 1_000_000);
-    t[11..19].to_string()
 }
 
 /// A y range from `lo` to `hi` with some headroom (never empty).

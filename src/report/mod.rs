@@ -31,6 +31,12 @@ pub fn format_time_utc(nanos: i64) -> String {
     )
 }
 
+/// `HH:MM:SS` (UTC) of a time in Unix milliseconds.
+pub(crate) fn clock_utc(ms: i64) -> String {
+    let s = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
