@@ -68,7 +68,49 @@ struct FrameKey {
     inlined: bool,
 }
 
+/// A `LazyFrame` over `df`'s columns whose column index (schema) is built
+/// afresh by the calling code: where a query in a notebook starts from a
+/// DataFrame kept from an earlier cell (feature `notebook`).
+///
+/// The evcxr kernel compiles every cell into a library of its own that
+/// links its own copy of polars. A DataFrame keeps the column index it
+/// built, hashed with the seed of the copy that built it, and a later
+/// cell's copy hashes with another seed: its lookups miss, and polars says
+/// `unable to find column "depth"` and then `Did you mean "depth"?`. This
+/// function, and so the index it makes, runs in the caller's copy. The
+/// columns themselves are shared, not copied.
+///
+/// ```
+/// use heapframe::{Profile, frames::{self, Tables}};
+/// use heapframe::polars::prelude::*;
+/// let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz")?;
+/// let t = Tables::from_profile(&p)?;
+/// let leaves = frames::lazy(&t.frames).filter(col("depth").eq(lit(0u32))).collect().unwrap();
+/// assert_eq!(leaves.height(), t.samples.column("stack_id").unwrap().n_unique().unwrap());
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+#[cfg(feature = "notebook")]
+pub fn lazy(df: &DataFrame) -> LazyFrame {
+    // Cannot fail for the columns of a valid DataFrame (same length,
+    // distinct names); fall back to the DataFrame as it is all the same.
+    DataFrame::new(df.height(), df.columns().to_vec())
+        .unwrap_or_else(|_| df.clone())
+        .lazy()
+}
+
 impl Tables {
+    /// `samples` as a [`lazy`] frame, ready for a query in a notebook cell.
+    #[cfg(feature = "notebook")]
+    pub fn samples_lazy(&self) -> LazyFrame {
+        lazy(&self.samples)
+    }
+
+    /// `frames` as a [`lazy`] frame, ready for a query in a notebook cell.
+    #[cfg(feature = "notebook")]
+    pub fn frames_lazy(&self) -> LazyFrame {
+        lazy(&self.frames)
+    }
+
     /// Tables of a single profile (`snapshot` = 0).
     pub fn from_profile(p: &Profile) -> Result<Tables> {
         Self::from_snapshots(&[p])

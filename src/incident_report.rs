@@ -166,24 +166,8 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
         s.push_str(&table.to_table(opts.rows).to_html());
         s.push_str(&plot::growth_plot(&table)?.to_html());
         if let Some(c) = w.concentration_node() {
-            let _ = write!(
-                s,
-                "<h3>Widening call path (first → last snapshot)</h3><ol class=\"chain\">"
-            );
-            for (i, n) in w.chain.iter().enumerate() {
-                let _ = write!(
-                    s,
-                    "<li><code>{}</code> {}{}</li>",
-                    escape_html(&n.function),
-                    escape_html(&table.format(n.growth)),
-                    if i == w.concentration {
-                        " ← growth concentrates here"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            s.push_str("</ol>");
+            s.push_str("<h3>Widening call path (first → last snapshot)</h3>");
+            s.push_str(&w.to_html());
             chain.push(format!(
                 "Call path: growth concentrates in <code>{}</code> ({} of {} total)",
                 escape_html(&c.function),
@@ -257,26 +241,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     // 5. Goroutines.
     let g = goroutine_check(bundle)?;
     if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
-        let mut s = format!(
-            "<p>Goroutines: {} → {} across {} goroutine profiles.</p>",
-            first.1,
-            last.1,
-            g.counts.len()
-        );
-        if let Some(t) = g.by_creator.as_ref() {
-            s.push_str(
-                &t.to_table(5)
-                    .with_caption("goroutines by creator")
-                    .to_html(),
-            );
-        }
-        for (creator, n) in g.leaked.iter().take(5) {
-            let _ = write!(
-                s,
-                "<p>goroutineleak profile: {n} leaked goroutines started by <code>{}</code></p>",
-                escape_html(creator)
-            );
-        }
+        let mut s = g.to_html();
         let gs = &bundle.goroutine;
         if gs.len() >= 2 && last.1 > first.1 {
             let d = flame::diff_flame(&gs[0].profile, &gs[gs.len() - 1].profile)?;

@@ -58,6 +58,12 @@ pub mod report;
 pub mod series;
 
 pub use error::{Error, FetchError, ProfileError, Result};
+/// The polars heapframe's tables are made with, for queries in notebooks
+/// (`use heapframe::polars::prelude::*;`) without a second `:dep` whose
+/// version and features would have to match. The `notebook` feature adds
+/// polars' lazy API and string expressions.
+#[cfg(feature = "tables")]
+pub use polars;
 pub use profile::Profile;
 
 /// What a notebook's first cell imports: `use heapframe::prelude::*;`.

@@ -327,7 +327,7 @@ impl GrowthTable {
             &[true, true, true, true, false, false, true, true, false],
         )
         .with_caption(format!(
-            "{} by {:?}: {} snapshots over {:.1} min, total {} → {} ({}{})",
+            "{} by {}: {} snapshots over {:.1} min, total {} → {} ({}{})",
             self.sample_type.name,
             self.key,
             n,
@@ -372,6 +372,231 @@ impl NotebookDisplay for GrowthTable {
     }
     fn to_plain_text(&self) -> String {
         self.to_table(DEFAULT_ROW_LIMIT).to_plain_text()
+    }
+}
+
+impl crate::series::Widening {
+    /// The chain as a table, root first: each function's cumulative value
+    /// in the first and last snapshot, its growth, its own (flat) growth,
+    /// and where the growth concentrates.
+    pub fn to_table(&self) -> HtmlTable {
+        let user = self.user_frame();
+        let mut t = HtmlTable::new(
+            &[
+                "depth",
+                "first",
+                "last",
+                "growth",
+                "own growth",
+                "function",
+                "",
+            ],
+            &[true, true, true, true, true, false, false],
+        )
+        .with_caption(format!(
+            "Widening call path ({}), first → last snapshot: {} of {} total growth",
+            self.sample_type.name,
+            self.concentration_node()
+                .map_or_else(|| self.format(0), |c| self.format(c.growth)),
+            self.format(self.total_growth)
+        ));
+        for (i, n) in self.chain.iter().enumerate() {
+            let mut note = Vec::new();
+            if i == self.concentration {
+                note.push("← growth concentrates here");
+            }
+            if user.is_some_and(|u| std::ptr::eq(u, n)) {
+                note.push("← deepest application code: read it first");
+            }
+            t.push(vec![
+                i.to_string(),
+                self.format(n.first),
+                self.format(n.last),
+                signed(&self.format(n.growth), n.growth),
+                signed(&self.format(n.flat_growth), n.flat_growth),
+                n.function.clone(),
+                note.join(" "),
+            ]);
+        }
+        t
+    }
+}
+
+impl NotebookDisplay for crate::series::Widening {
+    fn to_html(&self) -> String {
+        if self.chain.is_empty() {
+            return "<p>No call path grew from the first to the last snapshot.</p>".into();
+        }
+        self.to_table().to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        if self.chain.is_empty() {
+            return "No call path grew from the first to the last snapshot.\n".into();
+        }
+        self.to_table().to_plain_text()
+    }
+}
+
+impl crate::series::GoroutineCheck {
+    fn summary(&self) -> String {
+        match (self.counts.first(), self.counts.last()) {
+            (Some(a), Some(b)) => format!(
+                "Goroutines: {} → {} ({}{}) across {} goroutine profiles over {:.1} min.",
+                thousands(a.1),
+                thousands(b.1),
+                if b.1 >= a.1 { "+" } else { "" },
+                thousands(b.1 - a.1),
+                self.counts.len(),
+                (b.0 - a.0) as f64 / 60_000.0
+            ),
+            _ => "No goroutine profiles.".into(),
+        }
+    }
+
+    fn leaked_lines(&self) -> Vec<String> {
+        self.leaked
+            .iter()
+            .take(5)
+            .map(|(creator, n)| {
+                format!("goroutineleak profile: {n} leaked goroutines started by {creator}")
+            })
+            .collect()
+    }
+}
+
+impl NotebookDisplay for crate::series::GoroutineCheck {
+    fn to_html(&self) -> String {
+        let mut s = format!(
+            "<div class=\"hf-goroutines\"><p>{}</p>",
+            escape_html(&self.summary())
+        );
+        for l in self.leaked_lines() {
+            let _ = write!(s, "<p>{}</p>", escape_html(&l));
+        }
+        if let Some(t) = &self.by_creator {
+            s.push_str(
+                &t.to_table(10)
+                    .with_caption("goroutines by creator")
+                    .to_html(),
+            );
+        }
+        if let Some(t) = &self.by_blocking_stack {
+            s.push_str(
+                &t.to_table(5)
+                    .with_caption("goroutines by blocking stack (four innermost frames)")
+                    .to_html(),
+            );
+        }
+        s.push_str("</div>");
+        s
+    }
+    fn to_plain_text(&self) -> String {
+        let mut s = self.summary();
+        s.push('\n');
+        for l in self.leaked_lines() {
+            s.push_str(&l);
+            s.push('\n');
+        }
+        if let Some(t) = &self.by_creator {
+            s.push_str(
+                &t.to_table(10)
+                    .with_caption("goroutines by creator")
+                    .to_plain_text(),
+            );
+        }
+        s
+    }
+}
+
+impl crate::bundle::Bundle {
+    /// What the bundle holds: per kind of snapshot, how many, first and
+    /// last capture time (UTC) and the spacing between captures; then the
+    /// metric scrapes.
+    pub fn to_table(&self) -> HtmlTable {
+        use crate::bundle::SnapshotKind;
+        let mut caption = self.name();
+        if !self.manifest.service.is_empty() {
+            caption = format!("{} ({caption})", self.manifest.service);
+        }
+        let mut t = HtmlTable::new(
+            &[
+                "evidence",
+                "count",
+                "first (UTC)",
+                "last (UTC)",
+                "span",
+                "spacing",
+            ],
+            &[false, true, false, false, true, true],
+        )
+        .with_caption(caption);
+        let minutes = |ms: i64| format!("{:.1} min", ms as f64 / 60_000.0);
+        let time = |ms: i64| crate::report::format_time_utc(ms.saturating_mul(1_000_000));
+        for kind in SnapshotKind::ALL {
+            let snaps = self.snapshots(kind);
+            let (Some(a), Some(b)) = (snaps.first(), snaps.last()) else {
+                continue;
+            };
+            let spacing = if snaps.len() >= 2 {
+                let gaps: Vec<i64> = snaps
+                    .windows(2)
+                    .map(|w| w[1].time_ms - w[0].time_ms)
+                    .collect();
+                let min = gaps.iter().copied().min().unwrap_or(0);
+                let max = gaps.iter().copied().max().unwrap_or(0);
+                if max - min < 1000 {
+                    format!("{:.0} s", min as f64 / 1000.0)
+                } else {
+                    format!("{:.0}–{:.0} s", min as f64 / 1000.0, max as f64 / 1000.0)
+                }
+            } else {
+                String::new()
+            };
+            t.push(vec![
+                format!("{} profiles", kind.dir()),
+                snaps.len().to_string(),
+                time(a.time_ms),
+                time(b.time_ms),
+                minutes(b.time_ms - a.time_ms),
+                spacing,
+            ]);
+        }
+        let times: Vec<i64> = {
+            let mut v: Vec<i64> = self.metrics.samples.iter().map(|m| m.time_ms).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        if let (Some(&a), Some(&b)) = (times.first(), times.last()) {
+            t.push(vec![
+                format!(
+                    "metric scrapes ({} metrics)",
+                    self.metrics.metric_names().len()
+                ),
+                times.len().to_string(),
+                time(a),
+                time(b),
+                minutes(b - a),
+                if times.len() >= 2 {
+                    format!(
+                        "{:.0} s",
+                        (b - a) as f64 / 1000.0 / (times.len() - 1) as f64
+                    )
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+        t
+    }
+}
+
+impl NotebookDisplay for crate::bundle::Bundle {
+    fn to_html(&self) -> String {
+        self.to_table().to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        self.to_table().to_plain_text()
     }
 }
 
@@ -470,6 +695,13 @@ fn is_bytes_column(name: &str) -> bool {
     name.ends_with("_space") || name.ends_with("bytes") || name == "object_size"
 }
 
+/// Whether a DataFrame column holds numbers that are names rather than
+/// quantities (line numbers, ids, positions): shown without thousands
+/// separators.
+fn is_label_column(name: &str) -> bool {
+    matches!(name, "line" | "depth" | "snapshot" | "node" | "parent") || name.ends_with("_id")
+}
+
 /// Groups an integer's digits by thousands: `1234567` → `1,234,567`.
 pub fn thousands(v: i64) -> String {
     let digits = v.unsigned_abs().to_string();
@@ -522,6 +754,8 @@ pub fn dataframe_table(df: &polars::prelude::DataFrame, limit: usize) -> HtmlTab
                         let v: i64 = av.extract().unwrap_or_default();
                         if is_bytes_column(name) {
                             scaled_label(v, "bytes", "auto")
+                        } else if is_label_column(name) {
+                            v.to_string()
                         } else {
                             thousands(v)
                         }

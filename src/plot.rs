@@ -505,7 +505,7 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
         })
         .collect();
     let title = format!(
-        "Top {} growth owners by {:?} ({}), {} snapshots",
+        "Top {} growth owners by {} ({}), {} snapshots",
         labels.len(),
         table.key,
         table.sample_type.name,
@@ -545,7 +545,7 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
 pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
     let rows: Vec<_> = table.rows.iter().take(n).collect();
     let title = format!(
-        "Growth by {:?} ({}), first to last snapshot",
+        "Growth by {} ({}), first to last snapshot",
         table.key, table.sample_type.name
     );
     let unit = Unit::of(&table.sample_type.unit);

@@ -44,6 +44,33 @@ pub enum GrowthKey {
     Label(String),
 }
 
+/// The key as `--by` spells it (`function`, `kind`, `path:4`,
+/// `label:handler`...): what [`str::parse`] reads back.
+///
+/// ```
+/// use heapframe::series::GrowthKey;
+/// for s in ["function", "function-cum", "leaf", "root", "path", "path:4", "file", "kind", "size", "label:handler"] {
+///     assert_eq!(s.parse::<GrowthKey>()?.to_string(), s);
+/// }
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+impl std::fmt::Display for GrowthKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GrowthKey::Function => f.write_str("function"),
+            GrowthKey::FunctionCum => f.write_str("function-cum"),
+            GrowthKey::Leaf => f.write_str("leaf"),
+            GrowthKey::Root => f.write_str("root"),
+            GrowthKey::Path(None) => f.write_str("path"),
+            GrowthKey::Path(Some(k)) => write!(f, "path:{k}"),
+            GrowthKey::File => f.write_str("file"),
+            GrowthKey::Kind => f.write_str("kind"),
+            GrowthKey::SizeClass => f.write_str("size"),
+            GrowthKey::Label(k) => write!(f, "label:{k}"),
+        }
+    }
+}
+
 impl std::str::FromStr for GrowthKey {
     type Err = Error;
     fn from_str(s: &str) -> Result<GrowthKey> {
@@ -621,6 +648,8 @@ pub struct Widening {
     pub concentration: usize,
     /// Total growth (all samples).
     pub total_growth: i64,
+    /// The sample type measured (its unit formats the growth).
+    pub sample_type: ValueType,
 }
 
 /// Walks the call tree of the growth from `first` to `last` from the root
@@ -673,10 +702,12 @@ pub fn widening(
         });
         cur = Some(b);
     }
+    let si = last.sample_index(sample_index)?;
     Ok(Widening {
         concentration: chain.len().saturating_sub(1),
         chain,
         total_growth,
+        sample_type: last.sample_types[si].clone(),
     })
 }
 
@@ -687,6 +718,11 @@ impl Widening {
     pub fn user_frame(&self) -> Option<&ChainNode> {
         let re = regex::Regex::new(crate::classify::USER_CODE).expect("valid pattern");
         self.chain.iter().rev().find(|n| re.is_match(&n.function))
+    }
+
+    /// Formats a value in the sample type's unit.
+    pub fn format(&self, v: i64) -> String {
+        crate::report::units::scaled_label(v, &self.sample_type.unit, "auto")
     }
 
     /// The node where growth concentrates.

@@ -299,7 +299,7 @@ fn charts_have_titles_units_legends_and_gc_marks() {
     let g = plot::growth_plot(&t).unwrap();
     assert!(
         g.title()
-            .starts_with("Top 5 growth owners by Function (inuse_space)")
+            .starts_with("Top 5 growth owners by function (inuse_space)")
     );
     assert!(g.svg().contains(CULPRIT));
     assert!(g.svg().contains(CACHE));
@@ -314,7 +314,7 @@ fn charts_have_titles_units_legends_and_gc_marks() {
     )
     .unwrap();
     let bars = plot::growth_bars(&kinds, 8).unwrap();
-    assert!(bars.title().contains("Growth by Kind"));
+    assert!(bars.title().contains("Growth by kind"));
     assert!(bars.svg().contains(&kinds.rows[0].key));
 
     let fixed = Bundle::open("tests/fixtures/bundles/fixed").unwrap();
@@ -373,6 +373,30 @@ fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
             .contains(&format!("{} more rows", df.height() - 3))
     );
     assert!(df.to_html().contains("text-align:right"));
+
+    // DataFrame cells: bytes in human units, counts with thousands
+    // separators, line numbers and ids as they are
+    let t = heapframe::frames::Tables::from_profile(&p).unwrap();
+    let leaves = dataframe_table(&t.frames, usize::MAX);
+    let line = leaves.columns.iter().position(|c| c == "line").unwrap();
+    assert!(
+        leaves.rows.iter().any(|r| r[line] == "1395"),
+        "bytes.Clone's line 1395 is shown as a line number"
+    );
+    let samples = dataframe_table(&t.samples, usize::MAX);
+    let col = |name: &str| samples.columns.iter().position(|c| c == name).unwrap();
+    assert!(
+        samples
+            .rows
+            .iter()
+            .any(|r| r[col("inuse_space")].ends_with("kB"))
+    );
+    assert!(
+        samples
+            .rows
+            .iter()
+            .any(|r| r[col("alloc_objects")].contains(','))
+    );
 }
 
 #[test]
@@ -451,4 +475,69 @@ fn large_cpu_profile_draws() {
     let g = flame::flame(&p).unwrap();
     assert!(g.title().starts_with("Flame graph of "), "{}", g.title());
     assert!(frames(g.svg()).len() > 100);
+}
+
+#[test]
+fn widening_goroutines_and_bundle_render_for_notebooks() {
+    let b = Bundle::open(MAPCACHE).unwrap();
+    // the widening chain: root first, the culprit where growth concentrates,
+    // the deepest application frame marked, values in the sample's unit
+    let w = heapframe::series::SnapshotSeries::new(&b.heap)
+        .widening(None)
+        .unwrap();
+    let t = w.to_table();
+    assert_eq!(t.rows.len(), w.chain.len());
+    let last = t.rows.last().unwrap();
+    assert_eq!(last[5], CULPRIT);
+    assert!(last[6].contains("growth concentrates here"), "{last:?}");
+    let user = t
+        .rows
+        .iter()
+        .find(|r| r[6].contains("read it first"))
+        .expect("the deepest application frame is marked");
+    assert_eq!(user[5], "main.BuildResponse");
+    assert!(
+        last[3].starts_with('+') && last[3].ends_with("MB"),
+        "{last:?}"
+    );
+    assert!(w.to_html().contains("inuse_space"));
+    assert!(w.to_plain_text().contains("main.BuildResponse"));
+
+    // goroutine check: counts, creators
+    let g = heapframe::series::goroutine_check(&b).unwrap();
+    let html = g.to_html();
+    assert!(
+        html.starts_with(
+            "<div class=\"hf-goroutines\"><p>Goroutines: 7 → 7 (+0) across 7 goroutine profiles"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("goroutines by creator"));
+    assert!(g.to_plain_text().starts_with("Goroutines: 7 → 7"));
+    let leaky = Bundle::open("tests/fixtures/bundles/goroutines").unwrap();
+    let g = heapframe::series::goroutine_check(&leaky).unwrap();
+    let text = g.to_plain_text();
+    assert!(
+        text.contains("leaked goroutines started by main.startWatcher"),
+        "{text}"
+    );
+
+    // the bundle: one row per kind of snapshot, then the metric scrapes
+    let t = b.to_table();
+    let kinds: Vec<&str> = t.rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        kinds[..3],
+        ["heap profiles", "allocs profiles", "goroutine profiles"]
+    );
+    assert!(kinds[3].starts_with("metric scrapes ("), "{kinds:?}");
+    assert_eq!(t.rows[0][1], "7");
+    assert_eq!(t.rows[0][5], "10 s", "{:?}", t.rows[0]);
+    assert!(t.rows[0][2].ends_with(" UTC"));
+    assert!(
+        t.caption
+            .as_deref()
+            .unwrap()
+            .starts_with("leakysvc (mapcache scenario) (")
+    );
+    assert_eq!(t.rows[3][1], "60");
 }
