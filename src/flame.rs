@@ -193,7 +193,7 @@ impl FlameGraph {
     pub fn evcxr_display(&self) {
         print_evcxr(&[
             ("text/plain", &format!("flame graph: {}", self.title)),
-            ("image/svg+xml", &self.svg),
+            ("image/svg+xml", &crate::notebook::fit_width(&self.svg)),
         ]);
     }
 }

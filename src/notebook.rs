@@ -85,6 +85,35 @@ pub fn evcxr_blocks(blocks: &[(&str, &str)]) -> String {
     s
 }
 
+/// `svg` with a style on its root element that lets it shrink to the width
+/// of the page (`max-width:100%;height:auto`), for notebook front ends and
+/// HTML exports that show SVG output inline at its natural width. The root
+/// keeps its `viewBox`, so it scales; an SVG whose root already has a style
+/// is returned as it is.
+///
+/// ```
+/// let svg = r#"<svg width="1200" height="400" viewBox="0 0 1200 400"><rect/></svg>"#;
+/// assert_eq!(
+///     heapframe::notebook::fit_width(svg),
+///     r#"<svg style="max-width:100%;height:auto" width="1200" height="400" viewBox="0 0 1200 400"><rect/></svg>"#
+/// );
+/// ```
+pub fn fit_width(svg: &str) -> String {
+    let Some(start) = svg.find("<svg") else {
+        return svg.to_string();
+    };
+    let end = svg[start..].find('>').map_or(svg.len(), |e| start + e);
+    if svg[start..end].contains("style=") {
+        return svg.to_string();
+    }
+    let at = start + "<svg".len();
+    format!(
+        "{} style=\"max-width:100%;height:auto\"{}",
+        &svg[..at],
+        &svg[at..]
+    )
+}
+
 /// Prints [`evcxr_blocks`] to standard output.
 pub fn print_evcxr(blocks: &[(&str, &str)]) {
     print!("{}", evcxr_blocks(blocks));

@@ -62,7 +62,7 @@ impl Plot {
     pub fn evcxr_display(&self) {
         print_evcxr(&[
             ("text/plain", &self.to_plain_text()),
-            ("image/svg+xml", &self.svg),
+            ("image/svg+xml", &crate::notebook::fit_width(&self.svg)),
         ]);
     }
 }

@@ -302,9 +302,15 @@ fn freshly_executed_notebooks_show_the_evidence() {
     let html_path = dir.join("investigate.html");
     let html = std::fs::read_to_string(&html_path)
         .unwrap_or_else(|e| panic!("{}: the HTML export is missing: {e}", html_path.display()));
+    let charts = html.matches("data-mime-type=\"image/svg+xml\"").count();
     assert!(
-        html.contains("<svg") && html.contains("bytes.Clone"),
-        "{}: the HTML export lacks the plots or the culprit",
+        charts >= 5 && html.contains("bytes.Clone"),
+        "{}: the HTML export has {charts} SVG outputs and must show the culprit",
+        html_path.display()
+    );
+    assert!(
+        html.contains(".jp-RenderedSVG img{max-width:100%"),
+        "{}: charts in the HTML export do not shrink to the page",
         html_path.display()
     );
 }
