@@ -37,7 +37,6 @@ use inferno::flamegraph::{self, Direction, color};
 use crate::error::{Error, Result};
 use crate::notebook::{NotebookDisplay, escape_html, print_evcxr, thousands};
 use crate::profile::{Profile, Str, ValueType};
-use crate::report::units::scaled_label;
 
 /// Frame height in pixels.
 const FRAME_HEIGHT: usize = 16;
@@ -335,7 +334,7 @@ pub fn format_value(v: i64, t: &ValueType) -> String {
     if is_count(t) {
         format!("{} {}", thousands(v), count_name(t))
     } else {
-        scaled_label(v, &t.unit, "auto")
+        t.format(v)
     }
 }
 

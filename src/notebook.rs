@@ -661,16 +661,22 @@ fn reasons_html(title: &str, word: &str, reasons: &[String]) -> String {
     s
 }
 
+/// The plain-text twin of [`reasons_html`]: `title word`, then one
+/// `  - reason` line each.
+fn reasons_text(title: &str, word: &str, reasons: &[String]) -> String {
+    let mut s = format!("{title} {word}\n");
+    for r in reasons {
+        let _ = writeln!(s, "  - {r}");
+    }
+    s
+}
+
 impl NotebookDisplay for LeakVerdict {
     fn to_html(&self) -> String {
         reasons_html("verdict:", self.verdict.as_str(), &self.reasons)
     }
     fn to_plain_text(&self) -> String {
-        let mut s = format!("verdict: {}\n", self.verdict);
-        for r in &self.reasons {
-            let _ = writeln!(s, "  - {r}");
-        }
-        s
+        reasons_text("verdict:", self.verdict.as_str(), &self.reasons)
     }
 }
 
@@ -679,11 +685,7 @@ impl NotebookDisplay for Validation {
         reasons_html("regression check:", self.outcome.as_str(), &self.reasons)
     }
     fn to_plain_text(&self) -> String {
-        let mut s = format!("regression check: {}\n", self.outcome);
-        for r in &self.reasons {
-            let _ = writeln!(s, "  - {r}");
-        }
-        s
+        reasons_text("regression check:", self.outcome.as_str(), &self.reasons)
     }
 }
 

@@ -34,6 +34,14 @@ pub struct ValueType {
     pub unit: Str,
 }
 
+impl ValueType {
+    /// `v` in this type's unit, scaled to a readable size as pprof does
+    /// with `-unit=auto` (`9.57MB`, `1.50s`, `1234`).
+    pub fn format(&self, v: i64) -> String {
+        crate::report::units::scaled_label(v, &self.unit, "auto")
+    }
+}
+
 /// The value of a label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LabelValue {

@@ -516,7 +516,7 @@ impl GrowthTable {
 
     /// Formats a value in the sample type's unit.
     pub fn format(&self, v: i64) -> String {
-        crate::report::units::scaled_label(v, &self.sample_type.unit, "auto")
+        self.sample_type.format(v)
     }
 
     /// A plain-text table of the first `limit` rows.
@@ -722,7 +722,7 @@ impl Widening {
 
     /// Formats a value in the sample type's unit.
     pub fn format(&self, v: i64) -> String {
-        crate::report::units::scaled_label(v, &self.sample_type.unit, "auto")
+        self.sample_type.format(v)
     }
 
     /// The node where growth concentrates.

@@ -48,17 +48,21 @@ impl Executed {
         self.code_cells().map(|c| text(&c["source"])).collect()
     }
 
+    /// Every output of every code cell, in order.
+    fn outputs(&self) -> impl Iterator<Item = &Value> {
+        self.code_cells()
+            .flat_map(|c| c["outputs"].as_array().into_iter().flatten())
+    }
+
     /// Every output's data of this MIME type (display data and results).
     fn data(&self, mime: &str) -> Vec<String> {
-        self.code_cells()
-            .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
+        self.outputs()
             .filter_map(|o| o.get("data").and_then(|d| d.get(mime)).map(text))
             .collect()
     }
 
     fn stdout(&self) -> String {
-        self.code_cells()
-            .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
+        self.outputs()
             .filter(|o| o["output_type"] == "stream" && o["name"] == "stdout")
             .map(|o| text(&o["text"]))
             .collect()

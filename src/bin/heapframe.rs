@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use heapframe::Profile;
+use heapframe::notebook::NotebookDisplay;
 use heapframe::report::{self, BaseMode, Granularity, TopOptions};
 
 #[derive(Parser)]
@@ -502,14 +503,6 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
     }
 }
 
-fn verdict_text(v: &heapframe::metrics::LeakVerdict) -> String {
-    let mut s = format!("verdict: {}\n", v.verdict);
-    for r in &v.reasons {
-        s.push_str(&format!("  - {r}\n"));
-    }
-    s
-}
-
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
     let thresholds = heapframe::metrics::VerdictThresholds {
@@ -517,7 +510,8 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
         ..Default::default()
     };
     let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &thresholds);
-    let mut text = verdict_text(&v);
+    // The same lines a notebook shows as the verdict's plain text.
+    let mut text = v.to_plain_text();
     let g = heapframe::series::goroutine_check(&bundle)?;
     if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
         text.push_str(&format!(
@@ -553,10 +547,7 @@ fn run_validate(a: ValidateArgs) -> heapframe::Result<()> {
         Some(&a.counter),
         &Default::default(),
     );
-    let mut s = format!("regression check: {}\n", v.outcome);
-    for r in &v.reasons {
-        s.push_str(&format!("  - {r}\n"));
-    }
+    let mut s = v.to_plain_text();
     s.push_str(&format!(
         "  - after the fix: objects plateau {}, heap in use falls after GC {}, RSS no longer one-way {}\n",
         yes_no(Some(v.objects_plateau)),
