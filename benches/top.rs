@@ -42,10 +42,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use heapframe::Profile;
-use heapframe::bundle::Snapshot;
+use heapframe::growth::{GrowthKey, GrowthOptions, growth};
 use heapframe::pprof::{self, ReadOptions};
+use heapframe::profile::Snapshot;
 use heapframe::report::{self, BaseMode, TopOptions};
-use heapframe::series::{GrowthKey, GrowthOptions, growth};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -155,7 +155,7 @@ fn bench_file(path: &Path, runs: usize, go: Option<&Path>) {
     let gunzip = time(runs, || pprof::uncompressed(&bytes, &opts).unwrap().len());
     let decode = time(runs, || Profile::from_bytes(&bytes, "bench").unwrap());
     let tables = time(runs.min(5), || {
-        heapframe::frames::Tables::from_profile(&p)
+        heapframe::tables::Tables::from_profile(&p)
             .unwrap()
             .samples
             .height()

@@ -31,31 +31,21 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
-pub mod bundle;
-pub mod checklist;
-pub mod classify;
-#[cfg(feature = "live")]
-pub mod collect;
 pub mod error;
+pub mod files;
+pub mod units;
+
+pub mod evidence;
+pub mod growth;
 #[cfg(feature = "live")]
-pub mod fetch;
-#[cfg(feature = "views")]
-pub mod flame;
-#[cfg(feature = "tables")]
-pub mod frames;
-#[cfg(feature = "views")]
-pub mod incident_report;
-pub mod metrics;
-#[cfg(feature = "views")]
-pub mod notebook;
-#[cfg(feature = "views")]
-pub mod plot;
+pub mod live;
 pub mod pprof;
 pub mod profile;
-#[cfg(feature = "live")]
-pub mod prometheus;
 pub mod report;
-pub mod series;
+#[cfg(feature = "tables")]
+pub mod tables;
+#[cfg(feature = "views")]
+pub mod views;
 
 pub use error::{Error, FetchError, ProfileError, Result};
 /// The polars heapframe's tables are made with, for queries in notebooks
@@ -76,7 +66,7 @@ pub use profile::Profile;
 /// ```
 /// use heapframe::prelude::*;
 /// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
-/// let t = heapframe::series::growth(&b.heap, &Default::default())?;
+/// let t = heapframe::growth::growth(&b.heap, &Default::default())?;
 /// let _ = t.to_html();                                   // cell `t`: the growth table
 /// let _ = growth_plot(&t)?;                              // the growth chart
 /// let _ = metrics_plot(&b.metrics)?;                     // metric trends with GC marks
@@ -87,9 +77,9 @@ pub use profile::Profile;
 /// ```
 #[cfg(feature = "views")]
 pub mod prelude {
-    pub use crate::bundle::Bundle;
-    pub use crate::flame::{diff_flame, flame, icicle};
-    pub use crate::notebook::NotebookDisplay;
-    pub use crate::plot::{before_after_plot, growth_bars, growth_plot, metrics_plot};
+    pub use crate::evidence::bundle::Bundle;
     pub use crate::profile::Profile;
+    pub use crate::views::flame::{diff_flame, flame, icicle};
+    pub use crate::views::notebook::NotebookDisplay;
+    pub use crate::views::plot::{before_after_plot, growth_bars, growth_plot, metrics_plot};
 }

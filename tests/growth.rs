@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use heapframe::bundle::{Bundle, Snapshot, SnapshotKind};
-use heapframe::checklist::{self, Status};
-use heapframe::metrics::{self, Outcome, Verdict, VerdictThresholds};
+use heapframe::evidence::bundle::{Bundle, SnapshotKind};
+use heapframe::evidence::checklist::{self, Status};
+use heapframe::evidence::verdict::{self as judge, Outcome, Verdict, VerdictThresholds};
+use heapframe::growth::{GrowthKey, GrowthOptions, growth, widening};
+use heapframe::profile::Snapshot;
 use heapframe::profile::{Function, Line, Location, Profile, Sample, ValueType};
-use heapframe::series::{GrowthKey, GrowthOptions, growth, widening};
 
 fn bundle_path(s: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,8 +21,8 @@ fn bundle(s: &str) -> Bundle {
     Bundle::open(bundle_path(s)).unwrap()
 }
 
-fn verdict(b: &Bundle) -> metrics::LeakVerdict {
-    metrics::verdict(&b.metrics, None, &VerdictThresholds::default())
+fn verdict(b: &Bundle) -> judge::LeakVerdict {
+    judge::verdict(&b.metrics, None, &VerdictThresholds::default())
 }
 
 fn top(snaps: &[Snapshot], key: GrowthKey) -> String {
@@ -111,11 +112,11 @@ fn fixed_cache_is_not_a_leak_and_validates_as_fixed() {
     let after = bundle("fixed");
     assert_eq!(verdict(&after).verdict, Verdict::NotALeak);
     let t = VerdictThresholds::default();
-    let v = metrics::validate(&before.metrics, &after.metrics, None, &t);
+    let v = judge::validate(&before.metrics, &after.metrics, None, &t);
     assert_eq!(v.outcome, Outcome::Fixed, "{:?}", v.reasons);
-    let same = metrics::validate(&before.metrics, &before.metrics, None, &t);
+    let same = judge::validate(&before.metrics, &before.metrics, None, &t);
     assert_eq!(same.outcome, Outcome::NotFixed, "{:?}", same.reasons);
-    let other = metrics::validate(&before.metrics, &bundle("queue").metrics, None, &t);
+    let other = judge::validate(&before.metrics, &bundle("queue").metrics, None, &t);
     assert_eq!(other.outcome, Outcome::NotFixed, "{:?}", other.reasons);
 }
 
@@ -278,7 +279,7 @@ fn loose_files_and_globs_load_like_a_bundle() {
 #[test]
 fn prometheus_text_parsing() {
     let text = "# HELP x y\n# TYPE x counter\nhttp_requests_total{handler=\"/a\",code=\"2\\\"00\"} 12 1700000000123\nup 1\nnan_metric NaN\n";
-    let s = metrics::parse_prometheus(text, 5, "scrape.prom").unwrap();
+    let s = heapframe::evidence::metrics::parse_prometheus(text, 5, "scrape.prom").unwrap();
     assert_eq!(s.len(), 3);
     assert_eq!(s[0].time_ms, 1_700_000_000_123);
     assert_eq!(
@@ -290,7 +291,7 @@ fn prometheus_text_parsing() {
     );
     assert_eq!(s[1].time_ms, 5);
     assert!(s[2].value.is_nan());
-    let e = metrics::parse_prometheus("bad{ 1\n", 0, "scrape.prom")
+    let e = heapframe::evidence::metrics::parse_prometheus("bad{ 1\n", 0, "scrape.prom")
         .unwrap_err()
         .to_string();
     assert!(
@@ -302,7 +303,7 @@ fn prometheus_text_parsing() {
 #[test]
 fn too_little_data_says_so() {
     let b = bundle("mapcache");
-    let few = metrics::MetricSeries::new(
+    let few = heapframe::evidence::metrics::MetricSeries::new(
         b.metrics
             .samples
             .iter()
@@ -311,19 +312,19 @@ fn too_little_data_says_so() {
             .collect(),
     );
     assert_eq!(
-        metrics::verdict(&few, None, &VerdictThresholds::default()).verdict,
+        judge::verdict(&few, None, &VerdictThresholds::default()).verdict,
         Verdict::NotEnoughData
     );
-    let none = metrics::MetricSeries::default();
+    let none = heapframe::evidence::metrics::MetricSeries::default();
     assert_eq!(
-        metrics::verdict(&none, None, &VerdictThresholds::default()).verdict,
+        judge::verdict(&none, None, &VerdictThresholds::default()).verdict,
         Verdict::NotEnoughData
     );
 }
 
 #[test]
 fn series_deltas_add_up_to_the_total_delta() {
-    use heapframe::series::SnapshotSeries;
+    use heapframe::growth::SnapshotSeries;
     let b = bundle("queue");
     let s = SnapshotSeries::new(&b.heap);
     let si = |p: &Profile| p.sample_index(Some("inuse_space")).unwrap();
@@ -340,7 +341,7 @@ fn series_deltas_add_up_to_the_total_delta() {
 
 #[test]
 fn growth_tree_holds_cumulative_values() {
-    use heapframe::series::{growth_tree, growth_tree_dataframe};
+    use heapframe::growth::{growth_tree, growth_tree_dataframe};
     let b = bundle("mapcache");
     let nodes = growth_tree(&b.heap[0].profile, &b.heap[6].profile, None).unwrap();
     let roots_last: i64 = nodes
@@ -369,7 +370,7 @@ fn growth_tree_holds_cumulative_values() {
 
 #[test]
 fn kind_rules_are_data() {
-    use heapframe::classify::{Classifier, KindRule};
+    use heapframe::growth::classify::{Classifier, KindRule};
     let c = Classifier::go_default();
     let df = c.to_dataframe().unwrap();
     let again = Classifier::from_dataframe(&df).unwrap();
@@ -407,7 +408,7 @@ fn kind_rules_are_data() {
 #[test]
 fn goroutine_check_reads_counts_and_the_leak_profile() {
     let b = bundle("goroutines");
-    let g = heapframe::series::goroutine_check(&b).unwrap();
+    let g = heapframe::evidence::goroutines::goroutine_check(&b).unwrap();
     assert_eq!(g.counts.len(), 7);
     assert!(g.counts[6].1 > g.counts[0].1 * 5);
     assert_eq!(g.by_creator.unwrap().rows[0].key, "main.startWatcher.func1");
@@ -484,10 +485,10 @@ fn other_keys_group_as_documented() {
 
 #[test]
 fn kind_column_matches_growth_by_kind() {
-    use heapframe::classify::Classifier;
+    use heapframe::growth::classify::Classifier;
     let b = bundle("mapcache");
     let last = &b.heap[6].profile;
-    let mut t = heapframe::frames::Tables::from_profile(last).unwrap();
+    let mut t = heapframe::tables::Tables::from_profile(last).unwrap();
     Classifier::go_default().add_kind_column(&mut t).unwrap();
     let s = &t.samples;
     let kinds = s.column("kind").unwrap().str().unwrap();

@@ -15,11 +15,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use heapframe::bundle::{Bundle, SnapshotKind};
-use heapframe::collect::{CollectOptions, Collector, MetricsSource};
-use heapframe::fetch::{FetchOptions, ProfileQuery, Service};
-use heapframe::metrics::{Verdict, VerdictThresholds, names};
-use heapframe::series::{GrowthOptions, growth, widening};
+use heapframe::evidence::bundle::{Bundle, SnapshotKind};
+use heapframe::evidence::metrics::names;
+use heapframe::evidence::verdict::{Verdict, VerdictThresholds};
+use heapframe::growth::{GrowthOptions, growth, widening};
+use heapframe::live::collect::{CollectOptions, Collector, MetricsSource};
+use heapframe::live::{FetchOptions, ProfileQuery, Service};
 use heapframe::{Error, FetchError};
 
 // ---------------------------------------------------------------- helpers
@@ -439,7 +440,7 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
         min_span_secs: 4.0,
         ..Default::default()
     };
-    let v = heapframe::metrics::verdict(&b.metrics, None, &t);
+    let v = heapframe::evidence::verdict::verdict(&b.metrics, None, &t);
     assert_eq!(v.verdict, Verdict::Leak, "{:?}", v.reasons);
 
     let out2 = heapframe().arg("growth").arg(&out).output().unwrap();
@@ -759,12 +760,15 @@ fn size_limit_headers_and_credentials() {
     };
     let s = Service::new(
         &base,
-        with(heapframe::fetch::Auth::Bearer("s3cret".into()), 1 << 20),
+        with(
+            heapframe::live::http::Auth::Bearer("s3cret".into()),
+            1 << 20,
+        ),
     )
     .unwrap();
     s.profile(SnapshotKind::Heap, &ProfileQuery::default())
         .unwrap();
-    let basic = heapframe::fetch::Auth::Basic {
+    let basic = heapframe::live::http::Auth::Basic {
         user: "ops".into(),
         password: Some("pw".into()),
     };
@@ -1187,8 +1191,8 @@ fn prometheus_range_query_against_a_real_server() {
             .is_some_and(|r| r.starts_with("HTTP/1.0 200") || r.starts_with("HTTP/1.1 200"))
     });
     let base = format!("http://{listen}");
-    let prom = heapframe::prometheus::Server::new(&base, fast()).unwrap();
-    let q = |end_ms: i64| heapframe::prometheus::HistoryQuery {
+    let prom = heapframe::live::prometheus::Server::new(&base, fast()).unwrap();
+    let q = |end_ms: i64| heapframe::live::prometheus::HistoryQuery {
         selector: "job=\"leaky\"".into(),
         start_ms: end_ms - 120_000,
         end_ms,
@@ -1199,11 +1203,11 @@ fn prometheus_range_query_against_a_real_server() {
         "four scrapes in Prometheus",
         Duration::from_secs(60),
         || {
-            prom.history(&q(heapframe::fetch::now_ms()))
+            prom.history(&q(heapframe::live::http::now_ms()))
                 .is_ok_and(|h| h.series.points(names::HEAP_INUSE).len() >= 4)
         },
     );
-    let h = prom.history(&q(heapframe::fetch::now_ms())).unwrap();
+    let h = prom.history(&q(heapframe::live::http::now_ms())).unwrap();
     for name in [
         names::RSS,
         names::HEAP_INUSE,
@@ -1235,7 +1239,7 @@ fn prometheus_range_query_against_a_real_server() {
     );
     // 30 days at the 1 s step asked for is 2.6 million points: this server
     // refuses that as such, and accepts the query with the widened step.
-    let now = heapframe::fetch::now_ms();
+    let now = heapframe::live::http::now_ms();
     let month_ms = 30 * 86_400_000;
     let raw = http_get(
         &listen,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use heapframe::Profile;
-use heapframe::frames::Tables;
+use heapframe::tables::Tables;
 use polars::prelude::*;
 
 fn profile(name: &str) -> Profile {

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use heapframe::bundle::Bundle;
-use heapframe::incident_report::{ReportOptions, incident_report};
-use heapframe::notebook::NotebookDisplay;
+use heapframe::evidence::bundle::Bundle;
+use heapframe::views::notebook::NotebookDisplay;
+use heapframe::views::page::{ReportOptions, incident_report};
 
 const MAPCACHE: &str = "tests/fixtures/bundles/mapcache";
 const FIXED: &str = "tests/fixtures/bundles/fixed";
@@ -270,7 +270,10 @@ fn flame_graphs_zoom_and_search_in_their_own_frames() {
         .join(format!("flame-chromium-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = heapframe::Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
-    let html = heapframe::flame::flame(&p).unwrap().interactive().to_html();
+    let html = heapframe::views::flame::flame(&p)
+        .unwrap()
+        .interactive()
+        .to_html();
     // The embedded SVG, with a script appended that clicks a frame and
     // searches when the frame has loaded (setting the graph up first if
     // inferno has not yet), and logs what it sees. All of it runs inside the

@@ -2,12 +2,12 @@
 #![cfg(feature = "views")]
 
 use heapframe::Profile;
-use heapframe::bundle::Bundle;
-use heapframe::flame::{self, FlameOptions, Layout, Stacks};
-use heapframe::notebook::{NotebookDisplay, dataframe_table};
-use heapframe::plot;
+use heapframe::evidence::bundle::Bundle;
+use heapframe::growth::{GrowthKey, GrowthOptions, growth};
 use heapframe::profile::ValueType;
-use heapframe::series::{GrowthKey, GrowthOptions, growth};
+use heapframe::views::flame::{self, FlameOptions, Layout, Stacks};
+use heapframe::views::notebook::{NotebookDisplay, dataframe_table};
+use heapframe::views::plot;
 
 const MAPCACHE: &str = "tests/fixtures/bundles/mapcache";
 /// Where the leaked bytes are allocated (the cache's values, cloned in
@@ -376,7 +376,7 @@ fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
 
     // DataFrame cells: bytes in human units, counts with thousands
     // separators, line numbers and ids as they are
-    let t = heapframe::frames::Tables::from_profile(&p).unwrap();
+    let t = heapframe::tables::Tables::from_profile(&p).unwrap();
     let leaves = dataframe_table(&t.frames, usize::MAX);
     let line = leaves.columns.iter().position(|c| c == "line").unwrap();
     assert!(
@@ -402,10 +402,10 @@ fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
 #[test]
 fn verdicts_and_checklists_render_with_escaped_evidence() {
     let b = Bundle::open(MAPCACHE).unwrap();
-    let v = heapframe::metrics::verdict(&b.metrics, None, &Default::default());
+    let v = heapframe::evidence::verdict::verdict(&b.metrics, None, &Default::default());
     assert!(v.to_html().contains(">leak</span>"), "{}", v.to_html());
     assert!(v.to_plain_text().starts_with("verdict: leak\n"));
-    let mut items = heapframe::checklist::checklist(&b);
+    let mut items = heapframe::evidence::checklist::checklist(&b);
     items[0].detail = "<img src=x onerror=alert(1)>".into();
     let html = items.to_html();
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
@@ -482,7 +482,7 @@ fn widening_goroutines_and_bundle_render_for_notebooks() {
     let b = Bundle::open(MAPCACHE).unwrap();
     // the widening chain: root first, the culprit where growth concentrates,
     // the deepest application frame marked, values in the sample's unit
-    let w = heapframe::series::SnapshotSeries::new(&b.heap)
+    let w = heapframe::growth::SnapshotSeries::new(&b.heap)
         .widening(None)
         .unwrap();
     let t = w.to_table();
@@ -504,7 +504,7 @@ fn widening_goroutines_and_bundle_render_for_notebooks() {
     assert!(w.to_plain_text().contains("main.BuildResponse"));
 
     // goroutine check: counts, creators
-    let g = heapframe::series::goroutine_check(&b).unwrap();
+    let g = heapframe::evidence::goroutines::goroutine_check(&b).unwrap();
     let html = g.to_html();
     assert!(
         html.starts_with(
@@ -515,7 +515,7 @@ fn widening_goroutines_and_bundle_render_for_notebooks() {
     assert!(html.contains("goroutines by creator"));
     assert!(g.to_plain_text().starts_with("Goroutines: 7 → 7"));
     let leaky = Bundle::open("tests/fixtures/bundles/goroutines").unwrap();
-    let g = heapframe::series::goroutine_check(&leaky).unwrap();
+    let g = heapframe::evidence::goroutines::goroutine_check(&leaky).unwrap();
     let text = g.to_plain_text();
     assert!(
         text.contains("leaked goroutines started by main.startWatcher"),

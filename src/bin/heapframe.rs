@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use heapframe::Profile;
-use heapframe::notebook::NotebookDisplay;
 use heapframe::report::{self, BaseMode, Granularity, TopOptions};
+use heapframe::views::notebook::NotebookDisplay;
 
 #[derive(Parser)]
 #[command(
@@ -399,11 +399,11 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         Format::Text => write_out(a.output.as_ref(), rpt.to_text().as_bytes()),
         f => {
             let mut df = rpt.to_dataframe()?;
-            let bytes = heapframe::frames::encode(
+            let bytes = heapframe::tables::encode(
                 &mut df,
                 match f {
-                    Format::Csv => heapframe::frames::TableFormat::Csv,
-                    Format::Json => heapframe::frames::TableFormat::Json,
+                    Format::Csv => heapframe::tables::TableFormat::Csv,
+                    Format::Json => heapframe::tables::TableFormat::Json,
                     _ => {
                         if a.output.is_none() {
                             return Err(heapframe::Error::Option(
@@ -411,7 +411,7 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
                                     .to_string(),
                             ));
                         }
-                        heapframe::frames::TableFormat::Parquet
+                        heapframe::tables::TableFormat::Parquet
                     }
                 },
             )?;
@@ -422,7 +422,7 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
 
 fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
     match path {
-        Some(p) => heapframe::frames::write_atomically(p, bytes),
+        Some(p) => heapframe::files::replace_file(p, bytes),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(bytes).and_then(|_| out.flush()).or_else(|e| {
@@ -439,8 +439,8 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
 }
 
 fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
-    use heapframe::bundle::{Bundle, SnapshotKind};
-    use heapframe::series::{GrowthOptions, growth};
+    use heapframe::evidence::bundle::{Bundle, SnapshotKind};
+    use heapframe::growth::{GrowthOptions, growth};
     let bundle = Bundle::from_paths(&a.inputs)?;
     let kind = match a.kind {
         KindArg::Heap => SnapshotKind::Heap,
@@ -467,7 +467,7 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
             let mut text = table.to_text(a.limit);
             let (first, last) = (&snaps[0], &snaps[snaps.len() - 1]);
             if matches!(kind, SnapshotKind::Heap | SnapshotKind::Goroutine) && snaps.len() >= 2 {
-                let w = heapframe::series::widening(
+                let w = heapframe::growth::widening(
                     &first.profile,
                     &last.profile,
                     opts.sample_index.as_deref(),
@@ -495,24 +495,24 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
         f => {
             let mut df = table.to_dataframe()?;
             let fmt = match f {
-                TableFormat::Csv => heapframe::frames::TableFormat::Csv,
-                _ => heapframe::frames::TableFormat::Json,
+                TableFormat::Csv => heapframe::tables::TableFormat::Csv,
+                _ => heapframe::tables::TableFormat::Json,
             };
-            write_out(None, &heapframe::frames::encode(&mut df, fmt)?)
+            write_out(None, &heapframe::tables::encode(&mut df, fmt)?)
         }
     }
 }
 
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
-    let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
-    let thresholds = heapframe::metrics::VerdictThresholds {
-        min_span_secs: heapframe::fetch::parse_duration(&a.min_span)?.as_secs_f64(),
+    let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
+    let thresholds = heapframe::evidence::verdict::VerdictThresholds {
+        min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?.as_secs_f64(),
         ..Default::default()
     };
-    let v = heapframe::metrics::verdict(&bundle.metrics, Some(&a.counter), &thresholds);
+    let v = heapframe::evidence::verdict::verdict(&bundle.metrics, Some(&a.counter), &thresholds);
     // The same lines a notebook shows as the verdict's plain text.
     let mut text = v.to_plain_text();
-    let g = heapframe::series::goroutine_check(&bundle)?;
+    let g = heapframe::evidence::goroutines::goroutine_check(&bundle)?;
     if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
         text.push_str(&format!(
             "goroutines: {} -> {} across {} goroutine profiles\n",
@@ -539,9 +539,9 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
 }
 
 fn run_validate(a: ValidateArgs) -> heapframe::Result<()> {
-    let before = heapframe::bundle::Bundle::open(&a.before)?;
-    let after = heapframe::bundle::Bundle::open(&a.after)?;
-    let v = heapframe::metrics::validate(
+    let before = heapframe::evidence::bundle::Bundle::open(&a.before)?;
+    let after = heapframe::evidence::bundle::Bundle::open(&a.after)?;
+    let v = heapframe::evidence::verdict::validate(
         &before.metrics,
         &after.metrics,
         Some(&a.counter),
@@ -566,13 +566,16 @@ fn yes_no(b: Option<bool>) -> &'static str {
 }
 
 fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
-    let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
-    let items = heapframe::checklist::checklist(&bundle);
-    write_out(None, heapframe::checklist::to_text(&items).as_bytes())
+    let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
+    let items = heapframe::evidence::checklist::checklist(&bundle);
+    write_out(
+        None,
+        heapframe::evidence::checklist::to_text(&items).as_bytes(),
+    )
 }
 
-fn fetch_options(a: &HttpArgs) -> heapframe::Result<heapframe::fetch::FetchOptions> {
-    use heapframe::fetch::{Auth, FetchOptions, parse_duration};
+fn fetch_options(a: &HttpArgs) -> heapframe::Result<heapframe::live::http::FetchOptions> {
+    use heapframe::live::{Auth, FetchOptions, parse_duration};
     let mut headers = Vec::new();
     for h in &a.headers {
         let (k, v) = h.split_once(':').ok_or_else(|| {
@@ -603,9 +606,9 @@ fn fetch_options(a: &HttpArgs) -> heapframe::Result<heapframe::fetch::FetchOptio
 }
 
 fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
-    use heapframe::bundle::SnapshotKind;
-    use heapframe::collect::{CollectOptions, Collector, MetricsSource};
-    use heapframe::fetch::{ProfileQuery, Service, parse_duration};
+    use heapframe::evidence::bundle::SnapshotKind;
+    use heapframe::live::collect::{CollectOptions, Collector, MetricsSource};
+    use heapframe::live::{ProfileQuery, Service, parse_duration};
     let service = Service::new(&a.url, fetch_options(&a.http)?)?;
     let opts = CollectOptions {
         every: parse_duration(&a.every)?,
@@ -683,8 +686,8 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
 }
 
 fn run_import(a: ImportArgs) -> heapframe::Result<()> {
-    use heapframe::fetch::{now_ms, parse_duration};
-    use heapframe::prometheus::{HistoryQuery, Server};
+    use heapframe::live::prometheus::{HistoryQuery, Server};
+    use heapframe::live::{now_ms, parse_duration};
     let server = Server::new(&a.server, fetch_options(&a.http)?)?;
     let end_ms = now_ms();
     let since = parse_duration(&a.since)?;
@@ -711,8 +714,8 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
 }
 #[cfg(feature = "views")]
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
-    use heapframe::incident_report::{ReportOptions, incident_report};
-    let bundle = heapframe::bundle::Bundle::open(&a.bundle)?;
+    use heapframe::views::page::{ReportOptions, incident_report};
+    let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
     let report = incident_report(
         &bundle,
         &ReportOptions {
@@ -721,7 +724,7 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
             ..Default::default()
         },
     )?;
-    heapframe::frames::write_atomically(&a.output, report.html.as_bytes())?;
+    heapframe::files::replace_file(&a.output, report.html.as_bytes())?;
     let mut text = String::new();
     for (i, line) in report.evidence.iter().enumerate() {
         text.push_str(&format!("{}. {line}\n", i + 1));
@@ -736,7 +739,7 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
 
 #[cfg(feature = "views")]
 fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
-    use heapframe::flame::{FlameOptions, Layout, diff_flame_with, flame_with};
+    use heapframe::views::flame::{FlameOptions, Layout, diff_flame_with, flame_with};
     let opts = FlameOptions {
         sample_index: a.sample_index,
         layout: if a.icicle {

@@ -21,7 +21,7 @@
 //! matching each drawn rectangle to its node of the call tree.
 //!
 //! ```
-//! use heapframe::{Profile, flame};
+//! use heapframe::{Profile, views::flame};
 //! let p = Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
 //! let g = flame::flame(&p)?;
 //! assert!(g.svg().contains("main.(*profileCache).Put"));
@@ -35,8 +35,9 @@ use std::path::Path;
 use inferno::flamegraph::{self, Direction, color};
 
 use crate::error::{Error, Result};
-use crate::notebook::{NotebookDisplay, escape_html, print_evcxr, thousands};
 use crate::profile::{Profile, Str, ValueType};
+use crate::views::html::{escape_html, thousands};
+use crate::views::notebook::{NotebookDisplay, print_evcxr};
 
 /// Frame height in pixels.
 const FRAME_HEIGHT: usize = 16;
@@ -150,7 +151,7 @@ impl FlameGraph {
 
     /// Writes the SVG to `path` (atomically).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::frames::write_atomically(path.as_ref(), self.svg.as_bytes())
+        crate::files::replace_file(path.as_ref(), self.svg.as_bytes())
     }
 
     /// The graph for an HTML page or a notebook's HTML output: an `iframe`
@@ -160,7 +161,7 @@ impl FlameGraph {
     /// sandboxed: scripts and the search prompt only.
     ///
     /// ```
-    /// use heapframe::{Profile, flame, notebook::NotebookDisplay};
+    /// use heapframe::{Profile, views::flame, views::notebook::NotebookDisplay};
     /// let p = Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
     /// let html = flame::flame(&p)?.interactive().to_html();
     /// assert!(html.starts_with("<iframe class=\"hf-flame\""));
@@ -192,7 +193,10 @@ impl FlameGraph {
     pub fn evcxr_display(&self) {
         print_evcxr(&[
             ("text/plain", &format!("flame graph: {}", self.title)),
-            ("image/svg+xml", &crate::notebook::fit_width(&self.svg)),
+            (
+                "image/svg+xml",
+                &crate::views::notebook::fit_width(&self.svg),
+            ),
         ]);
     }
 }
@@ -255,7 +259,7 @@ pub fn flame(p: &Profile) -> Result<FlameGraph> {
 ///
 /// ```
 /// let p = heapframe::Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
-/// let g = heapframe::flame::icicle(&p)?;
+/// let g = heapframe::views::flame::icicle(&p)?;
 /// assert!(g.title().starts_with("Icicle graph of inuse_space"));
 /// # Ok::<(), heapframe::Error>(())
 /// ```
@@ -282,7 +286,7 @@ pub fn flame_with(p: &Profile, opts: &FlameOptions) -> Result<FlameGraph> {
 /// matched by name in `before`.
 ///
 /// ```
-/// use heapframe::{Profile, flame};
+/// use heapframe::{Profile, views::flame};
 /// let a = Profile::from_path("tests/fixtures/bundles/mapcache/heap/001.pb.gz")?;
 /// let b = Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
 /// let g = flame::diff_flame(&a, &b)?;
@@ -605,7 +609,7 @@ fn palette(t: &ValueType) -> color::Palette {
 /// A flame or icicle graph of `stacks`.
 ///
 /// ```
-/// use heapframe::flame::{Stacks, flame_stacks};
+/// use heapframe::views::flame::{Stacks, flame_stacks};
 /// use heapframe::profile::ValueType;
 /// let s = Stacks {
 ///     sample_type: ValueType { name: "inuse_space".into(), unit: "bytes".into() },
@@ -685,7 +689,7 @@ pub fn growth_color(g: i64, scale: i64) -> String {
 /// A differential flame graph of two stack sets (see the module docs).
 ///
 /// ```
-/// use heapframe::flame::{Stacks, diff_flame_stacks};
+/// use heapframe::views::flame::{Stacks, diff_flame_stacks};
 /// use heapframe::profile::ValueType;
 /// let st = ValueType { name: "inuse_space".into(), unit: "bytes".into() };
 /// let mk = |v: Vec<(&str, i64)>| Stacks {

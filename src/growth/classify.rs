@@ -9,7 +9,7 @@
 //! table, edit them, and build a classifier from the edited table.
 //!
 //! ```
-//! use heapframe::classify::Classifier;
+//! use heapframe::growth::classify::Classifier;
 //! let c = Classifier::go_default();
 //! assert_eq!(c.classify(&["bytes.Clone", "encoding/json.Marshal"], Some(1024)), "encoding output");
 //! assert_eq!(c.classify(&["bufio.NewReaderSize", "net/http.newBufioReader"], Some(4096)), "bufio buffers");
@@ -255,13 +255,13 @@ impl Classifier {
     /// the `samples` table of `tables`, reading stacks from its `frames`.
     ///
     /// ```
-    /// use heapframe::{Profile, frames::Tables, classify::Classifier};
+    /// use heapframe::{Profile, tables::Tables, growth::classify::Classifier};
     /// let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
     /// let mut t = Tables::from_profile(&p).unwrap();
     /// Classifier::go_default().add_kind_column(&mut t).unwrap();
     /// assert!(t.samples.column("kind").is_ok());
     /// ```
-    pub fn add_kind_column(&self, tables: &mut crate::frames::Tables) -> Result<()> {
+    pub fn add_kind_column(&self, tables: &mut crate::tables::Tables) -> Result<()> {
         use polars::prelude::*;
         let err = |e: PolarsError| Error::Output(format!("adding the kind column failed: {e}"));
         let f = &tables.frames;

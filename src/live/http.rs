@@ -19,8 +19,8 @@
 //! exponential back-off.
 //!
 //! ```no_run
-//! use heapframe::bundle::SnapshotKind;
-//! use heapframe::fetch::{FetchOptions, ProfileQuery, Service};
+//! use heapframe::evidence::bundle::SnapshotKind;
+//! use heapframe::live::{FetchOptions, ProfileQuery, Service};
 //! let svc = Service::new("http://127.0.0.1:6060", FetchOptions::default())?;
 //! let heap = svc.profile(SnapshotKind::Heap, &ProfileQuery { gc: true, seconds: None })?;
 //! println!("{} samples", heap.profile.samples.len());
@@ -36,11 +36,8 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::blocking::{Client, Response};
 
-use crate::bundle::SnapshotKind;
-use crate::checklist::is_internal_ip;
-use crate::error::{Error, FetchError, ProfileError, Result};
-use crate::metrics::{self, MetricSample};
-use crate::profile::Profile;
+use crate::error::{Error, FetchError, Result};
+use crate::evidence::checklist::is_internal_ip;
 
 /// Credentials sent with every request (for endpoints behind a proxy).
 #[derive(Clone, PartialEq, Eq)]
@@ -104,42 +101,6 @@ impl Default for FetchOptions {
     }
 }
 
-/// Query parameters of a profile request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProfileQuery {
-    /// `gc=1`: run a garbage collection before taking a heap profile, so
-    /// in-use numbers are exact as of now.
-    pub gc: bool,
-    /// `seconds=N`: a delta profile over the next N seconds (what was
-    /// allocated during them), instead of totals since the start.
-    pub seconds: Option<u32>,
-}
-
-/// A profile as fetched: the bytes to store (always gzip, as Go serves
-/// them) and the decoded profile.
-#[derive(Debug, Clone)]
-pub struct FetchedProfile {
-    /// The URL asked.
-    pub url: String,
-    /// Gzip-compressed profile.proto bytes.
-    pub gzip: Vec<u8>,
-    /// The decoded, validated profile.
-    pub profile: Profile,
-}
-
-/// One scrape of a metrics endpoint.
-#[derive(Debug, Clone)]
-pub struct Scrape {
-    /// The URL asked.
-    pub url: String,
-    /// When the scrape was taken, Unix milliseconds.
-    pub time_ms: i64,
-    /// The page as served (Prometheus text or expvar JSON).
-    pub text: String,
-    /// The samples read from it.
-    pub samples: Vec<MetricSample>,
-}
-
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -152,7 +113,7 @@ pub fn now_ms() -> i64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use heapframe::fetch::parse_duration;
+/// use heapframe::live::http::parse_duration;
 /// assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
 /// assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
 /// assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
@@ -204,7 +165,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
 /// it resolves to must be internal. Returns the reason for refusing.
 ///
 /// ```
-/// use heapframe::fetch::check_internal;
+/// use heapframe::live::http::check_internal;
 /// assert!(check_internal("http://127.0.0.1:6060").is_ok());
 /// assert!(check_internal("http://10.1.2.3:6060/debug/pprof/heap").is_ok());
 /// assert!(check_internal("http://8.8.8.8:6060").is_err());
@@ -241,7 +202,7 @@ pub fn check_internal(url: &str) -> std::result::Result<(), FetchError> {
     }
 }
 
-fn parse_url(url: &str) -> std::result::Result<Url, FetchError> {
+pub(crate) fn parse_url(url: &str) -> std::result::Result<Url, FetchError> {
     let with_scheme = if url.contains("://") {
         url.to_string()
     } else {
@@ -256,7 +217,7 @@ fn parse_url(url: &str) -> std::result::Result<Url, FetchError> {
     Ok(u)
 }
 
-/// The HTTP side shared by [`Service`] and [`crate::prometheus::Server`]:
+/// The HTTP side shared by the service client and the Prometheus client:
 /// a client with the options applied, the internal-address policy, bounded
 /// reads and retries.
 #[derive(Debug, Clone)]
@@ -482,7 +443,7 @@ fn printable_start(bytes: &[u8], n: usize) -> String {
     s
 }
 
-fn looks_like_html(content_type: &str, bytes: &[u8]) -> bool {
+pub(crate) fn looks_like_html(content_type: &str, bytes: &[u8]) -> bool {
     let start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -490,7 +451,11 @@ fn looks_like_html(content_type: &str, bytes: &[u8]) -> bool {
     content_type.contains("html") || start.starts_with(b"<")
 }
 
-fn unexpected(expected: &'static str, body: &Body, reason: impl Into<String>) -> FetchError {
+pub(crate) fn unexpected(
+    expected: &'static str,
+    body: &Body,
+    reason: impl Into<String>,
+) -> FetchError {
     FetchError::Unexpected {
         expected,
         content_type: body.content_type.clone(),
@@ -499,56 +464,10 @@ fn unexpected(expected: &'static str, body: &Body, reason: impl Into<String>) ->
     }
 }
 
-/// Checks that `body` is a profile; returns it gzipped, and decoded.
-fn profile_from_body(url: &str, body: Body) -> std::result::Result<FetchedProfile, FetchError> {
-    const WHAT: &str = "a pprof profile";
-    if body.bytes.is_empty() {
-        return Err(unexpected(WHAT, &body, "truncated: the body is empty"));
-    }
-    let gzipped = crate::pprof::is_gzip(&body.bytes);
-    if !gzipped && looks_like_html(&body.content_type, &body.bytes) {
-        return Err(unexpected(
-            WHAT,
-            &body,
-            "an HTML page (a proxy's login or error page? give credentials with --bearer, \
-             --basic or --header)",
-        ));
-    }
-    let profile = match Profile::from_bytes(&body.bytes, url) {
-        Ok(p) => p,
-        Err(Error::Profile { error, .. }) => {
-            let reason = match &error {
-                ProfileError::Gzip(_) => format!(
-                    "truncated or corrupt gzip ({} bytes received): {error}",
-                    body.bytes.len()
-                ),
-                ProfileError::Decode(_) if gzipped => format!(
-                    "truncated or corrupt profile ({} bytes received): {error}",
-                    body.bytes.len()
-                ),
-                _ => format!("does not decode as a profile: {error}"),
-            };
-            return Err(unexpected(WHAT, &body, reason));
-        }
-        Err(other) => return Err(unexpected(WHAT, &body, other.to_string())),
-    };
-    let gzip = if gzipped {
-        body.bytes
-    } else {
-        use std::io::Write;
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(&body.bytes)
-            .and_then(|_| enc.finish())
-            .map_err(|e| FetchError::Transport(format!("compressing the profile: {e}")))?
-    };
-    Ok(FetchedProfile {
-        url: url.to_string(),
-        gzip,
-        profile,
-    })
-}
-
-fn text_from_body(body: &Body, expected: &'static str) -> std::result::Result<String, FetchError> {
+pub(crate) fn text_from_body(
+    body: &Body,
+    expected: &'static str,
+) -> std::result::Result<String, FetchError> {
     if body.bytes.is_empty() {
         return Err(unexpected(expected, body, "truncated: the body is empty"));
     }
@@ -565,241 +484,4 @@ fn text_from_body(body: &Body, expected: &'static str) -> std::result::Result<St
     }
     String::from_utf8(body.bytes.clone())
         .map_err(|e| unexpected(expected, body, format!("not UTF-8 text: {e}")))
-}
-
-/// A running Go service, by its base address.
-#[derive(Debug, Clone)]
-pub struct Service {
-    base: String,
-    http: Http,
-}
-
-impl Service {
-    /// A service at `base` (`http://10.0.3.7:6060`; a scheme-less
-    /// `127.0.0.1:6060` means http, and a trailing `/debug/pprof/...` is
-    /// dropped). Fails, without sending anything, when the address is not
-    /// internal and [`FetchOptions::allow_public`] is false.
-    ///
-    /// ```
-    /// use heapframe::fetch::{FetchOptions, Service};
-    /// let svc = Service::new("127.0.0.1:6060/debug/pprof/", FetchOptions::default())?;
-    /// assert_eq!(svc.base(), "http://127.0.0.1:6060");
-    /// let err = Service::new("http://93.184.216.34:6060", FetchOptions::default()).unwrap_err();
-    /// assert!(err.to_string().contains("refused"));
-    /// # Ok::<(), heapframe::Error>(())
-    /// ```
-    pub fn new(base: &str, opts: FetchOptions) -> Result<Service> {
-        let mut u = parse_url(base).map_err(|e| Error::fetch(base, e))?;
-        let path = u.path().to_string();
-        let keep = path.find("/debug/").map_or(path.as_str(), |i| &path[..i]);
-        let keep = keep.trim_end_matches('/').to_string();
-        u.set_path(&keep);
-        u.set_query(None);
-        u.set_fragment(None);
-        let base = u.as_str().trim_end_matches('/').to_string();
-        let http = Http::new(&base, opts)?;
-        Ok(Service { base, http })
-    }
-
-    /// The normalised base address (no trailing slash).
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    /// The options in force.
-    pub fn options(&self) -> &FetchOptions {
-        self.http.options()
-    }
-
-    /// The URL of a profile endpoint with its query.
-    ///
-    /// ```
-    /// use heapframe::bundle::SnapshotKind;
-    /// use heapframe::fetch::{FetchOptions, ProfileQuery, Service};
-    /// let svc = Service::new("http://127.0.0.1:6060", FetchOptions::default())?;
-    /// let q = ProfileQuery { gc: true, seconds: Some(30) };
-    /// assert_eq!(svc.profile_url(SnapshotKind::Allocs, &q),
-    ///            "http://127.0.0.1:6060/debug/pprof/allocs?gc=1&seconds=30");
-    /// # Ok::<(), heapframe::Error>(())
-    /// ```
-    pub fn profile_url(&self, kind: SnapshotKind, q: &ProfileQuery) -> String {
-        let mut params = Vec::new();
-        if q.gc {
-            params.push("gc=1".to_string());
-        }
-        if let Some(s) = q.seconds {
-            params.push(format!("seconds={s}"));
-        }
-        let query = if params.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", params.join("&"))
-        };
-        format!("{}/debug/pprof/{}{query}", self.base, kind.dir())
-    }
-
-    /// Fetches `/debug/pprof/heap`, `allocs`, `goroutine` or
-    /// `goroutineleak` (Go 1.27) and checks that it is a profile.
-    pub fn profile(&self, kind: SnapshotKind, q: &ProfileQuery) -> Result<FetchedProfile> {
-        let url = self.profile_url(kind, q);
-        let extra = Duration::from_secs(q.seconds.unwrap_or(0) as u64);
-        self.http
-            .get(&url, extra, |body| profile_from_body(&url, body))
-    }
-
-    /// Scrapes `/metrics` (Prometheus text format) and parses it with
-    /// [`metrics::parse_prometheus`]; the scrape time is when the request
-    /// was sent.
-    pub fn metrics(&self) -> Result<Scrape> {
-        let url = format!("{}/metrics", self.base);
-        self.http.get(&url, Duration::ZERO, |body| {
-            let time_ms = now_ms();
-            const WHAT: &str = "Prometheus text";
-            let text = text_from_body(&body, WHAT)?;
-            let samples = metrics::parse_prometheus(&text, time_ms, &url)
-                .map_err(|e| unexpected(WHAT, &body, e.to_string()))?;
-            if samples.is_empty() {
-                return Err(unexpected(WHAT, &body, "no samples in the page"));
-            }
-            Ok(Scrape {
-                url: url.clone(),
-                time_ms,
-                text,
-                samples,
-            })
-        })
-    }
-
-    /// Reads `/debug/vars` (Go's expvar) as metric samples with
-    /// [`metrics::parse_expvar`]: heap in use, heap objects, GC cycles...
-    /// under their Prometheus names, for services without `/metrics`.
-    pub fn expvar(&self) -> Result<Scrape> {
-        let url = format!("{}/debug/vars", self.base);
-        self.http.get(&url, Duration::ZERO, |body| {
-            let time_ms = now_ms();
-            const WHAT: &str = "an expvar JSON page";
-            let text = text_from_body(&body, WHAT)?;
-            let samples = metrics::parse_expvar(&text, time_ms, &url)
-                .map_err(|e| unexpected(WHAT, &body, e.to_string()))?;
-            Ok(Scrape {
-                url: url.clone(),
-                time_ms,
-                text,
-                samples,
-            })
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("1s").unwrap(), Duration::from_secs(1));
-        assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
-        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        for bad in ["", "m", "5x", "-1s", "1s2"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn public_addresses_are_refused_before_any_request() {
-        for url in [
-            "http://8.8.8.8:6060",
-            "https://93.184.216.34/debug/pprof/heap",
-            "http://[2001:4860:4860::8888]:6060",
-            "http://[::ffff:8.8.4.4]:80",
-        ] {
-            let err = Service::new(url, FetchOptions::default()).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    Error::Fetch {
-                        error: FetchError::NotInternal(_),
-                        ..
-                    }
-                ),
-                "{url}: {err}"
-            );
-            assert!(err.to_string().contains("--allow-public"), "{err}");
-        }
-        for url in [
-            "http://127.0.0.1:1",
-            "http://10.0.0.1:6060",
-            "http://172.16.5.4",
-            "http://192.168.1.1",
-            "http://[::1]:6060",
-            "http://[fd00::1]:6060",
-            "localhost:6060",
-        ] {
-            assert!(Service::new(url, FetchOptions::default()).is_ok(), "{url}");
-        }
-        // Allowed explicitly: the client is built, still nothing is sent.
-        let opts = FetchOptions {
-            allow_public: true,
-            ..Default::default()
-        };
-        assert!(Service::new("http://8.8.8.8:6060", opts).is_ok());
-    }
-
-    #[test]
-    fn base_addresses_are_normalised() {
-        let base = |u: &str| Service::new(u, FetchOptions::default()).unwrap().base;
-        assert_eq!(base("127.0.0.1:6060"), "http://127.0.0.1:6060");
-        assert_eq!(
-            base("http://127.0.0.1:6060/debug/pprof/heap?gc=1"),
-            "http://127.0.0.1:6060"
-        );
-        assert_eq!(
-            base("http://127.0.0.1:6060/svc/"),
-            "http://127.0.0.1:6060/svc"
-        );
-        assert!(Service::new("ftp://127.0.0.1/", FetchOptions::default()).is_err());
-    }
-
-    #[test]
-    fn secrets_are_not_printed() {
-        let a = Auth::Basic {
-            user: "ops".into(),
-            password: Some("hunter2".into()),
-        };
-        assert_eq!(format!("{a:?}"), "Basic(ops:***)");
-        assert_eq!(format!("{:?}", Auth::Bearer("t0k".into())), "Bearer(***)");
-    }
-
-    #[test]
-    fn answers_that_are_not_profiles_are_named() {
-        let body = |ct: &str, b: &[u8]| Body {
-            content_type: ct.into(),
-            bytes: b.to_vec(),
-        };
-        let html = profile_from_body(
-            "u",
-            body("text/html", b"<!DOCTYPE html><title>Sign in</title>"),
-        )
-        .unwrap_err();
-        assert!(html.to_string().contains("HTML page"), "{html}");
-        assert!(html.to_string().contains("Sign in"), "{html}");
-        assert!(!html.is_transient());
-        let good = std::fs::read("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
-        let cut = profile_from_body("u", body("", &good[..good.len() / 2])).unwrap_err();
-        assert!(cut.to_string().contains("truncated"), "{cut}");
-        assert!(cut.is_transient());
-        let ok = profile_from_body("u", body("application/octet-stream", &good)).unwrap();
-        assert_eq!(ok.gzip, good);
-        // Raw protobuf is stored gzipped.
-        let raw = crate::pprof::uncompressed(&good, &Default::default())
-            .unwrap()
-            .into_owned();
-        let ok = profile_from_body("u", body("", &raw)).unwrap();
-        assert!(crate::pprof::is_gzip(&ok.gzip));
-        assert_eq!(
-            Profile::from_bytes(&ok.gzip, "x").unwrap().samples.len(),
-            ok.profile.samples.len()
-        );
-    }
 }

@@ -13,24 +13,24 @@
 //! time axes the wall clock (UTC) or minutes from the start.
 //!
 //! ```
-//! use heapframe::{bundle::Bundle, plot};
+//! use heapframe::{evidence::Bundle, views::plot};
 //! let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
 //! let chart = plot::metrics_plot(&b.metrics)?;
 //! assert!(chart.svg().contains("heap in use"));
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
-use crate::report::clock_utc as clock;
+use crate::units::clock_utc as clock;
 use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::metrics::{MetricSeries, names};
-use crate::notebook::{NotebookDisplay, print_evcxr};
-use crate::report::units::scaled_label;
-use crate::series::GrowthTable;
+use crate::evidence::metrics::{MetricSeries, names};
+use crate::growth::GrowthTable;
+use crate::units::scaled_label;
+use crate::views::notebook::{NotebookDisplay, print_evcxr};
 
 /// A drawn chart: an SVG document.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +52,7 @@ impl Plot {
 
     /// Writes the SVG to `path` (atomically).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        crate::frames::write_atomically(path.as_ref(), self.svg.as_bytes())
+        crate::files::replace_file(path.as_ref(), self.svg.as_bytes())
     }
 }
 
@@ -62,7 +62,10 @@ impl Plot {
     pub fn evcxr_display(&self) {
         print_evcxr(&[
             ("text/plain", &self.to_plain_text()),
-            ("image/svg+xml", &crate::notebook::fit_width(&self.svg)),
+            (
+                "image/svg+xml",
+                &crate::views::notebook::fit_width(&self.svg),
+            ),
         ]);
     }
 }
@@ -412,7 +415,7 @@ pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
         } else {
             format!(
                 " from {} ({} scrapes with a new GC cycle)",
-                crate::report::format_time_utc(t0 * 1_000_000),
+                crate::units::format_time_utc(t0 * 1_000_000),
                 n_gc
             )
         }
@@ -462,7 +465,7 @@ fn tail(s: &str, n: usize) -> String {
 /// The growth of the first five rows of `table` across its snapshots.
 ///
 /// ```
-/// use heapframe::{bundle::Bundle, plot, series::growth};
+/// use heapframe::{evidence::Bundle, views::plot, growth::growth};
 /// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
 /// let t = growth(&b.heap, &Default::default())?;
 /// let chart = plot::growth_plot(&t)?;          // a notebook cell shows it
@@ -531,11 +534,11 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
 
 /// Growth (last minus first) of the first `n` rows of `table` as
 /// horizontal bars, red for growth and blue for shrinking: with a table by
-/// [`GrowthKey::Kind`](crate::series::GrowthKey::Kind), growth by
+/// [`GrowthKey::Kind`](crate::growth::GrowthKey::Kind), growth by
 /// allocation kind.
 ///
 /// ```
-/// use heapframe::{bundle::Bundle, plot, series::{growth, GrowthKey, GrowthOptions}};
+/// use heapframe::{evidence::Bundle, views::plot, growth::{growth, GrowthKey, GrowthOptions}};
 /// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
 /// let kinds = growth(&b.heap, &GrowthOptions { key: GrowthKey::Kind, ..Default::default() })?;
 /// let chart = plot::growth_bars(&kinds, 8)?;
@@ -629,7 +632,7 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
 /// "after" lines should stay flat where the "before" lines climb.
 ///
 /// ```
-/// use heapframe::{bundle::Bundle, plot};
+/// use heapframe::{evidence::Bundle, views::plot};
 /// let before = Bundle::open("tests/fixtures/bundles/mapcache")?;
 /// let after = Bundle::open("tests/fixtures/bundles/fixed")?;
 /// let chart = plot::before_after_plot(&before.metrics, &after.metrics)?;

@@ -6,8 +6,8 @@
 
 use std::net::IpAddr;
 
-use crate::bundle::Bundle;
-use crate::metrics::names;
+use crate::evidence::bundle::Bundle;
+use crate::evidence::metrics::names;
 
 /// The state of a checklist item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub fn target_host(target: &str) -> &str {
 /// loopback, private (RFC 1918), link-local, and IPv6 unique-local.
 ///
 /// ```
-/// use heapframe::checklist::is_internal_ip;
+/// use heapframe::evidence::checklist::is_internal_ip;
 /// assert!(is_internal_ip("10.0.3.7".parse().unwrap()));
 /// assert!(is_internal_ip("::1".parse().unwrap()));
 /// assert!(!is_internal_ip("8.8.8.8".parse().unwrap()));

@@ -14,8 +14,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use heapframe::fetch::{FetchOptions, now_ms};
-//! use heapframe::prometheus::{HistoryQuery, Server};
+//! use heapframe::live::{FetchOptions, now_ms};
+//! use heapframe::live::prometheus::{HistoryQuery, Server};
 //! let prom = Server::new("http://127.0.0.1:9090", FetchOptions::default())?;
 //! let end = now_ms();
 //! let q = HistoryQuery {
@@ -25,7 +25,7 @@
 //!     ..Default::default()
 //! };
 //! let history = prom.history(&q)?;
-//! let v = heapframe::metrics::verdict(&history.series, None, &Default::default());
+//! let v = heapframe::evidence::verdict::verdict(&history.series, None, &Default::default());
 //! println!("{}", v.verdict);
 //! # Ok::<(), heapframe::Error>(())
 //! ```
@@ -36,8 +36,9 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::error::{Error, FetchError, Result};
-use crate::fetch::{FetchOptions, Http};
-use crate::metrics::{self, MetricSample, MetricSeries, names};
+use crate::evidence::metrics::{self, MetricSample, MetricSeries, names};
+use crate::live::FetchOptions;
+use crate::live::http::Http;
 
 /// The most points per series Prometheus returns from one range query.
 pub const MAX_POINTS: u64 = 11_000;
@@ -48,7 +49,7 @@ pub const MAX_POINTS: u64 = 11_000;
 ///
 /// ```
 /// use std::time::Duration;
-/// use heapframe::prometheus::choose_step;
+/// use heapframe::live::prometheus::choose_step;
 /// let day = Duration::from_secs(86_400);
 /// assert_eq!(choose_step(day, Duration::from_secs(15)), Duration::from_secs(15));
 /// // 30 days at 15 s would be 172,800 points: the step grows to 236 s.
@@ -111,7 +112,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server at `base`. Like [`crate::fetch::Service::new`], refuses
+    /// A server at `base`. Like [`crate::live::service::Service::new`], refuses
     /// an address that is not internal unless
     /// [`FetchOptions::allow_public`].
     pub fn new(base: &str, opts: FetchOptions) -> Result<Server> {
@@ -230,9 +231,9 @@ impl Server {
         let dir = bundle.join("metrics");
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::Output(format!("{}: cannot create: {e}", dir.display())))?;
-        let path = crate::bundle::write_new(
+        let path = crate::files::write_new(
             &dir,
-            crate::fetch::now_ms(),
+            crate::live::http::now_ms(),
             "csv",
             h.series.to_csv().as_bytes(),
         )?;

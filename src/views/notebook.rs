@@ -33,41 +33,18 @@
 
 use std::fmt::Write as _;
 
-use crate::checklist::Item;
-use crate::metrics::{LeakVerdict, Validation};
+use crate::evidence::checklist::Item;
+use crate::evidence::verdict::{LeakVerdict, Validation};
+use crate::growth::GrowthTable;
 use crate::report::TopReport;
-use crate::report::units::{percentage, scaled_label};
-use crate::series::GrowthTable;
-
-/// Rows a table shows before "N more rows".
-pub const DEFAULT_ROW_LIMIT: usize = 20;
-
-/// Escapes `s` for HTML and XML text and attribute values (double or single
-/// quoted): `& < > " '`.
-///
-/// ```
-/// assert_eq!(heapframe::notebook::escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
-/// ```
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::units::{percentage, scaled_label};
+use crate::views::html::{DEFAULT_ROW_LIMIT, HtmlTable, badge, escape_html, thousands};
 
 /// evcxr's display blocks for `(mime type, content)` pairs: what
 /// `evcxr_display` prints.
 ///
 /// ```
-/// let out = heapframe::notebook::evcxr_blocks(&[("text/plain", "x"), ("text/html", "<b>x</b>")]);
+/// let out = heapframe::views::notebook::evcxr_blocks(&[("text/plain", "x"), ("text/html", "<b>x</b>")]);
 /// assert_eq!(
 ///     out,
 ///     "EVCXR_BEGIN_CONTENT text/plain\nx\nEVCXR_END_CONTENT\n\
@@ -94,7 +71,7 @@ pub fn evcxr_blocks(blocks: &[(&str, &str)]) -> String {
 /// ```
 /// let svg = r#"<svg width="1200" height="400" viewBox="0 0 1200 400"><rect/></svg>"#;
 /// assert_eq!(
-///     heapframe::notebook::fit_width(svg),
+///     heapframe::views::notebook::fit_width(svg),
 ///     r#"<svg style="max-width:100%;height:auto" width="1200" height="400" viewBox="0 0 1200 400"><rect/></svg>"#
 /// );
 /// ```
@@ -134,77 +111,6 @@ pub trait NotebookDisplay {
             ("text/plain", &self.to_plain_text()),
             ("text/html", &self.to_html()),
         ]);
-    }
-}
-
-/// A table ready to show: header, cells as text, which columns are numbers
-/// (right-aligned), and how many rows the source had.
-///
-/// ```
-/// use heapframe::notebook::{HtmlTable, NotebookDisplay};
-/// let t = HtmlTable::new(&["function", "bytes"], &[false, true])
-///     .row(vec!["main.<init>".into(), "1.50MB".into()])
-///     .with_total_rows(30);
-/// let html = t.to_html();
-/// assert!(html.contains("main.&lt;init&gt;"));
-/// assert!(html.contains("29 more rows"));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HtmlTable {
-    /// A line above the table (plain text; escaped when rendered).
-    pub caption: Option<String>,
-    /// Column names.
-    pub columns: Vec<String>,
-    /// Per column: right-align (numbers).
-    pub numeric: Vec<bool>,
-    /// The rows shown, cells as display text.
-    pub rows: Vec<Vec<String>>,
-    /// Rows in the source; more than `rows.len()` prints "N more rows".
-    pub total_rows: usize,
-}
-
-impl HtmlTable {
-    /// An empty table with these columns.
-    pub fn new(columns: &[&str], numeric: &[bool]) -> HtmlTable {
-        HtmlTable {
-            caption: None,
-            columns: columns.iter().map(|c| c.to_string()).collect(),
-            numeric: numeric.to_vec(),
-            rows: Vec::new(),
-            total_rows: 0,
-        }
-    }
-
-    /// Adds a row (and counts it in `total_rows`).
-    pub fn row(mut self, cells: Vec<String>) -> HtmlTable {
-        self.push(cells);
-        self
-    }
-
-    /// Adds a row in place (and counts it in `total_rows`).
-    pub fn push(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-        self.total_rows = self.total_rows.max(self.rows.len());
-    }
-
-    /// Sets the number of rows the source had.
-    pub fn with_total_rows(mut self, n: usize) -> HtmlTable {
-        self.total_rows = n.max(self.rows.len());
-        self
-    }
-
-    /// Sets the caption.
-    pub fn with_caption(mut self, caption: impl Into<String>) -> HtmlTable {
-        self.caption = Some(caption.into());
-        self
-    }
-
-    fn more(&self) -> usize {
-        self.total_rows.saturating_sub(self.rows.len())
-    }
-
-    fn is_numeric(&self, col: usize) -> bool {
-        self.numeric.get(col).copied().unwrap_or(false)
     }
 }
 
@@ -404,7 +310,7 @@ impl NotebookDisplay for GrowthTable {
     }
 }
 
-impl crate::series::Widening {
+impl crate::growth::Widening {
     /// The chain as a table, root first: each function's cumulative value
     /// in the first and last snapshot, its growth, its own (flat) growth,
     /// and where the growth concentrates.
@@ -451,7 +357,7 @@ impl crate::series::Widening {
     }
 }
 
-impl NotebookDisplay for crate::series::Widening {
+impl NotebookDisplay for crate::growth::Widening {
     fn to_html(&self) -> String {
         if self.chain.is_empty() {
             return "<p>No call path grew from the first to the last snapshot.</p>".into();
@@ -466,7 +372,7 @@ impl NotebookDisplay for crate::series::Widening {
     }
 }
 
-impl crate::series::GoroutineCheck {
+impl crate::evidence::goroutines::GoroutineCheck {
     fn summary(&self) -> String {
         match (self.counts.first(), self.counts.last()) {
             (Some(a), Some(b)) => format!(
@@ -493,7 +399,7 @@ impl crate::series::GoroutineCheck {
     }
 }
 
-impl NotebookDisplay for crate::series::GoroutineCheck {
+impl NotebookDisplay for crate::evidence::goroutines::GoroutineCheck {
     fn to_html(&self) -> String {
         let mut s = format!(
             "<div class=\"hf-goroutines\"><p>{}</p>",
@@ -537,12 +443,12 @@ impl NotebookDisplay for crate::series::GoroutineCheck {
     }
 }
 
-impl crate::bundle::Bundle {
+impl crate::evidence::bundle::Bundle {
     /// What the bundle holds: per kind of snapshot, how many, first and
     /// last capture time (UTC) and the spacing between captures; then the
     /// metric scrapes.
     pub fn to_table(&self) -> HtmlTable {
-        use crate::bundle::SnapshotKind;
+        use crate::evidence::bundle::SnapshotKind;
         let mut caption = self.name();
         if !self.manifest.service.is_empty() {
             caption = format!("{} ({caption})", self.manifest.service);
@@ -560,7 +466,7 @@ impl crate::bundle::Bundle {
         )
         .with_caption(caption);
         let minutes = |ms: i64| format!("{:.1} min", ms as f64 / 60_000.0);
-        let time = |ms: i64| crate::report::format_time_utc(ms.saturating_mul(1_000_000));
+        let time = |ms: i64| crate::units::format_time_utc(ms.saturating_mul(1_000_000));
         for kind in SnapshotKind::ALL {
             let snaps = self.snapshots(kind);
             let (Some(a), Some(b)) = (snaps.first(), snaps.last()) else {
@@ -620,32 +526,13 @@ impl crate::bundle::Bundle {
     }
 }
 
-impl NotebookDisplay for crate::bundle::Bundle {
+impl NotebookDisplay for crate::evidence::bundle::Bundle {
     fn to_html(&self) -> String {
         self.to_table().to_html()
     }
     fn to_plain_text(&self) -> String {
         self.to_table().to_plain_text()
     }
-}
-
-/// Background and text colour of a verdict or outcome badge.
-fn badge_colors(word: &str) -> (&'static str, &'static str) {
-    match word {
-        "leak" | "not fixed" | "FAILED" => ("#c62828", "#fff"),
-        "suspect" | "improved" | "open" => ("#ef6c00", "#fff"),
-        "not a leak" | "fixed" | "passed" => ("#2e7d32", "#fff"),
-        _ => ("#757575", "#fff"),
-    }
-}
-
-/// An HTML badge for a verdict/outcome/status word.
-pub fn badge(word: &str) -> String {
-    let (bg, fg) = badge_colors(word);
-    format!(
-        "<span class=\"hf-badge\" style=\"background:{bg};color:{fg};padding:1px 8px;border-radius:10px;font-weight:bold\">{}</span>",
-        escape_html(word)
-    )
 }
 
 fn reasons_html(title: &str, word: &str, reasons: &[String]) -> String {
@@ -707,7 +594,7 @@ impl NotebookDisplay for [Item] {
         s
     }
     fn to_plain_text(&self) -> String {
-        crate::checklist::to_text(self)
+        crate::evidence::checklist::to_text(self)
     }
 }
 
@@ -733,26 +620,13 @@ fn is_label_column(name: &str) -> bool {
     matches!(name, "line" | "depth" | "snapshot" | "node" | "parent") || name.ends_with("_id")
 }
 
-/// Groups an integer's digits by thousands: `1234567` → `1,234,567`.
-pub fn thousands(v: i64) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if v < 0 { format!("-{out}") } else { out }
-}
-
 /// A DataFrame as a display table of at most `limit` rows: numbers
 /// right-aligned, integers with thousands separators, byte columns (by
 /// name: `*_space`, `*bytes`, `object_size`) in human units, floats to 4
 /// significant digits, nulls empty.
 ///
 /// ```
-/// use heapframe::notebook::{dataframe_table, NotebookDisplay};
+/// use heapframe::views::notebook::{dataframe_table, NotebookDisplay};
 /// use polars::prelude::*;
 /// let df = df!("function" => ["a<b", "c"], "inuse_space" => [1_572_864i64, 10])?;
 /// let t = dataframe_table(&df, 1);

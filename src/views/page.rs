@@ -15,7 +15,7 @@
 //! text taken from profiles, metrics and the manifest is escaped.
 //!
 //! ```
-//! use heapframe::{bundle::Bundle, incident_report::{incident_report, ReportOptions}};
+//! use heapframe::{evidence::Bundle, views::page::{incident_report, ReportOptions}};
 //! let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
 //! let report = incident_report(&b, &ReportOptions::default())?;
 //! assert!(report.html.contains("bytes.Clone"));
@@ -26,14 +26,18 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use crate::bundle::{Bundle, Snapshot};
-use crate::checklist::{Status, checklist};
 use crate::error::Result;
-use crate::flame;
-use crate::metrics::{self, names};
-use crate::notebook::{NotebookDisplay, badge, escape_html};
-use crate::plot;
-use crate::series::{GrowthKey, GrowthOptions, goroutine_check, growth, widening};
+use crate::evidence::bundle::Bundle;
+use crate::evidence::checklist::{Status, checklist};
+use crate::evidence::goroutines::goroutine_check;
+use crate::evidence::metrics::names;
+use crate::evidence::verdict;
+use crate::growth::{GrowthKey, GrowthOptions, growth, widening};
+use crate::profile::Snapshot;
+use crate::views::flame;
+use crate::views::html::{badge, escape_html};
+use crate::views::notebook::NotebookDisplay;
+use crate::views::plot;
 
 /// Options of [`incident_report`].
 #[derive(Debug, Clone)]
@@ -131,7 +135,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     let mut chain: Vec<String> = Vec::new();
 
     // 1. Metrics verdict and trends.
-    let verdict = metrics::verdict(&bundle.metrics, Some(&opts.counter), &Default::default());
+    let verdict = verdict::verdict(&bundle.metrics, Some(&opts.counter), &Default::default());
     chain.push(format!(
         "Metrics: {} — {}",
         badge(verdict.verdict.as_str()),
@@ -268,7 +272,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     match after {
         Some(dir) => {
             let after = Bundle::open(&dir)?;
-            let v = metrics::validate(
+            let v = verdict::validate(
                 &bundle.metrics,
                 &after.metrics,
                 Some(&opts.counter),

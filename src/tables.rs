@@ -15,7 +15,7 @@
 //! | `num.KEY` | i64 | one column per other numeric label key, null when absent |
 //! | `leaf` | str | function of the innermost frame ("" for a stack without symbols) |
 //! | `path` | str | the call path from root to leaf, functions joined by ` -> ` |
-//! | `kind` | str | allocation kind, added by [`crate::classify::Classifier::add_kind_column`] (analysis layer) |
+//! | `kind` | str | allocation kind, added by the growth layer (`Classifier::add_kind_column`) |
 //!
 //! **`frames`**: one row per frame per distinct stack.
 //!
@@ -32,7 +32,7 @@
 //! [`Profile::sample_types`]).
 //!
 //! ```
-//! use heapframe::{Profile, frames::Tables};
+//! use heapframe::{Profile, tables::Tables};
 //! let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
 //! let t = Tables::from_profile(&p).unwrap();
 //! assert_eq!(t.samples.height(), p.samples.len());
@@ -81,11 +81,11 @@ struct FrameKey {
 /// columns themselves are shared, not copied.
 ///
 /// ```
-/// use heapframe::{Profile, frames::{self, Tables}};
+/// use heapframe::{Profile, tables::{self, Tables}};
 /// use heapframe::polars::prelude::*;
 /// let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz")?;
 /// let t = Tables::from_profile(&p)?;
-/// let leaves = frames::lazy(&t.frames).filter(col("depth").eq(lit(0u32))).collect().unwrap();
+/// let leaves = tables::lazy(&t.frames).filter(col("depth").eq(lit(0u32))).collect().unwrap();
 /// assert_eq!(leaves.height(), t.samples.column("stack_id").unwrap().n_unique().unwrap());
 /// # Ok::<(), heapframe::Error>(())
 /// ```
@@ -344,11 +344,4 @@ pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
         }
     }
     Ok(buf)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and
-/// a rename, so that a reader never sees half a file and a failed write
-/// leaves any previous file intact.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    crate::bundle::replace_file(path, bytes)
 }

@@ -1,10 +1,10 @@
 //! The incident collector: heap snapshots at an interval, allocs and
 //! goroutine profiles alongside, metrics at a finer interval, all into an
-//! incident bundle ([`crate::bundle`]) that `growth` and `verdict` read.
+//! incident bundle ([`crate::evidence::bundle`]) that `growth` and `verdict` read.
 //!
 //! Safety rules, each tested:
 //! - every file is written atomically under a new name
-//!   ([`crate::bundle::write_new`]): a crash or Ctrl-C leaves complete files
+//!   ([`crate::files::write_new`]): a crash or Ctrl-C leaves complete files
 //!   and hidden temporaries, which loading ignores and the next run removes;
 //! - nothing already in the bundle is replaced: a restarted collector adds
 //!   files next to the old ones (a bundle collected from another target is
@@ -15,14 +15,14 @@
 //!   garbage) or a failed write is recorded as a gap in `gaps.jsonl` and the
 //!   run goes on; the next tick tries again;
 //! - the target must be internal unless explicitly allowed
-//!   ([`crate::fetch::FetchOptions::allow_public`]);
+//!   ([`crate::live::http::FetchOptions::allow_public`]);
 //! - a bundle folder that cannot be written is reported before anything is
 //!   fetched.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use heapframe::collect::{CollectOptions, Collector};
-//! use heapframe::fetch::{FetchOptions, Service};
+//! use heapframe::live::collect::{CollectOptions, Collector};
+//! use heapframe::live::{FetchOptions, Service};
 //! let svc = Service::new("http://127.0.0.1:6060", FetchOptions::default())?;
 //! let opts = CollectOptions { every: Duration::from_secs(60), count: 10, ..Default::default() };
 //! let report = Collector::new(svc, "incident", opts)?.run()?;
@@ -30,7 +30,7 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
-use crate::report::clock_utc as clock;
+use crate::units::clock_utc as clock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,9 +38,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{Manifest, SnapshotKind, remove_stale_temp_files, replace_file, write_new};
 use crate::error::{Error, FetchError, ProfileError, Result};
-use crate::fetch::{ProfileQuery, Service, now_ms};
+use crate::evidence::bundle::{Manifest, SnapshotKind};
+use crate::files::{remove_stale_temp_files, replace_file, write_new};
+use crate::live::http::now_ms;
+use crate::live::service::{ProfileQuery, Service};
 
 /// Where the collector reads metrics from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +138,7 @@ pub struct Collector {
 
 /// RFC 3339 (UTC, whole seconds) of a Unix-milliseconds time.
 fn rfc3339(ms: i64) -> String {
-    let (y, m, d) = crate::report::civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
+    let (y, m, d) = crate::units::civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}T{}Z", clock(ms))
 }
 
@@ -359,7 +361,7 @@ impl Collector {
                 .metrics()
                 .map(|s| (s.time_ms, "prom", s.text.into_bytes())),
             MetricsSource::Expvar => self.service.expvar().map(|s| {
-                let csv = crate::metrics::MetricSeries::new(s.samples).to_csv();
+                let csv = crate::evidence::metrics::MetricSeries::new(s.samples).to_csv();
                 (s.time_ms, "csv", csv.into_bytes())
             }),
             MetricsSource::Off => return,

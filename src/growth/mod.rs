@@ -12,12 +12,18 @@
 //! [`widening`] walks the call tree of the growth from the root down and
 //! names the chain that widens and the node where the growth concentrates.
 
+pub mod classify;
+mod widening;
+
 use std::collections::HashMap;
 
-use crate::bundle::Snapshot;
-use crate::classify::{Classifier, size_class};
+#[cfg(feature = "tables")]
+pub use widening::growth_tree_dataframe;
+pub use widening::{ChainNode, TreeNode, Widening, growth_tree, widening};
+
 use crate::error::{Error, Result};
-use crate::metrics::linear_fit;
+use crate::growth::classify::{Classifier, size_class};
+use crate::profile::Snapshot;
 use crate::profile::{LabelValue, Profile, ValueType};
 
 /// What growth is grouped by.
@@ -36,7 +42,7 @@ pub enum GrowthKey {
     Path(Option<usize>),
     /// The innermost frame's source file.
     File,
-    /// Allocation kind ([`crate::classify`]).
+    /// Allocation kind ([`crate::growth::classify`]).
     Kind,
     /// Go size class of the objects (from the `bytes` label).
     SizeClass,
@@ -48,7 +54,7 @@ pub enum GrowthKey {
 /// `label:handler`...): what [`str::parse`] reads back.
 ///
 /// ```
-/// use heapframe::series::GrowthKey;
+/// use heapframe::growth::GrowthKey;
 /// for s in ["function", "function-cum", "leaf", "root", "path", "path:4", "file", "kind", "size", "label:handler"] {
 ///     assert_eq!(s.parse::<GrowthKey>()?.to_string(), s);
 /// }
@@ -216,7 +222,7 @@ impl<'a> Frames<'a> {
 
 /// Key texts interned as ids, across the snapshots of one growth ranking.
 #[derive(Default)]
-struct KeyInterner {
+pub(crate) struct KeyInterner {
     /// Keys given as text.
     text: HashMap<String, u32>,
     /// Function names of call paths.
@@ -294,7 +300,7 @@ impl KeyInterner {
     }
 
     /// The text of every key, by id.
-    fn into_names(self) -> Vec<String> {
+    pub(crate) fn into_names(self) -> Vec<String> {
         let words = self.word_text;
         self.keys
             .into_iter()
@@ -323,7 +329,7 @@ impl KeyInterner {
 }
 
 /// Values per key of one profile, keys interned in `keys`.
-fn values_by_key(
+pub(crate) fn values_by_key(
     p: &Profile,
     si: usize,
     key: &GrowthKey,
@@ -623,123 +629,6 @@ impl GrowthTable {
     }
 }
 
-/// A node on the widening chain.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChainNode {
-    /// Function name.
-    pub function: String,
-    /// Cumulative value in the first snapshot.
-    pub first: i64,
-    /// Cumulative value in the last snapshot.
-    pub last: i64,
-    /// `last - first`.
-    pub growth: i64,
-    /// This node's own (flat) growth.
-    pub flat_growth: i64,
-}
-
-/// The call path whose cumulative growth widens, root first.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Widening {
-    /// The chain from the root down.
-    pub chain: Vec<ChainNode>,
-    /// Index in `chain` of the node where the growth concentrates: below it
-    /// the growth splits, or it is the node's own allocation.
-    pub concentration: usize,
-    /// Total growth (all samples).
-    pub total_growth: i64,
-    /// The sample type measured (its unit formats the growth).
-    pub sample_type: ValueType,
-}
-
-/// Walks the call tree of the growth from `first` to `last` from the root
-/// down: at each node it follows the child that grew most while that child
-/// carries at least `follow` (e.g. 0.5) of its parent's growth.
-pub fn widening(
-    first: &Profile,
-    last: &Profile,
-    sample_index: Option<&str>,
-    follow: f64,
-) -> Result<Widening> {
-    let nodes = growth_tree(first, last, sample_index)?;
-    let growth = |i: usize| nodes[i].last - nodes[i].first;
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    let mut roots = Vec::new();
-    for (i, n) in nodes.iter().enumerate() {
-        match n.parent {
-            Some(p) => children[p].push(i),
-            None => roots.push(i),
-        }
-    }
-    let total_growth: i64 = roots.iter().map(|&r| growth(r)).sum();
-    // The most-grown of `candidates`, ties broken by name.
-    let best = |candidates: &[usize]| {
-        candidates.iter().copied().max_by(|&a, &b| {
-            growth(a)
-                .cmp(&growth(b))
-                .then_with(|| nodes[b].function.cmp(&nodes[a].function))
-        })
-    };
-    let mut chain = Vec::new();
-    let mut cur: Option<usize> = None;
-    loop {
-        let (candidates, parent_growth) = match cur {
-            None => (&roots, total_growth),
-            Some(c) => (&children[c], growth(c)),
-        };
-        let Some(b) = best(candidates) else { break };
-        let bg = growth(b);
-        if bg <= 0 || (cur.is_some() && (bg as f64) < follow * parent_growth as f64) {
-            break;
-        }
-        let child_growth: i64 = children[b].iter().map(|&c| growth(c)).sum();
-        chain.push(ChainNode {
-            function: nodes[b].function.clone(),
-            first: nodes[b].first,
-            last: nodes[b].last,
-            growth: bg,
-            flat_growth: bg - child_growth,
-        });
-        cur = Some(b);
-    }
-    let si = last.sample_index(sample_index)?;
-    Ok(Widening {
-        concentration: chain.len().saturating_sub(1),
-        chain,
-        total_growth,
-        sample_type: last.sample_types[si].clone(),
-    })
-}
-
-impl Widening {
-    /// The deepest node of the chain in code outside the standard library
-    /// and the runtime (`main.*` or a module path with a dot): usually the
-    /// code to read first.
-    pub fn user_frame(&self) -> Option<&ChainNode> {
-        let re = regex::Regex::new(crate::classify::USER_CODE).expect("valid pattern");
-        self.chain.iter().rev().find(|n| re.is_match(&n.function))
-    }
-
-    /// Formats a value in the sample type's unit.
-    pub fn format(&self, v: i64) -> String {
-        self.sample_type.format(v)
-    }
-
-    /// The node where growth concentrates.
-    pub fn concentration_node(&self) -> Option<&ChainNode> {
-        self.chain.get(self.concentration)
-    }
-
-    /// The chain as `a -> b -> c`.
-    pub fn path(&self) -> String {
-        self.chain
-            .iter()
-            .map(|n| n.function.as_str())
-            .collect::<Vec<_>>()
-            .join(" -> ")
-    }
-}
-
 /// Time-ordered snapshots of one service and one kind (heap or goroutine),
 /// with per-pair deltas and whole-series views.
 #[derive(Debug, Clone, Copy)]
@@ -810,189 +699,36 @@ impl<'a> SnapshotSeries<'a> {
 
     /// The `samples` and `frames` tables of every snapshot, stacked.
     #[cfg(feature = "tables")]
-    pub fn tables(&self) -> Result<crate::frames::Tables> {
+    pub fn tables(&self) -> Result<crate::tables::Tables> {
         let ps: Vec<&Profile> = self.snapshots.iter().map(|s| &s.profile).collect();
-        crate::frames::Tables::from_snapshots(&ps)
+        crate::tables::Tables::from_snapshots(&ps)
     }
 }
 
-/// The goroutine leak check of a bundle.
-#[derive(Debug, Clone)]
-pub struct GoroutineCheck {
-    /// Goroutines at each goroutine snapshot: `(time_ms, count)`.
-    pub counts: Vec<(i64, i64)>,
-    /// Growth by the function each goroutine was started with.
-    pub by_creator: Option<GrowthTable>,
-    /// Growth by blocking stack (the four innermost frames).
-    pub by_blocking_stack: Option<GrowthTable>,
-    /// From the last `goroutineleak` profile (Go 1.27), when present:
-    /// leaked goroutines per creating function, most first.
-    pub leaked: Vec<(String, i64)>,
-}
-
-/// Goroutine counts and growth by creator and by blocking stack, plus Go
-/// 1.27's `goroutineleak` profile when the bundle has one.
-pub fn goroutine_check(bundle: &crate::bundle::Bundle) -> Result<GoroutineCheck> {
-    let g = &bundle.goroutine;
-    let counts = g
-        .iter()
-        .map(|s| {
-            (
-                s.time_ms,
-                s.profile.samples.iter().map(|x| x.values[0]).sum(),
-            )
-        })
-        .collect();
-    let table = |key: GrowthKey| -> Result<Option<GrowthTable>> {
-        if g.is_empty() {
-            return Ok(None);
-        }
-        growth(
-            g,
-            &GrowthOptions {
-                key,
-                ..Default::default()
-            },
-        )
-        .map(Some)
+/// Least-squares fit of `y` over `x`: slope and R² (1 for a perfect line,
+/// 0 when the line explains nothing; 0 for fewer than two points or a
+/// constant `y`... in which case the slope is 0 too).
+pub fn linear_fit(points: &[(f64, f64)]) -> (f64, f64) {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return (0.0, 0.0);
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+    for &(x, y) in points {
+        sxx += (x - mx) * (x - mx);
+        sxy += (x - mx) * (y - my);
+        syy += (y - my) * (y - my);
+    }
+    if sxx == 0.0 {
+        return (0.0, 0.0);
+    }
+    let slope = sxy / sxx;
+    let r2 = if syy == 0.0 {
+        0.0
+    } else {
+        (sxy * sxy) / (sxx * syy)
     };
-    let mut leaked = Vec::new();
-    if let Some(last) = bundle.goroutineleak.last() {
-        let mut keys = KeyInterner::default();
-        let values = values_by_key(
-            &last.profile,
-            0,
-            &GrowthKey::Root,
-            &Classifier { rules: vec![] },
-            &mut keys,
-        );
-        let names = keys.into_names();
-        let mut by = values
-            .into_iter()
-            .filter(|(_, v)| *v != 0)
-            .map(|(id, v)| (names[id as usize].clone(), v))
-            .collect::<Vec<_>>();
-        by.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        leaked = by;
-    }
-    Ok(GoroutineCheck {
-        counts,
-        by_creator: table(GrowthKey::Root)?,
-        by_blocking_stack: table(GrowthKey::Path(Some(4)))?,
-        leaked,
-    })
-}
-
-/// One node of the growth call tree (see [`growth_tree`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TreeNode {
-    /// Index of the parent node (`None` for children of the root).
-    pub parent: Option<usize>,
-    /// Depth from the root (0 = outermost frames).
-    pub depth: usize,
-    /// Function name.
-    pub function: String,
-    /// Cumulative value in the first snapshot.
-    pub first: i64,
-    /// Cumulative value in the last snapshot.
-    pub last: i64,
-}
-
-/// The call tree (root first, functions merged by path) with the
-/// cumulative value of every node in the first and last snapshot: growth
-/// per call path, for slicing in a notebook or drawing a diff flame graph.
-pub fn growth_tree(
-    first: &Profile,
-    last: &Profile,
-    sample_index: Option<&str>,
-) -> Result<Vec<TreeNode>> {
-    let si_last = last.sample_index(sample_index)?;
-    let name = last.sample_types[si_last].name.clone();
-    let si_first = first
-        .sample_types
-        .iter()
-        .position(|t| t.name == name)
-        .ok_or_else(|| {
-            Error::Incompatible(format!("{}: has no sample type {name}", first.source))
-        })?;
-    let mut nodes: Vec<TreeNode> = Vec::new();
-    let mut index: HashMap<(Option<usize>, String), usize> = HashMap::new();
-    for (p, si, is_last) in [(first, si_first, false), (last, si_last, true)] {
-        let mut frames = Frames::new(p);
-        for s in &p.samples {
-            let v = s.values[si];
-            if v == 0 {
-                continue;
-            }
-            let mut parent: Option<usize> = None;
-            for (depth, f) in frames.stack(s.locations).iter().rev().enumerate() {
-                let key = (parent, f.to_string());
-                let n = match index.get(&key) {
-                    Some(&n) => n,
-                    None => {
-                        nodes.push(TreeNode {
-                            parent,
-                            depth,
-                            function: f.to_string(),
-                            first: 0,
-                            last: 0,
-                        });
-                        index.insert(key, nodes.len() - 1);
-                        nodes.len() - 1
-                    }
-                };
-                if is_last {
-                    nodes[n].last += v;
-                } else {
-                    nodes[n].first += v;
-                }
-                parent = Some(n);
-            }
-        }
-    }
-    Ok(nodes)
-}
-
-/// The growth tree as a DataFrame: `node`, `parent`, `depth`, `function`,
-/// `first`, `last`, `growth`.
-#[cfg(feature = "tables")]
-pub fn growth_tree_dataframe(nodes: &[TreeNode]) -> Result<polars::prelude::DataFrame> {
-    use polars::prelude::*;
-    DataFrame::new(
-        nodes.len(),
-        vec![
-            Column::new("node".into(), (0..nodes.len() as u32).collect::<Vec<_>>()),
-            Column::new(
-                "parent".into(),
-                nodes
-                    .iter()
-                    .map(|n| n.parent.map(|p| p as u32))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "depth".into(),
-                nodes.iter().map(|n| n.depth as u32).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "function".into(),
-                nodes
-                    .iter()
-                    .map(|n| n.function.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "first".into(),
-                nodes.iter().map(|n| n.first).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "last".into(),
-                nodes.iter().map(|n| n.last).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "growth".into(),
-                nodes.iter().map(|n| n.last - n.first).collect::<Vec<_>>(),
-            ),
-        ],
-    )
-    .map_err(|e| Error::Output(format!("building the growth tree failed: {e}")))
+    (slope, r2)
 }

@@ -1,0 +1,234 @@
+//! The widening call path and the growth call tree.
+
+use super::*;
+
+/// A node on the widening chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainNode {
+    /// Function name.
+    pub function: String,
+    /// Cumulative value in the first snapshot.
+    pub first: i64,
+    /// Cumulative value in the last snapshot.
+    pub last: i64,
+    /// `last - first`.
+    pub growth: i64,
+    /// This node's own (flat) growth.
+    pub flat_growth: i64,
+}
+
+/// The call path whose cumulative growth widens, root first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Widening {
+    /// The chain from the root down.
+    pub chain: Vec<ChainNode>,
+    /// Index in `chain` of the node where the growth concentrates: below it
+    /// the growth splits, or it is the node's own allocation.
+    pub concentration: usize,
+    /// Total growth (all samples).
+    pub total_growth: i64,
+    /// The sample type measured (its unit formats the growth).
+    pub sample_type: ValueType,
+}
+
+/// Walks the call tree of the growth from `first` to `last` from the root
+/// down: at each node it follows the child that grew most while that child
+/// carries at least `follow` (e.g. 0.5) of its parent's growth.
+pub fn widening(
+    first: &Profile,
+    last: &Profile,
+    sample_index: Option<&str>,
+    follow: f64,
+) -> Result<Widening> {
+    let nodes = growth_tree(first, last, sample_index)?;
+    let growth = |i: usize| nodes[i].last - nodes[i].first;
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut roots = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        match n.parent {
+            Some(p) => children[p].push(i),
+            None => roots.push(i),
+        }
+    }
+    let total_growth: i64 = roots.iter().map(|&r| growth(r)).sum();
+    // The most-grown of `candidates`, ties broken by name.
+    let best = |candidates: &[usize]| {
+        candidates.iter().copied().max_by(|&a, &b| {
+            growth(a)
+                .cmp(&growth(b))
+                .then_with(|| nodes[b].function.cmp(&nodes[a].function))
+        })
+    };
+    let mut chain = Vec::new();
+    let mut cur: Option<usize> = None;
+    loop {
+        let (candidates, parent_growth) = match cur {
+            None => (&roots, total_growth),
+            Some(c) => (&children[c], growth(c)),
+        };
+        let Some(b) = best(candidates) else { break };
+        let bg = growth(b);
+        if bg <= 0 || (cur.is_some() && (bg as f64) < follow * parent_growth as f64) {
+            break;
+        }
+        let child_growth: i64 = children[b].iter().map(|&c| growth(c)).sum();
+        chain.push(ChainNode {
+            function: nodes[b].function.clone(),
+            first: nodes[b].first,
+            last: nodes[b].last,
+            growth: bg,
+            flat_growth: bg - child_growth,
+        });
+        cur = Some(b);
+    }
+    let si = last.sample_index(sample_index)?;
+    Ok(Widening {
+        concentration: chain.len().saturating_sub(1),
+        chain,
+        total_growth,
+        sample_type: last.sample_types[si].clone(),
+    })
+}
+
+impl Widening {
+    /// The deepest node of the chain in code outside the standard library
+    /// and the runtime (`main.*` or a module path with a dot): usually the
+    /// code to read first.
+    pub fn user_frame(&self) -> Option<&ChainNode> {
+        let re = regex::Regex::new(crate::growth::classify::USER_CODE).expect("valid pattern");
+        self.chain.iter().rev().find(|n| re.is_match(&n.function))
+    }
+
+    /// Formats a value in the sample type's unit.
+    pub fn format(&self, v: i64) -> String {
+        self.sample_type.format(v)
+    }
+
+    /// The node where growth concentrates.
+    pub fn concentration_node(&self) -> Option<&ChainNode> {
+        self.chain.get(self.concentration)
+    }
+
+    /// The chain as `a -> b -> c`.
+    pub fn path(&self) -> String {
+        self.chain
+            .iter()
+            .map(|n| n.function.as_str())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+}
+
+/// One node of the growth call tree (see [`growth_tree`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeNode {
+    /// Index of the parent node (`None` for children of the root).
+    pub parent: Option<usize>,
+    /// Depth from the root (0 = outermost frames).
+    pub depth: usize,
+    /// Function name.
+    pub function: String,
+    /// Cumulative value in the first snapshot.
+    pub first: i64,
+    /// Cumulative value in the last snapshot.
+    pub last: i64,
+}
+
+/// The call tree (root first, functions merged by path) with the
+/// cumulative value of every node in the first and last snapshot: growth
+/// per call path, for slicing in a notebook or drawing a diff flame graph.
+pub fn growth_tree(
+    first: &Profile,
+    last: &Profile,
+    sample_index: Option<&str>,
+) -> Result<Vec<TreeNode>> {
+    let si_last = last.sample_index(sample_index)?;
+    let name = last.sample_types[si_last].name.clone();
+    let si_first = first
+        .sample_types
+        .iter()
+        .position(|t| t.name == name)
+        .ok_or_else(|| {
+            Error::Incompatible(format!("{}: has no sample type {name}", first.source))
+        })?;
+    let mut nodes: Vec<TreeNode> = Vec::new();
+    let mut index: HashMap<(Option<usize>, String), usize> = HashMap::new();
+    for (p, si, is_last) in [(first, si_first, false), (last, si_last, true)] {
+        let mut frames = Frames::new(p);
+        for s in &p.samples {
+            let v = s.values[si];
+            if v == 0 {
+                continue;
+            }
+            let mut parent: Option<usize> = None;
+            for (depth, f) in frames.stack(s.locations).iter().rev().enumerate() {
+                let key = (parent, f.to_string());
+                let n = match index.get(&key) {
+                    Some(&n) => n,
+                    None => {
+                        nodes.push(TreeNode {
+                            parent,
+                            depth,
+                            function: f.to_string(),
+                            first: 0,
+                            last: 0,
+                        });
+                        index.insert(key, nodes.len() - 1);
+                        nodes.len() - 1
+                    }
+                };
+                if is_last {
+                    nodes[n].last += v;
+                } else {
+                    nodes[n].first += v;
+                }
+                parent = Some(n);
+            }
+        }
+    }
+    Ok(nodes)
+}
+
+/// The growth tree as a DataFrame: `node`, `parent`, `depth`, `function`,
+/// `first`, `last`, `growth`.
+#[cfg(feature = "tables")]
+pub fn growth_tree_dataframe(nodes: &[TreeNode]) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::*;
+    DataFrame::new(
+        nodes.len(),
+        vec![
+            Column::new("node".into(), (0..nodes.len() as u32).collect::<Vec<_>>()),
+            Column::new(
+                "parent".into(),
+                nodes
+                    .iter()
+                    .map(|n| n.parent.map(|p| p as u32))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "depth".into(),
+                nodes.iter().map(|n| n.depth as u32).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "function".into(),
+                nodes
+                    .iter()
+                    .map(|n| n.function.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "first".into(),
+                nodes.iter().map(|n| n.first).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "last".into(),
+                nodes.iter().map(|n| n.last).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "growth".into(),
+                nodes.iter().map(|n| n.last - n.first).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .map_err(|e| Error::Output(format!("building the growth tree failed: {e}")))
+}

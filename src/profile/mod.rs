@@ -1,0 +1,388 @@
+//! The model: one place that turns wire data into trusted data.
+//!
+//! [`Profile`] holds a decoded profile with every string resolved and every
+//! id checked: samples refer to locations by index into
+//! [`Profile::locations`], lines to functions by index into
+//! [`Profile::functions`], locations to mappings by index into
+//! [`Profile::mappings`]. Code above this layer never sees a dangling id.
+//!
+//! ```
+//! use heapframe::Profile;
+//! # let bytes = std::fs::read("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
+//! let p = Profile::from_bytes(&bytes, "svc.heap.2.pb.gz").unwrap();
+//! assert_eq!(p.sample_types[3].name.as_ref(), "inuse_space");
+//! assert_eq!(p.default_sample_index(), 3);
+//! ```
+
+mod decode;
+mod encode;
+mod samples;
+
+use std::io::Read;
+use std::path::Path;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{Error, ProfileError, Result};
+use crate::pprof::{self, ReadOptions, proto};
+use decode::{SampleInput, Stop};
+
+/// Shared, immutable text (cheap to clone).
+pub type Str = Arc<str>;
+
+pub(crate) use decode::{FastHasher, IdIndex, Resolve, worker_threads};
+pub use samples::{Samples, SamplesIter};
+
+/// A measured quantity, e.g. `inuse_space` in `bytes`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValueType {
+    /// The pprof "type" (`inuse_space`, `alloc_objects`, `cpu`, `goroutine`...).
+    pub name: Str,
+    /// The unit (`bytes`, `count`, `nanoseconds`...).
+    pub unit: Str,
+}
+
+impl ValueType {
+    /// `v` in this type's unit, scaled to a readable size as pprof does
+    /// with `-unit=auto` (`9.57MB`, `1.50s`, `1234`).
+    pub fn format(&self, v: i64) -> String {
+        crate::units::scaled_label(v, &self.unit, "auto")
+    }
+}
+
+/// The value of a label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelValue {
+    /// A string label (Go pprof labels, goroutine labels).
+    Str(Str),
+    /// A numeric label, e.g. Go's `bytes` (object size) on heap samples.
+    Num {
+        /// The number.
+        value: i64,
+        /// The unit when the profile states one (`num_unit`).
+        unit: Option<Str>,
+    },
+}
+
+/// A label of a sample.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// The key.
+    pub key: Str,
+    /// The value.
+    pub value: LabelValue,
+}
+
+/// One sample, owned: a stack and one value per sample type. Profiles store
+/// samples by column ([`Samples`]); this is the form to build one with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sample {
+    /// Indices into [`Profile::locations`], leaf first.
+    pub locations: Vec<u32>,
+    /// One value per entry of [`Profile::sample_types`].
+    pub values: Vec<i64>,
+    /// Labels, in file order.
+    pub labels: Vec<Label>,
+}
+
+impl Sample {
+    /// This sample as a borrowed view.
+    pub fn as_ref(&self) -> SampleRef<'_> {
+        SampleRef {
+            locations: &self.locations,
+            values: &self.values,
+            labels: &self.labels,
+        }
+    }
+}
+
+/// One sample of a [`Samples`] store, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SampleRef<'a> {
+    /// Indices into [`Profile::locations`], leaf first.
+    pub locations: &'a [u32],
+    /// One value per entry of [`Profile::sample_types`].
+    pub values: &'a [i64],
+    /// Labels, in file order.
+    pub labels: &'a [Label],
+}
+
+impl<'a> SampleRef<'a> {
+    /// The numeric label `key`, if present (first occurrence).
+    pub fn num_label(&self, key: &str) -> Option<i64> {
+        self.labels.iter().find_map(|l| match &l.value {
+            LabelValue::Num { value, .. } if &*l.key == key => Some(*value),
+            _ => None,
+        })
+    }
+
+    /// The string label `key`, if present (first occurrence).
+    pub fn str_label(&self, key: &str) -> Option<&'a Str> {
+        self.labels.iter().find_map(|l| match &l.value {
+            LabelValue::Str(s) if &*l.key == key => Some(s),
+            _ => None,
+        })
+    }
+
+    /// An owned copy.
+    pub fn to_sample(&self) -> Sample {
+        Sample {
+            locations: self.locations.to_vec(),
+            values: self.values.to_vec(),
+            labels: self.labels.to_vec(),
+        }
+    }
+}
+
+/// A memory mapping of the profiled process.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mapping {
+    /// Id as written in the profile.
+    pub id: u64,
+    /// Start address.
+    pub memory_start: u64,
+    /// End address (exclusive).
+    pub memory_limit: u64,
+    /// Offset in the file.
+    pub file_offset: u64,
+    /// The mapped file (the binary for `mappings[0]`).
+    pub filename: Str,
+    /// Build id of the file.
+    pub build_id: Str,
+    /// Locations of this mapping carry function names.
+    pub has_functions: bool,
+    /// Locations of this mapping carry file names.
+    pub has_filenames: bool,
+    /// Locations of this mapping carry line numbers.
+    pub has_line_numbers: bool,
+    /// Locations of this mapping carry inlined frames.
+    pub has_inline_frames: bool,
+}
+
+/// A source line within a location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Line {
+    /// Index into [`Profile::functions`].
+    pub function: u32,
+    /// Line number (0 when unknown).
+    pub line: i64,
+    /// Column (0 when unknown).
+    pub column: i64,
+}
+
+/// A program location (one PC). Several lines mean inlining: `lines[0]` is
+/// the innermost inlined callee, the last line is the function it was
+/// inlined into.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// Id as written in the profile.
+    pub id: u64,
+    /// Index into [`Profile::mappings`].
+    pub mapping: Option<u32>,
+    /// Instruction address.
+    pub address: u64,
+    /// Source lines, innermost first.
+    pub lines: Vec<Line>,
+    /// The frames were folded (e.g. by a symbolizer).
+    pub is_folded: bool,
+}
+
+/// A function.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Function {
+    /// Id as written in the profile.
+    pub id: u64,
+    /// Name as shown (Go: full import path, e.g. `main.(*cache).Put`).
+    pub name: Str,
+    /// Name as in the symbol table.
+    pub system_name: Str,
+    /// Source file.
+    pub filename: Str,
+    /// First line of the function (Go ≥ 1.20 writes it).
+    pub start_line: i64,
+}
+
+/// A decoded, validated profile. See the module documentation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Profile {
+    /// Where the profile came from (file name, URL or label), for messages.
+    pub source: String,
+    /// What each sample value measures.
+    pub sample_types: Vec<ValueType>,
+    /// The preferred sample type name ("" when unset).
+    pub default_sample_type: Str,
+    /// The samples.
+    pub samples: Samples,
+    /// Mappings; `mappings[0]` is the main binary.
+    pub mappings: Vec<Mapping>,
+    /// Locations.
+    pub locations: Vec<Location>,
+    /// Functions.
+    pub functions: Vec<Function>,
+    /// Regexp of frames pprof drops on load ("" when unset).
+    pub drop_frames: Str,
+    /// Regexp of frames kept despite `drop_frames` ("" when unset).
+    pub keep_frames: Str,
+    /// Collection time in nanoseconds since the epoch (0 when unset).
+    pub time_nanos: i64,
+    /// Collection duration in nanoseconds (0 when unset).
+    pub duration_nanos: i64,
+    /// The kind of events between samples.
+    pub period_type: ValueType,
+    /// Events between samples.
+    pub period: i64,
+    /// Free-form comments.
+    pub comments: Vec<Str>,
+    /// Documentation URL ("" when unset).
+    pub doc_url: Str,
+}
+
+impl Profile {
+    /// Reads a profile file (gzip or raw protobuf).
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Profile> {
+        Self::from_path_with(path, &ReadOptions::default())
+    }
+
+    /// Reads a profile file with explicit options.
+    pub fn from_path_with(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<Profile> {
+        let path = path.as_ref();
+        let source = path.display().to_string();
+        let file =
+            std::fs::File::open(path).map_err(|e| Error::profile(&source, ProfileError::Io(e)))?;
+        Self::from_reader_with(file, source, opts)
+    }
+
+    /// Decodes a profile from bytes; `source` names it in error messages.
+    pub fn from_bytes(data: &[u8], source: impl Into<String>) -> Result<Profile> {
+        Self::from_bytes_with(data, source, &ReadOptions::default())
+    }
+
+    /// Decodes a profile from bytes with explicit options.
+    pub fn from_bytes_with(
+        data: &[u8],
+        source: impl Into<String>,
+        opts: &ReadOptions,
+    ) -> Result<Profile> {
+        let source = source.into();
+        match Self::from_wire(data, opts, None) {
+            Ok(mut p) => {
+                p.source = source;
+                Ok(p)
+            }
+            Err(e) => Err(Error::profile(source, e)),
+        }
+    }
+
+    /// Reads a profile from any reader; `source` names it in error messages.
+    pub fn from_reader<R: Read>(reader: R, source: impl Into<String>) -> Result<Profile> {
+        Self::from_reader_with(reader, source, &ReadOptions::default())
+    }
+
+    /// Reads a profile from any reader with explicit options.
+    pub fn from_reader_with<R: Read>(
+        reader: R,
+        source: impl Into<String>,
+        opts: &ReadOptions,
+    ) -> Result<Profile> {
+        let source = source.into();
+        match pprof::read_bounded(reader, opts).and_then(|d| Self::from_wire(&d, opts, None)) {
+            Ok(mut p) => {
+                p.source = source;
+                Ok(p)
+            }
+            Err(e) => Err(Error::profile(source, e)),
+        }
+    }
+
+    /// Validates a wire message and resolves its strings and ids.
+    pub fn from_proto(m: &proto::Profile) -> Result<Profile, ProfileError> {
+        let strings: Vec<&[u8]> = m.string_table.iter().map(|v| &v[..]).collect();
+        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample), true)
+            .map_err(Stop::into_error)
+    }
+
+    /// The profile without its samples, from a split wire message: what a
+    /// report that reads samples straight from the bytes needs.
+    pub(crate) fn header_of(split: &pprof::wire::Split<'_>) -> Result<Profile, ProfileError> {
+        let input = SampleInput::Encoded {
+            samples: &[],
+            threads: None,
+        };
+        Self::from_parts(&split.rest, &split.strings, input, false).map_err(Stop::into_error)
+    }
+
+    /// Decodes with the samples read by exactly `threads` threads (tests).
+    #[doc(hidden)]
+    pub fn from_bytes_threads(data: &[u8], threads: usize) -> Result<Profile, ProfileError> {
+        Self::from_wire(data, &ReadOptions::default(), Some(threads))
+    }
+
+    /// The sample type pprof shows when none is asked for: the one named by
+    /// `default_sample_type` if it exists, else the last one.
+    pub fn default_sample_index(&self) -> usize {
+        if !self.default_sample_type.is_empty()
+            && let Some(i) = self
+                .sample_types
+                .iter()
+                .position(|t| t.name == self.default_sample_type)
+        {
+            return i;
+        }
+        self.sample_types.len() - 1
+    }
+
+    /// Resolves a sample index as `go tool pprof -sample_index` does: `None`
+    /// or "" for the default, a number for a position, else a type name
+    /// (`inuse_space` also matches a type named `space`).
+    pub fn sample_index(&self, spec: Option<&str>) -> Result<usize> {
+        let spec = match spec {
+            None | Some("") => return Ok(self.default_sample_index()),
+            Some(s) => s,
+        };
+        let names = || {
+            self.sample_types
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Ok(i) = spec.parse::<i64>() {
+            if i < 0 || i as usize >= self.sample_types.len() {
+                return Err(Error::Option(format!(
+                    "{}: sample index {spec} is outside the range 0..={} ({})",
+                    self.source,
+                    self.sample_types.len() - 1,
+                    names()
+                )));
+            }
+            return Ok(i as usize);
+        }
+        let no_inuse = spec.strip_prefix("inuse_").unwrap_or(spec);
+        self.sample_types
+            .iter()
+            .position(|t| &*t.name == spec || &*t.name == no_inuse)
+            .ok_or_else(|| {
+                Error::Option(format!(
+                    "{}: no sample type {spec:?}; this profile has: {}",
+                    self.source,
+                    names()
+                ))
+            })
+    }
+
+    /// The name of the file this profile describes: `mappings[0]`'s file.
+    pub fn main_binary(&self) -> Option<&Mapping> {
+        self.mappings.first()
+    }
+}
+
+/// One profile taken at a known time.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Capture time, Unix milliseconds.
+    pub time_ms: i64,
+    /// The profile.
+    pub profile: Profile,
+}

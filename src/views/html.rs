@@ -1,0 +1,126 @@
+//! HTML primitives shared by every view: escaping, tables, badges.
+
+/// Rows a table shows before "N more rows".
+pub const DEFAULT_ROW_LIMIT: usize = 20;
+
+/// Escapes `s` for HTML and XML text and attribute values (double or single
+/// quoted): `& < > " '`.
+///
+/// ```
+/// assert_eq!(heapframe::views::html::escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+/// ```
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A table ready to show: header, cells as text, which columns are numbers
+/// (right-aligned), and how many rows the source had.
+///
+/// ```
+/// use heapframe::views::{html::HtmlTable, notebook::NotebookDisplay};
+/// let t = HtmlTable::new(&["function", "bytes"], &[false, true])
+///     .row(vec!["main.<init>".into(), "1.50MB".into()])
+///     .with_total_rows(30);
+/// let html = t.to_html();
+/// assert!(html.contains("main.&lt;init&gt;"));
+/// assert!(html.contains("29 more rows"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HtmlTable {
+    /// A line above the table (plain text; escaped when rendered).
+    pub caption: Option<String>,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Per column: right-align (numbers).
+    pub numeric: Vec<bool>,
+    /// The rows shown, cells as display text.
+    pub rows: Vec<Vec<String>>,
+    /// Rows in the source; more than `rows.len()` prints "N more rows".
+    pub total_rows: usize,
+}
+
+impl HtmlTable {
+    /// An empty table with these columns.
+    pub fn new(columns: &[&str], numeric: &[bool]) -> HtmlTable {
+        HtmlTable {
+            caption: None,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            numeric: numeric.to_vec(),
+            rows: Vec::new(),
+            total_rows: 0,
+        }
+    }
+
+    /// Adds a row (and counts it in `total_rows`).
+    pub fn row(mut self, cells: Vec<String>) -> HtmlTable {
+        self.push(cells);
+        self
+    }
+
+    /// Adds a row in place (and counts it in `total_rows`).
+    pub fn push(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+        self.total_rows = self.total_rows.max(self.rows.len());
+    }
+
+    /// Sets the number of rows the source had.
+    pub fn with_total_rows(mut self, n: usize) -> HtmlTable {
+        self.total_rows = n.max(self.rows.len());
+        self
+    }
+
+    /// Sets the caption.
+    pub fn with_caption(mut self, caption: impl Into<String>) -> HtmlTable {
+        self.caption = Some(caption.into());
+        self
+    }
+
+    pub(crate) fn more(&self) -> usize {
+        self.total_rows.saturating_sub(self.rows.len())
+    }
+
+    pub(crate) fn is_numeric(&self, col: usize) -> bool {
+        self.numeric.get(col).copied().unwrap_or(false)
+    }
+}
+/// Background and text colour of a verdict or outcome badge.
+fn badge_colors(word: &str) -> (&'static str, &'static str) {
+    match word {
+        "leak" | "not fixed" | "FAILED" => ("#c62828", "#fff"),
+        "suspect" | "improved" | "open" => ("#ef6c00", "#fff"),
+        "not a leak" | "fixed" | "passed" => ("#2e7d32", "#fff"),
+        _ => ("#757575", "#fff"),
+    }
+}
+
+/// An HTML badge for a verdict/outcome/status word.
+pub fn badge(word: &str) -> String {
+    let (bg, fg) = badge_colors(word);
+    format!(
+        "<span class=\"hf-badge\" style=\"background:{bg};color:{fg};padding:1px 8px;border-radius:10px;font-weight:bold\">{}</span>",
+        escape_html(word)
+    )
+}
+/// Groups an integer's digits by thousands: `1234567` → `1,234,567`.
+pub fn thousands(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0 { format!("-{out}") } else { out }
+}
