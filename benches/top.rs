@@ -144,11 +144,12 @@ fn bench_file(path: &Path, runs: usize, go: Option<&Path>) {
         raw_len
     );
     let p = Profile::from_bytes(&bytes, "bench").unwrap();
-    let frames: usize = p.samples.iter().map(|s| s.locations.len()).sum();
+    let frames: usize = p.samples.iter().map(|s| s.stack.len()).sum();
     println!(
-        "  {} samples ({} frames), {} locations, {} functions",
+        "  {} samples ({} frames, {} distinct stack nodes), {} locations, {} functions",
         p.samples.len(),
         frames,
+        p.samples.tree().len(),
         p.locations.len(),
         p.functions.len()
     );

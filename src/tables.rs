@@ -40,12 +40,12 @@
 //! assert!(t.frames.column("function").is_ok());
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::profile::{LabelValue, Profile, Str};
+use crate::profile::{InputMap, LabelValue, Profile, Str};
 
 /// The `samples` and `frames` tables of one or more snapshots.
 #[derive(Debug, Clone)]
@@ -128,10 +128,9 @@ impl Tables {
         let mut str_labels: BTreeMap<Str, Vec<Option<Str>>> = BTreeMap::new();
         let mut num_labels: BTreeMap<Str, Vec<Option<i64>>> = BTreeMap::new();
 
-        type Fast = std::hash::BuildHasherDefault<crate::profile::FastHasher>;
-        let mut frame_ids: HashMap<FrameKey, u32, Fast> = HashMap::default();
+        let mut frame_ids: InputMap<FrameKey, u32> = InputMap::default();
         let mut frame_keys: Vec<FrameKey> = Vec::new();
-        let mut stacks: HashMap<Vec<u32>, u32, Fast> = HashMap::default();
+        let mut stacks: InputMap<Vec<u32>, u32> = InputMap::default();
         let mut stack_frames: Vec<Vec<u32>> = Vec::new();
         let mut stack_leaf: Vec<Str> = Vec::new();
         let empty: Str = Str::from("");
@@ -152,7 +151,7 @@ impl Tables {
                 snapshot.push(si as u32);
                 time.push(t);
                 key.clear();
-                for &l in s.locations {
+                for l in s.stack.iter() {
                     let fr = loc_frames[l as usize].get_or_insert_with(|| {
                         let loc = &p.locations[l as usize];
                         let n = loc.lines.len();

@@ -200,14 +200,11 @@ fn synthetic(values: &[(&str, i64)], time_s: i64) -> Snapshot {
             }],
             ..Default::default()
         });
-        p.samples.push(
-            &Sample {
-                locations: vec![i as u32],
-                values: vec![*v],
-                labels: vec![],
-            }
-            .as_ref(),
-        );
+        p.samples.push(&Sample {
+            locations: vec![i as u32],
+            values: vec![*v],
+            labels: vec![],
+        });
     }
     Snapshot {
         path: PathBuf::from(format!("synthetic-{time_s}")),

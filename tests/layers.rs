@@ -21,7 +21,7 @@ const LEAVES: &[&str] = &["error", "units", "files"];
 /// The files of each folder, in order.
 const FOLDERS: &[(&str, &[&str])] = &[
     ("pprof", &["proto", "wire", "codec"]),
-    ("profile", &["samples", "decode", "encode", "stacks"]),
+    ("profile", &["stacks", "samples", "decode", "encode"]),
     ("report", &["filter", "compare", "graph", "top"]),
     ("growth", &["classify", "widening"]),
     (

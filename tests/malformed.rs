@@ -456,7 +456,7 @@ fn direct_reader_and_prost_agree_on_unusual_encodings() {
 }
 
 #[test]
-fn direct_top_reads_unusual_frames_as_the_model_does() {
+fn top_of_the_bytes_reads_unusual_frames_as_the_model_does() {
     use heapframe::report::{Granularity, TopOptions, top, top_bytes};
     let same = |m: &proto::Profile, what: &str| {
         let bytes = m.encode_to_vec();
@@ -476,8 +476,6 @@ fn direct_top_reads_unusual_frames_as_the_model_does() {
                 };
                 let want = top(&p, &opts).unwrap().to_text();
                 let got = top_bytes(&bytes, NAME, &opts).unwrap().to_text();
-                let direct = heapframe::report::top_bytes_direct(&bytes, NAME, &opts).unwrap();
-                assert!(direct.is_some(), "{what}: the direct path was not taken");
                 assert_eq!(got, want, "{what} {granularity:?} noinlines={noinlines}");
             }
         }
@@ -620,8 +618,6 @@ fn direct_top_reads_unusual_frames_as_the_model_does() {
         bad.extend_from_slice(&msg);
         bad.extend_from_slice(&m.encode_to_vec());
         err(&bad);
-        let direct = heapframe::report::top_bytes_direct(&bad, NAME, &opts).unwrap();
-        assert!(direct.is_none(), "{msg:?}");
     }
     let mut bad = m.clone();
     bad.function[1].system_name = 99;

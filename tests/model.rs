@@ -67,29 +67,7 @@ fn direct_sample_reader_agrees_with_prost() {
 }
 
 #[test]
-fn reading_samples_on_several_threads_gives_the_same_profile() {
-    for name in [
-        "pprof.large.cpu.pb.gz",
-        "bigtree.heap.pb.gz",
-        "svc.heap.2.pb.gz",
-    ] {
-        let bytes = std::fs::read(path(name)).unwrap();
-        let mut one = Profile::from_bytes_threads(&bytes, 1).unwrap();
-        one.source = "x".into();
-        for threads in [2, 3, 7] {
-            let mut many = Profile::from_bytes_threads(&bytes, threads).unwrap();
-            many.source = "x".into();
-            assert_eq!(one, many, "{name} on {threads} threads");
-            // Label sets renumbered per share still give each sample its own.
-            for (a, b) in one.samples.iter().zip(&many.samples) {
-                assert_eq!(a.labels, b.labels);
-            }
-        }
-    }
-}
-
-#[test]
-fn errors_found_on_several_threads_name_the_first_bad_sample() {
+fn errors_name_the_first_bad_sample() {
     use heapframe::ProfileError;
     let bytes = std::fs::read(path("pprof.large.cpu.pb.gz")).unwrap();
     let mut m = heapframe::pprof::decode(&bytes, &Default::default()).unwrap();
@@ -97,11 +75,12 @@ fn errors_found_on_several_threads_name_the_first_bad_sample() {
     m.sample[n - 3].location_id.push(999_999_999);
     m.sample[n / 2 + 1].value.pop();
     let bad = heapframe::pprof::encode_gzip(&m);
-    for threads in [1, 2, 4] {
-        match Profile::from_bytes_threads(&bad, threads) {
-            Err(ProfileError::ValueCount { sample, .. }) => assert_eq!(sample, n / 2 + 1),
-            other => panic!("{threads} threads: {other:?}"),
-        }
+    match Profile::from_bytes(&bad, "bad.pb.gz").map_err(|e| match e {
+        heapframe::Error::Profile { error, .. } => error,
+        e => panic!("{e}"),
+    }) {
+        Err(ProfileError::ValueCount { sample, .. }) => assert_eq!(sample, n / 2 + 1),
+        other => panic!("{other:?}"),
     }
     // The report read straight from the bytes refuses them the same way.
     let same_error = |bad: &[u8]| {
@@ -117,13 +96,14 @@ fn errors_found_on_several_threads_name_the_first_bad_sample() {
     m.sample[n / 2 + 1] = m.sample[0].clone();
     let bad = heapframe::pprof::encode_gzip(&m);
     same_error(&bad);
-    for threads in [1, 2, 4] {
-        match Profile::from_bytes_threads(&bad, threads) {
-            Err(ProfileError::DanglingLocation { sample, id }) => {
-                assert_eq!((sample, id), (n - 3, 999_999_999))
-            }
-            other => panic!("{threads} threads: {other:?}"),
+    match Profile::from_bytes(&bad, "bad.pb.gz").map_err(|e| match e {
+        heapframe::Error::Profile { error, .. } => error,
+        e => panic!("{e}"),
+    }) {
+        Err(ProfileError::DanglingLocation { sample, id }) => {
+            assert_eq!((sample, id), (n - 3, 999_999_999))
         }
+        other => panic!("{other:?}"),
     }
 }
 
@@ -242,11 +222,11 @@ fn frames_table_describes_each_stack_once() {
         let mut seen = std::collections::HashSet::new();
         p.samples
             .iter()
-            .filter(|s| seen.insert(s.locations))
+            .filter(|s| seen.insert(s.stack.to_vec()))
             .map(|s| {
-                s.locations
+                s.stack
                     .iter()
-                    .map(|&l| p.locations[l as usize].lines.len())
+                    .map(|l| p.locations[l as usize].lines.len())
                     .sum::<usize>()
             })
             .sum()

@@ -24,7 +24,7 @@ pub use widening::{ChainNode, TreeNode, Widening, growth_tree, widening};
 use crate::error::{Error, Result};
 use crate::growth::classify::{Classifier, size_class};
 use crate::profile::Snapshot;
-use crate::profile::{LabelValue, Profile, ValueType};
+use crate::profile::{InputMap, LabelValue, Profile, StackId, Str, ValueType};
 
 /// What growth is grouped by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,89 +171,49 @@ pub struct GrowthTable {
     pub rows: Vec<GrowthRow>,
 }
 
-/// Per-profile cache: location index → function names (innermost first),
-/// and the innermost `function file:line`.
-struct Frames<'a> {
-    p: &'a Profile,
-    names: Vec<Option<Vec<&'a str>>>,
-}
-
-impl<'a> Frames<'a> {
-    fn new(p: &'a Profile) -> Self {
-        Frames {
-            p,
-            names: vec![None; p.locations.len()],
-        }
-    }
-
-    fn stack(&mut self, locs: &[u32]) -> Vec<&'a str> {
-        let mut out = Vec::new();
-        for &l in locs {
-            let p = self.p;
-            let names = self.names[l as usize].get_or_insert_with(|| {
-                p.locations[l as usize]
-                    .lines
-                    .iter()
-                    .map(|ln| &*p.functions[ln.function as usize].name)
-                    .collect()
-            });
-            out.extend_from_slice(names);
-        }
-        out
-    }
-
-    fn leaf(&self, locs: &[u32]) -> (String, String) {
-        let Some(&l) = locs.first() else {
-            return ("<unknown>".into(), String::new());
-        };
-        let loc = &self.p.locations[l as usize];
-        match loc.lines.first() {
-            Some(ln) => {
-                let f = &self.p.functions[ln.function as usize];
-                (
-                    format!("{} {}:{}", f.name, f.filename, ln.line),
-                    f.filename.to_string(),
-                )
-            }
-            None => (format!("{:#x}", loc.address), String::new()),
-        }
-    }
-}
-
 /// Key texts interned as ids, across the snapshots of one growth ranking.
 #[derive(Default)]
 pub(crate) struct KeyInterner {
     /// Keys given as text.
     text: HashMap<String, u32>,
     /// Function names of call paths.
-    words: HashMap<crate::profile::Str, u32>,
-    word_text: Vec<crate::profile::Str>,
-    /// Call paths as word ids, root first (`u32::MAX` first: truncated).
-    paths: HashMap<Vec<u32>, u32, std::hash::BuildHasherDefault<crate::profile::FastHasher>>,
+    words: InputMap<Str, u32>,
+    word_text: Vec<Str>,
+    /// Whole call paths as a tree of `(caller path, word)` pairs, so a
+    /// stack's path is found from its caller's in one step.
+    path_nodes: InputMap<(u32, u32), u32>,
+    path_parent: Vec<(u32, u32)>,
+    path_key: Vec<u32>,
+    /// Truncated call paths (`path:K`) as word ids, root first, after a
+    /// `u32::MAX` when frames were left out.
+    paths: InputMap<Vec<u32>, u32>,
     /// What each id stands for.
     keys: Vec<Key>,
-    /// A stack's word ids and the path being looked up (reused buffers).
-    stack: Vec<u32>,
-    scratch: Vec<u32>,
 }
 
 enum Key {
     Text(String),
+    /// A node of the path tree.
+    PathNode(u32),
+    /// Word ids, root first.
     Path(Vec<u32>),
 }
 
+/// The root of the path tree (the empty path).
+const NO_PATH: u32 = u32::MAX;
+
 impl KeyInterner {
-    fn text_id(&mut self, k: String) -> u32 {
-        if let Some(&id) = self.text.get(&k) {
+    fn text_id(&mut self, k: &str) -> u32 {
+        if let Some(&id) = self.text.get(k) {
             return id;
         }
         let id = self.keys.len() as u32;
-        self.text.insert(k.clone(), id);
-        self.keys.push(Key::Text(k));
+        self.text.insert(k.to_string(), id);
+        self.keys.push(Key::Text(k.to_string()));
         id
     }
 
-    fn word(&mut self, w: &crate::profile::Str) -> u32 {
+    fn word(&mut self, w: &Str) -> u32 {
         if let Some(&id) = self.words.get(w) {
             return id;
         }
@@ -263,68 +223,135 @@ impl KeyInterner {
         id
     }
 
-    /// Per location of `p`: the word ids of its functions, innermost first.
-    fn location_words(&mut self, p: &Profile) -> Vec<Vec<u32>> {
-        p.locations
-            .iter()
-            .map(|l| {
-                l.lines
-                    .iter()
-                    .map(|ln| self.word(&p.functions[ln.function as usize].name))
-                    .collect()
-            })
-            .collect()
+    /// The path `path` (a node of the path tree) followed by `word`.
+    fn path_push(&mut self, path: u32, word: u32) -> u32 {
+        let next = self.path_parent.len() as u32;
+        let id = *self.path_nodes.entry((path, word)).or_insert(next);
+        if id == next {
+            self.path_parent.push((path, word));
+            self.path_key.push(u32::MAX);
+        }
+        id
     }
 
-    /// The id of the call path of `locs` (the `take` innermost frames when
-    /// given), from the word ids of each location.
-    fn path_id(&mut self, words: &[Vec<u32>], locs: &[u32], take: Option<usize>) -> u32 {
-        let (stack, key) = (&mut self.stack, &mut self.scratch);
-        stack.clear();
-        for &l in locs {
-            stack.extend_from_slice(&words[l as usize]);
+    /// The key id of a node of the path tree.
+    fn path_node_key(&mut self, node: u32) -> u32 {
+        let k = &mut self.path_key[node as usize];
+        if *k == u32::MAX {
+            *k = self.keys.len() as u32;
+            self.keys.push(Key::PathNode(node));
         }
-        let n = take.unwrap_or(stack.len()).min(stack.len());
-        key.clear();
-        if n < stack.len() {
-            key.push(u32::MAX);
-        }
-        key.extend(stack[..n].iter().rev());
-        if let Some(&id) = self.paths.get(&key[..]) {
+        *k
+    }
+
+    /// The key id of a truncated path (word ids root first).
+    fn path_id(&mut self, key: &[u32]) -> u32 {
+        if let Some(&id) = self.paths.get(key) {
             return id;
         }
         let id = self.keys.len() as u32;
-        self.paths.insert(key.clone(), id);
-        self.keys.push(Key::Path(key.clone()));
+        self.paths.insert(key.to_vec(), id);
+        self.keys.push(Key::Path(key.to_vec()));
         id
     }
 
     /// The text of every key, by id.
     pub(crate) fn into_names(self) -> Vec<String> {
-        let words = self.word_text;
+        let words = &self.word_text;
+        let text_of = |ids: &mut dyn Iterator<Item = u32>| {
+            let mut text = String::new();
+            let mut only_cut = true;
+            for (i, w) in ids.enumerate() {
+                if i > 0 {
+                    text.push_str(" -> ");
+                    only_cut = false;
+                }
+                if w == u32::MAX {
+                    text.push('…');
+                } else {
+                    only_cut = false;
+                    text.push_str(&words[w as usize]);
+                }
+            }
+            if only_cut && text == "…" {
+                text.push_str(" -> ");
+            }
+            text
+        };
         self.keys
-            .into_iter()
+            .iter()
             .map(|k| match k {
-                Key::Text(t) => t,
-                Key::Path(ids) => {
-                    let mut text = String::new();
-                    for (i, &w) in ids.iter().enumerate() {
-                        if i > 0 {
-                            text.push_str(" -> ");
-                        }
-                        if w == u32::MAX {
-                            text.push('…');
-                        } else {
-                            text.push_str(&words[w as usize]);
-                        }
+                Key::Text(t) => t.clone(),
+                Key::Path(ids) => text_of(&mut ids.iter().copied()),
+                Key::PathNode(node) => {
+                    let mut ids = Vec::new();
+                    let mut n = *node;
+                    while n != NO_PATH {
+                        let (parent, word) = self.path_parent[n as usize];
+                        ids.push(word);
+                        n = parent;
                     }
-                    if ids == [u32::MAX] {
-                        text.push_str(" -> ");
-                    }
-                    text
+                    text_of(&mut ids.into_iter().rev())
                 }
             })
             .collect()
+    }
+}
+
+/// What growth keys read of each stack of a profile, computed once per
+/// stack node from its caller's (nodes come after their parents).
+struct StackKeys<'a> {
+    p: &'a Profile,
+    /// Innermost and outermost function name (`None`: no named frame).
+    innermost: Vec<Option<&'a str>>,
+    outermost: Vec<Option<&'a str>>,
+}
+
+impl<'a> StackKeys<'a> {
+    fn new(p: &'a Profile, names: bool) -> Self {
+        let tree = p.samples.tree();
+        let n = if names { tree.len() } else { 0 };
+        let (mut innermost, mut outermost) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let l = tree.locations()[i];
+            let mut fs = p.location_frames(l);
+            let (first, last) = (
+                fs.next().map(|f| &*f.function.name),
+                p.location_frames(l).next_back().map(|f| &*f.function.name),
+            );
+            let parent = tree.parents()[i].index();
+            innermost.push(first.or_else(|| parent.and_then(|p| innermost[p])));
+            outermost.push(parent.and_then(|p| outermost[p]).or(last));
+        }
+        StackKeys {
+            p,
+            innermost,
+            outermost,
+        }
+    }
+
+    /// The innermost location's innermost line, `name file:line`, and its
+    /// file.
+    fn leaf(&self, stack: StackId) -> (String, String) {
+        let Some(l) = self.p.samples.tree().location(stack) else {
+            return ("<unknown>".into(), String::new());
+        };
+        match self.p.location_frames(l).next() {
+            Some(f) => (
+                format!("{} {}:{}", f.function.name, f.function.filename, f.line),
+                f.function.filename.to_string(),
+            ),
+            None => (
+                format!("{:#x}", self.p.locations[l as usize].address),
+                String::new(),
+            ),
+        }
+    }
+
+    /// Function names of `stack`, innermost first.
+    fn names(&self, stack: StackId) -> Vec<&'a str> {
+        let st = self.p.samples.tree().stack(stack);
+        self.p.frames(st).map(|f| &*f.function.name).collect()
     }
 }
 
@@ -337,57 +364,124 @@ pub(crate) fn values_by_key(
     keys: &mut KeyInterner,
 ) -> HashMap<u32, i64> {
     let mut out: HashMap<u32, i64> = HashMap::new();
-    let mut frames = Frames::new(p);
-    let words = match key {
-        GrowthKey::Path(_) => keys.location_words(p),
-        _ => Vec::new(),
+    let add = |out: &mut HashMap<u32, i64>, id: u32, v: i64| {
+        let e = out.entry(id).or_default();
+        *e = e.wrapping_add(v);
     };
+    // Keys of labels need no stack.
+    match key {
+        GrowthKey::SizeClass | GrowthKey::Label(_) => {
+            for s in &p.samples {
+                let v = s.values[si];
+                if v == 0 {
+                    continue;
+                }
+                let id = match key {
+                    GrowthKey::SizeClass => keys.text_id(&size_class(s.num_label("bytes"))),
+                    GrowthKey::Label(k) => match s.labels.iter().find_map(|l| match &l.value {
+                        LabelValue::Str(v) if &*l.key == k => Some(v),
+                        _ => None,
+                    }) {
+                        Some(v) => keys.text_id(v),
+                        None => keys.text_id(&format!("({k} unset)")),
+                    },
+                    _ => unreachable!(),
+                };
+                add(&mut out, id, v);
+            }
+            return out;
+        }
+        _ => {}
+    }
+    // The other keys depend on the stack (and the kind also on the object
+    // size): sum the samples per stack first, then find each stack's key
+    // once.
+    let with_size = matches!(key, GrowthKey::Kind);
+    let mut per_stack: InputMap<(StackId, Option<i64>), i64> = InputMap::default();
     for s in &p.samples {
         let v = s.values[si];
         if v == 0 {
             continue;
         }
-        let mut add = |id: u32| *out.entry(id).or_default() += v;
+        let size = if with_size {
+            s.num_label("bytes")
+        } else {
+            None
+        };
+        let e = per_stack.entry((s.stack.id(), size)).or_default();
+        *e = e.wrapping_add(v);
+    }
+    let names = matches!(key, GrowthKey::Function | GrowthKey::Root);
+    let sk = StackKeys::new(p, names);
+    // Whole paths: each stack node's path-tree node, from its caller's.
+    let path_of: Vec<u32> = if matches!(key, GrowthKey::Path(None)) {
+        let tree = p.samples.tree();
+        let mut path_of = Vec::with_capacity(tree.len());
+        for i in 0..tree.len() {
+            let mut node = tree.parents()[i].index().map_or(NO_PATH, |q| path_of[q]);
+            for f in p.location_frames(tree.locations()[i]).rev() {
+                let w = keys.word(&f.function.name);
+                node = keys.path_push(node, w);
+            }
+            path_of.push(node);
+        }
+        path_of
+    } else {
+        Vec::new()
+    };
+    let mut order: Vec<((StackId, Option<i64>), i64)> = per_stack.into_iter().collect();
+    // Keys are interned in a stable order, whatever the hash seed.
+    order.sort_unstable_by_key(|&(k, _)| k);
+    let mut words: Vec<u32> = Vec::new();
+    for ((stack, size), v) in order {
         match key {
-            GrowthKey::Function => add(keys.text_id(
-                frames
-                    .stack(s.locations)
-                    .first()
-                    .map_or("<unknown>", |f| f)
-                    .to_string(),
-            )),
-            GrowthKey::Root => add(keys.text_id(
-                frames
-                    .stack(s.locations)
-                    .last()
-                    .map_or("<unknown>", |f| f)
-                    .to_string(),
-            )),
+            GrowthKey::Function => {
+                let name = stack.index().and_then(|i| sk.innermost[i]);
+                add(&mut out, keys.text_id(name.unwrap_or("<unknown>")), v);
+            }
+            GrowthKey::Root => {
+                let name = stack.index().and_then(|i| sk.outermost[i]);
+                add(&mut out, keys.text_id(name.unwrap_or("<unknown>")), v);
+            }
             GrowthKey::FunctionCum => {
-                let mut st = frames.stack(s.locations);
+                let mut st = sk.names(stack);
                 st.sort_unstable();
                 st.dedup();
                 for f in st {
-                    add(keys.text_id(f.to_string()));
+                    add(&mut out, keys.text_id(f), v);
                 }
             }
-            GrowthKey::Leaf => add(keys.text_id(frames.leaf(s.locations).0)),
-            GrowthKey::File => add(keys.text_id(frames.leaf(s.locations).1)),
-            GrowthKey::Path(take) => add(keys.path_id(&words, s.locations, *take)),
-            GrowthKey::Kind => {
-                let st = frames.stack(s.locations);
-                add(keys.text_id(classifier.classify(&st, s.num_label("bytes")).to_string()))
+            GrowthKey::Leaf => add(&mut out, keys.text_id(&sk.leaf(stack).0), v),
+            GrowthKey::File => add(&mut out, keys.text_id(&sk.leaf(stack).1), v),
+            GrowthKey::Path(None) => {
+                let id = match stack.index() {
+                    Some(i) if path_of[i] != NO_PATH => keys.path_node_key(path_of[i]),
+                    _ => keys.path_id(&[]),
+                };
+                add(&mut out, id, v);
             }
-            GrowthKey::SizeClass => add(keys.text_id(size_class(s.num_label("bytes")))),
-            GrowthKey::Label(k) => add(keys.text_id(
-                s.labels
-                    .iter()
-                    .find_map(|l| match &l.value {
-                        LabelValue::Str(v) if &*l.key == k => Some(v.to_string()),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| format!("({k} unset)")),
-            )),
+            GrowthKey::Path(Some(take)) => {
+                let st = p.samples.tree().stack(stack);
+                words.clear();
+                let mut more = false;
+                for (i, f) in p.frames(st).enumerate() {
+                    if i == *take {
+                        more = true;
+                        break;
+                    }
+                    words.push(keys.word(&f.function.name));
+                }
+                words.reverse();
+                if more {
+                    words.insert(0, u32::MAX);
+                }
+                add(&mut out, keys.path_id(&words), v);
+            }
+            GrowthKey::Kind => {
+                let st = sk.names(stack);
+                add(&mut out, keys.text_id(classifier.classify(&st, size)), v);
+            }
+            GrowthKey::SizeClass | GrowthKey::Label(_) => unreachable!(),
         }
     }
     out

@@ -152,38 +152,44 @@ pub fn growth_tree(
             Error::Incompatible(format!("{}: has no sample type {name}", first.source))
         })?;
     let mut nodes: Vec<TreeNode> = Vec::new();
-    let mut index: HashMap<(Option<usize>, String), usize> = HashMap::new();
+    let mut index: HashMap<(Option<usize>, &str), usize> = HashMap::new();
     for (p, si, is_last) in [(first, si_first, false), (last, si_last, true)] {
-        let mut frames = Frames::new(p);
-        for s in &p.samples {
-            let v = s.values[si];
-            if v == 0 {
-                continue;
-            }
-            let mut parent: Option<usize> = None;
-            for (depth, f) in frames.stack(s.locations).iter().rev().enumerate() {
-                let key = (parent, f.to_string());
-                let n = match index.get(&key) {
-                    Some(&n) => n,
-                    None => {
-                        nodes.push(TreeNode {
-                            parent,
-                            depth,
-                            function: f.to_string(),
-                            first: 0,
-                            last: 0,
-                        });
-                        index.insert(key, nodes.len() - 1);
-                        nodes.len() - 1
-                    }
-                };
-                if is_last {
-                    nodes[n].last += v;
-                } else {
-                    nodes[n].first += v;
+        // Each stack node adds its samples' value (those at or below it) to
+        // the tree nodes of its frames; the tree nodes of a stack node come
+        // from its caller's.
+        let tree = p.samples.tree();
+        let sums = tree.sums(p.samples.iter().map(|s| (s.stack.id(), s.values[si])));
+        let mut below: Vec<Option<usize>> = Vec::with_capacity(tree.len());
+        for t in 0..tree.len() {
+            let mut parent = tree.parents()[t].index().and_then(|q| below[q]);
+            if sums.through_any[t] {
+                let v = sums.through[t];
+                for f in p.location_frames(tree.locations()[t]).rev() {
+                    let name = &*f.function.name;
+                    let n = match index.get(&(parent, name)) {
+                        Some(&n) => n,
+                        None => {
+                            nodes.push(TreeNode {
+                                parent,
+                                depth: parent.map_or(0, |q| nodes[q].depth + 1),
+                                function: name.to_string(),
+                                first: 0,
+                                last: 0,
+                            });
+                            index.insert((parent, name), nodes.len() - 1);
+                            nodes.len() - 1
+                        }
+                    };
+                    let slot = if is_last {
+                        &mut nodes[n].last
+                    } else {
+                        &mut nodes[n].first
+                    };
+                    *slot = slot.wrapping_add(v);
+                    parent = Some(n);
                 }
-                parent = Some(n);
             }
+            below.push(parent);
         }
     }
     Ok(nodes)

@@ -8,14 +8,9 @@ use crate::pprof::{self, ReadOptions, proto};
 
 impl Profile {
     /// Decodes raw (decompressed) protobuf bytes with the direct sample
-    /// reader ([`pprof::wire`]), reading samples on `threads` threads (by
-    /// default as many as pay off); what that reader leaves to prost is
-    /// decoded with prost.
-    pub(super) fn from_wire(
-        data: &[u8],
-        opts: &ReadOptions,
-        threads: Option<usize>,
-    ) -> Result<Profile, ProfileError> {
+    /// reader ([`pprof::wire`]); what that reader leaves to prost is decoded
+    /// with prost.
+    pub(super) fn from_wire(data: &[u8], opts: &ReadOptions) -> Result<Profile, ProfileError> {
         let raw = pprof::checked_raw(data, opts)?;
         let Some(split) = pprof::wire::split(&raw) else {
             return Self::from_proto(&pprof::decode_raw(&raw)?);
@@ -23,11 +18,8 @@ impl Profile {
         if split.time_fields > 1 {
             return Err(ProfileError::Concatenated);
         }
-        let input = SampleInput::Encoded {
-            samples: &split.samples,
-            threads,
-        };
-        match Self::from_parts(&split.rest, &split.strings, input, true) {
+        let input = SampleInput::Encoded(&split.samples);
+        match Self::from_parts(&split.rest, &split.strings, input) {
             Ok(p) => Ok(p),
             Err(Stop::Invalid(e)) => Err(e),
             Err(Stop::Prost) => Self::from_proto(&pprof::decode_raw(&raw)?),
@@ -38,9 +30,8 @@ impl Profile {
         m: &proto::Profile,
         string_table: &[&[u8]],
         input: SampleInput<'_>,
-        eager_strings: bool,
     ) -> Result<Profile, Stop> {
-        let strings = Strings::new(string_table, eager_strings)?;
+        let strings = Strings::new(string_table)?;
         let s = |field: &dyn Fn() -> String, index: i64| strings.get(field, index);
         let vt = |what: &str, v: &proto::ValueType| -> Result<ValueType, ProfileError> {
             Ok(ValueType {
@@ -141,14 +132,7 @@ impl Profile {
         };
         let samples = match input {
             SampleInput::Decoded(list) => resolver.decoded(list)?,
-            SampleInput::Encoded { samples, threads } => {
-                // A thread pays off from some ten thousand samples on.
-                const PER_THREAD: usize = 16 * 1024;
-                let threads = threads
-                    .unwrap_or_else(|| worker_threads().min(samples.len() / PER_THREAD))
-                    .max(1);
-                resolver.read_all(samples, threads)?
-            }
+            SampleInput::Encoded(list) => resolver.encoded(list)?,
         };
 
         let period_type = match &m.period_type {
@@ -211,25 +195,20 @@ impl Stop {
 pub(super) enum SampleInput<'a> {
     /// Already decoded by prost.
     Decoded(&'a [proto::Sample]),
-    /// Encoded `Sample` messages, read directly on `threads` threads
-    /// (`None`: as many as pay off).
-    Encoded {
-        samples: &'a [&'a [u8]],
-        threads: Option<usize>,
-    },
+    /// Encoded `Sample` messages, read directly.
+    Encoded(&'a [&'a [u8]]),
 }
 
-/// The string table, as shared text.
+/// The string table, as shared text: each string is converted once, when
+/// something first refers to it.
 struct Strings<'a> {
     raw: &'a [&'a [u8]],
-    /// Every string, converted once; empty when the strings are converted
-    /// as they are asked for (a header needs only a few of them).
-    table: Vec<Str>,
+    table: Vec<std::cell::OnceCell<Str>>,
     empty: Str,
 }
 
 impl<'a> Strings<'a> {
-    fn new(raw: &'a [&'a [u8]], eager: bool) -> Result<Strings<'a>, ProfileError> {
+    fn new(raw: &'a [&'a [u8]]) -> Result<Strings<'a>, ProfileError> {
         if let Some(first) = raw.first()
             && !first.is_empty()
         {
@@ -237,16 +216,9 @@ impl<'a> Strings<'a> {
                 String::from_utf8_lossy(first).into_owned(),
             ));
         }
-        let table = if eager {
-            raw.iter()
-                .map(|b| Str::from(String::from_utf8_lossy(b)))
-                .collect()
-        } else {
-            Vec::new()
-        };
         Ok(Strings {
             raw,
-            table,
+            table: (0..raw.len()).map(|_| std::cell::OnceCell::new()).collect(),
             empty: Str::from(""),
         })
     }
@@ -257,8 +229,9 @@ impl<'a> Strings<'a> {
             return Ok(self.empty.clone());
         }
         match usize::try_from(index).ok().filter(|&i| i < self.raw.len()) {
-            Some(i) if self.table.is_empty() => Ok(Str::from(String::from_utf8_lossy(self.raw[i]))),
-            Some(i) => Ok(self.table[i].clone()),
+            Some(i) => Ok(self.table[i]
+                .get_or_init(|| Str::from(String::from_utf8_lossy(self.raw[i])))
+                .clone()),
             None => Err(ProfileError::StringIndex {
                 field: field(),
                 index,
@@ -369,103 +342,111 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
     n
 }
 
-/// Resolves location ids into indices as they are read, sample after
-/// sample, into a list per sample (see [`RunTail`]).
-pub(crate) struct Resolve<'a, 'b> {
-    /// The locations of the sample being read, leaf first.
-    pub(crate) locs: Vec<u32>,
-    /// Those of the previous sample.
-    prev: Vec<u32>,
+/// Reads the location ids of one sample after another into a
+/// [`StackTree`], resolving each id as it is read; the tail a packed run
+/// shares with the previous sample's (see [`RunTail`]) is not read again but
+/// found in the tree.
+struct StackSink<'a, 'b> {
     tail: RunTail<'b>,
     ix: &'a IdIndex,
+    /// The locations read for the sample, leaf first, before `shared`.
+    head: Vec<u32>,
+    /// The previous sample's tail this sample ends with, as a node.
+    shared: Option<StackId>,
+    /// The previous sample's stack.
+    prev: StackId,
     /// The first id that resolved to no location.
-    pub(crate) dangling: Option<u64>,
+    dangling: Option<u64>,
 }
 
-impl<'a, 'b> Resolve<'a, 'b> {
-    pub(crate) fn new(ix: &'a IdIndex) -> Self {
-        Resolve {
-            locs: Vec::new(),
-            prev: Vec::new(),
+impl<'a, 'b> StackSink<'a, 'b> {
+    fn new(ix: &'a IdIndex) -> Self {
+        StackSink {
             tail: RunTail::default(),
             ix,
+            head: Vec::new(),
+            shared: None,
+            prev: StackId::EMPTY,
             dangling: None,
         }
     }
 
-    /// Starts the next sample.
-    pub(crate) fn next_sample(&mut self) {
+    fn next_sample(&mut self) {
         self.tail.next_sample();
-        std::mem::swap(&mut self.locs, &mut self.prev);
-        self.locs.clear();
+        self.head.clear();
+        self.shared = None;
+    }
+
+    /// Ids after a shared tail: the tail's frames become explicit (rare:
+    /// writers put a sample's ids in one packed run).
+    fn unshare(&mut self, tree: &StackTree) {
+        if let Some(t) = self.shared.take() {
+            self.head.extend(tree.stack(t).iter());
+        }
     }
 
     #[inline(always)]
     fn resolve(&mut self, id: u64) {
         match self.ix.get(id) {
-            Some(l) => self.locs.push(l),
+            Some(l) => self.head.push(l),
             None => {
                 self.dangling.get_or_insert(id);
             }
         }
     }
+
+    /// The sample's stack in `tree`, made from what was read.
+    fn finish(&mut self, tree: &mut StackTree) -> StackId {
+        let base = self.shared.take().unwrap_or(StackId::EMPTY);
+        let id = self
+            .head
+            .iter()
+            .rev()
+            .fold(base, |parent, &l| tree.push(parent, l));
+        self.prev = id;
+        id
+    }
 }
 
-impl<'b> pprof::wire::LocationSink<'b> for Resolve<'_, 'b> {
+/// A [`StackSink`] with the tree it reads into, for one sample.
+struct SampleStack<'s, 'a, 'b> {
+    sink: &'s mut StackSink<'a, 'b>,
+    tree: &'s StackTree,
+}
+
+impl<'b> pprof::wire::LocationSink<'b> for SampleStack<'_, '_, 'b> {
     #[inline(always)]
     fn push(&mut self, id: u64) {
-        self.tail.loose();
-        self.resolve(id);
+        self.sink.tail.loose();
+        self.sink.unshare(self.tree);
+        self.sink.resolve(id);
     }
+
     /// The hot loop of reading stacks.
     #[inline]
     fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
-        let first = self.locs.is_empty() && self.dangling.is_none();
-        let (ix, locs, dangling) = (self.ix, &mut self.locs, &mut self.dangling);
-        let tail_ids = self.tail.read_run(packed, first, |id| match ix.get(id) {
-            Some(l) => locs.push(l),
+        let sink = &mut *self.sink;
+        let first = sink.head.is_empty() && sink.shared.is_none() && sink.dangling.is_none();
+        sink.unshare(self.tree);
+        let (ix, head, dangling) = (sink.ix, &mut sink.head, &mut sink.dangling);
+        let tail_ids = sink.tail.read_run(packed, first, |id| match ix.get(id) {
+            Some(l) => head.push(l),
             None => {
                 dangling.get_or_insert(id);
             }
         })?;
-        let from = self.prev.len().checked_sub(tail_ids)?;
-        self.locs.extend_from_slice(&self.prev[from..]);
+        if tail_ids > 0 {
+            if self.tree.depth(sink.prev) < tail_ids {
+                return None;
+            }
+            sink.shared = Some(self.tree.ancestor(sink.prev, tail_ids));
+        }
         Some(())
     }
 }
 
 /// Which label set of a [`Samples`] each wire label list became.
-type LabelSets = HashMap<Vec<proto::Label>, u32, std::hash::BuildHasherDefault<FastHasher>>;
-
-/// FxHash-style hasher for small integer keys (not for untrusted
-/// adversarial keys in a long-lived map; here it lives for one read).
-#[derive(Default)]
-pub(crate) struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or_default()));
-        }
-        let tail = chunks.remainder();
-        if !tail.is_empty() {
-            let mut w = [0u8; 8];
-            w[..tail.len()].copy_from_slice(tail);
-            self.write_u64(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
+type LabelSets = InputMap<Vec<proto::Label>, u32>;
 
 /// Turns wire samples into model samples.
 struct SampleResolver<'a> {
@@ -475,35 +456,14 @@ struct SampleResolver<'a> {
 }
 
 impl SampleResolver<'_> {
-    /// Resolves one wire sample and appends it to `out`. `sets` remembers
-    /// which label set of `out` each wire label list became.
-    fn sample(
-        &self,
-        out: &mut Samples,
-        sets: &mut LabelSets,
-        si: usize,
-        location_ids: &[u64],
-        values: &[i64],
-        labels: &[proto::Label],
-    ) -> Result<(), ProfileError> {
-        if values.len() != self.want {
+    fn check_values(&self, si: usize, got: usize) -> Result<(), ProfileError> {
+        if got != self.want {
             return Err(ProfileError::ValueCount {
                 sample: si,
-                got: values.len(),
+                got,
                 want: self.want,
             });
         }
-        out.locations.reserve(location_ids.len());
-        for &id in location_ids {
-            match self.locations.get(id) {
-                Some(l) => out.locations.push(l),
-                None => return Err(ProfileError::DanglingLocation { sample: si, id }),
-            }
-        }
-        let set = self.label_set(out, sets, si, labels)?;
-        out.loc_end.push(out.locations.len());
-        out.label_set.push(set);
-        out.values.extend_from_slice(values);
         Ok(())
     }
 
@@ -562,254 +522,58 @@ impl SampleResolver<'_> {
     fn decoded(&self, list: &[proto::Sample]) -> Result<Samples, ProfileError> {
         let mut out = Samples::with_width(self.want);
         let mut sets = LabelSets::default();
-        out.reserve(list.len(), list.iter().map(|s| s.location_id.len()).sum());
+        out.reserve(list.len());
+        let mut locs = Vec::new();
         for (si, sm) in list.iter().enumerate() {
-            self.sample(
-                &mut out,
-                &mut sets,
-                si,
-                &sm.location_id,
-                &sm.value,
-                &sm.label,
-            )?;
-        }
-        Ok(out)
-    }
-
-    /// Reads all encoded samples, on several threads when there are many.
-    ///
-    /// A first pass counts the frames of each share of the samples, so that
-    /// every column is allocated once at its final size and each thread
-    /// writes its own part of it: nothing is copied afterwards.
-    fn read_all(&self, list: &[&[u8]], threads: usize) -> Result<Samples, Stop> {
-        let chunk = list.len().div_ceil(threads.max(1)).max(1);
-        let shares: Vec<&[&[u8]]> = list.chunks(chunk).collect();
-        let count = |part: &[&[u8]]| -> Option<usize> {
-            part.iter()
-                .try_fold(0usize, |n, b| Some(n + pprof::wire::count_locations(b)?))
-        };
-        let counts: Vec<Option<usize>> = if shares.len() == 1 {
-            shares.iter().map(|p| count(p)).collect()
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = shares
-                    .iter()
-                    .map(|&p| scope.spawn(move || count(p)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            })
-        };
-        let Some(counts) = counts.into_iter().collect::<Option<Vec<usize>>>() else {
-            // A sample this reader does not read: prost decides.
-            return Err(Stop::Prost);
-        };
-        let total: usize = counts.iter().sum();
-        let (n, w) = (list.len(), self.want);
-        let mut out = Samples::with_width(w);
-        out.locations = vec![0; total];
-        out.loc_end = vec![0; n];
-        out.values = vec![0; n * w];
-        out.label_set = vec![0; n];
-
-        let mut jobs = Vec::with_capacity(shares.len());
-        {
-            let (mut locs, mut ends, mut vals, mut sets) = (
-                &mut out.locations[..],
-                &mut out.loc_end[..],
-                &mut out.values[..],
-                &mut out.label_set[..],
-            );
-            let (mut first, mut loc_base) = (0, 0);
-            for (part, &c) in shares.iter().zip(&counts) {
-                let k = part.len();
-                let (l, lr) = std::mem::take(&mut locs).split_at_mut(c);
-                let (e, er) = std::mem::take(&mut ends).split_at_mut(k);
-                let (v, vr) = std::mem::take(&mut vals).split_at_mut(k * w);
-                let (s, sr) = std::mem::take(&mut sets).split_at_mut(k);
-                (locs, ends, vals, sets) = (lr, er, vr, sr);
-                jobs.push(Share {
-                    first,
-                    list: part,
-                    loc_base,
-                    locs: l,
-                    loc_end: e,
-                    values: v,
-                    label_set: s,
-                });
-                first += k;
-                loc_base += c;
+            self.check_values(si, sm.value.len())?;
+            locs.clear();
+            for &id in &sm.location_id {
+                match self.locations.get(id) {
+                    Some(l) => locs.push(l),
+                    None => return Err(ProfileError::DanglingLocation { sample: si, id }),
+                }
             }
+            let stack = out.tree.intern(&locs);
+            let set = self.label_set(&mut out, &mut sets, si, &sm.label)?;
+            out.stack.push(stack);
+            out.label_set.push(set);
+            out.values.extend_from_slice(&sm.value);
         }
-        let results: Vec<Result<Samples, Stop>> = if jobs.len() == 1 {
-            jobs.into_iter().map(|j| self.read_share(j)).collect()
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = jobs
-                    .into_iter()
-                    .map(|j| scope.spawn(move || self.read_share(j)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            })
-        };
-        // The first error in sample order wins, as in a sequential read.
-        // Each share numbered its own label sets: they follow one another.
-        let mut first = 0;
-        for (r, part) in results.into_iter().zip(&shares) {
-            out.take_label_sets(r?, first..first + part.len());
-            first += part.len();
-        }
+        out.tree.shrink();
         Ok(out)
     }
 
-    /// Reads one share of the samples into its parts of the columns;
-    /// returns its label sets (numbered from 1, in a store of no samples).
-    fn read_share(&self, sh: Share<'_>) -> Result<Samples, Stop> {
+    /// Reads encoded samples, their stacks straight into the tree.
+    fn encoded(&self, list: &[&[u8]]) -> Result<Samples, Stop> {
+        let mut out = Samples::with_width(self.want);
+        out.reserve(list.len());
         let mut reader = pprof::wire::SampleReader::default();
         let mut cache = LabelSets::default();
-        let mut sets = Samples::default();
-        let w = self.want;
-        let mut sink = FillResolve {
-            locs: sh.locs,
-            pos: 0,
-            start: 0,
-            prev_start: 0,
-            tail: RunTail::default(),
-            ix: &self.locations,
-            dangling: None,
-        };
-        for (i, buf) in sh.list.iter().enumerate() {
-            let si = sh.first + i;
+        let mut sink = StackSink::new(&self.locations);
+        let mut tree = std::mem::take(&mut out.tree);
+        for (si, buf) in list.iter().enumerate() {
             sink.next_sample();
-            reader.read_with(buf, &mut sink).ok_or(Stop::Prost)?;
+            let mut stack = SampleStack {
+                sink: &mut sink,
+                tree: &tree,
+            };
+            reader.read_with(buf, &mut stack).ok_or(Stop::Prost)?;
             if let Some(id) = sink.dangling {
                 return Err(Stop::Invalid(ProfileError::DanglingLocation {
                     sample: si,
                     id,
                 }));
             }
-            let pos = sink.pos;
-            if reader.values.len() != w {
-                return Err(Stop::Invalid(ProfileError::ValueCount {
-                    sample: si,
-                    got: reader.values.len(),
-                    want: w,
-                }));
-            }
-            sh.values[i * w..(i + 1) * w].copy_from_slice(&reader.values);
-            sh.loc_end[i] = sh.loc_base + pos;
-            sh.label_set[i] = self.label_set(&mut sets, &mut cache, si, &reader.labels)?;
+            self.check_values(si, reader.values.len())?;
+            out.stack.push(sink.finish(&mut tree));
+            out.values.extend_from_slice(&reader.values);
+            let set = self.label_set(&mut out, &mut cache, si, &reader.labels)?;
+            out.label_set.push(set);
         }
-        if sink.pos != sink.locs.len() {
-            // The counting pass and the read disagree: leave it to prost.
-            return Err(Stop::Prost);
-        }
-        Ok(sets)
+        tree.shrink();
+        out.tree = tree;
+        Ok(out)
     }
-}
-
-/// One thread's share of the samples and of the columns they fill.
-struct Share<'s> {
-    first: usize,
-    list: &'s [&'s [u8]],
-    loc_base: usize,
-    locs: &'s mut [u32],
-    loc_end: &'s mut [usize],
-    values: &'s mut [i64],
-    label_set: &'s mut [u32],
-}
-
-/// Resolves location ids into a slice sized by
-/// [`pprof::wire::count_locations`], sample after sample (see [`RunTail`]).
-struct FillResolve<'a, 'b> {
-    locs: &'a mut [u32],
-    pos: usize,
-    /// Where the current and the previous sample's locations start.
-    start: usize,
-    prev_start: usize,
-    tail: RunTail<'b>,
-    ix: &'a IdIndex,
-    dangling: Option<u64>,
-}
-
-impl FillResolve<'_, '_> {
-    fn next_sample(&mut self) {
-        self.tail.next_sample();
-        self.prev_start = self.start;
-        self.start = self.pos;
-    }
-
-    #[inline(always)]
-    fn resolve(&mut self, id: u64) {
-        fill(self.ix, self.locs, &mut self.pos, &mut self.dangling, id);
-    }
-}
-
-/// Puts the location of `id` at `locs[*pos]`, or notes it as dangling.
-#[inline(always)]
-fn fill(ix: &IdIndex, locs: &mut [u32], pos: &mut usize, dangling: &mut Option<u64>, id: u64) {
-    match ix.get(id) {
-        // The count pass and the read walk the same bytes, so the slice has
-        // room; a mismatch would only drop ids of a bad sample.
-        Some(l) => {
-            if let Some(slot) = locs.get_mut(*pos) {
-                *slot = l;
-                *pos += 1;
-            }
-        }
-        None => {
-            dangling.get_or_insert(id);
-        }
-    }
-}
-
-impl<'b> pprof::wire::LocationSink<'b> for FillResolve<'_, 'b> {
-    #[inline(always)]
-    fn push(&mut self, id: u64) {
-        self.tail.loose();
-        self.resolve(id);
-    }
-    #[inline]
-    fn push_packed(&mut self, packed: &'b [u8]) -> Option<()> {
-        let first = self.pos == self.start && self.dangling.is_none();
-        let (ix, locs, pos, dangling) =
-            (self.ix, &mut *self.locs, &mut self.pos, &mut self.dangling);
-        let tail_ids = self
-            .tail
-            .read_run(packed, first, |id| fill(ix, locs, pos, dangling, id))?;
-        // The previous sample's stack ends where this one started.
-        let prev_end = self.start;
-        if tail_ids > 0 {
-            // The previous stack holds the ids, and the slice has room,
-            // unless the sample is bad: then leave it to prost.
-            if tail_ids > prev_end - self.prev_start || self.pos + tail_ids > self.locs.len() {
-                return None;
-            }
-            self.locs
-                .copy_within(prev_end - tail_ids..prev_end, self.pos);
-            self.pos += tail_ids;
-        }
-        Some(())
-    }
-}
-
-/// Threads worth using for one job on this machine: the available cores, at
-/// most 8, or `HEAPFRAME_THREADS` when set (1 turns parallelism off).
-pub(crate) fn worker_threads() -> usize {
-    if let Some(n) = std::env::var("HEAPFRAME_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-    {
-        return n.max(1);
-    }
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8)
 }
 
 /// Maps ids to dense indices, rejecting id 0 and duplicates.
@@ -940,16 +704,21 @@ mod tests {
             encoded.push(msg);
         }
         let mut reader = SampleReader::default();
-        let mut sink = Resolve::new(&ix);
+        let mut sink = StackSink::new(&ix);
+        let mut tree = StackTree::default();
         for (st, msg) in stacks.iter().zip(&encoded) {
             sink.next_sample();
-            reader.read_with(msg, &mut sink).unwrap();
-            let want: Vec<u32> = st.iter().map(|&id| ix.get(id).unwrap()).collect();
-            assert_eq!(sink.locs, want);
+            let mut stack = SampleStack {
+                sink: &mut sink,
+                tree: &tree,
+            };
+            reader.read_with(msg, &mut stack).unwrap();
             assert_eq!(sink.dangling, None);
+            let id = sink.finish(&mut tree);
+            let want: Vec<u32> = st.iter().map(|&id| ix.get(id).unwrap()).collect();
+            assert_eq!(tree.stack(id).to_vec(), want);
         }
-        // The model's reader, on one thread or several, fills its columns
-        // the same way.
+        // The model's reader makes the same stacks.
         let mut bytes = proto::Profile {
             sample_type: vec![proto::ValueType { r#type: 1, unit: 2 }],
             location: ids
@@ -970,25 +739,27 @@ mod tests {
             prost::encoding::encode_varint(m.len() as u64, &mut bytes);
             bytes.extend_from_slice(&m);
         }
-        for threads in [1, 2, 3] {
-            let p = Profile::from_bytes_threads(&bytes, threads).unwrap();
-            assert_eq!(p.samples.len(), stacks.len());
-            for (i, st) in stacks.iter().enumerate() {
-                let got: Vec<u64> = p
-                    .samples
-                    .get(i)
-                    .locations
-                    .iter()
-                    .map(|&l| p.locations[l as usize].id)
-                    .collect();
-                assert_eq!(&got, st, "sample {i}, {threads} threads");
-            }
+        let p = Profile::from_bytes(&bytes, "stacks").unwrap();
+        assert_eq!(p.samples.len(), stacks.len());
+        for (i, st) in stacks.iter().enumerate() {
+            let got: Vec<u64> = p
+                .samples
+                .get(i)
+                .stack
+                .iter()
+                .map(|l| p.locations[l as usize].id)
+                .collect();
+            assert_eq!(&got, st, "sample {i}");
         }
         // A dangling id is reported, whatever came before.
         let mut bad = vec![0x0a, 2];
         prost::encoding::encode_varint(401, &mut bad);
         sink.next_sample();
-        let _ = sink.push_packed(&bad[2..]);
+        let _ = SampleStack {
+            sink: &mut sink,
+            tree: &tree,
+        }
+        .push_packed(&bad[2..]);
         assert_eq!(sink.dangling, Some(401));
     }
 
@@ -1019,20 +790,20 @@ mod tests {
         let mut s: Samples = [a.clone(), b.clone(), c.clone()].into_iter().collect();
         assert_eq!(s.len(), 3);
         assert_eq!(s.width(), 2);
-        assert_eq!(s.get(0), a.as_ref());
-        assert_eq!(s.get(1), b.as_ref());
-        assert_eq!(s.get(2), c.as_ref());
+        assert_eq!(s.get(0).to_sample(), a);
+        assert_eq!(s.get(1).to_sample(), b);
+        assert_eq!(s.get(2).to_sample(), c);
         // a and c share a label set; b has none.
         assert_eq!(s.label_set_id(1), 0);
         assert_eq!(s.label_set_id(0), s.label_set_id(2));
 
         let mut t: Samples = [d.clone()].into_iter().collect();
-        t.push(&a.as_ref());
+        t.push(&a);
         s.append(t);
         let want = [&a, &b, &c, &d, &a];
         assert_eq!(s.len(), want.len());
         for (i, w) in want.iter().enumerate() {
-            assert_eq!(s.get(i), w.as_ref(), "sample {i}");
+            assert_eq!(&s.get(i).to_sample(), *w, "sample {i}");
         }
 
         s.retain_values(|v| {
@@ -1049,7 +820,8 @@ mod tests {
         // Equality looks at contents, not at how label sets are numbered.
         let mut u = Samples::default();
         let k = u.new_label_set(&[label("bytes", 8)]);
-        u.push_with_set(&[1, 2, 3], &[5, -5], k);
+        let st = u.intern_stack(&[1, 2, 3]);
+        u.push_with_set(st, &[5, -5], k);
         let v: Samples = [a.clone()].into_iter().collect();
         assert_eq!(u, v);
         assert_ne!(u, Samples::default());

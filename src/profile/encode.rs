@@ -26,9 +26,9 @@ impl Profile {
             .iter()
             .map(|sm| proto::Sample {
                 location_id: sm
-                    .locations
+                    .stack
                     .iter()
-                    .map(|&l| self.locations[l as usize].id)
+                    .map(|l| self.locations[l as usize].id)
                     .collect(),
                 value: sm.values.to_vec(),
                 label: sm

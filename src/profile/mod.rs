@@ -17,6 +17,7 @@
 mod decode;
 mod encode;
 mod samples;
+mod stacks;
 
 use std::io::Read;
 use std::path::Path;
@@ -30,8 +31,9 @@ use decode::{SampleInput, Stop};
 /// Shared, immutable text (cheap to clone).
 pub type Str = Arc<str>;
 
-pub(crate) use decode::{FastHasher, IdIndex, Resolve, worker_threads};
 pub use samples::{Samples, SamplesIter};
+pub(crate) use stacks::InputMap;
+pub use stacks::{Children, Stack, StackId, StackIter, StackTree, TreeSums};
 
 /// A measured quantity, e.g. `inuse_space` in `bytes`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -85,22 +87,11 @@ pub struct Sample {
     pub labels: Vec<Label>,
 }
 
-impl Sample {
-    /// This sample as a borrowed view.
-    pub fn as_ref(&self) -> SampleRef<'_> {
-        SampleRef {
-            locations: &self.locations,
-            values: &self.values,
-            labels: &self.labels,
-        }
-    }
-}
-
 /// One sample of a [`Samples`] store, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SampleRef<'a> {
-    /// Indices into [`Profile::locations`], leaf first.
-    pub locations: &'a [u32],
+    /// Its stack: indices into [`Profile::locations`], leaf first.
+    pub stack: Stack<'a>,
     /// One value per entry of [`Profile::sample_types`].
     pub values: &'a [i64],
     /// Labels, in file order.
@@ -127,7 +118,7 @@ impl<'a> SampleRef<'a> {
     /// An owned copy.
     pub fn to_sample(&self) -> Sample {
         Sample {
-            locations: self.locations.to_vec(),
+            locations: self.stack.to_vec(),
             values: self.values.to_vec(),
             labels: self.labels.to_vec(),
         }
@@ -202,6 +193,21 @@ pub struct Function {
     pub start_line: i64,
 }
 
+/// One frame of a stack: a line of a location, with its function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The location (index into [`Profile::locations`]).
+    pub location: u32,
+    /// The function.
+    pub function: &'a Function,
+    /// Line number (0 when unknown).
+    pub line: i64,
+    /// Column (0 when unknown).
+    pub column: i64,
+    /// The frame was inlined into the next one of the same location.
+    pub inlined: bool,
+}
+
 /// A decoded, validated profile. See the module documentation.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Profile {
@@ -264,7 +270,7 @@ impl Profile {
         opts: &ReadOptions,
     ) -> Result<Profile> {
         let source = source.into();
-        match Self::from_wire(data, opts, None) {
+        match Self::from_wire(data, opts) {
             Ok(mut p) => {
                 p.source = source;
                 Ok(p)
@@ -285,7 +291,7 @@ impl Profile {
         opts: &ReadOptions,
     ) -> Result<Profile> {
         let source = source.into();
-        match pprof::read_bounded(reader, opts).and_then(|d| Self::from_wire(&d, opts, None)) {
+        match pprof::read_bounded(reader, opts).and_then(|d| Self::from_wire(&d, opts)) {
             Ok(mut p) => {
                 p.source = source;
                 Ok(p)
@@ -297,24 +303,7 @@ impl Profile {
     /// Validates a wire message and resolves its strings and ids.
     pub fn from_proto(m: &proto::Profile) -> Result<Profile, ProfileError> {
         let strings: Vec<&[u8]> = m.string_table.iter().map(|v| &v[..]).collect();
-        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample), true)
-            .map_err(Stop::into_error)
-    }
-
-    /// The profile without its samples, from a split wire message: what a
-    /// report that reads samples straight from the bytes needs.
-    pub(crate) fn header_of(split: &pprof::wire::Split<'_>) -> Result<Profile, ProfileError> {
-        let input = SampleInput::Encoded {
-            samples: &[],
-            threads: None,
-        };
-        Self::from_parts(&split.rest, &split.strings, input, false).map_err(Stop::into_error)
-    }
-
-    /// Decodes with the samples read by exactly `threads` threads (tests).
-    #[doc(hidden)]
-    pub fn from_bytes_threads(data: &[u8], threads: usize) -> Result<Profile, ProfileError> {
-        Self::from_wire(data, &ReadOptions::default(), Some(threads))
+        Self::from_parts(m, &strings, SampleInput::Decoded(&m.sample)).map_err(Stop::into_error)
     }
 
     /// The sample type pprof shows when none is asked for: the one named by
@@ -368,6 +357,26 @@ impl Profile {
                     names()
                 ))
             })
+    }
+
+    /// The frames of `stack` (a stack of this profile's samples), innermost
+    /// first: each location's lines innermost (inlined) first. The one walk
+    /// from locations to functions, shared by tables, growth and flame
+    /// graphs.
+    pub fn frames<'a>(&'a self, stack: Stack<'a>) -> impl Iterator<Item = Frame<'a>> + 'a {
+        stack.iter().flat_map(move |l| self.location_frames(l))
+    }
+
+    /// The frames of location `l`, innermost (inlined) first.
+    pub fn location_frames(&self, l: u32) -> impl DoubleEndedIterator<Item = Frame<'_>> + '_ {
+        let lines = &self.locations[l as usize].lines;
+        lines.iter().enumerate().map(move |(i, ln)| Frame {
+            location: l,
+            function: &self.functions[ln.function as usize],
+            line: ln.line,
+            column: ln.column,
+            inlined: i + 1 < lines.len(),
+        })
     }
 
     /// The name of the file this profile describes: `mappings[0]`'s file.

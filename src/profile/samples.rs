@@ -1,35 +1,40 @@
 //! The columnar sample store of a [`Profile`](super::Profile).
 
+use super::stacks::{StackId, StackTree};
 use super::{Label, Sample, SampleRef};
 
-/// The samples of a profile, stored by column: all stacks in one array, all
-/// values in another, with offsets per sample; labels as a table of
-/// distinct label sets, one set id per sample (heap samples of one object
-/// size share one set). A profile of half a million samples is a handful of
-/// allocations, not millions.
+/// The samples of a profile, stored by column: one stack id per sample into
+/// a shared [`StackTree`] (every distinct stack once, tails shared), the
+/// values of all samples in one array, and labels as a table of distinct
+/// label sets, one set id per sample (heap samples of one object size share
+/// one set). A profile of half a million samples forty frames deep is a
+/// handful of allocations, not twenty million numbers.
 ///
 /// Every sample has the same number of values (the profile's sample types);
 /// the first sample pushed sets it. Two stores are equal when they hold the
-/// same samples in the same order, however their label sets are laid out.
+/// same samples in the same order, however their stacks and label sets are
+/// laid out.
 ///
 /// ```
 /// use heapframe::profile::{Sample, Samples};
 /// let mut s = Samples::default();
-/// s.push(&Sample { locations: vec![0, 1], values: vec![5, 6], labels: vec![] }.as_ref());
+/// s.push(&Sample { locations: vec![0, 1], values: vec![5, 6], labels: vec![] });
 /// assert_eq!(s.len(), 1);
 /// assert_eq!(s.get(0).values, [5, 6]);
+/// assert_eq!(s.get(0).stack.to_vec(), [0, 1]);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Samples {
     pub(super) width: usize,
-    /// End of each sample's stack in `locations`.
-    pub(super) loc_end: Vec<usize>,
-    pub(super) locations: Vec<u32>,
+    /// The stacks of the samples.
+    pub(super) tree: StackTree,
+    /// Per sample: its stack.
+    pub(super) stack: Vec<StackId>,
     pub(super) values: Vec<i64>,
     /// Label set of each sample (index into `set_start`).
     pub(super) label_set: Vec<u32>,
     /// Set `k` is `set_labels[set_start[k]..set_start[k + 1]]`; set 0 is
-    /// empty (`set_start` starts `[0, 0]` once a sample is held).
+    /// empty (`set_start` starts `[0, 0]` once a set is held).
     pub(super) set_start: Vec<usize>,
     pub(super) set_labels: Vec<Label>,
 }
@@ -38,10 +43,10 @@ impl PartialEq for Samples {
     fn eq(&self, other: &Samples) -> bool {
         self.len() == other.len()
             && (self.is_empty() || self.width == other.width)
-            && self.locations == other.locations
-            && self.loc_end == other.loc_end
             && self.values == other.values
-            && (0..self.len()).all(|i| self.labels_of(i) == other.labels_of(i))
+            && (0..self.len()).all(|i| {
+                self.get(i).stack == other.get(i).stack && self.labels_of(i) == other.labels_of(i)
+            })
     }
 }
 
@@ -58,17 +63,32 @@ impl Samples {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.loc_end.len()
+        self.stack.len()
     }
 
     /// True when there are no samples.
     pub fn is_empty(&self) -> bool {
-        self.loc_end.is_empty()
+        self.stack.is_empty()
     }
 
     /// Number of values per sample.
     pub fn width(&self) -> usize {
         self.width
+    }
+
+    /// The stacks the samples refer to.
+    pub fn tree(&self) -> &StackTree {
+        &self.tree
+    }
+
+    /// Per sample: its stack id in [`Samples::tree`].
+    pub fn stack_ids(&self) -> &[StackId] {
+        &self.stack
+    }
+
+    /// All values, sample after sample ([`Samples::width`] each).
+    pub fn all_values(&self) -> &[i64] {
+        &self.values
     }
 
     fn labels_of(&self, i: usize) -> &[Label] {
@@ -80,9 +100,8 @@ impl Samples {
     /// # Panics
     /// When `i >= self.len()`.
     pub fn get(&self, i: usize) -> SampleRef<'_> {
-        let l0 = if i == 0 { 0 } else { self.loc_end[i - 1] };
         SampleRef {
-            locations: &self.locations[l0..self.loc_end[i]],
+            stack: self.tree.stack(self.stack[i]),
             values: &self.values[i * self.width..(i + 1) * self.width],
             labels: self.labels_of(i),
         }
@@ -100,18 +119,34 @@ impl Samples {
     ///
     /// # Panics
     /// When its number of values differs from the samples already held.
-    pub fn push(&mut self, s: &SampleRef<'_>) {
-        self.push_parts(s.locations, s.values, s.labels);
+    pub fn push(&mut self, s: &Sample) {
+        self.push_parts(&s.locations, &s.values, &s.labels);
     }
 
-    /// Appends a sample from its parts.
+    /// Appends a copy of a sample of any store.
+    ///
+    /// # Panics
+    /// When its number of values differs from the samples already held.
+    pub fn push_ref(&mut self, s: &SampleRef<'_>) {
+        let stack = if std::ptr::eq(s.stack.tree(), &self.tree) {
+            s.stack.id()
+        } else {
+            self.tree.intern(&s.stack.to_vec())
+        };
+        self.check_width(s.values.len());
+        let set = self.label_set_for(s.labels);
+        self.push_resolved(stack, s.values, set);
+    }
+
+    /// Appends a sample from its parts (`locations` leaf first).
     ///
     /// # Panics
     /// When the number of values differs from the samples already held.
     pub fn push_parts(&mut self, locations: &[u32], values: &[i64], labels: &[Label]) {
         self.check_width(values.len());
         let set = self.label_set_for(labels);
-        self.push_resolved(locations, values, set);
+        let stack = self.tree.intern(locations);
+        self.push_resolved(stack, values, set);
     }
 
     /// The id of a label set equal to `labels`: the empty set, the last set
@@ -152,9 +187,8 @@ impl Samples {
         );
     }
 
-    fn push_resolved(&mut self, locations: &[u32], values: &[i64], set: u32) {
-        self.locations.extend_from_slice(locations);
-        self.loc_end.push(self.locations.len());
+    fn push_resolved(&mut self, stack: StackId, values: &[i64], set: u32) {
+        self.stack.push(stack);
         self.values.extend_from_slice(values);
         self.label_set.push(set);
     }
@@ -165,24 +199,20 @@ impl Samples {
     }
 
     /// Keeps the samples for which `keep` returns true; `keep` may change
-    /// the values first. In place: nothing is reallocated.
+    /// the values first. In place: nothing is reallocated (the stack tree
+    /// keeps the stacks of dropped samples).
     pub fn retain_values(&mut self, mut keep: impl FnMut(&mut [i64]) -> bool) {
         let w = self.width;
-        let (mut kept, mut loc_w, mut start) = (0, 0, 0);
+        let mut kept = 0;
         for i in 0..self.len() {
-            let end = self.loc_end[i];
             if keep(&mut self.values[i * w..(i + 1) * w]) {
-                self.locations.copy_within(start..end, loc_w);
-                loc_w += end - start;
-                self.loc_end[kept] = loc_w;
+                self.stack[kept] = self.stack[i];
                 self.values.copy_within(i * w..(i + 1) * w, kept * w);
                 self.label_set[kept] = self.label_set[i];
                 kept += 1;
             }
-            start = end;
         }
-        self.locations.truncate(loc_w);
-        self.loc_end.truncate(kept);
+        self.stack.truncate(kept);
         self.values.truncate(kept * w);
         self.label_set.truncate(kept);
     }
@@ -215,17 +245,45 @@ impl Samples {
         self.add_label_set(labels.iter().cloned())
     }
 
-    /// Appends a sample whose labels are set `set` of this store.
+    /// The stack of `locations` (leaf first) in this store's tree, for
+    /// [`Samples::push_with_set`].
+    pub fn intern_stack(&mut self, locations: &[u32]) -> StackId {
+        self.tree.intern(locations)
+    }
+
+    /// The stack `parent` with `location` called from its innermost frame,
+    /// in this store's tree (see [`StackTree::push`]).
+    pub fn push_frame(&mut self, parent: StackId, location: u32) -> StackId {
+        self.tree.push(parent, location)
+    }
+
+    /// The stacks of `other` in this store's tree (see
+    /// [`StackTree::import`]).
+    pub fn import_stacks(
+        &mut self,
+        other: &StackTree,
+        location: impl FnMut(u32) -> u32,
+    ) -> Vec<StackId> {
+        self.tree.import(other, location)
+    }
+
+    /// Appends a sample whose stack is `stack` of this store's tree and
+    /// whose labels are set `set` of this store.
     ///
     /// # Panics
-    /// When the number of values differs, or `set` does not exist.
-    pub fn push_with_set(&mut self, locations: &[u32], values: &[i64], set: u32) {
+    /// When the number of values differs, or `set` or `stack` does not
+    /// exist.
+    pub fn push_with_set(&mut self, stack: StackId, values: &[i64], set: u32) {
         self.check_width(values.len());
         assert!(
             (set as usize) < self.label_set_count(),
             "no label set {set}"
         );
-        self.push_resolved(locations, values, set);
+        assert!(
+            stack.index().is_none_or(|i| i < self.tree.len()),
+            "no stack {stack:?}"
+        );
+        self.push_resolved(stack, values, set);
     }
 
     /// Appends all samples of `other`.
@@ -236,17 +294,22 @@ impl Samples {
         if other.is_empty() {
             return;
         }
-        if self.is_empty() {
+        if self.is_empty() && self.tree.is_empty() {
             *self = other;
             return;
         }
-        assert_eq!(
-            self.width, other.width,
+        assert!(
+            self.is_empty() || self.width == other.width,
             "appending samples of another width"
         );
-        let l = self.locations.len();
-        self.loc_end.extend(other.loc_end.iter().map(|e| e + l));
-        self.locations.extend_from_slice(&other.locations);
+        self.width = other.width;
+        let map = self.tree.import(&other.tree, |l| l);
+        self.stack.extend(
+            other
+                .stack
+                .iter()
+                .map(|s| s.index().map_or(StackId::EMPTY, |i| map[i])),
+        );
         self.values.extend_from_slice(&other.values);
         let first = self.label_set.len();
         self.label_set.extend_from_slice(&other.label_set);
@@ -275,12 +338,11 @@ impl Samples {
         }
     }
 
-    /// Reserves room for `samples` more samples with `frames` frames in all.
-    pub fn reserve(&mut self, samples: usize, frames: usize) {
-        self.loc_end.reserve(samples);
+    /// Reserves room for `samples` more samples.
+    pub fn reserve(&mut self, samples: usize) {
+        self.stack.reserve(samples);
         self.label_set.reserve(samples);
         self.values.reserve(samples * self.width);
-        self.locations.reserve(frames);
     }
 }
 
@@ -288,7 +350,7 @@ impl FromIterator<Sample> for Samples {
     fn from_iter<I: IntoIterator<Item = Sample>>(iter: I) -> Self {
         let mut out = Samples::default();
         for s in iter {
-            out.push(&s.as_ref());
+            out.push(&s);
         }
         out
     }

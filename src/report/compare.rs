@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::profile::{Label, LabelValue, Location, Mapping, Profile, SampleRef, Str};
+use crate::profile::{
+    InputMap, Label, LabelValue, Location, Mapping, Profile, SampleRef, StackId, Str,
+};
 
 /// The label pprof puts on samples of a `-diff_base` base profile.
 pub const BASE_LABEL: &str = "pprof::base";
@@ -162,55 +164,6 @@ struct MergeInput<'a> {
     mark_base: bool,
 }
 
-/// Finds merged samples by stack and label key without a key allocation
-/// per sample: a hash of both leads to a chain of candidate samples.
-#[derive(Default)]
-struct SampleIndex {
-    heads: HashMap<u64, u32, std::hash::BuildHasherDefault<crate::profile::FastHasher>>,
-    next: Vec<u32>,
-    label_key: Vec<u32>,
-}
-
-impl SampleIndex {
-    fn hash(locs: &[u32], label_key: u32) -> u64 {
-        use std::hash::Hasher;
-        let mut h = crate::profile::FastHasher::default();
-        h.write_u64(u64::from(label_key));
-        for c in locs.chunks(2) {
-            let hi = c.get(1).map_or(u64::MAX, |&v| u64::from(v));
-            h.write_u64((hi << 32) | u64::from(c[0]));
-        }
-        // A final mix so that the table's low bits depend on every word.
-        let x = h.finish();
-        (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (x >> 32)
-    }
-
-    fn find(
-        &self,
-        samples: &crate::profile::Samples,
-        h: u64,
-        locs: &[u32],
-        lk: u32,
-    ) -> Option<usize> {
-        let mut i = *self.heads.get(&h)?;
-        while i != u32::MAX {
-            let k = i as usize;
-            if self.label_key[k] == lk && samples.get(k).locations == locs {
-                return Some(k);
-            }
-            i = self.next[k];
-        }
-        None
-    }
-
-    fn add(&mut self, h: u64, lk: u32) {
-        let i = self.next.len() as u32;
-        let prev = self.heads.insert(h, i).unwrap_or(u32::MAX);
-        self.next.push(prev);
-        self.label_key.push(lk);
-    }
-}
-
 /// Merges profiles as pprof's `profile.Merge` does (headers combined, equal
 /// mappings/functions/locations shared, equal samples summed, zero samples
 /// dropped). `mappings[0]` of the result is the first profile's main binary.
@@ -262,7 +215,8 @@ fn merge_inputs(inputs: &[MergeInput<'_>]) -> Profile {
     let mut mappings: HashMap<MappingKey, u32> = HashMap::new();
     let mut functions: HashMap<FunctionKey, u32> = HashMap::new();
     let mut locations: HashMap<LocationKey, u32> = HashMap::new();
-    let mut index = SampleIndex::default();
+    // The merged sample of each (stack, label key).
+    let mut index: InputMap<(StackId, u32), usize> = InputMap::default();
     // Distinct label contents, and the label set of `out` holding each.
     let mut label_keys: HashMap<Vec<(Str, String)>, u32> = HashMap::new();
     let mut out_sets: Vec<u32> = Vec::new();
@@ -272,12 +226,11 @@ fn merge_inputs(inputs: &[MergeInput<'_>]) -> Profile {
         key: base_key.clone(),
         value: LabelValue::Str(Str::from("true")),
     };
-    let mut locs: Vec<u32> = Vec::new();
     let mut values: Vec<i64> = Vec::new();
+    let mut chain: Vec<usize> = Vec::new();
 
     for input in inputs {
         let p = input.profile;
-        let mut guess: Option<usize> = None;
         // Each label set of this profile: its label key id (labels as
         // merged, with the base mark when asked for).
         let set_keys: Vec<u32> = (0..p.samples.label_set_count() as u32)
@@ -328,6 +281,10 @@ fn merge_inputs(inputs: &[MergeInput<'_>]) -> Profile {
             mapping_of(&mut out, 0);
         }
 
+        // Each stack of this profile as a stack of `out`, made when a
+        // sample first needs it.
+        let tree = p.samples.tree();
+        let mut stack_map: Vec<Option<StackId>> = vec![None; tree.len()];
         for (si, s) in p.samples.iter().enumerate() {
             values.clear();
             values.extend_from_slice(s.values);
@@ -339,8 +296,21 @@ fn merge_inputs(inputs: &[MergeInput<'_>]) -> Profile {
             if values.iter().all(|&v| v == 0) {
                 continue;
             }
-            locs.clear();
-            for &li in s.locations {
+            // The stack's frames not yet in `out`, leaf first: their
+            // locations are merged in that order (as pprof meets them),
+            // then their nodes are made from the outermost in.
+            chain.clear();
+            let mut top = s.stack.id();
+            while let Some(t) = top.index() {
+                if stack_map[t].is_some() {
+                    break;
+                }
+                chain.push(t);
+                top = tree.parent(top);
+            }
+            let mut locs = Vec::with_capacity(chain.len());
+            for &t in &chain {
+                let li = tree.locations()[t];
                 if let Some(l) = map_location[li as usize] {
                     locs.push(l);
                     continue;
@@ -408,34 +378,28 @@ fn merge_inputs(inputs: &[MergeInput<'_>]) -> Profile {
                 map_location[li as usize] = Some(l);
                 locs.push(l);
             }
-            let lk = set_keys[p.samples.label_set_id(si) as usize];
-            // Snapshots of one process list their stacks in much the same
-            // order: try the sample after the last one matched before
-            // hashing (a sequential read instead of a random probe).
-            let guessed = guess.filter(|&i| {
-                i < index.label_key.len()
-                    && index.label_key[i] == lk
-                    && out.samples.get(i).locations == &locs[..]
-            });
-            // The matching sample, or the hash to file a new one under.
-            let found = match guessed {
-                Some(i) => Ok(i),
-                None => {
-                    let h = SampleIndex::hash(&locs, lk);
-                    index.find(&out.samples, h, &locs, lk).ok_or(h)
-                }
+            let mut node = top
+                .index()
+                .map_or(StackId::EMPTY, |t| stack_map[t].unwrap_or(StackId::EMPTY));
+            for (&t, &l) in chain.iter().zip(&locs).rev() {
+                node = out.samples.push_frame(node, l);
+                stack_map[t] = Some(node);
+            }
+            let stack = match s.stack.id().index() {
+                Some(t) => stack_map[t].unwrap_or(StackId::EMPTY),
+                None => StackId::EMPTY,
             };
-            guess = found.ok().map(|i| i + 1);
-            match found {
-                Ok(i) => {
+            let lk = set_keys[p.samples.label_set_id(si) as usize];
+            match index.get(&(stack, lk)) {
+                Some(&i) => {
                     for (a, v) in out.samples.values_mut(i).iter_mut().zip(&values) {
                         *a = a.wrapping_add(*v);
                     }
                 }
-                Err(h) => {
-                    index.add(h, lk);
+                None => {
+                    index.insert((stack, lk), out.samples.len());
                     out.samples
-                        .push_with_set(&locs, &values, out_sets[lk as usize]);
+                        .push_with_set(stack, &values, out_sets[lk as usize]);
                 }
             }
         }

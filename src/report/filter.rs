@@ -3,7 +3,9 @@
 //!
 //! A [`View`] is a profile seen through these filters without copying it:
 //! locations whose lines were hidden get their own line lists, samples whose
-//! stacks were pruned get their own location lists, the rest is borrowed.
+//! stacks were pruned point to the shorter stack (a tail of theirs, already
+//! in the profile's stack tree), and only when whole locations are hidden
+//! does the view make a stack tree of its own; the rest is borrowed.
 //!
 //! The meanings are pprof's:
 //! - `focus`: keep samples with at least one location whose function name,
@@ -18,7 +20,7 @@ use std::borrow::Cow;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::profile::{Line, Profile};
+use crate::profile::{Line, Profile, StackId, StackTree};
 
 /// A profile seen through pruning and name filters.
 #[derive(Debug, Clone)]
@@ -27,17 +29,20 @@ pub struct View<'a> {
     pub profile: &'a Profile,
     /// Lines of each location (index as in `profile.locations`).
     pub lines: Vec<Cow<'a, [Line]>>,
+    /// The stacks of the view's samples: the profile's own tree, or one
+    /// made for the view when it hid whole locations.
+    pub tree: Cow<'a, StackTree>,
     /// The samples still in the view.
-    pub samples: Vec<ViewSample<'a>>,
+    pub samples: Vec<ViewSample>,
 }
 
 /// A sample of a [`View`].
-#[derive(Debug, Clone)]
-pub struct ViewSample<'a> {
+#[derive(Debug, Clone, Copy)]
+pub struct ViewSample {
     /// Index into `profile.samples`.
     pub index: usize,
-    /// Its stack (indices into `profile.locations`), leaf first.
-    pub locations: Cow<'a, [u32]>,
+    /// Its stack in [`View::tree`].
+    pub stack: StackId,
 }
 
 /// Which of the name filters matched anything (pprof warns when one did not).
@@ -69,11 +74,13 @@ impl<'a> View<'a> {
                 .iter()
                 .map(|l| Cow::Borrowed(&l.lines[..]))
                 .collect(),
-            samples: (0..profile.samples.len())
-                .map(|index| ViewSample {
-                    index,
-                    locations: Cow::Borrowed(profile.samples.get(index).locations),
-                })
+            tree: Cow::Borrowed(profile.samples.tree()),
+            samples: profile
+                .samples
+                .stack_ids()
+                .iter()
+                .enumerate()
+                .map(|(index, &stack)| ViewSample { index, stack })
                 .collect(),
         }
     }
@@ -128,24 +135,41 @@ impl<'a> View<'a> {
                 }
             }
         }
-        for s in &mut self.samples {
-            let locs = &s.locations;
-            let mut found_user = false;
-            let mut cut = None;
-            for i in (0..locs.len()).rev() {
-                let l = locs[i] as usize;
-                if !prune[l] && !beneath[l] {
-                    found_user = true;
-                    continue;
-                }
-                if !found_user {
-                    continue;
-                }
-                cut = Some(if prune[l] { i + 1 } else { i });
-                break;
+        // Each stack, pruned: from the root down, the first pruned or
+        // beneath frame after a user frame cuts the stack there (a pruned
+        // frame goes, a beneath frame stays with its kept lines). A cut
+        // stack is one of its own tails, so it is in the tree already.
+        let t = &*self.tree;
+        let (locations, parents) = (t.locations(), t.parents());
+        let mut pruned = vec![StackId::EMPTY; t.len()];
+        let mut found_user = vec![false; t.len()];
+        let mut cut = vec![false; t.len()];
+        for i in 0..t.len() {
+            let (l, parent) = (locations[i] as usize, parents[i]);
+            let p = parent.index();
+            if let Some(p) = p.filter(|&p| cut[p]) {
+                pruned[i] = pruned[p];
+                cut[i] = true;
+                continue;
             }
-            if let Some(c) = cut {
-                s.locations = Cow::Owned(locs[c..].to_vec());
+            let user_above = p.is_some_and(|p| found_user[p]);
+            if !prune[l] && !beneath[l] {
+                found_user[i] = true;
+                pruned[i] = StackId::from_index(i);
+            } else if user_above {
+                pruned[i] = if prune[l] {
+                    parent
+                } else {
+                    StackId::from_index(i)
+                };
+                cut[i] = true;
+            } else {
+                pruned[i] = StackId::from_index(i);
+            }
+        }
+        for s in &mut self.samples {
+            if let Some(i) = s.stack.index() {
+                s.stack = pruned[i];
             }
         }
         Ok(())
@@ -225,34 +249,41 @@ impl<'a> View<'a> {
                 }
             }
         }
-        self.samples.retain_mut(|s| {
-            let mut focused = false;
-            for &l in s.locations.iter() {
-                match focus_or_ignore[l as usize] {
-                    1 => focused = true,
-                    2 => return false,
-                    _ => {}
-                }
+        // Per stack: whether it holds a focused and an ignored location.
+        let t = &*self.tree;
+        let (locations, parents) = (t.locations(), t.parents());
+        let mut focused = vec![false; t.len()];
+        let mut ignored = vec![false; t.len()];
+        for i in 0..t.len() {
+            let l = locations[i] as usize;
+            let (f, ig) = parents[i]
+                .index()
+                .map_or((false, false), |p| (focused[p], ignored[p]));
+            focused[i] = f || focus_or_ignore[l] == 1;
+            ignored[i] = ig || focus_or_ignore[l] == 2;
+        }
+        self.samples
+            .retain(|s| s.stack.index().is_some_and(|i| focused[i] && !ignored[i]));
+        if any_hidden {
+            // Stacks without their hidden locations, in a tree of the view's
+            // own; a sample left with no location leaves the view.
+            let mut tree = StackTree::default();
+            let mut kept = Vec::with_capacity(t.len());
+            for i in 0..t.len() {
+                let l = locations[i];
+                let parent = parents[i].index().map_or(StackId::EMPTY, |p| kept[p]);
+                kept.push(if hidden[l as usize] {
+                    parent
+                } else {
+                    tree.push(parent, l)
+                });
             }
-            if !focused {
-                return false;
-            }
-            if any_hidden {
-                let locs: Vec<u32> = s
-                    .locations
-                    .iter()
-                    .copied()
-                    .filter(|&l| !hidden[l as usize])
-                    .collect();
-                if locs.is_empty() {
-                    return false;
-                }
-                if locs.len() != s.locations.len() {
-                    s.locations = Cow::Owned(locs);
-                }
-            }
-            true
-        });
+            self.samples.retain_mut(|s| {
+                s.stack = s.stack.index().map_or(StackId::EMPTY, |i| kept[i]);
+                s.stack != StackId::EMPTY
+            });
+            self.tree = Cow::Owned(tree);
+        }
         m
     }
 }

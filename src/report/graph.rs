@@ -5,11 +5,9 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::filter::View;
-use crate::pprof;
-use crate::profile::{IdIndex, Profile, Resolve};
+use crate::profile::{Children, InputMap, Profile, StackId, StackTree, TreeSums};
 
 /// How frames are grouped into report nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,7 +105,7 @@ pub(crate) fn trim_path(path: &str) -> &str {
 /// equal texts get one id, id 0 is the empty text.
 pub(crate) struct TextPool<'a> {
     pub(super) texts: Vec<Cow<'a, str>>,
-    pub(super) ids: HashMap<Cow<'a, str>, u32, BuildHasherDefault<crate::profile::FastHasher>>,
+    pub(super) ids: InputMap<Cow<'a, str>, u32>,
 }
 
 impl<'a> TextPool<'a> {
@@ -151,8 +149,8 @@ pub(crate) struct FrameLine {
 }
 
 /// The functions and locations of a profile in the shape the node table
-/// reads: texts interned, lines in one list. Made from a decoded profile
-/// seen through a [`View`], or straight from the wire.
+/// reads: texts interned, lines in one list. Made from a profile seen
+/// through a [`View`].
 pub(crate) struct Frames<'a> {
     pub(super) pool: TextPool<'a>,
     pub(super) funcs: Vec<FuncText>,
@@ -222,131 +220,6 @@ impl<'a> Frames<'a> {
             f.loc_end.push(f.lines.len() as u32);
         }
         f
-    }
-
-    /// The frames read straight from a split profile whose locations and
-    /// functions were left encoded ([`pprof::wire::split_frames`]), with
-    /// the header decoded from the rest, and the location ids in file
-    /// order. `None` for anything the model would refuse (dangling ids,
-    /// string indices out of range, bad bytes): the caller then decodes in
-    /// full, which reports it.
-    pub(super) fn of_wire(
-        split: &pprof::wire::Split<'a>,
-        header: &'a Profile,
-    ) -> Option<(Self, Vec<u64>)> {
-        // Functions and locations are independent until a line names its
-        // function: read them side by side when that pays.
-        const PARALLEL_FROM: usize = 4096;
-        let (functions, locations) =
-            if split.locations.len() >= PARALLEL_FROM && crate::profile::worker_threads() > 1 {
-                std::thread::scope(|scope| {
-                    let locations = scope.spawn(|| RawLocations::read(&split.locations));
-                    let functions = read_functions(split);
-                    (functions, locations.join().ok().flatten())
-                })
-            } else {
-                (read_functions(split), RawLocations::read(&split.locations))
-            };
-        let ((pool, funcs, function_ix), locs) = (functions?, locations?);
-        let mut f = Frames {
-            pool,
-            funcs,
-            loc_address: locs.address,
-            loc_objfile: Vec::with_capacity(locs.ids.len()),
-            loc_end: locs.line_end,
-            lines: Vec::with_capacity(locs.lines.len()),
-        };
-        let mappings = IdIndex::new("mapping", header.mappings.iter().map(|m| m.id)).ok()?;
-        let mut objfiles = vec![u32::MAX; header.mappings.len()];
-        for &id in &locs.mapping_ids {
-            let objfile = if id == 0 {
-                0
-            } else {
-                let m = mappings.get(id)? as usize;
-                if objfiles[m] == u32::MAX {
-                    objfiles[m] = f.pool.intern(Cow::Borrowed(&*header.mappings[m].filename));
-                }
-                objfiles[m]
-            };
-            f.loc_objfile.push(objfile);
-        }
-        for l in &locs.lines {
-            f.lines.push(FrameLine {
-                func: function_ix.get(l.function_id)?,
-                line: l.line,
-                column: l.column,
-            });
-        }
-        Some((f, locs.ids))
-    }
-}
-
-/// Reads the encoded functions of a split profile: their texts interned,
-/// and the index of their ids.
-fn read_functions<'a>(
-    split: &pprof::wire::Split<'a>,
-) -> Option<(TextPool<'a>, Vec<FuncText>, IdIndex)> {
-    let strings = &split.strings;
-    let n = split.functions.len();
-    // Names, and files a tenth as many.
-    let mut pool = TextPool::with_capacity(n + n / 8 + 1);
-    let mut text_of = vec![u32::MAX; strings.len()];
-    let mut text = |pool: &mut TextPool<'a>, index: i64| -> Option<u32> {
-        let i = usize::try_from(index).ok().filter(|&i| i < strings.len())?;
-        if i == 0 {
-            return Some(0);
-        }
-        if text_of[i] == u32::MAX {
-            text_of[i] = pool.intern(String::from_utf8_lossy(strings[i]));
-        }
-        Some(text_of[i])
-    };
-    let mut funcs = Vec::with_capacity(n);
-    let mut ids = Vec::with_capacity(n);
-    for buf in &split.functions {
-        let rf = pprof::wire::read_function(buf)?;
-        // Never shown, but the model refuses it out of range.
-        usize::try_from(rf.system_name)
-            .ok()
-            .filter(|&i| i < strings.len())?;
-        funcs.push(FuncText {
-            name: text(&mut pool, rf.name)?,
-            file: text(&mut pool, rf.filename)?,
-            start_line: rf.start_line,
-        });
-        ids.push(rf.id);
-    }
-    let index = IdIndex::new("function", ids.into_iter()).ok()?;
-    Some((pool, funcs, index))
-}
-
-/// Encoded locations read, with their ids unresolved.
-pub(crate) struct RawLocations {
-    pub(super) ids: Vec<u64>,
-    pub(super) address: Vec<u64>,
-    pub(super) mapping_ids: Vec<u64>,
-    pub(super) line_end: Vec<u32>,
-    pub(super) lines: Vec<pprof::wire::RawLine>,
-}
-
-impl RawLocations {
-    pub(super) fn read(encoded: &[&[u8]]) -> Option<RawLocations> {
-        let n = encoded.len();
-        let mut out = RawLocations {
-            ids: Vec::with_capacity(n),
-            address: Vec::with_capacity(n),
-            mapping_ids: Vec::with_capacity(n),
-            line_end: Vec::with_capacity(n),
-            lines: Vec::with_capacity(n + n / 4),
-        };
-        for buf in encoded {
-            let rl = pprof::wire::read_location(buf, &mut out.lines)?;
-            out.ids.push(rl.id);
-            out.address.push(rl.address);
-            out.mapping_ids.push(rl.mapping_id);
-            out.line_end.push(out.lines.len() as u32);
-        }
-        Some(out)
     }
 }
 
@@ -423,8 +296,8 @@ impl<'a> NodeTable<'a> {
             })
             .collect();
 
-        let mut map: HashMap<NodeKey, u32, BuildHasherDefault<crate::profile::FastHasher>> =
-            HashMap::with_capacity_and_hasher(funcs.len() + 1, Default::default());
+        let mut map: InputMap<NodeKey, u32> =
+            InputMap::with_capacity_and_hasher(funcs.len() + 1, Default::default());
         let mut keys = Vec::with_capacity(funcs.len() + 1);
         let mut intern = |key: NodeKey| -> u32 {
             *map.entry(key).or_insert_with(|| {
@@ -437,8 +310,7 @@ impl<'a> NodeTable<'a> {
         // (and file), found without hashing the whole key.
         let by_function = function && !address && !linenumber;
         let mut node_of_text = vec![u32::MAX; if by_function { pool.texts.len() } else { 0 }];
-        let mut node_of_pair: HashMap<u64, u32, BuildHasherDefault<crate::profile::FastHasher>> =
-            HashMap::default();
+        let mut node_of_pair: InputMap<u64, u32> = HashMap::default();
         let mut loc_start = Vec::with_capacity(loc_end.len() + 1);
         let mut loc_nodes = Vec::with_capacity(lines.len());
         loc_start.push(0);
@@ -601,34 +473,9 @@ impl<'a> NodeTable<'a> {
 pub(crate) struct Edge {
     pub(super) weight: i64,
     pub(super) inline: bool,
-    /// The last sample that added to this edge: a recursive stack adds
-    /// its weight to an edge once.
-    pub(super) last_sample: u32,
 }
 
-/// A fast hasher for the packed `(src, dst)` edge keys.
-#[derive(Default)]
-pub(crate) struct PairHasher(u64);
-
-impl Hasher for PairHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        // splitmix64's finaliser: every input bit reaches every output bit.
-        let mut x = self.0 ^ v;
-        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        self.0 = x ^ (x >> 31);
-    }
-}
-
-type EdgeMap = HashMap<u64, Edge, BuildHasherDefault<PairHasher>>;
+type EdgeMap = HashMap<u64, Edge, foldhash::fast::RandomState>;
 
 pub(crate) struct Graph {
     pub(super) flat: Vec<i64>,
@@ -638,36 +485,19 @@ pub(crate) struct Graph {
     pub(super) edges: EdgeMap,
     /// Nodes with a non-zero flat or cum value.
     pub(super) present: Vec<u32>,
-    /// Encoded samples only: the report total (sum of |value|) and the
-    /// part of it from `-diff_base` base samples.
-    pub(super) total: i64,
-    pub(super) diff_total: i64,
-    /// Encoded samples only: a sample was not well-formed.
-    pub(super) bad: bool,
 }
 
-/// Where the graph builder reads stacks from.
-pub(crate) enum Stacks<'a> {
-    /// Decoded stacks (leaf first) with their non-zero weights.
-    Decoded(&'a [(&'a [u32], i64)]),
-    /// Encoded samples, read as the graph is built.
-    Encoded(&'a WireStacks<'a>),
-}
-
-/// Encoded samples of a profile and what reading them needs.
-pub(crate) struct WireStacks<'a> {
-    pub(super) samples: &'a [&'a [u8]],
-    pub(super) locations: &'a IdIndex,
-    /// The value that weighs a sample, and how many values a sample has.
-    pub(super) value: usize,
-    pub(super) width: usize,
-    /// Size of the string table (labels are checked against it).
-    pub(super) strings: usize,
-    /// String indices of `pprof::base` and of `true`.
-    pub(super) base_keys: Vec<i64>,
-    pub(super) true_values: Vec<i64>,
-}
-
+/// Builds pprof's call graph from the stacks of a profile's samples.
+///
+/// pprof walks every sample's stack from the root: each distinct node of a
+/// stack gets the sample's weight as cum once (recursion counts once), the
+/// innermost frame gets it as flat, each distinct (caller, callee) pair as
+/// edge weight. Here the samples' stacks are a [`StackTree`], and the same
+/// sums come from one walk of the tree: a stack node's frames are visited
+/// once with the weight of all samples at or below it, and a node adds to
+/// cum (or an edge to its weight) only where it is the outermost occurrence
+/// on the path from the root. Work is proportional to the distinct stacks,
+/// not to the frames of all samples.
 pub(crate) struct GraphBuilder<'a> {
     /// Per location, its nodes outermost first: `loc_nodes[loc_start[l]..loc_start[l + 1]]`,
     /// with [`INLINED`] set on a node that is an inlined frame of the location.
@@ -676,46 +506,23 @@ pub(crate) struct GraphBuilder<'a> {
     /// Nodes that are an inlined frame somewhere.
     pub(super) inline_target: Vec<bool>,
     pub(super) n_nodes: usize,
-    pub(super) stacks: Stacks<'a>,
+    tree: &'a StackTree,
+    children: Children,
+    /// Per stack: the samples' weights at and below it (a sample of
+    /// non-zero weight adds edges even when weights cancel out).
+    sums: TreeSums,
 }
 
 /// Marks a node of `GraphBuilder::loc_nodes` reached by an inlined call.
 const INLINED: u32 = 1 << 31;
 
-/// Frames a thread must have before the graph is built in parallel.
-const FRAMES_PER_THREAD: usize = 1 << 17;
-
-/// The report totals a thread sums while reading encoded samples.
-#[derive(Default)]
-pub(crate) struct Sums {
-    pub(super) total: i64,
-    pub(super) diff_total: i64,
-    /// A sample was not well-formed.
-    pub(super) bad: bool,
-}
-
-/// Per-thread sums of a graph being built.
-pub(crate) struct Acc {
-    pub(super) flat: Vec<i64>,
-    pub(super) cum: Vec<i64>,
-    pub(super) seen: Vec<u32>,
-    pub(super) edges: EdgeMap,
-}
-
-/// What the previous stack of a thread left for the next: samples of one
-/// process often come in call-tree order, so consecutive stacks share a
-/// long path from the root, whose nodes need not be walked again.
-#[derive(Default)]
-pub(crate) struct Shared {
-    /// The previous stack, leaf first.
-    pub(super) prev: Vec<u32>,
-    /// Its nodes in the order of their first visit from the root, with the
-    /// position (from the root) of the location where that happened.
-    pub(super) firsts: Vec<(u32, u32)>,
-}
+/// No graph node (the state before the outermost frame).
+const NO_NODE: u32 = u32::MAX;
 
 impl<'a> GraphBuilder<'a> {
-    pub(super) fn new(nodes: &NodeTable, stacks: Stacks<'a>) -> Self {
+    /// A builder for the stacks `stacks` of `tree` with their weights
+    /// (samples of weight 0 may be left out: they add nothing).
+    pub(super) fn new(nodes: &NodeTable, tree: &'a StackTree, stacks: &[(StackId, i64)]) -> Self {
         let n_locs = nodes.loc_start.len() - 1;
         let mut loc_start = Vec::with_capacity(n_locs + 1);
         let mut loc_nodes = Vec::with_capacity(nodes.loc_nodes.len());
@@ -739,295 +546,84 @@ impl<'a> GraphBuilder<'a> {
             loc_nodes,
             inline_target,
             n_nodes: nodes.len(),
-            stacks,
+            tree,
+            children: tree.children(),
+            sums: tree.sums(stacks.iter().copied()),
         }
     }
 
     /// pprof's `newGraph`, restricted to `kept` nodes when given: frames of
-    /// other nodes are skipped, and a sample whose innermost frame is not
-    /// kept adds no flat value anywhere. Edges are collected only when
-    /// `with_edges` is set.
+    /// other nodes are skipped (the edge over them is residual), and a
+    /// sample whose innermost frame is not kept adds no flat value anywhere.
+    /// Edges are collected only when `with_edges` is set, and only into
+    /// nodes that are an inlined frame somewhere (what the inline tags
+    /// read).
     pub(super) fn build(&self, kept: Option<&[bool]>, with_edges: bool) -> Graph {
-        let work: usize = match &self.stacks {
-            Stacks::Decoded(st) => st.iter().map(|(l, _)| l.len()).sum(),
-            // About a byte per frame.
-            Stacks::Encoded(w) => w.samples.iter().map(|b| b.len()).sum(),
-        };
-        let threads = crate::profile::worker_threads()
-            .min(work / FRAMES_PER_THREAD)
-            .max(1);
-        self.build_threads(kept, with_edges, threads)
-    }
+        let mut flat = vec![0i64; self.n_nodes];
+        let mut cum = vec![0i64; self.n_nodes];
+        let mut edges = EdgeMap::default();
+        // How often each node, and each edge, is on the path from the root
+        // to the stack being visited; and what to take back on the way up.
+        let mut on_path = vec![0u32; self.n_nodes];
+        let mut edges_on_path: HashMap<u64, u32, foldhash::fast::RandomState> = HashMap::default();
+        let mut undo_nodes: Vec<u32> = Vec::new();
+        let mut undo_edges: Vec<u64> = Vec::new();
 
-    pub(super) fn build_threads(
-        &self,
-        kept: Option<&[bool]>,
-        with_edges: bool,
-        threads: usize,
-    ) -> Graph {
-        let len = match &self.stacks {
-            Stacks::Decoded(st) => st.len(),
-            Stacks::Encoded(w) => w.samples.len(),
-        };
-        // Threads take chunks as they come free, so a thread that starts
-        // late (or a core taken by something else) does not hold the
-        // others up; each sums into its own accumulator.
-        let chunks = if threads <= 1 { 1 } else { threads * 8 };
-        let chunk = len.div_ceil(chunks).max(1);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let work = || -> Graph {
-            let mut acc = self.acc();
-            let mut sums = Sums::default();
-            loop {
-                let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let first = c.saturating_mul(chunk);
-                if first >= len || sums.bad {
-                    break;
+        struct Visit {
+            stack: StackId,
+            next_child: usize,
+            undo_nodes: usize,
+            undo_edges: usize,
+            /// The innermost kept node so far, and whether frames were
+            /// skipped after it.
+            last: u32,
+            residual: bool,
+        }
+        let mut path: Vec<Visit> = Vec::new();
+        let mut roots = self.children.roots.iter();
+        loop {
+            // Descend into the next child of the innermost visited stack
+            // (or the next root).
+            let next = match path.last_mut() {
+                Some(v) => {
+                    let children = self.children.of(v.stack);
+                    let c = children.get(v.next_child).copied();
+                    v.next_child += 1;
+                    c
                 }
-                let end = (first + chunk).min(len);
-                match &self.stacks {
-                    Stacks::Decoded(st) => {
-                        self.add_range(&mut acc, first, &st[first..end], kept, with_edges)
+                None => match roots.next() {
+                    Some(&r) => Some(r),
+                    None => break,
+                },
+            };
+            let Some(stack) = next else {
+                // All children done: leave this stack.
+                let v = path.pop().unwrap_or_else(|| unreachable!());
+                for n in undo_nodes.drain(v.undo_nodes..) {
+                    on_path[n as usize] -= 1;
+                }
+                for k in undo_edges.drain(v.undo_edges..) {
+                    if let Some(c) = edges_on_path.get_mut(&k) {
+                        *c -= 1;
                     }
-                    Stacks::Encoded(w) => {
-                        self.add_wire(&mut acc, &mut sums, first, w, end, kept, with_edges)
-                    }
                 }
+                continue;
+            };
+            let t = stack.index().unwrap_or_else(|| unreachable!());
+            if !self.sums.through_any[t] {
+                continue;
             }
-            let mut g = Self::into_graph(acc);
-            g.total = sums.total;
-            g.diff_total = sums.diff_total;
-            g.bad = sums.bad;
-            g
-        };
-        let mut g = if threads <= 1 {
-            work()
-        } else {
-            let parts: Vec<Graph> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-                let mut parts = vec![work()];
-                parts.extend(
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-                );
-                parts
-            });
-            let mut parts = parts.into_iter();
-            let mut g = parts.next().unwrap_or_else(|| Self::into_graph(self.acc()));
-            for part in parts {
-                for (a, b) in g.flat.iter_mut().zip(&part.flat) {
-                    *a += b;
-                }
-                for (a, b) in g.cum.iter_mut().zip(&part.cum) {
-                    *a += b;
-                }
-                for (k, e) in part.edges {
-                    g.edges
-                        .entry(k)
-                        .and_modify(|x| {
-                            x.weight += e.weight;
-                            x.inline &= e.inline;
-                        })
-                        .or_insert(e);
-                }
-                g.total = g.total.wrapping_add(part.total);
-                g.diff_total = g.diff_total.wrapping_add(part.diff_total);
-                g.bad |= part.bad;
-            }
-            g
-        };
-        g.present = (0..self.n_nodes as u32)
-            .filter(|&i| g.flat[i as usize] != 0 || g.cum[i as usize] != 0)
-            .collect();
-        g
-    }
-
-    pub(super) fn acc(&self) -> Acc {
-        Acc {
-            flat: vec![0; self.n_nodes],
-            cum: vec![0; self.n_nodes],
-            seen: vec![u32::MAX; self.n_nodes],
-            edges: EdgeMap::default(),
-        }
-    }
-
-    pub(super) fn into_graph(acc: Acc) -> Graph {
-        Graph {
-            flat: acc.flat,
-            cum: acc.cum,
-            edges: acc.edges,
-            present: Vec::new(),
-            total: 0,
-            diff_total: 0,
-            bad: false,
-        }
-    }
-
-    /// Adds decoded stacks, the first of which is sample `first`.
-    pub(super) fn add_range(
-        &self,
-        acc: &mut Acc,
-        first: usize,
-        stacks: &[(&[u32], i64)],
-        kept: Option<&[bool]>,
-        with_edges: bool,
-    ) {
-        let mut shared = Shared::default();
-        for (i, &(locs, w)) in stacks.iter().enumerate() {
-            let stamp = (first + i) as u32;
-            self.add(acc, &mut shared, stamp, locs, w, kept, with_edges);
-        }
-    }
-
-    /// Reads encoded samples `first..end` and adds their stacks; also sums
-    /// the report totals. A sample that is not well-formed (bad bytes, a
-    /// dangling location, a wrong number of values, a label string out of
-    /// range) marks the graph bad.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn add_wire(
-        &self,
-        acc: &mut Acc,
-        sums: &mut Sums,
-        first: usize,
-        w: &WireStacks<'_>,
-        end: usize,
-        kept: Option<&[bool]>,
-        with_edges: bool,
-    ) {
-        let mut reader = pprof::wire::SampleReader::default();
-        let mut shared = Shared::default();
-        let in_range = |i: i64| i >= 0 && (i as usize) < w.strings;
-        let mut sink = Resolve::new(w.locations);
-        for (si, buf) in w.samples[first..end].iter().enumerate() {
-            sink.next_sample();
-            if reader.read_with(buf, &mut sink).is_none()
-                || sink.dangling.is_some()
-                || reader.values.len() != w.width
-                || !reader.labels.iter().all(|l| {
-                    in_range(l.key)
-                        && (l.str == 0 || in_range(l.str))
-                        && (l.str != 0 || l.num_unit == 0 || in_range(l.num_unit))
-                })
-            {
-                sums.bad = true;
-                break;
-            }
-            let v = reader.values[w.value];
-            sums.total = sums.total.wrapping_add(v.wrapping_abs());
-            if reader
-                .labels
-                .iter()
-                .any(|l| w.base_keys.contains(&l.key) && w.true_values.contains(&l.str))
-            {
-                sums.diff_total = sums.diff_total.wrapping_add(v.wrapping_abs());
-            }
-            if v != 0 {
-                let stamp = (first + si) as u32;
-                self.add(acc, &mut shared, stamp, &sink.locs, v, kept, with_edges);
-            }
-        }
-    }
-
-    /// Adds one stack (leaf first) of weight `w`, sharing work with the
-    /// previous stack where the graph allows it.
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn add(
-        &self,
-        acc: &mut Acc,
-        shared: &mut Shared,
-        stamp: u32,
-        locs: &[u32],
-        w: i64,
-        kept: Option<&[bool]>,
-        with_edges: bool,
-    ) {
-        if kept.is_none() && !with_edges {
-            self.add_stack_shared(acc, shared, stamp, locs, w);
-        } else {
-            self.add_stack(acc, stamp, locs, w, kept, with_edges);
-        }
-    }
-
-    /// [`GraphBuilder::add_stack`] for the unrestricted graph without
-    /// edges, reusing what the previous stack of this thread had in common
-    /// with this one from the root: the same locations give the same first
-    /// visits, so only the rest of the stack is walked, and cum is added
-    /// once per distinct node.
-    #[inline]
-    pub(super) fn add_stack_shared(
-        &self,
-        acc: &mut Acc,
-        sh: &mut Shared,
-        stamp: u32,
-        locs: &[u32],
-        w: i64,
-    ) {
-        let Some(&leaf) = locs.first() else {
-            sh.prev.clear();
-            sh.firsts.clear();
-            return;
-        };
-        // Locations in common from the root.
-        let common = locs
-            .iter()
-            .rev()
-            .zip(sh.prev.iter().rev())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let keep = sh
-            .firsts
-            .partition_point(|&(pos, _)| (pos as usize) < common);
-        sh.firsts.truncate(keep);
-        for &(_, n) in &sh.firsts {
-            acc.seen[n as usize] = stamp;
-        }
-        let depth = locs.len();
-        for pos in common..depth {
-            let loc = locs[depth - 1 - pos] as usize;
+            let w = self.sums.through[t];
+            let (mut last, mut residual) = match path.last() {
+                Some(v) => (v.last, v.residual),
+                None => (NO_NODE, false),
+            };
+            let visit_nodes = undo_nodes.len();
+            let visit_edges = undo_edges.len();
+            let loc = self.tree.locations()[t] as usize;
             let (a, b) = (
                 self.loc_start[loc] as usize,
                 self.loc_start[loc + 1] as usize,
-            );
-            for &tagged in &self.loc_nodes[a..b] {
-                let ni = (tagged & !INLINED) as usize;
-                if acc.seen[ni] != stamp {
-                    acc.seen[ni] = stamp;
-                    sh.firsts.push((pos as u32, ni as u32));
-                }
-            }
-        }
-        for &(_, n) in &sh.firsts {
-            acc.cum[n as usize] += w;
-        }
-        // Flat goes to the innermost frame: the last node of the leaf.
-        let last = self.loc_start[leaf as usize + 1] as usize;
-        if last > self.loc_start[leaf as usize] as usize {
-            acc.flat[(self.loc_nodes[last - 1] & !INLINED) as usize] += w;
-        }
-        sh.prev.clear();
-        sh.prev.extend_from_slice(locs);
-    }
-
-    /// Adds one stack (leaf first) of weight `w`; `stamp` is unique to the
-    /// sample.
-    #[inline]
-    pub(super) fn add_stack(
-        &self,
-        acc: &mut Acc,
-        stamp: u32,
-        locs: &[u32],
-        w: i64,
-        kept: Option<&[bool]>,
-        with_edges: bool,
-    ) {
-        let mut parent = u32::MAX;
-        let mut residual = false;
-        for &loc in locs.iter().rev() {
-            let (a, b) = (
-                self.loc_start[loc as usize] as usize,
-                self.loc_start[loc as usize + 1] as usize,
             );
             for &tagged in &self.loc_nodes[a..b] {
                 let node = tagged & !INLINED;
@@ -1036,29 +632,49 @@ impl<'a> GraphBuilder<'a> {
                     residual = true;
                     continue;
                 }
-                if acc.seen[ni] != stamp {
-                    acc.seen[ni] = stamp;
-                    acc.cum[ni] += w;
+                if on_path[ni] == 0 {
+                    cum[ni] = cum[ni].wrapping_add(w);
                 }
-                if with_edges && self.inline_target[ni] && parent != u32::MAX && parent != node {
-                    let key = (u64::from(parent) << 32) | u64::from(node);
-                    let e = acc.edges.entry(key).or_insert(Edge {
-                        weight: 0,
-                        inline: true,
-                        last_sample: u32::MAX,
-                    });
-                    if e.last_sample != stamp {
-                        e.last_sample = stamp;
-                        e.weight += w;
+                on_path[ni] += 1;
+                undo_nodes.push(node);
+                if with_edges && self.inline_target[ni] && last != NO_NODE && last != node {
+                    let key = (u64::from(last) << 32) | u64::from(node);
+                    let count = edges_on_path.entry(key).or_insert(0);
+                    if *count == 0 {
+                        let e = edges.entry(key).or_insert(Edge {
+                            weight: 0,
+                            inline: true,
+                        });
+                        e.weight = e.weight.wrapping_add(w);
                         e.inline &= tagged & INLINED != 0;
                     }
+                    *count += 1;
+                    undo_edges.push(key);
                 }
-                parent = node;
+                last = node;
                 residual = false;
             }
+            // Flat goes to the innermost frame of a sample, if kept.
+            if self.sums.own_any[t] && last != NO_NODE && !residual {
+                flat[last as usize] = flat[last as usize].wrapping_add(self.sums.own[t]);
+            }
+            path.push(Visit {
+                stack,
+                next_child: 0,
+                undo_nodes: visit_nodes,
+                undo_edges: visit_edges,
+                last,
+                residual,
+            });
         }
-        if parent != u32::MAX && !residual {
-            acc.flat[parent as usize] += w;
+        let present = (0..self.n_nodes as u32)
+            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
+            .collect();
+        Graph {
+            flat,
+            cum,
+            edges,
+            present,
         }
     }
 }
@@ -1067,91 +683,141 @@ impl<'a> GraphBuilder<'a> {
 mod tests {
     use super::*;
 
-    #[test]
-    pub(super) fn graph_read_from_the_bytes_is_the_graph_of_the_decoded_profile() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for name in ["pprof.large.cpu.pb.gz", "bigtree.heap.pb.gz"] {
-            let bytes =
-                std::fs::read(root.join("tests/data/conformance/profiles").join(name)).unwrap();
-            let p = Profile::from_bytes(&bytes, name).unwrap();
-            let raw = pprof::checked_raw(&bytes, &pprof::ReadOptions::default()).unwrap();
-            let split = pprof::wire::split(&raw).unwrap();
-            let ix = IdIndex::new("location", p.locations.iter().map(|l| l.id)).unwrap();
-            let si = p.default_sample_index();
-            let wire = WireStacks {
-                samples: &split.samples,
-                locations: &ix,
-                value: si,
-                width: p.sample_types.len(),
-                strings: split.strings.len(),
-                base_keys: Vec::new(),
-                true_values: Vec::new(),
-            };
-            let view = View::new(&p);
-            let nodes = NodeTable::build(Frames::of_view(&view), Granularity::Lines, false);
-            let stacks: Vec<(&[u32], i64)> = view
-                .samples
-                .iter()
-                .map(|s| (&*s.locations, p.samples.get(s.index).values[si]))
-                .filter(|&(_, w)| w != 0)
-                .collect();
-            let decoded = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
-            let direct = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
-            let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 4 != 1).collect();
-            for (k, edges) in [(None, true), (None, false), (Some(&kept[..]), true)] {
-                let want = decoded.build_threads(k, edges, 1);
-                let mut acc = decoded.acc();
-                decoded.add_range(&mut acc, 0, &stacks, k, true);
-                let plain = GraphBuilder::into_graph(acc);
-                assert_eq!((&want.flat, &want.cum), (&plain.flat, &plain.cum));
-                for t in [1, 2, 3] {
-                    let got = direct.build_threads(k, edges, t);
-                    assert!(!got.bad);
-                    assert_eq!(want.flat, got.flat, "{name} {t}");
-                    assert_eq!(want.cum, got.cum);
-                    assert_eq!(want.present, got.present);
-                    let total: i64 = p.samples.iter().map(|s| s.values[si].abs()).sum();
-                    assert_eq!(got.total, total);
-                    assert_eq!(want.edges.len(), got.edges.len());
-                    for (key, e) in &want.edges {
-                        let g = got.edges[key];
-                        assert_eq!((e.weight, e.inline), (g.weight, g.inline));
+    /// Flat and cum per node, and edges by `(src, dst)` with their weight
+    /// and inline flag.
+    type Sums = (Vec<i64>, Vec<i64>, HashMap<u64, (i64, bool)>);
+
+    /// pprof's graph, sample by sample, as `graph.New` walks it: the
+    /// reference the tree walk must equal.
+    fn per_sample(
+        b: &GraphBuilder<'_>,
+        tree: &StackTree,
+        stacks: &[(StackId, i64)],
+        kept: Option<&[bool]>,
+    ) -> Sums {
+        let mut flat = vec![0i64; b.n_nodes];
+        let mut cum = vec![0i64; b.n_nodes];
+        let mut edges: HashMap<u64, (i64, bool)> = HashMap::new();
+        for &(stack, w) in stacks {
+            if w == 0 {
+                continue;
+            }
+            let locs = tree.stack(stack).to_vec();
+            let mut seen = std::collections::HashSet::new();
+            let mut seen_edges = std::collections::HashSet::new();
+            let (mut parent, mut residual) = (NO_NODE, false);
+            for &loc in locs.iter().rev() {
+                let (a, z) = (
+                    b.loc_start[loc as usize] as usize,
+                    b.loc_start[loc as usize + 1] as usize,
+                );
+                for &tagged in &b.loc_nodes[a..z] {
+                    let node = tagged & !INLINED;
+                    if kept.is_some_and(|k| !k[node as usize]) {
+                        residual = true;
+                        continue;
                     }
+                    if seen.insert(node) {
+                        cum[node as usize] += w;
+                    }
+                    if b.inline_target[node as usize] && parent != NO_NODE && parent != node {
+                        let key = (u64::from(parent) << 32) | u64::from(node);
+                        if seen_edges.insert(key) {
+                            let e = edges.entry(key).or_insert((0, true));
+                            e.0 += w;
+                            e.1 &= tagged & INLINED != 0;
+                        }
+                    }
+                    parent = node;
+                    residual = false;
+                }
+            }
+            if parent != NO_NODE && !residual {
+                flat[parent as usize] += w;
+            }
+        }
+        (flat, cum, edges)
+    }
+
+    fn check(name: &str, p: &Profile, tree: &StackTree, stacks: &[(StackId, i64)]) {
+        let view = View::new(p);
+        for gran in [
+            Granularity::Functions,
+            Granularity::Lines,
+            Granularity::Addresses,
+        ] {
+            let nodes = NodeTable::build(Frames::of_view(&view), gran, false);
+            let b = GraphBuilder::new(&nodes, tree, stacks);
+            let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 3 != 1).collect();
+            for k in [None, Some(&kept[..])] {
+                let got = b.build(k, true);
+                let (flat, cum, edges) = per_sample(&b, tree, stacks, k);
+                assert_eq!(got.flat, flat, "{name} {gran:?} flat");
+                assert_eq!(got.cum, cum, "{name} {gran:?} cum");
+                assert_eq!(got.edges.len(), edges.len(), "{name} {gran:?} edges");
+                for (key, e) in &got.edges {
+                    assert_eq!((e.weight, e.inline), edges[key], "{name} {gran:?} edge");
                 }
             }
         }
     }
 
     #[test]
-    pub(super) fn graph_built_on_several_threads_is_the_same() {
+    fn the_tree_walk_is_the_per_sample_graph() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for name in [
+            "pprof.large.cpu.pb.gz",
+            "bigtree.heap.pb.gz",
+            "svc.heap.2.pb.gz",
+        ] {
+            let p = Profile::from_path(root.join("tests/data/conformance/profiles").join(name))
+                .unwrap();
+            let si = p.default_sample_index();
+            let stacks: Vec<(StackId, i64)> = p
+                .samples
+                .iter()
+                .map(|s| (s.stack.id(), s.values[si]))
+                .collect();
+            check(name, &p, p.samples.tree(), &stacks);
+        }
+    }
+
+    #[test]
+    fn recursion_and_cancelling_weights_match_the_per_sample_graph() {
+        // Recursive stacks over a few locations with inlined frames, and
+        // weights of both signs (a -base comparison) that cancel out.
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let p =
             Profile::from_path(root.join("tests/data/conformance/profiles/pprof.large.cpu.pb.gz"))
                 .unwrap();
-        for gran in [Granularity::Functions, Granularity::Lines] {
-            let view = View::new(&p);
-            let nodes = NodeTable::build(Frames::of_view(&view), gran, false);
-            let stacks: Vec<(&[u32], i64)> = view
-                .samples
-                .iter()
-                .map(|s| (&*s.locations, p.samples.get(s.index).values[1]))
+        let inlined: Vec<u32> = (0..p.locations.len() as u32)
+            .filter(|&l| p.locations[l as usize].lines.len() > 1)
+            .take(4)
+            .collect();
+        let plain: Vec<u32> = (0..p.locations.len() as u32)
+            .filter(|&l| p.locations[l as usize].lines.len() == 1)
+            .take(4)
+            .collect();
+        let pick: Vec<u32> = inlined.into_iter().chain(plain).collect();
+        let mut tree = StackTree::default();
+        let mut stacks = Vec::new();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..2000 {
+            let depth = 1 + next(12) as usize;
+            let locs: Vec<u32> = (0..depth)
+                .map(|_| pick[next(pick.len() as u64) as usize])
                 .collect();
-            let b = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
-            let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 3 != 0).collect();
-            for k in [None, Some(&kept[..])] {
-                let one = b.build_threads(k, true, 1);
-                for t in [2, 3, 5] {
-                    let many = b.build_threads(k, true, t);
-                    assert_eq!(one.flat, many.flat);
-                    assert_eq!(one.cum, many.cum);
-                    assert_eq!(one.present, many.present);
-                    assert_eq!(one.edges.len(), many.edges.len());
-                    for (key, e) in &one.edges {
-                        let m = many.edges[key];
-                        assert_eq!((e.weight, e.inline), (m.weight, m.inline));
-                    }
-                }
-            }
+            let w = next(7) as i64 - 3;
+            stacks.push((tree.intern(&locs), w));
+            stacks.push((tree.intern(&locs), -w));
+            stacks.push((tree.intern(&locs), w * 2));
         }
+        check("random", &p, &tree, &stacks);
     }
 }

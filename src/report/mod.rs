@@ -13,4 +13,4 @@ pub mod top;
 
 pub use compare::{BaseMode, subtract};
 pub use graph::Granularity;
-pub use top::{InlineTag, TopOptions, TopReport, TopRow, top, top_bytes, top_bytes_direct};
+pub use top::{InlineTag, TopOptions, TopReport, TopRow, top, top_bytes};

@@ -21,9 +21,8 @@
 
 use super::graph::*;
 use crate::error::Result;
-use crate::pprof::{self, ReadOptions};
-use crate::profile::{IdIndex, Profile, Str, ValueType};
-use crate::report::compare::{BASE_LABEL, is_base_sample};
+use crate::profile::{Profile, StackId, Str, ValueType};
+use crate::report::compare::is_base_sample;
 use crate::report::filter::{FilterMatches, View, compile};
 use crate::units::{percentage, scale, scaled_label};
 
@@ -274,112 +273,33 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         show.as_ref(),
     );
     let mut nodes = NodeTable::build(Frames::of_view(&view), opts.granularity, opts.noinlines);
-    let stacks: Vec<(&[u32], i64)> = view
+    let (values, width) = (profile.samples.all_values(), profile.samples.width());
+    let stacks: Vec<(StackId, i64)> = view
         .samples
         .iter()
         .filter_map(|s| {
-            let w = profile.samples.get(s.index).values[si];
-            (w != 0).then_some((&*s.locations, w))
+            let w = values[s.index * width + si];
+            (w != 0).then_some((s.stack, w))
         })
         .collect();
 
-    let builder = GraphBuilder::new(&nodes, Stacks::Decoded(&stacks));
+    let builder = GraphBuilder::new(&nodes, &view.tree, &stacks);
     let g = builder.build(None, false);
     finish(profile, opts, si, total, matches, &mut nodes, &builder, g)
 }
 
-/// Computes the top report of the profile file `data` (gzip or raw) as
-/// [`top`] of the decoded profile would, without materialising its samples
-/// when that is not needed: with no name filter and no `drop_frames`, the
-/// samples are read from the bytes straight into the graph, on several
-/// threads. Otherwise, and for any input the direct path finds wrong
-/// (whose error is then reported exactly as [`Profile::from_bytes`]
-/// reports it), the profile is decoded in full. `source` names the input in
-/// messages.
+/// Computes the top report of the profile file `data` (gzip or raw), what
+/// `heapframe top FILE` runs: [`Profile::from_bytes`], then [`top`].
+/// `source` names the input in messages.
 ///
 /// ```
-/// use heapframe::report::{top, top_bytes, TopOptions};
+/// use heapframe::report::{top_bytes, TopOptions};
 /// let bytes = std::fs::read("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
-/// let opts = TopOptions::default();
-/// let direct = top_bytes(&bytes, "svc.heap.2.pb.gz", &opts).unwrap();
-/// let decoded = top(&heapframe::Profile::from_bytes(&bytes, "svc.heap.2.pb.gz").unwrap(), &opts).unwrap();
-/// assert_eq!(direct.to_text(), decoded.to_text());
+/// let r = top_bytes(&bytes, "svc.heap.2.pb.gz", &TopOptions::default()).unwrap();
+/// assert_eq!(r.rows[0].name, "bytes.Clone");
 /// ```
 pub fn top_bytes(data: &[u8], source: &str, opts: &TopOptions) -> Result<TopReport> {
-    let filtered = [&opts.focus, &opts.ignore, &opts.hide, &opts.show]
-        .iter()
-        .any(|f| f.is_some());
-    if !filtered && let Some(r) = top_direct(data, source, opts)? {
-        return Ok(r);
-    }
     top(&Profile::from_bytes(data, source)?, opts)
-}
-
-/// The direct path of [`top_bytes`] alone: `None` when it does not apply
-/// (tests use it to know the direct path was taken).
-#[doc(hidden)]
-pub fn top_bytes_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<TopReport>> {
-    top_direct(data, source, opts)
-}
-
-/// The direct path of [`top_bytes`]; `None` when it does not apply.
-fn top_direct(data: &[u8], source: &str, opts: &TopOptions) -> Result<Option<TopReport>> {
-    let read = ReadOptions::default();
-    let Ok(raw) = pprof::checked_raw(data, &read) else {
-        return Ok(None);
-    };
-    let Some(split) = pprof::wire::split_frames(&raw) else {
-        return Ok(None);
-    };
-    if split.time_fields > 1 {
-        return Ok(None);
-    }
-    let Ok(mut header) = Profile::header_of(&split) else {
-        return Ok(None);
-    };
-    if !header.drop_frames.is_empty() {
-        return Ok(None);
-    }
-    header.source = source.to_string();
-    let si = header.sample_index(opts.sample_index.as_deref())?;
-    let Some((frames, loc_ids)) = Frames::of_wire(&split, &header) else {
-        return Ok(None);
-    };
-    let Ok(locations) = IdIndex::new("location", loc_ids.into_iter()) else {
-        return Ok(None);
-    };
-    let strings = &split.strings;
-    let indices_of = |text: &str| -> Vec<i64> {
-        (0..strings.len() as i64)
-            .filter(|&i| i != 0 && strings[i as usize] == text.as_bytes())
-            .collect()
-    };
-    let wire = WireStacks {
-        samples: &split.samples,
-        locations: &locations,
-        value: si,
-        width: header.sample_types.len(),
-        strings: strings.len(),
-        base_keys: indices_of(BASE_LABEL),
-        true_values: indices_of("true"),
-    };
-    let matches = FilterMatches {
-        focus: true,
-        ..Default::default()
-    };
-    let mut nodes = NodeTable::build(frames, opts.granularity, opts.noinlines);
-    let builder = GraphBuilder::new(&nodes, Stacks::Encoded(&wire));
-    let g = builder.build(None, false);
-    if g.bad {
-        return Ok(None);
-    }
-    let total = if g.diff_total > 0 {
-        g.diff_total
-    } else {
-        g.total
-    };
-    let r = finish(&header, opts, si, total, matches, &mut nodes, &builder, g)?;
-    Ok(Some(r))
 }
 
 /// The steps of [`top`] after the first graph: cutoffs, order, node count,

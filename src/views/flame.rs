@@ -69,7 +69,7 @@ impl Stacks {
                 continue;
             }
             let mut frames = Vec::new();
-            for &l in s.locations.iter().rev() {
+            for l in s.stack.to_vec().into_iter().rev() {
                 let ns = names[l as usize].get_or_insert_with(|| {
                     p.locations[l as usize]
                         .lines
