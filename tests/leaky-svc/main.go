@@ -15,7 +15,8 @@
 //	churn        allocation churn, nothing retained (not a leak)
 //	fixed        the mapcache workload with the bounded LRU instead (the fix)
 //	warmleak     a bounded profile cache warming up (fills in ~20 s, then plateaus) beside
-//	             a session store that never forgets a session (steady leak)
+//	             a session store that never forgets a login's 1 KiB session (steady
+//	             leak, every 4th request); GOGC=25
 //	                                                       culprit main.(*sessionStore).Add
 //	loadfollow   load ramps from rps/5 to 2*rps over -ramp; a sliding window of the
 //	             last 3 s of requests holds memory in proportion (not a leak)
@@ -347,29 +348,28 @@ func (c *profileLRU) Len() int {
 	return len(c.m)
 }
 
-// session is what a login leaves behind (288 bytes, kept by value).
+// session is what a login leaves behind: 1 KiB.
 type session struct {
 	user    int
 	created int64
-	token   [272]byte
+	attrs   [1008]byte
 }
 
-// sessionStore is the leak of warmleak: a session is added on every request
-// and never expires. Sessions are map values, so the leak adds bytes (map
-// tables) but hardly any objects.
+// sessionStore is the leak of warmleak: a session is added on every login
+// and never expires.
 type sessionStore struct {
 	mu   sync.Mutex
 	next int64
-	m    map[int64]session
+	m    map[int64]*session
 }
 
 func (s *sessionStore) Add(user int) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.next++
-	ss := session{user: user, created: time.Now().UnixNano()}
-	for i := range ss.token {
-		ss.token[i] = byte(s.next >> (i % 8 * 8))
+	ss := &session{user: user, created: time.Now().UnixNano()}
+	for i := 0; i < len(ss.attrs); i += 64 {
+		ss.attrs[i] = byte(s.next >> (i / 64 % 8 * 8))
 	}
 	s.m[s.next] = ss
 	return s.next
@@ -383,22 +383,25 @@ func (s *sessionStore) Len() int {
 
 var (
 	warmCache = &profileLRU{capacity: 4000, m: make(map[int]*cachedProfile)}
-	sessions  = &sessionStore{m: make(map[int64]session)}
+	sessions  = &sessionStore{m: make(map[int64]*session)}
 )
 
 // OpenSession serves /session?id=N: the user's profile from the warm cache
-// (users cycle through 4000 ids, so the cache fills, then only hits), and a
-// new session.
+// (users cycle through 4000 ids, so the cache fills, then only hits); every
+// 4th request is a login and opens a session.
 func OpenSession(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.Atoi(r.URL.Query().Get("id"))
-	id %= warmCache.capacity
+	n, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	id := n % warmCache.capacity
 	cp, ok := warmCache.Get(id)
 	if !ok {
 		p := loadProfile(id)
 		cp = &cachedProfile{profile: p, json: BuildResponse(p)}
 		warmCache.Put(id, cp)
 	}
-	sid := sessions.Add(id)
+	var sid int64
+	if n%4 == 0 {
+		sid = sessions.Add(id)
+	}
 	fmt.Fprintf(w, "session %d, %d bytes\n", sid, len(cp.json))
 }
 
@@ -857,6 +860,9 @@ func main() {
 	case "churn":
 		path = "/churn"
 	case "warmleak":
+		// GOGC=25: the floors after GC are the live heap, so they show the
+		// warm-up flattening out rather than the garbage in between.
+		gcPercent(25)
 		path, load = "/session", steady(float64(*rps))
 	case "loadfollow":
 		lo, hi := float64(*rps)/5, float64(*rps)*2
