@@ -251,7 +251,11 @@ fn no_temporaries(dir: &Path) {
     ] {
         for f in files(&dir.join(sub)) {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(!name.contains(".tmp-"), "left behind: {}", f.display());
+            assert!(
+                !name.contains(heapframe::files::TEMP_MARKER),
+                "left behind: {}",
+                f.display()
+            );
         }
     }
 }
@@ -1299,4 +1303,359 @@ fn prometheus_range_query_against_a_real_server() {
     let v = heapframe().arg("verdict").arg(&bundle).output().unwrap();
     assert!(v.status.success());
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("verdict: "));
+}
+
+// ------------------------------------------ hostile networks and targets
+
+/// Counts the connections a listener on loopback receives, answering none.
+fn counting_listener() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let n = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&n);
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    (addr, n)
+}
+
+fn redirect_to(location: &str) -> Answer {
+    Answer {
+        status: 302,
+        location: Some(location.into()),
+        ..Answer::ok("text/plain", b"")
+    }
+}
+
+#[test]
+fn redirects_to_cloud_metadata_and_link_local_are_refused_before_connecting() {
+    // Each redirect target is refused by the address check: nothing is
+    // ever sent to it (the test asserts the refusal, which comes before a
+    // connection is attempted; a connection attempt would end in another
+    // error).
+    let server = Scripted::start(|path, _| match path {
+        "/aws/debug/pprof/heap" => {
+            redirect_to("http://169.254.169.254/latest/meta-data/iam/security-credentials/")
+        }
+        "/ecs/debug/pprof/heap" => redirect_to("http://169.254.170.2/v2/credentials/x"),
+        "/v6/debug/pprof/heap" => redirect_to("http://[fd00:ec2::254]/latest/meta-data/"),
+        "/mapped/debug/pprof/heap" => redirect_to("http://[::ffff:169.254.169.254]/"),
+        "/octal/debug/pprof/heap" => redirect_to("http://0251.0376.0251.0376/latest/"),
+        "/gcp/debug/pprof/heap" => {
+            redirect_to("http://metadata.google.internal/computeMetadata/v1/")
+        }
+        "/alibaba/debug/pprof/heap" => redirect_to("http://100.100.100.200/latest/meta-data/"),
+        "/linklocal/debug/pprof/heap" => redirect_to("http://169.254.10.20:6060/debug/pprof/heap"),
+        "/linklocal6/debug/pprof/heap" => redirect_to("http://[fe80::1]:6060/debug/pprof/heap"),
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain", b"404 page not found\n")
+        },
+    });
+    let opts = FetchOptions {
+        connect_timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(2),
+        retries: 0,
+        ..Default::default()
+    };
+    for (prefix, shown) in [
+        ("aws", "169.254.169.254"),
+        ("ecs", "169.254.170.2"),
+        ("v6", "fd00:ec2::254"),
+        ("mapped", "169.254.169.254"),
+        ("octal", "169.254.169.254"),
+        ("gcp", "metadata.google.internal"),
+        ("alibaba", "100.100.100.200"),
+        ("linklocal", "169.254.10.20"),
+        ("linklocal6", "fe80::1"),
+    ] {
+        let before = server.hits();
+        let s = Service::new(&format!("{}/{prefix}", server.url()), opts.clone()).unwrap();
+        let e = s
+            .profile(SnapshotKind::Heap, &ProfileQuery::default())
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(
+                e,
+                Error::Fetch {
+                    error: FetchError::NotInternal(_),
+                    ..
+                }
+            ),
+            "{prefix}: {msg}"
+        );
+        assert!(
+            msg.contains("redirect refused") && msg.contains(shown),
+            "{prefix}: {msg}"
+        );
+        assert_eq!(server.hits() - before, 1, "{prefix}: one request, no retry");
+    }
+}
+
+#[test]
+fn metadata_and_link_local_targets_are_refused_even_with_allow_public() {
+    let out = scratch("metadata");
+    for target in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]:6060",
+        "http://metadata.google.internal",
+        "http://[fd00:ec2::254]",
+    ] {
+        let r = heapframe()
+            .args(["collect", target, "--count", "1", "--allow-public"])
+            .args(["--timeout", "1s", "--retries", "0", "--out"])
+            .arg(out.join("b"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{target}: {err}");
+        assert!(err.contains("refused"), "{target}: {err}");
+        assert!(!out.join("b").exists(), "{target}: nothing is created");
+    }
+}
+
+#[test]
+fn failed_fetch_bodies_are_quoted_short_and_sanitised() {
+    const KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY0";
+    let secret_json = format!(
+        "{{\"Code\":\"Success\",\"AccessKeyId\":\"ASIA5EXAMPLE7KEYID42\",\"SecretAccessKey\":\"{KEY}\",\"Token\":\"{}\"}}",
+        "IQoJb3JpZ2luX2VjEXAMPLE".repeat(40)
+    );
+    let body = secret_json.clone().into_bytes();
+    let server = Scripted::start(move |path, _| match path {
+        "/debug/pprof/heap" => Answer {
+            status: 500,
+            ..Answer::ok("application/json", &body)
+        },
+        "/metrics" => Answer::ok("text/plain", &body),
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain", b"404 page not found\n")
+        },
+    });
+    let out = scratch("sanitised");
+    let opts = CollectOptions {
+        every: Duration::from_millis(100),
+        count: 1,
+        kinds: vec![SnapshotKind::Heap],
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(&server.url(), fast()).unwrap(), &out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(r.gaps.len(), 2, "{:?}", r.gaps);
+    let log = std::fs::read_to_string(out.join("gaps.jsonl")).unwrap();
+    for secret in [KEY, "ASIA5EXAMPLE7KEYID42", "IQoJb3JpZ2luX2VjEXAMPLE"] {
+        assert!(!log.contains(secret), "{secret} in {log}");
+    }
+    for g in &r.gaps {
+        // Still says what came back, in a few words.
+        assert!(g.error.contains("AccessKeyId"), "{}", g.error);
+        assert!(g.error.len() < 600, "{} bytes: {}", g.error.len(), g.error);
+    }
+}
+
+/// A PID no process can have (above Linux's largest pid_max).
+const DEAD_PID: u32 = 999_999_999;
+
+#[test]
+fn a_refused_collect_removes_and_creates_nothing() {
+    let tmp = scratch("refused");
+    let (addr, _) = counting_listener();
+    let foreign = [".draft.tmp-999999999", ".1.pb.gz.tmp-999999999"];
+    let ours = format!(".1.pb.gz.heapframe-tmp-{DEAD_PID}-00ff");
+    for (name, manifest) in [
+        (
+            "other",
+            r#"{"target": "http://127.0.0.1:7777"}"#.to_string(),
+        ),
+        ("broken", "{not json".to_string()),
+    ] {
+        let dir = tmp.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.json"), &manifest).unwrap();
+        for f in foreign.iter().map(|s| s.to_string()).chain([ours.clone()]) {
+            std::fs::write(dir.join(f), b"keep me").unwrap();
+        }
+        let before = files(&dir);
+        let r = heapframe()
+            .args([
+                "collect",
+                &format!("http://{addr}"),
+                "--count",
+                "1",
+                "--out",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(files(&dir), before, "{name}: the folder is untouched");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
+            manifest
+        );
+    }
+}
+
+#[test]
+fn only_heapframe_temporaries_of_dead_runs_are_removed() {
+    let heap = fixture_heap();
+    let server = Scripted::start(move |path, _| match path {
+        "/debug/pprof/heap" => Answer::ok("application/octet-stream", &heap),
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain", b"404 page not found\n")
+        },
+    });
+    let out = scratch("temporaries");
+    std::fs::create_dir_all(out.join("heap")).unwrap();
+    std::fs::write(
+        out.join("manifest.json"),
+        format!(r#"{{"target": "{}"}}"#, server.url()),
+    )
+    .unwrap();
+    let foreign = [".draft.tmp-999999999", ".notes.swp", "notes.tmp-1"];
+    for f in foreign {
+        std::fs::write(out.join(f), b"not heapframe's").unwrap();
+        std::fs::write(out.join("heap").join(f), b"not heapframe's").unwrap();
+    }
+    let dead = format!(".1.pb.gz.heapframe-tmp-{DEAD_PID}-00ff");
+    // A run that is still going (this test process) keeps its temporary.
+    let alive = format!(".2.pb.gz.heapframe-tmp-{}-00ff", std::process::id());
+    for f in [&dead, &alive] {
+        std::fs::write(out.join("heap").join(f), b"partial").unwrap();
+    }
+    let opts = CollectOptions {
+        every: Duration::from_millis(100),
+        count: 1,
+        kinds: vec![SnapshotKind::Heap],
+        metrics: MetricsSource::Off,
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(&server.url(), fast()).unwrap(), &*out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(r.heap_snapshots, 1, "{:?}", r.gaps);
+    for f in foreign {
+        assert!(out.join(f).exists(), "{f} was removed");
+        assert!(out.join("heap").join(f).exists(), "heap/{f} was removed");
+    }
+    assert!(!out.join("heap").join(&dead).exists());
+    assert!(out.join("heap").join(&alive).exists());
+}
+
+#[test]
+fn gaps_history_is_appended_never_rewritten() {
+    let out = scratch("gaps-history");
+    // Port 1 on loopback: nothing listens, every fetch is a gap.
+    let target = "http://127.0.0.1:1";
+    std::fs::write(
+        out.join("manifest.json"),
+        format!(r#"{{"target": "{target}"}}"#),
+    )
+    .unwrap();
+    let mut history = Vec::new();
+    history.extend_from_slice(br#"{"time_ms":1,"what":"heap","stage":"fetch","error":"first"}"#);
+    history.extend_from_slice(b"\n{\"time_ms\":2,\"what\":\"heap\",\"error\":\"caf\xe9\"}\n");
+    history.extend_from_slice(br#"{"time_ms":3,"what":"heap","stage":"fetch","error":"third"}"#);
+    // The last line was cut short by a crash: no newline.
+    history.extend_from_slice(br#"{"time_ms":4,"wha"#);
+    std::fs::write(out.join("gaps.jsonl"), &history).unwrap();
+    let opts = CollectOptions {
+        every: Duration::from_millis(100),
+        count: 2,
+        kinds: vec![SnapshotKind::Heap],
+        metrics: MetricsSource::Off,
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(target, fast()).unwrap(), &*out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(r.gaps.len(), 2);
+    let now = std::fs::read(out.join("gaps.jsonl")).unwrap();
+    assert!(now.starts_with(&history), "history was rewritten");
+    let added = String::from_utf8(now[history.len()..].to_vec()).unwrap();
+    // The cut line stays alone on its line; each new gap is one line.
+    assert!(added.starts_with('\n'), "{added:?}");
+    let lines: Vec<&str> = added.trim_start_matches('\n').lines().collect();
+    assert_eq!(lines.len(), 2, "{added:?}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["what"], "heap");
+    }
+}
+
+#[test]
+fn credentials_in_the_url_are_never_written_or_printed() {
+    let tmp = scratch("url-credentials");
+    let out = tmp.join("b");
+    let r = heapframe()
+        .args([
+            "collect",
+            "http://ops:s3cretpw@127.0.0.1:1/?token=t0psecret",
+            "--count",
+            "1",
+            "--every",
+            "100ms",
+            "--retries",
+            "0",
+            "--heap-only",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{stdout}{stderr}");
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    let gaps = std::fs::read_to_string(out.join("gaps.jsonl")).unwrap();
+    assert!(gaps.contains("127.0.0.1:1"), "{gaps}");
+    for (what, text) in [
+        ("manifest.json", &manifest),
+        ("gaps.jsonl", &gaps),
+        ("stdout", &stdout.to_string()),
+        ("stderr", &stderr.to_string()),
+    ] {
+        for secret in ["s3cretpw", "t0psecret"] {
+            assert!(!text.contains(secret), "{secret} in {what}: {text}");
+        }
+    }
+}
+
+#[test]
+fn checklist_and_collect_read_a_target_the_same_way() {
+    use heapframe::evidence::checklist::{Status, internal_target};
+    // Spellings of 127.0.0.1 that URL parsers accept.
+    for url in [
+        "http://0x7f.1:6060",
+        "http://2130706433:6060",
+        "http://0177.0.0.1:6060",
+        "http://127.1:6060",
+    ] {
+        let svc = Service::new(url, FetchOptions::default()).unwrap();
+        assert_eq!(svc.base().to_string(), "http://127.0.0.1:6060", "{url}");
+        let (status, detail) = internal_target(url);
+        assert_eq!(status, Status::Passed, "{url}: {detail}");
+        assert!(detail.contains("127.0.0.1"), "{url}: {detail}");
+    }
+    for url in ["file:///etc/passwd", "http://", "http://[::1"] {
+        assert!(Service::new(url, FetchOptions::default()).is_err(), "{url}");
+        let (status, detail) = internal_target(url);
+        assert_ne!(status, Status::Passed, "{url}: {detail}");
+        assert!(!detail.contains("\"\""), "{url}: {detail}");
+    }
+    for url in ["http://169.254.169.254", "http://metadata.google.internal"] {
+        assert!(Service::new(url, FetchOptions::default()).is_err(), "{url}");
+        assert_eq!(internal_target(url).0, Status::Failed, "{url}");
+    }
 }
