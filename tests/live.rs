@@ -1566,6 +1566,7 @@ fn gaps_history_is_appended_never_rewritten() {
     history.extend_from_slice(br#"{"time_ms":1,"what":"heap","stage":"fetch","error":"first"}"#);
     history.extend_from_slice(b"\n{\"time_ms\":2,\"what\":\"heap\",\"error\":\"caf\xe9\"}\n");
     history.extend_from_slice(br#"{"time_ms":3,"what":"heap","stage":"fetch","error":"third"}"#);
+    history.push(b'\n');
     // The last line was cut short by a crash: no newline.
     history.extend_from_slice(br#"{"time_ms":4,"wha"#);
     std::fs::write(out.join("gaps.jsonl"), &history).unwrap();
@@ -1592,6 +1593,164 @@ fn gaps_history_is_appended_never_rewritten() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         assert_eq!(v["what"], "heap");
     }
+    // The reader keeps every gap it can read and names the lines it cannot.
+    let log = heapframe::live::collect::read_gaps(&out.join("gaps.jsonl")).unwrap();
+    assert_eq!(log.gaps.len(), 4, "{:?}", log.unreadable);
+    assert_eq!(log.gaps[0].error, "first");
+    assert_eq!(log.gaps[1].error, "third");
+    assert_eq!(log.unreadable.len(), 2, "{:?}", log.unreadable);
+    for (note, line) in log.unreadable.iter().zip([2, 4]) {
+        assert!(note.contains(&format!("gaps.jsonl:{line}: ")), "{note}");
+    }
+}
+
+/// A loopback server that records each request's head and answers a heap
+/// profile (404 for anything else).
+fn recording_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rec = Arc::clone(&seen);
+    let heap = fixture_heap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let heap_asked = head.starts_with("GET /debug/pprof/heap ");
+            rec.lock().unwrap().push(head);
+            let (status, body): (&str, &[u8]) = if heap_asked {
+                ("200 OK", &heap)
+            } else {
+                ("404 Not Found", b"404 page not found\n")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[test]
+fn credentials_from_files_and_the_environment_reach_only_the_server() {
+    let tmp = scratch("credential-files");
+    let bearer = tmp.join("bearer");
+    std::fs::write(&bearer, "b3arer-t0ken\n").unwrap();
+    let basic = tmp.join("basic");
+    std::fs::write(&basic, "ops:p4ssw0rd\n").unwrap();
+    let (url, seen) = recording_server();
+    // Base64 of "ops:p4ssw0rd" and of "env:s3cret".
+    let cases: [(&str, Vec<&str>, Option<(&str, &str)>, &str, &str); 4] = [
+        (
+            "file-bearer",
+            vec!["--bearer-file"],
+            None,
+            "bearer b3arer-t0ken",
+            "b3arer-t0ken",
+        ),
+        (
+            "file-basic",
+            vec!["--basic-file"],
+            None,
+            "basic b3bzona0c3n3mhjk",
+            "p4ssw0rd",
+        ),
+        (
+            "env-bearer",
+            vec![],
+            Some(("HEAPFRAME_BEARER", "3nv-t0ken")),
+            "bearer 3nv-t0ken",
+            "3nv-t0ken",
+        ),
+        (
+            "env-basic",
+            vec![],
+            Some(("HEAPFRAME_BASIC", "env:s3cret")),
+            "basic zw52onmzy3jlda==",
+            "s3cret",
+        ),
+    ];
+    for (name, flag, env, header, secret) in cases {
+        let out = tmp.join(name);
+        let mut cmd = heapframe();
+        cmd.args([
+            "collect",
+            &url,
+            "--count",
+            "1",
+            "--heap-only",
+            "--metrics",
+            "off",
+        ])
+        .env_remove("HEAPFRAME_BEARER")
+        .env_remove("HEAPFRAME_BASIC");
+        if let Some(f) = flag.first() {
+            cmd.arg(f).arg(if name.ends_with("bearer") {
+                &bearer
+            } else {
+                &basic
+            });
+        }
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let before = seen.lock().unwrap().len();
+        let r = cmd.arg("--out").arg(&out).output().unwrap();
+        let stdout = String::from_utf8_lossy(&r.stdout);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(r.status.success(), "{name}: {stdout}{stderr}");
+        let heads = seen.lock().unwrap()[before..].join("\n").to_lowercase();
+        assert!(
+            heads.contains(&format!("authorization: {header}")),
+            "{name}: {heads}"
+        );
+        let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+        for text in [&manifest, &stdout.to_string(), &stderr.to_string()] {
+            assert!(!text.contains(secret), "{name}: {text}");
+        }
+    }
+    // Given twice (in the URL and from a file): refused, secret not shown.
+    let with_user = url.replace("http://", "http://ops:urlp4ss@");
+    let r = heapframe()
+        .args(["collect", &with_user, "--count", "1", "--bearer-file"])
+        .arg(&bearer)
+        .arg("--out")
+        .arg(tmp.join("twice"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("both in the URL") && !err.contains("urlp4ss"),
+        "{err}"
+    );
+    // An empty or missing file is named, and nothing is sent.
+    std::fs::write(tmp.join("empty"), "\n").unwrap();
+    let before = seen.lock().unwrap().len();
+    for f in ["empty", "missing"] {
+        let r = heapframe()
+            .args(["collect", &url, "--count", "1", "--basic-file"])
+            .arg(tmp.join(f))
+            .arg("--out")
+            .arg(tmp.join("none"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{err}");
+        assert!(err.contains(f), "{err}");
+    }
+    assert_eq!(seen.lock().unwrap().len(), before);
 }
 
 #[test]
@@ -1657,5 +1816,331 @@ fn checklist_and_collect_read_a_target_the_same_way() {
     for url in ["http://169.254.169.254", "http://metadata.google.internal"] {
         assert!(Service::new(url, FetchOptions::default()).is_err(), "{url}");
         assert_eq!(internal_target(url).0, Status::Failed, "{url}");
+    }
+}
+
+// ------------------- whatever collect writes, every command reads
+
+/// Names no one should give a function, a file, a label or a service, but
+/// a hostile or broken service may: markup, quotes, line breaks, terminal
+/// escapes, bidi overrides, NUL, CSV formulas, huge and empty names, and
+/// (where the format allows bytes) invalid UTF-8.
+const HOSTILE: &[&[u8]] = &[
+    b"<script>alert(1)</script>",
+    b"\"quoted\" 'single' `tick`",
+    b"a&amp;b&lt;c&#x3c;",
+    b"line\nbreak\r\nthird",
+    b"tab\there",
+    b"\x1b[31mred\x1b[0m\x1b]0;title\x07",
+    "\u{202e}evil\u{202c}".as_bytes(),
+    "émoji 🔥 中文 \u{feff}".as_bytes(),
+    b"nul\x00byte",
+    b"=cmd|' /C calc'!A0,;|\"csv\"",
+    b"]]><!-- --> <![CDATA[",
+    b"{{template}} ${x} %s %n \\backslash\\",
+    b"../../etc/passwd",
+    b"",
+    b"   ",
+    b"main.(*T).Method-fm",
+    b"\xff\xfe not utf-8 \xc3",
+];
+
+/// A small deterministic generator (xorshift64*), so a failing case can be
+/// replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// One to three hostile fragments, sometimes a very long name.
+    fn name(&mut self, utf8_only: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..1 + self.below(3) {
+            let f = HOSTILE[self.below(HOSTILE.len())];
+            if utf8_only && std::str::from_utf8(f).is_err() {
+                continue;
+            }
+            out.extend_from_slice(f);
+        }
+        if self.below(8) == 0 {
+            out.extend(std::iter::repeat_n(b'x', 3000));
+        }
+        out
+    }
+}
+
+/// What the hostile service answers: profiles whose every string is
+/// hostile and whose values grow with each request, and metrics whose
+/// label values and help texts are.
+struct HostileService {
+    names: Vec<Vec<u8>>,
+    text_names: Vec<String>,
+    stacks: Vec<Vec<u64>>,
+}
+
+impl HostileService {
+    fn new(seed: u64) -> HostileService {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let names: Vec<Vec<u8>> = (0..12).map(|_| rng.name(false)).collect();
+        let text_names = (0..4)
+            .map(|_| String::from_utf8(rng.name(true)).unwrap())
+            .collect();
+        let stacks = (0..8)
+            .map(|_| {
+                (0..1 + rng.below(4))
+                    .map(|_| 1 + rng.below(6) as u64)
+                    .collect()
+            })
+            .collect();
+        HostileService {
+            names,
+            text_names,
+            stacks,
+        }
+    }
+
+    fn profile(&self, kind: &str, n: usize) -> Vec<u8> {
+        use heapframe::pprof::proto;
+        let mut strings: Vec<Vec<u8>> = vec![b"".to_vec()];
+        let mut s = |text: &[u8]| {
+            strings.push(text.to_vec());
+            strings.len() as i64 - 1
+        };
+        let (types, default): (Vec<(&str, &str)>, &str) = match kind {
+            "goroutine" => (vec![("goroutine", "count")], ""),
+            _ => (
+                vec![
+                    ("alloc_objects", "count"),
+                    ("alloc_space", "bytes"),
+                    ("inuse_objects", "count"),
+                    ("inuse_space", "bytes"),
+                ],
+                if kind == "allocs" { "alloc_space" } else { "" },
+            ),
+        };
+        let sample_type = types
+            .iter()
+            .map(|(t, u)| proto::ValueType {
+                r#type: s(t.as_bytes()),
+                unit: s(u.as_bytes()),
+            })
+            .collect();
+        let default_sample_type = if default.is_empty() {
+            0
+        } else {
+            s(default.as_bytes())
+        };
+        // Six functions named and filed by hostile strings; a location each.
+        let function = (0..6)
+            .map(|i| proto::Function {
+                id: i as u64 + 1,
+                name: s(&self.names[i]),
+                system_name: s(&self.names[i]),
+                filename: s(&self.names[i + 6]),
+                start_line: 1,
+            })
+            .collect();
+        let location = (1..=6)
+            .map(|id| proto::Location {
+                id,
+                mapping_id: 1,
+                address: 0x1000 * id,
+                line: vec![proto::Line {
+                    function_id: id,
+                    line: id as i64 * 7,
+                    column: 0,
+                }],
+                ..Default::default()
+            })
+            .collect();
+        let key = s(&self.names[0]);
+        let sample = self
+            .stacks
+            .iter()
+            .enumerate()
+            .map(|(i, stack)| {
+                let v = (i as i64 + 1) * 4096 * (n as i64 + 1);
+                proto::Sample {
+                    location_id: stack.clone(),
+                    value: if types.len() == 1 {
+                        vec![i as i64 + n as i64 + 1]
+                    } else {
+                        vec![v / 64, v, v / 128, v / 2]
+                    },
+                    label: vec![proto::Label {
+                        key,
+                        str: s(&self.names[i % self.names.len()]),
+                        ..Default::default()
+                    }],
+                }
+            })
+            .collect();
+        let mapping = vec![proto::Mapping {
+            id: 1,
+            memory_start: 0x1000,
+            memory_limit: 0x100000,
+            filename: s(&self.names[11]),
+            ..Default::default()
+        }];
+        let p = proto::Profile {
+            sample_type,
+            sample,
+            mapping,
+            location,
+            function,
+            string_table: strings,
+            time_nanos: heapframe::live::now_ms() * 1_000_000,
+            default_sample_type,
+            ..Default::default()
+        };
+        heapframe::pprof::encode_gzip(&p)
+    }
+
+    fn metrics(&self, n: usize) -> Vec<u8> {
+        let label = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        let help = |s: &str| s.replace('\\', "\\\\").replace('\n', "\\n");
+        let mut text = String::new();
+        for (i, (metric, value)) in [
+            (names::HEAP_INUSE, 1e6 * (n + 1) as f64),
+            (names::HEAP_OBJECTS, 1e4 * (n + 1) as f64),
+            (names::RSS, 2e6 * (n + 1) as f64),
+            (names::GOROUTINES, 10.0),
+            (names::GC_COUNT, n as f64),
+            (names::REQUESTS, 100.0 * n as f64),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = &self.text_names[i % self.text_names.len()];
+            text.push_str(&format!("# HELP {metric} {}\n", help(t)));
+            text.push_str(&format!(
+                "{metric}{{svc=\"{}\",other=\"{}\"}} {value}\n",
+                label(t),
+                label(&self.text_names[(i + 1) % self.text_names.len()])
+            ));
+        }
+        text.into_bytes()
+    }
+}
+
+#[test]
+fn whatever_collect_writes_every_command_reads() {
+    let tmp = scratch("every-command-reads");
+    for seed in 1..=4u64 {
+        let svc = Arc::new(HostileService::new(seed));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (s, r) = (Arc::clone(&svc), Arc::clone(&requests));
+        let server = Scripted::start(move |path, _| {
+            let n = r.fetch_add(1, Ordering::SeqCst);
+            match path {
+                "/debug/pprof/heap" => {
+                    Answer::ok("application/octet-stream", &s.profile("heap", n))
+                }
+                "/debug/pprof/allocs" => {
+                    Answer::ok("application/octet-stream", &s.profile("allocs", n))
+                }
+                "/debug/pprof/goroutine" => {
+                    Answer::ok("application/octet-stream", &s.profile("goroutine", n))
+                }
+                "/metrics" => Answer::ok("text/plain; version=0.0.4", &s.metrics(n)),
+                _ => Answer {
+                    status: 404,
+                    ..Answer::ok("text/plain", b"404 page not found\n")
+                },
+            }
+        });
+        let out = tmp.join(format!("case-{seed}"));
+        let service = svc.text_names[0].replace('\0', "");
+        let run = |args: &[&str]| {
+            let r = heapframe().args(args).output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&r.stdout),
+                String::from_utf8_lossy(&r.stderr)
+            );
+            assert!(
+                r.status.success(),
+                "seed {seed}: heapframe {args:?}:\n{text}"
+            );
+            text
+        };
+        let dir = out.to_str().unwrap();
+        let said = run(&[
+            "collect",
+            &server.url(),
+            "--every",
+            "150ms",
+            "--count",
+            "4",
+            "--metrics-every",
+            "100ms",
+            "--service",
+            &service,
+            "--quiet",
+            "--out",
+            dir,
+        ]);
+        assert!(
+            said.contains("4 heap snapshots written"),
+            "seed {seed}: {said}"
+        );
+        let heaps = complete_files(&out.join("heap"));
+        let (first, last) = (
+            heaps[0].to_str().unwrap(),
+            heaps[heaps.len() - 1].to_str().unwrap(),
+        );
+        let html = tmp.join(format!("report-{seed}.html"));
+        let svg = tmp.join(format!("flame-{seed}.svg"));
+        for args in [
+            vec!["growth", dir],
+            vec!["growth", dir, "--by", "kind"],
+            vec!["growth", dir, "--by", "path"],
+            vec!["growth", dir, "--by", "file"],
+            vec!["growth", dir, "--kind", "goroutine", "--by", "root"],
+            vec!["growth", dir, "--kind", "allocs", "--format", "csv"],
+            vec!["growth", dir, "--format", "json"],
+            vec!["verdict", dir, "--min-span", "100ms"],
+            vec!["validate", dir, dir],
+            vec!["checklist", dir],
+            vec!["top", last],
+            vec!["top", "--base", first, last, "--granularity", "lines"],
+            vec!["top", last, "--format", "csv"],
+            vec!["report", dir, "-o", html.to_str().unwrap()],
+            vec!["flame", "--base", first, last, "-o", svg.to_str().unwrap()],
+        ] {
+            run(&args);
+        }
+        // The manifest kept the service's name exactly.
+        let b = Bundle::open(&out).unwrap();
+        assert_eq!(b.manifest.service, service, "seed {seed}");
+        assert_eq!(b.heap.len(), 4, "seed {seed}");
+        // The hostile names arrived as served (invalid UTF-8 read lossily).
+        let got: Vec<String> = b.heap[0]
+            .profile
+            .functions
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect();
+        for n in &svc.names[..6] {
+            let want = String::from_utf8_lossy(n).into_owned();
+            assert!(got.contains(&want), "seed {seed}: {want:?} not in {got:?}");
+        }
+        assert!(
+            b.metrics.points(names::HEAP_INUSE).len() >= 4,
+            "seed {seed}"
+        );
     }
 }
