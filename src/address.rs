@@ -296,7 +296,7 @@ impl TargetUrl {
     /// # Ok::<(), heapframe::FetchError>(())
     /// ```
     pub fn parse(text: &str) -> Result<TargetUrl, FetchError> {
-        let bad = |why: String| FetchError::BadUrl(format!("{}: {why}", redact_text(text)));
+        let bad = |why: String| FetchError::BadUrl(format!("\"{}\": {why}", redact_text(text)));
         let text = text.trim();
         if let Some(c) = text.chars().find(|c| c.is_control() || *c == ' ') {
             return Err(bad(format!("contains {c:?}, which a URL cannot hold")));
@@ -496,9 +496,23 @@ impl serde::Serialize for TargetUrl {
     }
 }
 
-/// A URL that could not be parsed, made safe to print: whatever precedes
-/// an `@` in its authority is replaced by `***`, control characters are
-/// escaped, and it is cut at 200 characters.
+/// URL text from anywhere (a manifest, a message), as it may be shown:
+/// when it parses, as [`TargetUrl`] shows it; otherwise with whatever
+/// precedes an `@` in its authority and any query replaced by `***`,
+/// control characters escaped, cut at 200 characters.
+///
+/// ```
+/// use heapframe::address::redact_url;
+/// assert_eq!(redact_url("http://ops:pw@10.0.0.1:6060"), "http://***@10.0.0.1:6060");
+/// assert_eq!(redact_url("gopher://ops:pw@h/x?k=v"), "gopher://***@h/x?***");
+/// ```
+pub fn redact_url(text: &str) -> String {
+    match TargetUrl::parse(text) {
+        Ok(t) => t.to_string(),
+        Err(_) => redact_text(text),
+    }
+}
+
 fn redact_text(text: &str) -> String {
     let (scheme, rest) = match text.split_once("://") {
         Some((s, r)) => (format!("{s}://"), r),
@@ -514,11 +528,11 @@ fn redact_text(text: &str) -> String {
         Some((path, _)) => format!("{path}?***"),
         None => tail.to_string(),
     };
-    let shown: String = format!("{scheme}{authority}{tail}")
+    format!("{scheme}{authority}{tail}")
         .chars()
         .take(200)
-        .collect();
-    format!("{shown:?}")
+        .flat_map(char::escape_default)
+        .collect()
 }
 
 /// `mailto:x`, `file:/etc/passwd`, `javascript:...`: a scheme followed by
@@ -788,6 +802,11 @@ mod tests {
         assert_eq!(
             t.to_request_string(),
             "https://h:8443/p?gc=1&token=abc&api_key=xyz&flag&sec%72et=q"
+        );
+        assert_eq!(redact_url("http://u:hunter2@[::1/x"), "http://***@[::1/x");
+        assert_eq!(
+            redact_url("ftp://u:hunter2@h/\n?token=abc"),
+            "ftp://***@h/\\n?***"
         );
         for bad in ["http://u:hunter2@[::1/", "http://u:hunter2@h:x/?token=abc"] {
             let e = TargetUrl::parse(bad).unwrap_err().to_string();

@@ -2144,3 +2144,48 @@ fn whatever_collect_writes_every_command_reads() {
         );
     }
 }
+
+#[test]
+fn a_manifest_target_with_credentials_is_shown_without_them() {
+    // A bundle whose manifest was written by hand (or by an older
+    // heapframe) with credentials in its target.
+    let tmp = scratch("manifest-credentials");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundles/mapcache");
+    let dir = tmp.join("b");
+    for sub in ["heap", "goroutine", "metrics"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for f in files(&src.join(sub)) {
+            std::fs::copy(&f, dir.join(sub).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    for target in [
+        "http://ops:hunter2@127.0.0.1:6060/?token=s3cr3t",
+        "gopher://ops:hunter2@127.0.0.1/?token=s3cr3t",
+    ] {
+        std::fs::write(
+            dir.join("manifest.json"),
+            serde_json::json!({ "target": target }).to_string(),
+        )
+        .unwrap();
+        let html = tmp.join("report.html");
+        for args in [
+            vec![
+                "report",
+                dir.to_str().unwrap(),
+                "-o",
+                html.to_str().unwrap(),
+            ],
+            vec!["checklist", dir.to_str().unwrap()],
+        ] {
+            let r = heapframe().args(&args).output().unwrap();
+            assert!(r.status.success(), "{args:?}: {r:?}");
+            let page = std::fs::read_to_string(&html).unwrap();
+            for text in [String::from_utf8_lossy(&r.stdout).into_owned(), page] {
+                assert!(
+                    !text.contains("hunter2") && !text.contains("s3cr3t"),
+                    "{target}: {args:?}"
+                );
+            }
+        }
+    }
+}

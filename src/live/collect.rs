@@ -316,8 +316,7 @@ impl Collector {
                 let same =
                     TargetUrl::parse(&m.target).is_ok_and(|t| t.same_endpoint(service.base()));
                 if !same {
-                    let theirs = TargetUrl::parse(&m.target)
-                        .map_or_else(|_| "an unreadable target".to_string(), |t| t.to_string());
+                    let theirs = crate::address::redact_url(&m.target);
                     return Err(Error::Option(format!(
                         "{}: this bundle was collected from {theirs}, not {}: collect into \
                          another folder (one bundle, one service)",
