@@ -1651,31 +1651,31 @@ fn credentials_from_files_and_the_environment_reach_only_the_server() {
     std::fs::write(&basic, "ops:p4ssw0rd\n").unwrap();
     let (url, seen) = recording_server();
     // Base64 of "ops:p4ssw0rd" and of "env:s3cret".
-    let cases: [(&str, Vec<&str>, Option<(&str, &str)>, &str, &str); 4] = [
+    let cases = [
         (
             "file-bearer",
-            vec!["--bearer-file"],
+            Some(("--bearer-file", &bearer)),
             None,
             "bearer b3arer-t0ken",
             "b3arer-t0ken",
         ),
         (
             "file-basic",
-            vec!["--basic-file"],
+            Some(("--basic-file", &basic)),
             None,
             "basic b3bzona0c3n3mhjk",
             "p4ssw0rd",
         ),
         (
             "env-bearer",
-            vec![],
+            None,
             Some(("HEAPFRAME_BEARER", "3nv-t0ken")),
             "bearer 3nv-t0ken",
             "3nv-t0ken",
         ),
         (
             "env-basic",
-            vec![],
+            None,
             Some(("HEAPFRAME_BASIC", "env:s3cret")),
             "basic zw52onmzy3jlda==",
             "s3cret",
@@ -1695,12 +1695,8 @@ fn credentials_from_files_and_the_environment_reach_only_the_server() {
         ])
         .env_remove("HEAPFRAME_BEARER")
         .env_remove("HEAPFRAME_BASIC");
-        if let Some(f) = flag.first() {
-            cmd.arg(f).arg(if name.ends_with("bearer") {
-                &bearer
-            } else {
-                &basic
-            });
+        if let Some((option, file)) = flag {
+            cmd.arg(option).arg(file);
         }
         if let Some((k, v)) = env {
             cmd.env(k, v);
