@@ -31,6 +31,7 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
+pub mod address;
 pub mod error;
 pub mod files;
 pub mod units;

@@ -49,15 +49,23 @@ enum Command {
 
 #[derive(clap::Args)]
 struct HttpArgs {
-    /// Extra request header, `NAME: VALUE` (repeatable).
+    /// Extra request header, `NAME: VALUE` (repeatable; visible in `ps`).
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
-    /// Send `Authorization: Bearer TOKEN`.
-    #[arg(long, value_name = "TOKEN", conflicts_with = "basic")]
+    /// Send `Authorization: Bearer TOKEN` (visible in `ps`: prefer
+    /// --bearer-file or the HEAPFRAME_BEARER environment variable).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["bearer_file", "basic", "basic_file"])]
     bearer: Option<String>,
-    /// HTTP basic authentication.
-    #[arg(long, value_name = "USER:PASSWORD")]
+    /// Read the bearer token from the first line of FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["basic", "basic_file"])]
+    bearer_file: Option<PathBuf>,
+    /// HTTP basic authentication (visible in `ps`: prefer --basic-file or
+    /// the HEAPFRAME_BASIC environment variable).
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "basic_file")]
     basic: Option<String>,
+    /// Read `USER:PASSWORD` for basic authentication from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    basic_file: Option<PathBuf>,
     /// Time allowed for one request (e.g. 30s).
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     timeout: String,
@@ -67,10 +75,21 @@ struct HttpArgs {
     /// Largest answer accepted, in bytes.
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     max_bytes: u64,
-    /// Allow a target that is not a loopback or private address (a pprof
-    /// endpoint should be internal-only).
+    /// Allow a public address (not loopback or private; a pprof endpoint
+    /// should be internal-only). Does not allow link-local or metadata
+    /// addresses.
     #[arg(long)]
     allow_public: bool,
+    /// Allow link-local addresses (169.254.0.0/16, fe80::/10), for a
+    /// service that listens there. Does not allow the cloud metadata
+    /// services among them.
+    #[arg(long)]
+    allow_link_local: bool,
+    /// Allow the cloud metadata services (169.254.169.254, fd00:ec2::254,
+    /// 100.100.100.200, metadata.google.internal, ...), which hand out the
+    /// machine's credentials.
+    #[arg(long)]
+    allow_metadata: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -575,34 +594,95 @@ fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
 }
 
 fn fetch_options(a: &HttpArgs) -> heapframe::Result<heapframe::live::http::FetchOptions> {
-    use heapframe::live::{Auth, FetchOptions, parse_duration};
+    use heapframe::live::{FetchOptions, parse_duration};
     let mut headers = Vec::new();
     for h in &a.headers {
+        // Not quoted back: a header may hold a secret.
         let (k, v) = h.split_once(':').ok_or_else(|| {
-            heapframe::Error::Option(format!("--header {h:?}: expected NAME: VALUE"))
+            heapframe::Error::Option("--header: expected NAME: VALUE (no colon found)".into())
         })?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let auth = match (&a.bearer, &a.basic) {
-        (Some(t), _) => Some(Auth::Bearer(t.clone())),
-        (None, Some(b)) => {
-            let (user, password) = match b.split_once(':') {
-                Some((u, p)) => (u.to_string(), Some(p.to_string())),
-                None => (b.clone(), None),
-            };
-            Some(Auth::Basic { user, password })
-        }
-        (None, None) => None,
-    };
+    let auth = credentials(a)?;
     Ok(FetchOptions {
         timeout: parse_duration(&a.timeout)?,
         max_bytes: a.max_bytes,
         retries: a.retries,
         headers,
         auth,
-        allow_public: a.allow_public,
+        addresses: heapframe::address::AddressPolicy {
+            allow_public: a.allow_public,
+            allow_link_local: a.allow_link_local,
+            allow_metadata: a.allow_metadata,
+        },
         ..FetchOptions::default()
     })
+}
+
+/// The environment variables that may hold credentials, read when no
+/// credential option is given.
+const BEARER_ENV: &str = "HEAPFRAME_BEARER";
+const BASIC_ENV: &str = "HEAPFRAME_BASIC";
+
+/// Credentials from the options, files or environment; messages name where
+/// a secret came from, never the secret.
+fn credentials(a: &HttpArgs) -> heapframe::Result<Option<heapframe::live::Auth>> {
+    use heapframe::live::Auth;
+    let basic = |text: &str| match text.split_once(':') {
+        Some((u, p)) => Auth::Basic {
+            user: u.to_string(),
+            password: Some(p.to_string()),
+        },
+        None => Auth::Basic {
+            user: text.to_string(),
+            password: None,
+        },
+    };
+    if let Some(t) = &a.bearer {
+        return Ok(Some(Auth::Bearer(t.clone())));
+    }
+    if let Some(f) = &a.bearer_file {
+        return Ok(Some(Auth::Bearer(secret_file(f)?)));
+    }
+    if let Some(b) = &a.basic {
+        return Ok(Some(basic(b)));
+    }
+    if let Some(f) = &a.basic_file {
+        return Ok(Some(basic(&secret_file(f)?)));
+    }
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    match (env(BEARER_ENV), env(BASIC_ENV)) {
+        (Some(_), Some(_)) => Err(heapframe::Error::Option(format!(
+            "both {BEARER_ENV} and {BASIC_ENV} are set: unset one"
+        ))),
+        (Some(t), None) => Ok(Some(Auth::Bearer(t))),
+        (None, Some(b)) => Ok(Some(basic(&b))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The first line of a file holding a secret (at most 64 KiB are read).
+fn secret_file(path: &std::path::Path) -> heapframe::Result<String> {
+    use std::io::Read;
+    let err = |why: String| heapframe::Error::Option(format!("{}: {why}", path.display()));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 << 10).read_to_end(&mut bytes))
+        .map_err(|e| err(format!("cannot read the credentials: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| err("the credentials are not UTF-8 text".into()))?;
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(err(
+            "the first line is empty: expected the credentials".into()
+        ));
+    }
+    Ok(line.to_string())
 }
 
 fn run_collect(a: CollectArgs) -> heapframe::Result<()> {

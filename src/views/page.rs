@@ -334,7 +334,10 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
         if m.target.is_empty() {
             String::new()
         } else {
-            format!(" from <code>{}</code>", escape_html(&m.target))
+            format!(
+                " from <code>{}</code>",
+                escape_html(&crate::address::redact_url(&m.target))
+            )
         },
     );
     if !m.notes.is_empty() {
