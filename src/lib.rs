@@ -37,6 +37,7 @@ pub mod files;
 pub mod units;
 
 pub mod evidence;
+pub mod findings;
 pub mod growth;
 #[cfg(feature = "live")]
 pub mod live;

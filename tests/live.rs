@@ -452,7 +452,7 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     assert!(out2.status.success(), "{text}");
     assert!(text.contains("10 snapshots"), "{text}");
     assert!(
-        text.contains("deepest application code on that path: main.BuildResponse"),
+        text.contains("Code to read first: main.BuildResponse (the deepest application code"),
         "{text}"
     );
     let out3 = heapframe().arg("verdict").arg(&out).output().unwrap();

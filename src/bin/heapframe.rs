@@ -492,21 +492,14 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                     opts.sample_index.as_deref(),
                     0.5,
                 )?;
-                if let Some(c) = w.concentration_node() {
+                if !w.chain.is_empty() {
                     text.push_str(&format!(
-                        "\nwidening call path (first -> last snapshot): {}\ngrowth concentrates in {} ({}, of {} total)\n",
-                        w.path(),
-                        c.function,
-                        table.format(c.growth),
-                        table.format(w.total_growth)
+                        "\nwidening call path (first -> last snapshot): {}\n",
+                        w.path()
                     ));
                 }
-                if let Some(u) = w.user_frame() {
-                    text.push_str(&format!(
-                        "deepest application code on that path: {} ({})\n",
-                        u.function,
-                        table.format(u.growth)
-                    ));
+                for line in heapframe::findings::widening_sentences(&w) {
+                    text.push_str(&format!("{line}\n"));
                 }
             }
             write_out(None, text.as_bytes())
@@ -532,27 +525,8 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     // The same lines a notebook shows as the verdict's plain text.
     let mut text = v.to_plain_text();
     let g = heapframe::evidence::goroutines::goroutine_check(&bundle)?;
-    if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
-        text.push_str(&format!(
-            "goroutines: {} -> {} across {} goroutine profiles\n",
-            first.1,
-            last.1,
-            g.counts.len()
-        ));
-        if let Some(top) = g.by_creator.as_ref().and_then(|t| t.top_grower()) {
-            text.push_str(&format!(
-                "  most growth started by {} (+{})\n",
-                top.key, top.delta
-            ));
-        }
-        if let Some(top) = g.by_blocking_stack.as_ref().and_then(|t| t.top_grower()) {
-            text.push_str(&format!("  blocked in {} (+{})\n", top.key, top.delta));
-        }
-    }
-    for (creator, n) in g.leaked.iter().take(5) {
-        text.push_str(&format!(
-            "  goroutineleak profile: {n} leaked goroutines started by {creator}\n"
-        ));
+    for line in heapframe::findings::goroutine_sentences(&g) {
+        text.push_str(&format!("{line}\n"));
     }
     write_out(None, text.as_bytes())
 }
@@ -585,11 +559,12 @@ fn yes_no(b: Option<bool>) -> &'static str {
 }
 
 fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
+    use heapframe::findings::{Findings, FindingsOptions};
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
-    let items = heapframe::evidence::checklist::checklist(&bundle);
+    let findings = Findings::of(&bundle, &FindingsOptions::default())?;
     write_out(
         None,
-        heapframe::evidence::checklist::to_text(&items).as_bytes(),
+        heapframe::evidence::checklist::to_text(&findings.checklist).as_bytes(),
     )
 }
 
@@ -794,21 +769,19 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
 }
 #[cfg(feature = "views")]
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
-    use heapframe::views::page::{ReportOptions, incident_report};
+    use heapframe::findings::{Findings, FindingsOptions};
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
-    let report = incident_report(
+    let findings = Findings::of(
         &bundle,
-        &ReportOptions {
+        &FindingsOptions {
             after: a.after,
             counter: a.counter,
             ..Default::default()
         },
     )?;
+    let report = heapframe::views::page::page(&bundle, &findings, 12)?;
     heapframe::files::replace_file(&a.output, report.html.as_bytes())?;
-    let mut text = String::new();
-    for (i, line) in report.evidence.iter().enumerate() {
-        text.push_str(&format!("{}. {line}\n", i + 1));
-    }
+    let mut text = findings.to_text();
     text.push_str(&format!(
         "report: {} ({} kB)\n",
         a.output.display(),

@@ -7,6 +7,7 @@
 use crate::address::{AddressClass, Host, TargetUrl, classify, classify_name};
 use crate::evidence::bundle::Bundle;
 use crate::evidence::metrics::names;
+use crate::evidence::verdict::Outcome;
 
 /// The state of a checklist item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +93,20 @@ pub fn internal_target(target: &str) -> (Status, String) {
     }
 }
 
-/// Evaluates the checklist on `bundle`.
-pub fn checklist(bundle: &Bundle) -> Vec<Item> {
+/// A regression check that was run: the after-fix bundle and what it
+/// concluded.
+#[derive(Debug, Clone, Copy)]
+pub struct AfterFix<'a> {
+    /// Where the after-fix bundle was read from.
+    pub path: &'a std::path::Path,
+    /// The outcome of the check.
+    pub outcome: Outcome,
+}
+
+/// Evaluates the checklist on `bundle`; `after` is the regression check run
+/// against an after-fix bundle, when there was one (without it, the
+/// manifest's `after_fix` is looked at, but no check was run).
+pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
     let mut items = Vec::new();
     let (status, detail) = internal_target(&bundle.manifest.target);
     items.push(Item {
@@ -186,6 +199,27 @@ pub fn checklist(bundle: &Bundle) -> Vec<Item> {
         },
     });
 
+    if let Some(a) = after {
+        let (status, what) = match a.outcome {
+            Outcome::Fixed => (Status::Passed, "the fix holds"),
+            Outcome::Improved => (
+                Status::Open,
+                "better, but not yet a plateau: check again later",
+            ),
+            Outcome::NotFixed => (Status::Failed, "memory still grows after the fix"),
+            Outcome::NotEnoughData => (Status::Open, "the after-fix window is too short to judge"),
+        };
+        items.push(Item {
+            item: "post-fix regression done",
+            status,
+            detail: format!(
+                "regression check against {}: {} ({what})",
+                a.path.display(),
+                a.outcome.as_str()
+            ),
+        });
+        return items;
+    }
     let after = bundle
         .manifest
         .after_fix

@@ -36,7 +36,8 @@ use inferno::flamegraph::{self, Direction, color};
 
 use crate::error::{Error, Result};
 use crate::profile::{Profile, Str, ValueType};
-use crate::views::html::{escape_html, thousands};
+use crate::units::thousands;
+use crate::views::html::escape_html;
 use crate::views::notebook::{NotebookDisplay, print_evcxr};
 
 /// Frame height in pixels.
