@@ -1,6 +1,9 @@
-//! Profiles as polars tables: `samples` and `frames`.
+//! Profiles as polars tables: `samples`, and `stacks` keyed by `stack_id`.
 //!
-//! Long, tidy tables, so that slicing a heap is one `group_by` away:
+//! Long, tidy tables, so that slicing a heap is one `group_by` away, and
+//! narrow ones, so that half a million samples forty frames deep stay a few
+//! tens of megabytes: the text of a stack (its frames, its call path) is in
+//! one row per distinct stack, or made on demand.
 //!
 //! **`samples`**: one row per sample per snapshot.
 //!
@@ -9,27 +12,31 @@
 //! | `snapshot` | u32 | position of the profile in the list given (0 for a single profile) |
 //! | `time` | datetime\[ns\] | the profile's `time_nanos` (UTC); null when the profile has none |
 //! | `stack_id` | u32 | the call stack; equal stacks (same functions, files, lines) share an id across snapshots |
-//! | one per sample type | i64 | raw values as in the profile (`inuse_space`, `inuse_objects`, `alloc_space`, `alloc_objects`, or `cpu`, `samples`, `goroutine`, ...); null in snapshots without that type |
+//! | one per sample type | i64 | raw values as in the profile (`inuse_space`, `inuse_objects`, `alloc_space`, `alloc_objects`, or `cpu`, `samples`, `goroutine`, ...); null in snapshots without that type; units in [`Tables::units`] |
 //! | `object_size` | i64 | Go's `bytes` numeric label: the size of each object of a heap sample; null when absent |
 //! | `label.KEY` | str | one column per string label key (Go pprof labels), null when absent |
 //! | `num.KEY` | i64 | one column per other numeric label key, null when absent |
 //! | `leaf` | str | function of the innermost frame ("" for a stack without symbols) |
-//! | `path` | str | the call path from root to leaf, functions joined by ` -> ` |
 //! | `kind` | str | allocation kind, added by the growth layer (`Classifier::add_kind_column`) |
 //!
-//! **`frames`**: one row per frame per distinct stack.
+//! **`stacks`**: one row per distinct stack of the samples.
 //!
 //! | column | type | meaning |
 //! |---|---|---|
 //! | `stack_id` | u32 | as in `samples` |
-//! | `depth` | u32 | 0 for the leaf (innermost frame), growing towards the root |
-//! | `function` | str | function name |
-//! | `file` | str | source file |
-//! | `line` | i64 | line number (0 when unknown) |
-//! | `inlined` | bool | the frame was inlined into its caller (same location) |
+//! | `depth` | u32 | number of frames (inlined frames count) |
+//! | `leaf` | str | function of the innermost frame |
+//! | `file` | str | its source file |
+//! | `line` | i64 | its line (0 when unknown) |
 //!
-//! Values are never scaled: units come from the sample type (see
-//! [`Profile::sample_types`]).
+//! Made on demand, since they are as large as the stacks are deep:
+//! [`Tables::paths`] (`stack_id`, `path`: functions from the root to the
+//! leaf joined by ` -> `) and [`Tables::frames`] (one row per frame per
+//! distinct stack: `stack_id`, `depth` (0 for the leaf), `function`,
+//! `file`, `line`, `inlined`), or [`Tables::frames_of`] for some stacks.
+//!
+//! Values are never scaled: units come from the sample type
+//! ([`Tables::units`]).
 //!
 //! ```
 //! use heapframe::{Profile, tables::Tables};
@@ -37,7 +44,9 @@
 //! let t = Tables::from_profile(&p).unwrap();
 //! assert_eq!(t.samples.height(), p.samples.len());
 //! assert!(t.samples.column("inuse_space").is_ok());
-//! assert!(t.frames.column("function").is_ok());
+//! assert_eq!(t.unit("inuse_space"), Some("bytes"));
+//! assert!(t.stacks.column("leaf").is_ok());
+//! assert!(t.frames().unwrap().column("function").is_ok());
 //! ```
 
 use std::collections::BTreeMap;
@@ -45,28 +54,43 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::profile::{InputMap, LabelValue, Profile, Str};
+use crate::profile::{InputMap, LabelValue, Profile, StackId, StackTree, Str};
 
-/// The `samples` and `frames` tables of one or more snapshots.
+/// The tables of one or more snapshots (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Tables {
-    /// One row per sample per snapshot (see the module docs).
+    /// One row per sample per snapshot.
     pub samples: DataFrame,
-    /// One row per frame per distinct stack (see the module docs).
-    pub frames: DataFrame,
+    /// One row per distinct stack of the samples.
+    pub stacks: DataFrame,
+    /// The unit of each value column of `samples` (`inuse_space` →
+    /// `bytes`), from the profiles' sample types.
+    pub units: Vec<(String, String)>,
+    /// The stacks of all snapshots, as one tree whose "locations" are
+    /// indices into `loc_frames`.
+    tree: StackTree,
+    /// Per distinct location (by its frames): its frames, innermost first,
+    /// as indices into `frame_keys`.
+    loc_frames: Vec<Vec<u32>>,
+    frame_keys: Vec<FrameKey>,
+    /// The distinct stacks of the samples, in `stacks` order.
+    stack_ids: Vec<u32>,
 }
 
 fn polars_err(e: PolarsError) -> Error {
     Error::Output(format!("building a table failed: {e}"))
 }
 
-#[derive(Hash, PartialEq, Eq, Clone)]
+#[derive(Hash, PartialEq, Eq, Clone, Debug)]
 struct FrameKey {
     function: Str,
     file: Str,
     line: i64,
     inlined: bool,
 }
+
+/// The id of the stack with no frames in `stack_id` columns.
+pub const EMPTY_STACK: u32 = u32::MAX;
 
 /// A `LazyFrame` over `df`'s columns whose column index (schema) is built
 /// afresh by the calling code: where a query in a notebook starts from a
@@ -85,8 +109,8 @@ struct FrameKey {
 /// use heapframe::polars::prelude::*;
 /// let p = Profile::from_path("tests/data/conformance/profiles/svc.heap.2.pb.gz")?;
 /// let t = Tables::from_profile(&p)?;
-/// let leaves = tables::lazy(&t.frames).filter(col("depth").eq(lit(0u32))).collect().unwrap();
-/// assert_eq!(leaves.height(), t.samples.column("stack_id").unwrap().n_unique().unwrap());
+/// let deep = tables::lazy(&t.stacks).filter(col("depth").gt(lit(3u32))).collect().unwrap();
+/// assert!(deep.height() <= t.stacks.height());
 /// # Ok::<(), heapframe::Error>(())
 /// ```
 #[cfg(feature = "notebook")]
@@ -105,10 +129,24 @@ impl Tables {
         lazy(&self.samples)
     }
 
-    /// `frames` as a [`lazy`] frame, ready for a query in a notebook cell.
+    /// `stacks` as a [`lazy`] frame, ready for a query in a notebook cell.
     #[cfg(feature = "notebook")]
-    pub fn frames_lazy(&self) -> LazyFrame {
-        lazy(&self.frames)
+    pub fn stacks_lazy(&self) -> LazyFrame {
+        lazy(&self.stacks)
+    }
+
+    /// [`Tables::frames`] as a [`lazy`] frame.
+    #[cfg(feature = "notebook")]
+    pub fn frames_lazy(&self) -> Result<LazyFrame> {
+        Ok(self.frames()?.lazy())
+    }
+
+    /// The unit of the value column `column` of `samples`.
+    pub fn unit(&self, column: &str) -> Option<&str> {
+        self.units
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, u)| u.as_str())
     }
 
     /// Tables of a single profile (`snapshot` = 0).
@@ -121,75 +159,70 @@ impl Tables {
         let rows: usize = profiles.iter().map(|p| p.samples.len()).sum();
         let mut snapshot = Vec::with_capacity(rows);
         let mut time: Vec<Option<i64>> = Vec::with_capacity(rows);
-        let mut stack_id = Vec::with_capacity(rows);
+        let mut stack_id: Vec<u32> = Vec::with_capacity(rows);
         let mut object_size: Vec<Option<i64>> = Vec::with_capacity(rows);
         let mut value_cols: BTreeMap<Str, Vec<Option<i64>>> = BTreeMap::new();
-        let mut value_order: Vec<Str> = Vec::new();
+        let mut value_order: Vec<(Str, Str)> = Vec::new();
         let mut str_labels: BTreeMap<Str, Vec<Option<Str>>> = BTreeMap::new();
         let mut num_labels: BTreeMap<Str, Vec<Option<i64>>> = BTreeMap::new();
 
         let mut frame_ids: InputMap<FrameKey, u32> = InputMap::default();
         let mut frame_keys: Vec<FrameKey> = Vec::new();
-        let mut stacks: InputMap<Vec<u32>, u32> = InputMap::default();
-        let mut stack_frames: Vec<Vec<u32>> = Vec::new();
-        let mut stack_leaf: Vec<Str> = Vec::new();
-        let empty: Str = Str::from("");
+        let mut loc_ids: InputMap<Vec<u32>, u32> = InputMap::default();
+        let mut loc_frames: Vec<Vec<u32>> = Vec::new();
+        let mut tree = StackTree::default();
 
         for (si, p) in profiles.iter().enumerate() {
             for t in &p.sample_types {
                 if !value_cols.contains_key(&t.name) {
                     value_cols.insert(t.name.clone(), vec![None; snapshot.len()]);
-                    value_order.push(t.name.clone());
+                    value_order.push((t.name.clone(), t.unit.clone()));
                 }
             }
             let t = (p.time_nanos != 0).then_some(p.time_nanos);
-            // Per-profile cache: location index -> its frame ids, innermost first.
-            let mut loc_frames: Vec<Option<Vec<u32>>> = vec![None; p.locations.len()];
-            let mut key: Vec<u32> = Vec::new();
+            // Each location of the profile as a distinct location of the
+            // tables (by its frames' functions, files and lines).
+            let canon_loc: Vec<u32> = (0..p.locations.len() as u32)
+                .map(|l| {
+                    let frames: Vec<u32> = p
+                        .location_frames(l)
+                        .map(|f| {
+                            let k = FrameKey {
+                                function: f.function.name.clone(),
+                                file: f.function.filename.clone(),
+                                line: f.line,
+                                inlined: f.inlined,
+                            };
+                            *frame_ids.entry(k).or_insert_with_key(|k| {
+                                frame_keys.push(k.clone());
+                                frame_keys.len() as u32 - 1
+                            })
+                        })
+                        .collect();
+                    *loc_ids.entry(frames).or_insert_with_key(|k| {
+                        loc_frames.push(k.clone());
+                        loc_frames.len() as u32 - 1
+                    })
+                })
+                .collect();
+            // Each stack of the profile as a stack of the tables (callers
+            // first: ids grow from the root).
+            let pt = p.samples.tree();
+            let mut canon: Vec<StackId> = Vec::with_capacity(pt.len());
+            for (i, &l) in pt.locations().iter().enumerate() {
+                let parent = pt.parents()[i].index().map_or(StackId::EMPTY, |q| canon[q]);
+                canon.push(tree.push(parent, canon_loc[l as usize]));
+            }
             for s in &p.samples {
                 let row = snapshot.len();
                 snapshot.push(si as u32);
                 time.push(t);
-                key.clear();
-                for l in s.stack.iter() {
-                    let fr = loc_frames[l as usize].get_or_insert_with(|| {
-                        let loc = &p.locations[l as usize];
-                        let n = loc.lines.len();
-                        loc.lines
-                            .iter()
-                            .enumerate()
-                            .map(|(i, ln)| {
-                                let f = &p.functions[ln.function as usize];
-                                let k = FrameKey {
-                                    function: f.name.clone(),
-                                    file: f.filename.clone(),
-                                    line: ln.line,
-                                    inlined: i + 1 < n,
-                                };
-                                *frame_ids.entry(k).or_insert_with_key(|k| {
-                                    frame_keys.push(k.clone());
-                                    frame_keys.len() as u32 - 1
-                                })
-                            })
-                            .collect()
-                    });
-                    key.extend_from_slice(fr);
-                }
-                let id = match stacks.get(&key[..]) {
-                    Some(&id) => id,
-                    None => {
-                        let id = stack_frames.len() as u32;
-                        stacks.insert(key.clone(), id);
-                        stack_frames.push(key.clone());
-                        stack_leaf.push(
-                            key.first()
-                                .map(|&f| frame_keys[f as usize].function.clone())
-                                .unwrap_or_else(|| empty.clone()),
-                        );
-                        id
-                    }
-                };
-                stack_id.push(id);
+                stack_id.push(
+                    s.stack
+                        .id()
+                        .index()
+                        .map_or(EMPTY_STACK, |i| canon[i].as_u32()),
+                );
                 for (i, t) in p.sample_types.iter().enumerate() {
                     value_cols
                         .get_mut(&t.name)
@@ -233,29 +266,69 @@ impl Tables {
                 }
             }
         }
+        tree.shrink();
 
-        let paths: Vec<String> = stack_frames
+        // The distinct stacks of the samples, and their leaf frames.
+        let mut stack_ids = stack_id.clone();
+        stack_ids.sort_unstable();
+        stack_ids.dedup();
+        let mut tables = Tables {
+            samples: DataFrame::empty(),
+            stacks: DataFrame::empty(),
+            units: value_order
+                .iter()
+                .map(|(n, u)| (n.to_string(), u.to_string()))
+                .collect(),
+            tree,
+            loc_frames,
+            frame_keys,
+            stack_ids,
+        };
+        let leaf_of: Vec<Option<u32>> = tables
+            .stack_ids
             .iter()
-            .map(|fr| {
-                let names: Vec<&str> = fr
-                    .iter()
-                    .rev()
-                    .map(|&f| &*frame_keys[f as usize].function)
-                    .collect();
-                names.join(" -> ")
-            })
+            .map(|&id| tables.frames_of_stack(id).next().map(|(f, _)| f))
+            .collect();
+        let depth: Vec<u32> = tables
+            .stack_ids
+            .iter()
+            .map(|&id| tables.frames_of_stack(id).count() as u32)
+            .collect();
+        // Row of each stack id in `stacks`, to fill the samples' leaf.
+        let position = |id: u32| tables.stack_ids.binary_search(&id).unwrap_or(0) as u32;
+        let function_names: Vec<&str> = tables
+            .frame_keys
+            .iter()
+            .map(|k| &*k.function)
+            .chain([""])
+            .collect();
+        let files: Vec<&str> = tables
+            .frame_keys
+            .iter()
+            .map(|k| &*k.file)
+            .chain([""])
+            .collect();
+        let none = tables.frame_keys.len() as u32;
+        let leaf_frame: Vec<u32> = leaf_of.iter().map(|f| f.unwrap_or(none)).collect();
+        let lines: Vec<i64> = leaf_of
+            .iter()
+            .map(|f| f.map_or(0, |f| tables.frame_keys[f as usize].line))
             .collect();
 
         let n = snapshot.len();
         let time_col = Column::new("time".into(), time)
             .cast(&DataType::Datetime(TimeUnit::Nanoseconds, None))
             .map_err(polars_err)?;
+        let sample_leaf: Vec<u32> = stack_id
+            .iter()
+            .map(|&id| leaf_frame[position(id) as usize])
+            .collect();
         let mut cols = vec![
             Column::new("snapshot".into(), snapshot),
             time_col,
             Column::new("stack_id".into(), &stack_id),
         ];
-        for name in &value_order {
+        for (name, _) in &value_order {
             cols.push(Column::new(name.as_ref().into(), &value_cols[name]));
         }
         cols.push(Column::new("object_size".into(), object_size));
@@ -266,43 +339,108 @@ impl Tables {
         for (k, v) in &num_labels {
             cols.push(Column::new(format!("num.{k}").into(), v));
         }
-        let leaves: Vec<&str> = stack_leaf.iter().map(|s| &**s).collect();
-        cols.push(taken("leaf", &leaves, &stack_id)?);
-        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        cols.push(taken("path", &paths, &stack_id)?);
-        let samples = DataFrame::new(n, cols).map_err(polars_err)?;
+        cols.push(taken("leaf", &function_names, &sample_leaf)?);
+        tables.samples = DataFrame::new(n, cols).map_err(polars_err)?;
+        tables.stacks = DataFrame::new(
+            tables.stack_ids.len(),
+            vec![
+                Column::new("stack_id".into(), &tables.stack_ids),
+                Column::new("depth".into(), depth),
+                taken("leaf", &function_names, &leaf_frame)?,
+                taken("file", &files, &leaf_frame)?,
+                Column::new("line".into(), lines),
+            ],
+        )
+        .map_err(polars_err)?;
+        Ok(tables)
+    }
 
-        let total: usize = stack_frames.iter().map(Vec::len).sum();
-        let mut f_stack = Vec::with_capacity(total);
-        let mut f_depth = Vec::with_capacity(total);
-        let mut f_frame: Vec<u32> = Vec::with_capacity(total);
-        let mut f_line = Vec::with_capacity(total);
-        let mut f_inlined = Vec::with_capacity(total);
-        for (sid, fr) in stack_frames.iter().enumerate() {
-            for (d, &f) in fr.iter().enumerate() {
-                let k = &frame_keys[f as usize];
-                f_stack.push(sid as u32);
+    /// The frames of stack `id`, innermost first, as (frame index, depth
+    /// of its location from the leaf).
+    fn frames_of_stack(&self, id: u32) -> impl Iterator<Item = (u32, usize)> + '_ {
+        let stack = if id == EMPTY_STACK {
+            StackId::EMPTY
+        } else {
+            StackId::from_index(id as usize)
+        };
+        self.tree
+            .stack(stack)
+            .iter()
+            .enumerate()
+            .flat_map(move |(d, l)| self.loc_frames[l as usize].iter().map(move |&f| (f, d)))
+    }
+
+    /// The function names of stack `id` (a `stack_id` of `samples`),
+    /// innermost first.
+    pub fn stack_functions(&self, id: u32) -> Vec<&str> {
+        self.frames_of_stack(id)
+            .map(|(f, _)| &*self.frame_keys[f as usize].function)
+            .collect()
+    }
+
+    /// The call path of every distinct stack: `stack_id`, `path`
+    /// (functions from the root to the leaf, joined by ` -> `). One string
+    /// per stack: large for deep profiles.
+    pub fn paths(&self) -> Result<DataFrame> {
+        let paths: Vec<String> = self
+            .stack_ids
+            .iter()
+            .map(|&id| {
+                let mut names = self.stack_functions(id);
+                names.reverse();
+                names.join(" -> ")
+            })
+            .collect();
+        DataFrame::new(
+            paths.len(),
+            vec![
+                Column::new("stack_id".into(), &self.stack_ids),
+                Column::new("path".into(), paths),
+            ],
+        )
+        .map_err(polars_err)
+    }
+
+    /// One row per frame per distinct stack (see the module docs): as many
+    /// rows as the stacks have frames.
+    pub fn frames(&self) -> Result<DataFrame> {
+        self.frames_of(&self.stack_ids)
+    }
+
+    /// [`Tables::frames`] of the stacks `ids` only.
+    pub fn frames_of(&self, ids: &[u32]) -> Result<DataFrame> {
+        let mut f_stack = Vec::new();
+        let mut f_depth = Vec::new();
+        let mut f_frame: Vec<u32> = Vec::new();
+        for &id in ids {
+            for (d, (f, _)) in self.frames_of_stack(id).enumerate() {
+                f_stack.push(id);
                 f_depth.push(d as u32);
                 f_frame.push(f);
-                f_line.push(k.line);
-                f_inlined.push(k.inlined);
             }
         }
-        let functions: Vec<&str> = frame_keys.iter().map(|k| &*k.function).collect();
-        let files: Vec<&str> = frame_keys.iter().map(|k| &*k.file).collect();
-        let frames = DataFrame::new(
-            total,
+        let functions: Vec<&str> = self.frame_keys.iter().map(|k| &*k.function).collect();
+        let files: Vec<&str> = self.frame_keys.iter().map(|k| &*k.file).collect();
+        let lines: Vec<i64> = f_frame
+            .iter()
+            .map(|&f| self.frame_keys[f as usize].line)
+            .collect();
+        let inlined: Vec<bool> = f_frame
+            .iter()
+            .map(|&f| self.frame_keys[f as usize].inlined)
+            .collect();
+        DataFrame::new(
+            f_stack.len(),
             vec![
                 Column::new("stack_id".into(), f_stack),
                 Column::new("depth".into(), f_depth),
                 taken("function", &functions, &f_frame)?,
                 taken("file", &files, &f_frame)?,
-                Column::new("line".into(), f_line),
-                Column::new("inlined".into(), f_inlined),
+                Column::new("line".into(), lines),
+                Column::new("inlined".into(), inlined),
             ],
         )
-        .map_err(polars_err)?;
-        Ok(Tables { samples, frames })
+        .map_err(polars_err)
     }
 }
 

@@ -181,7 +181,6 @@ fn samples_table_matches_the_profile() {
         "inuse_space",
         "object_size",
         "leaf",
-        "path",
     ] {
         assert!(names.contains(&c), "missing column {c} in {names:?}");
     }
@@ -200,21 +199,29 @@ fn samples_table_matches_the_profile() {
     ));
     let leaves = s.column("leaf").unwrap().str().unwrap().clone();
     assert!(leaves.iter().any(|l| l == Some("bytes.Clone")));
-    let paths = s.column("path").unwrap().str().unwrap().clone();
+    // Call paths are made on demand, one per distinct stack.
+    let paths = t.paths().unwrap();
+    assert_eq!(paths.height(), t.stacks.height());
+    let paths = paths.column("path").unwrap().str().unwrap().clone();
     assert!(
         paths
             .iter()
             .flatten()
             .any(|p| p.starts_with("runtime.main -> main.main") && p.ends_with("bytes.Clone"))
     );
+    // The samples stay narrow: the stack's text is in `stacks`.
+    assert!(s.column("path").is_err());
+    assert_eq!(t.unit("inuse_space"), Some("bytes"));
+    assert_eq!(t.unit("inuse_objects"), Some("count"));
 }
 
 #[test]
 fn frames_table_describes_each_stack_once() {
     let p = profile("svc.heap.2.pb.gz");
     let t = Tables::from_profile(&p).unwrap();
-    let f = &t.frames;
+    let f = &t.frames().unwrap();
     let stacks = t.samples.column("stack_id").unwrap().n_unique().unwrap();
+    assert_eq!(t.stacks.height(), stacks);
     let depth = f.column("depth").unwrap().u32().unwrap();
     let leaves = depth.iter().filter(|d| *d == Some(0)).count();
     assert_eq!(leaves, stacks);
@@ -245,19 +252,40 @@ fn stacked_snapshots_share_stack_ids() {
     assert_eq!(s.height(), a.samples.len() + b.samples.len());
     let snap = s.column("snapshot").unwrap().u32().unwrap().clone();
     let ids = s.column("stack_id").unwrap().u32().unwrap().clone();
-    let paths = s.column("path").unwrap().str().unwrap().clone();
-    let mut path_of: std::collections::HashMap<u32, String> = Default::default();
+    let paths = t.paths().unwrap();
+    let path_by_id: std::collections::HashMap<u32, String> = paths
+        .column("stack_id")
+        .unwrap()
+        .u32()
+        .unwrap()
+        .iter()
+        .zip(paths.column("path").unwrap().str().unwrap().iter())
+        .map(|(i, p)| (i.unwrap(), p.unwrap().to_string()))
+        .collect();
+    // The path of each sample, from the profile itself.
+    let own_path = |p: &Profile, i: usize| -> String {
+        let mut names: Vec<String> = p
+            .frames(p.samples.get(i).stack)
+            .map(|f| f.function.name.to_string())
+            .collect();
+        names.reverse();
+        names.join(" -> ")
+    };
     let mut shared = 0;
     let mut seen_in_first = std::collections::HashSet::new();
-    for ((sn, id), path) in snap.iter().zip(ids.iter()).zip(paths.iter()) {
-        let (sn, id, path) = (sn.unwrap(), id.unwrap(), path.unwrap().to_string());
-        if sn == 0 {
+    for (row, (sn, id)) in snap.iter().zip(ids.iter()).enumerate() {
+        let (sn, id) = (sn.unwrap(), id.unwrap());
+        let path = if sn == 0 {
             seen_in_first.insert(id);
-        } else if seen_in_first.contains(&id) {
-            shared += 1;
-        }
+            own_path(&a, row)
+        } else {
+            if seen_in_first.contains(&id) {
+                shared += 1;
+            }
+            own_path(&b, row - a.samples.len())
+        };
         // One id, one call path, whichever snapshot it appears in.
-        assert_eq!(path_of.entry(id).or_insert_with(|| path.clone()), &path);
+        assert_eq!(path_by_id[&id], path);
     }
     assert!(shared > 0, "no stack seen in both snapshots");
 }

@@ -460,10 +460,16 @@ fn the_checklist_judges_the_regression_check_the_page_shows() {
         .filter(|i| i.status == Status::Passed)
         .count();
     assert!(
-        chain.contains(&format!("Checklist: {passed} of {} passed", f.checklist.len())),
+        chain.contains(&format!(
+            "Checklist: {passed} of {} passed",
+            f.checklist.len()
+        )),
         "{chain}"
     );
     // The page renders these same findings.
     let page = heapframe::views::page::page(&b, &f, 12).unwrap().html;
-    assert!(page.contains("regression check against"), "checklist row on the page");
+    assert!(
+        page.contains("regression check against"),
+        "checklist row on the page"
+    );
 }

@@ -377,7 +377,7 @@ fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
     // DataFrame cells: bytes in human units, counts with thousands
     // separators, line numbers and ids as they are
     let t = heapframe::tables::Tables::from_profile(&p).unwrap();
-    let leaves = dataframe_table(&t.frames, usize::MAX);
+    let leaves = dataframe_table(&t.frames().unwrap(), usize::MAX);
     let line = leaves.columns.iter().position(|c| c == "line").unwrap();
     assert!(
         leaves.rows.iter().any(|r| r[line] == "1395"),

@@ -252,7 +252,8 @@ pub fn size_class(size: Option<i64>) -> String {
 #[cfg(feature = "tables")]
 impl Classifier {
     /// Adds the `kind` column (this classifier's kind of every sample) to
-    /// the `samples` table of `tables`, reading stacks from its `frames`.
+    /// the `samples` table of `tables`, from each sample's stack and object
+    /// size.
     ///
     /// ```
     /// use heapframe::{Profile, tables::Tables, growth::classify::Classifier};
@@ -263,27 +264,8 @@ impl Classifier {
     /// ```
     pub fn add_kind_column(&self, tables: &mut crate::tables::Tables) -> Result<()> {
         use polars::prelude::*;
+        use std::collections::HashMap;
         let err = |e: PolarsError| Error::Output(format!("adding the kind column failed: {e}"));
-        let f = &tables.frames;
-        let stack = f.column("stack_id").map_err(err)?.u32().map_err(err)?;
-        let depth = f.column("depth").map_err(err)?.u32().map_err(err)?;
-        let function = f.column("function").map_err(err)?.str().map_err(err)?;
-        let mut stacks: Vec<Vec<(u32, &str)>> = Vec::new();
-        for ((s, d), name) in stack.iter().zip(depth.iter()).zip(function.iter()) {
-            let (Some(s), Some(d)) = (s, d) else { continue };
-            let s = s as usize;
-            if stacks.len() <= s {
-                stacks.resize_with(s + 1, Vec::new);
-            }
-            stacks[s].push((d, name.unwrap_or("")));
-        }
-        let names: Vec<Vec<&str>> = stacks
-            .into_iter()
-            .map(|mut v| {
-                v.sort_by_key(|x| x.0);
-                v.into_iter().map(|x| x.1).collect()
-            })
-            .collect();
         let samples = &tables.samples;
         let ids = samples
             .column("stack_id")
@@ -295,14 +277,16 @@ impl Classifier {
             .map_err(err)?
             .i64()
             .map_err(err)?;
+        // One classification per distinct stack and size.
+        let mut memo: HashMap<(u32, Option<i64>), &str> = HashMap::new();
         let kinds: Vec<&str> = ids
             .iter()
             .zip(sizes.iter())
             .map(|(id, size)| {
-                let frames = id
-                    .and_then(|i| names.get(i as usize))
-                    .map_or(&[][..], |v| &v[..]);
-                self.classify(frames, size)
+                let id = id.unwrap_or(crate::tables::EMPTY_STACK);
+                *memo
+                    .entry((id, size))
+                    .or_insert_with(|| self.classify(&tables.stack_functions(id), size))
             })
             .collect();
         let column = Column::new("kind".into(), kinds);
