@@ -32,6 +32,7 @@
 //! ```
 
 pub mod error;
+pub mod escape;
 pub mod files;
 pub mod units;
 

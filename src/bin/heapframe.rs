@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use heapframe::Profile;
+use heapframe::escape::terminal;
 use heapframe::report::{self, BaseMode, Granularity, TopOptions};
 use heapframe::views::notebook::NotebookDisplay;
 
@@ -333,11 +334,21 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // One line, whatever the message quotes (file names, server
+            // answers): line breaks become spaces, other control
+            // characters their visible form.
             let msg = e.to_string().replace('\n', " ");
-            eprintln!("heapframe: {msg}");
+            eprintln!("heapframe: {}", terminal(&msg));
             ExitCode::from(2)
         }
     }
+}
+
+/// Refuses `-o` paths that would replace an input or land in a bundle's
+/// evidence, before any work is done.
+fn check_output(output: &std::path::Path, inputs: &[Option<&PathBuf>]) -> heapframe::Result<()> {
+    let inputs: Vec<&std::path::Path> = inputs.iter().flatten().map(|p| p.as_path()).collect();
+    heapframe::evidence::bundle::check_output_path(output, &inputs)
 }
 
 fn run_top(a: TopArgs) -> heapframe::Result<()> {
@@ -345,6 +356,12 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         return Err(heapframe::Error::Option(
             "--normalize needs --base or --diff-base".to_string(),
         ));
+    }
+    if let Some(o) = &a.output {
+        check_output(
+            o,
+            &[Some(&a.profile), a.base.as_ref(), a.diff_base.as_ref()],
+        )?;
     }
     let opts = TopOptions {
         sample_index: a.sample_index,
@@ -476,8 +493,8 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                 if let Some(c) = w.concentration_node() {
                     text.push_str(&format!(
                         "\nwidening call path (first -> last snapshot): {}\ngrowth concentrates in {} ({}, of {} total)\n",
-                        w.path(),
-                        c.function,
+                        chain_text(&w),
+                        terminal(&c.function),
                         table.format(c.growth),
                         table.format(w.total_growth)
                     ));
@@ -485,7 +502,7 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                 if let Some(u) = w.user_frame() {
                     text.push_str(&format!(
                         "deepest application code on that path: {} ({})\n",
-                        u.function,
+                        terminal(&u.function),
                         table.format(u.growth)
                     ));
                 }
@@ -501,6 +518,29 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
             write_out(None, &heapframe::tables::encode(&mut df, fmt)?)
         }
     }
+}
+
+/// Frames of a widening chain printed at each end; longer chains (deep
+/// recursion) print as `a -> b -> ... (N frames) -> y -> z`.
+const CHAIN_ENDS: usize = 8;
+
+/// The widening chain as one line, root first, names escaped for the
+/// terminal and the middle of a long chain elided.
+fn chain_text(w: &heapframe::growth::Widening) -> String {
+    let names: Vec<String> = w
+        .chain
+        .iter()
+        .map(|n| terminal(&n.function).into_owned())
+        .collect();
+    if names.len() <= 2 * CHAIN_ENDS + 1 {
+        return names.join(" -> ");
+    }
+    format!(
+        "{} -> ... ({} frames) -> {}",
+        names[..CHAIN_ENDS].join(" -> "),
+        names.len() - 2 * CHAIN_ENDS,
+        names[names.len() - CHAIN_ENDS..].join(" -> ")
+    )
 }
 
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
@@ -523,16 +563,22 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
         if let Some(top) = g.by_creator.as_ref().and_then(|t| t.top_grower()) {
             text.push_str(&format!(
                 "  most growth started by {} (+{})\n",
-                top.key, top.delta
+                terminal(&top.key),
+                top.delta
             ));
         }
         if let Some(top) = g.by_blocking_stack.as_ref().and_then(|t| t.top_grower()) {
-            text.push_str(&format!("  blocked in {} (+{})\n", top.key, top.delta));
+            text.push_str(&format!(
+                "  blocked in {} (+{})\n",
+                terminal(&top.key),
+                top.delta
+            ));
         }
     }
     for (creator, n) in g.leaked.iter().take(5) {
         text.push_str(&format!(
-            "  goroutineleak profile: {n} leaked goroutines started by {creator}\n"
+            "  goroutineleak profile: {n} leaked goroutines started by {}\n",
+            terminal(creator)
         ));
     }
     write_out(None, text.as_bytes())
@@ -715,6 +761,7 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
 #[cfg(feature = "views")]
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     use heapframe::views::page::{ReportOptions, incident_report};
+    check_output(&a.output, &[Some(&a.bundle), a.after.as_ref()])?;
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
     let report = incident_report(
         &bundle,
@@ -727,11 +774,11 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     heapframe::files::replace_file(&a.output, report.html.as_bytes())?;
     let mut text = String::new();
     for (i, line) in report.evidence.iter().enumerate() {
-        text.push_str(&format!("{}. {line}\n", i + 1));
+        text.push_str(&format!("{}. {}\n", i + 1, terminal(line)));
     }
     text.push_str(&format!(
         "report: {} ({} kB)\n",
-        a.output.display(),
+        terminal(&a.output.display().to_string()),
         report.html.len().div_ceil(1024)
     ));
     write_out(None, text.as_bytes())
@@ -750,6 +797,7 @@ fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
         title: a.title,
         width: None,
     };
+    check_output(&a.output, &[Some(&a.profile), a.base.as_ref()])?;
     let profile = Profile::from_path(&a.profile)?;
     let graph = match &a.base {
         Some(b) => diff_flame_with(&Profile::from_path(b)?, &profile, &opts)?,

@@ -35,7 +35,7 @@ use crate::evidence::verdict;
 use crate::growth::{GrowthKey, GrowthOptions, growth, widening};
 use crate::profile::Snapshot;
 use crate::views::flame;
-use crate::views::html::{badge, escape_html};
+use crate::views::html::{badge, escape_html, shorten};
 use crate::views::notebook::NotebookDisplay;
 use crate::views::plot;
 
@@ -82,6 +82,15 @@ fn section(out: &mut String, id: &str, title: &str, body: &str) {
         "<section id=\"{id}\"><h2>{}</h2>{body}</section>",
         escape_html(title)
     );
+}
+
+/// What a flame graph left out to stay within its bounds (too deep, too
+/// narrow to see, too many frames), as a note above it; empty when it draws
+/// everything.
+fn left_out(g: &flame::FlameGraph) -> String {
+    g.note().map_or_else(String::new, |n| {
+        format!("<p class=\"note\">{}.</p>", escape_html(n))
+    })
 }
 
 fn snapshot_name(s: &Snapshot) -> String {
@@ -161,7 +170,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
         if let Some(top) = table.top_grower() {
             chain.push(format!(
                 "Heap: <code>{}</code> grew most ({}, {:.0}% of the growth, R² {:.2})",
-                escape_html(&top.key),
+                escape_html(&shorten(&top.key)),
                 escape_html(&table.format(top.delta)),
                 top.share * 100.0,
                 top.r2
@@ -174,7 +183,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
             s.push_str(&w.to_html());
             chain.push(format!(
                 "Call path: growth concentrates in <code>{}</code> ({} of {} total)",
-                escape_html(&c.function),
+                escape_html(&shorten(&c.function)),
                 escape_html(&table.format(c.growth)),
                 escape_html(&table.format(w.total_growth))
             ));
@@ -182,12 +191,12 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
                 let _ = write!(
                     s,
                     "<p>Deepest application code on that path: <code>{}</code> ({}). Read it first.</p>",
-                    escape_html(&u.function),
+                    escape_html(&shorten(&u.function)),
                     escape_html(&table.format(u.growth))
                 );
                 chain.push(format!(
                     "Code to read first: <code>{}</code>",
-                    escape_html(&u.function)
+                    escape_html(&shorten(&u.function))
                 ));
             }
         }
@@ -226,17 +235,19 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
             let d = flame::diff_flame(&heap[0].profile, &last.profile)?;
             let _ = write!(
                 s,
-                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}",
+                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}{}",
                 escape_html(&snapshot_name(&heap[0])),
                 escape_html(&snapshot_name(last)),
+                left_out(&d),
                 d.interactive().to_html()
             );
         }
         let f = flame::flame(&last.profile)?;
         let _ = write!(
             s,
-            "<h3>Flame graph of {}</h3>{}",
+            "<h3>Flame graph of {}</h3>{}{}",
             escape_html(&snapshot_name(last)),
+            left_out(&f),
             f.interactive().to_html()
         );
         section(&mut body, "flame", "4. Flame graphs", &s);
@@ -251,9 +262,10 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
             let d = flame::diff_flame(&gs[0].profile, &gs[gs.len() - 1].profile)?;
             let _ = write!(
                 s,
-                "<h3>Goroutine growth, {} → {}</h3>{}",
+                "<h3>Goroutine growth, {} → {}</h3>{}{}",
                 escape_html(&snapshot_name(&gs[0])),
                 escape_html(&snapshot_name(&gs[gs.len() - 1])),
+                left_out(&d),
                 d.interactive().to_html()
             );
         }
