@@ -106,7 +106,7 @@ fn hostile_stacks(scale: i64) -> Vec<(Vec<String>, i64)> {
         .map(|(i, n)| {
             (
                 vec!["main.main".to_string(), n.to_string()],
-                scale * (i as i64 + 1) << 16,
+                (scale * (i as i64 + 1)) << 16,
             )
         })
         .collect()
@@ -411,8 +411,8 @@ fn csv_neutralises_formulas_and_keeps_numbers_numeric() {
             for cell in line.split(',') {
                 let cell = cell.trim_matches('"');
                 assert!(
-                    !cell.starts_with(['=', '+', '@'])
-                        && !(cell.starts_with('-') && cell.parse::<f64>().is_err()),
+                    !(cell.starts_with(['=', '+', '@'])
+                        || cell.starts_with('-') && cell.parse::<f64>().is_err()),
                     "live formula {cell:?} in {line}"
                 );
             }
