@@ -80,14 +80,14 @@ fn base64_decode(s: &str) -> Vec<u8> {
 /// An earlier snapshot of `p`: every other sample, values halved.
 fn earlier(p: &Profile) -> Profile {
     let mut e = p.clone();
-    let mut samples = Samples::default();
+    let mut samples = Samples::with_width(p.samples.width());
     for (i, s) in p.samples.iter().enumerate() {
         if i % 2 == 0 {
             let mut s = s.to_sample();
             for v in &mut s.values {
                 *v /= 2;
             }
-            samples.push(&s.as_ref());
+            samples.push(&s);
         }
     }
     e.samples = samples;
