@@ -7,7 +7,8 @@
 //! escaping function, used by every writer of that kind:
 //!
 //! - terminal text (`top`, `growth`, the report's summary, error lines,
-//!   notebook plain text): [`terminal`];
+//!   notebook plain text): [`terminal`]; a CSV or JSON table printed to a
+//!   terminal: [`terminal_lines`];
 //! - HTML and SVG text and attributes: `views::html::escape_html`, which
 //!   adds the entities to [`push_visible`]'s rule for control characters;
 //! - CSV cells meant for spreadsheets: [`csv_cell`], applied by the one CSV
@@ -86,6 +87,16 @@ fn visible_where(s: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
 /// ```
 pub fn terminal(s: &str) -> Cow<'_, str> {
     visible_where(s, is_control)
+}
+
+/// Text already laid out in lines for a terminal (a CSV or JSON table
+/// printed to one): like [`terminal`], but newlines and tabs stay.
+///
+/// ```
+/// assert_eq!(heapframe::escape::terminal_lines("a,\x1b[2J\r\n\tb\n"), "a,\\x1b[2J\\x0d\n\tb\n");
+/// ```
+pub fn terminal_lines(s: &str) -> Cow<'_, str> {
+    visible_where(s, |c| is_control(c) && !matches!(c, '\n' | '\t'))
 }
 
 /// Text for XML or HTML before entity escaping: control characters that

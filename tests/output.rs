@@ -354,6 +354,46 @@ fn notebook_plain_text_escapes_names() {
     assert!(text.contains("main.bidi\\u{202e}txt.exe"), "{text}");
 }
 
+#[test]
+fn csv_shown_on_a_terminal_has_no_raw_escapes() {
+    // `script` runs the command on a pseudo-terminal (util-linux).
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "script (util-linux) is missing"
+        );
+        println!("SKIPPED: no `script` to make a terminal");
+        return;
+    }
+    let dir = tmp("csv-terminal");
+    bundle(&dir, &hostile_stacks(1), &hostile_stacks(3));
+    let cmd = format!(
+        "{} growth {} --format csv",
+        env!("CARGO_BIN_EXE_heapframe"),
+        dir.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    assert!(text.contains("main.esc\\x1b[31mred"), "{text:?}");
+    assert!(!has_control(&text.replace('\t', " ")), "{text:?}");
+    // Into a pipe the CSV stays data, byte for byte.
+    let piped = run(&[
+        "growth".as_ref(),
+        dir.as_os_str(),
+        "--format".as_ref(),
+        "csv".as_ref(),
+    ]);
+    assert!(String::from_utf8_lossy(&piped.stdout).contains("main.esc\x1b[31mred"));
+}
+
 // ---- defect 11: CSV formula injection ----
 
 #[test]

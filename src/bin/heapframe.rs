@@ -1,6 +1,6 @@
 //! The `heapframe` command: a thin shell over the library.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -442,6 +442,17 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
         Some(p) => heapframe::files::replace_file(p, bytes),
         None => {
             let mut out = std::io::stdout().lock();
+            // Text output escapes names itself; a CSV or JSON table shown
+            // on a terminal is escaped here (in a file or a pipe it stays
+            // data, byte for byte).
+            let shown;
+            let bytes = if out.is_terminal() {
+                shown =
+                    heapframe::escape::terminal_lines(&String::from_utf8_lossy(bytes)).into_owned();
+                shown.as_bytes()
+            } else {
+                bytes
+            };
             out.write_all(bytes).and_then(|_| out.flush()).or_else(|e| {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
                     Ok(())
