@@ -107,12 +107,10 @@ pub enum ProfileError {
 /// `/metrics` or `/debug/vars` endpoint, or a Prometheus server.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// The address is not loopback or private, and public targets were not
-    /// allowed. Nothing was sent.
-    #[error(
-        "refused: {0} (a pprof endpoint should be internal-only; pass --allow-public \
-         / FetchOptions::allow_public if you really mean to reach it)"
-    )]
+    /// The address is of a class the [`crate::address::AddressPolicy`]
+    /// refuses (public, link-local, cloud metadata). Nothing was sent to
+    /// it. The message says which switch would allow it.
+    #[error("refused: {0}")]
     NotInternal(String),
     /// The URL cannot be used.
     #[error("invalid URL: {0}")]
@@ -207,7 +205,8 @@ pub enum Error {
     Output(String),
     /// A live source could not be read; `url` names it.
     Fetch {
-        /// The URL asked.
+        /// The URL asked, as [`crate::address::TargetUrl`] shows it:
+        /// credentials and secret query values replaced by `***`.
         url: String,
         /// What went wrong.
         error: FetchError,
@@ -215,10 +214,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// An error about the live source at `url`.
-    pub fn fetch(url: impl Into<String>, error: FetchError) -> Self {
+    /// An error about the live source at `url` (shown without its secrets).
+    pub fn fetch(url: &crate::address::TargetUrl, error: FetchError) -> Self {
         Error::Fetch {
-            url: url.into(),
+            url: url.to_string(),
             error,
         }
     }

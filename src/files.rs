@@ -35,8 +35,8 @@ pub fn write_new(dir: &Path, time_ms: i64, ext: &str, bytes: &[u8]) -> Result<Pa
     let err = |what: &str, p: &Path, e: std::io::Error| {
         Error::Output(format!("{}: cannot {what}: {e}", p.display()))
     };
-    let tmp = dir.join(format!(".{time_ms}.{ext}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| err("write", &tmp, e))?;
+    let tmp = dir.join(temp_name(&format!("{time_ms}.{ext}")));
+    let mut f = create_temp(&tmp).map_err(|e| err("write", &tmp, e))?;
     if let Err(e) = f.write_all(bytes).and_then(|_| f.sync_all()) {
         let _ = std::fs::remove_file(&tmp);
         return Err(err("write", &tmp, e));
@@ -69,9 +69,9 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = dir.join(temp_name(&name));
     let err = |e: std::io::Error| Error::Output(format!("{}: cannot write: {e}", path.display()));
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    let mut f = create_temp(&tmp).map_err(err)?;
     if let Err(e) = f.write_all(bytes).and_then(|_| f.sync_all()) {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(e));
@@ -82,10 +82,43 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// Removes temporary files (`.NAME.tmp-PID`) that a writer killed mid-write
-/// left in `dir`; returns how many. Complete files are never touched, nor
-/// the temporaries of a process that is still running (on Linux, where
-/// `/proc` tells).
+/// What every temporary file heapframe writes has in its name, and no
+/// other program's file has: `.NAME.heapframe-tmp-PID-RANDOM`.
+pub const TEMP_MARKER: &str = ".heapframe-tmp-";
+
+/// A hidden temporary name for a file that will be called `name`:
+/// `.NAME.heapframe-tmp-PID-RANDOM` (RANDOM: 64 random bits, so a name
+/// cannot be guessed and planted in advance).
+///
+/// ```
+/// let t = heapframe::files::temp_name("1.pb.gz");
+/// assert!(t.starts_with(".1.pb.gz.heapframe-tmp-"));
+/// assert_ne!(t, heapframe::files::temp_name("1.pb.gz"));
+/// ```
+pub fn temp_name(name: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // Each RandomState is seeded afresh from the system's randomness.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!(".{name}{TEMP_MARKER}{}-{random:016x}", std::process::id())
+}
+
+/// Creates a temporary file that must not exist yet (never follows a link
+/// planted at its name).
+fn create_temp(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// Removes the temporary files heapframe itself wrote in `dir` (named by
+/// [`temp_name`]) that a writer killed mid-write left behind; returns how
+/// many. Nothing else is ever touched: not complete files, not other
+/// programs' temporaries however they are named, not the temporaries of a
+/// process that is still running (on Linux, where `/proc` tells). Call it
+/// only on a folder known to be heapframe's.
 pub fn remove_stale_temp_files(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -93,15 +126,54 @@ pub fn remove_stale_temp_files(dir: &Path) -> usize {
     let mut n = 0;
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some((_, pid)) = name.rsplit_once(".tmp-") else {
+        let Some((_, owner)) = name.rsplit_once(TEMP_MARKER) else {
             continue;
         };
-        let alive = pid
-            .parse::<u32>()
-            .is_ok_and(|p| p != std::process::id() && Path::new(&format!("/proc/{p}")).exists());
-        if name.starts_with('.') && !alive && std::fs::remove_file(e.path()).is_ok() {
+        let Some((pid, random)) = owner.split_once('-') else {
+            continue;
+        };
+        let ours = name.starts_with('.')
+            && !random.is_empty()
+            && random.bytes().all(|b| b.is_ascii_hexdigit())
+            && e.file_type().is_ok_and(|t| t.is_file());
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        if ours && !alive && std::fs::remove_file(e.path()).is_ok() {
             n += 1;
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_marked_temporaries_of_dead_processes_are_removed() {
+        let dir = std::env::temp_dir().join(format!("hf-files-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".x.heapframe-tmp-999999999-ab")).unwrap();
+        let dead = ".1.pb.gz.heapframe-tmp-999999999-00ff";
+        let keep = [
+            ".1.pb.gz.tmp-999999999",
+            ".draft.heapframe-tmp-999999999-zz",
+            ".draft.heapframe-tmp-999999999",
+            "1.pb.gz.heapframe-tmp-999999999-ab",
+            "1.pb.gz",
+        ];
+        let mine = temp_name("2.pb.gz");
+        for f in keep.iter().chain([&dead, &mine.as_str()]) {
+            std::fs::write(dir.join(f), b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temp_files(&dir), 1);
+        assert!(!dir.join(dead).exists());
+        for f in keep.iter().chain([&mine.as_str()]) {
+            assert!(dir.join(f).exists(), "{f}");
+        }
+        assert!(dir.join(".x.heapframe-tmp-999999999-ab").is_dir());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -31,12 +31,14 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
+pub mod address;
 pub mod error;
 pub mod escape;
 pub mod files;
 pub mod units;
 
 pub mod evidence;
+pub mod findings;
 pub mod growth;
 #[cfg(feature = "live")]
 pub mod live;

@@ -160,7 +160,7 @@ fn growth_verdict_validate_checklist_commands() {
         "{out}"
     );
     assert!(
-        out.contains("deepest application code on that path: main.BuildResponse"),
+        out.contains("Code to read first: main.BuildResponse (the deepest application code"),
         "{out}"
     );
 

@@ -123,7 +123,7 @@ fn fixed_cache_is_not_a_leak_and_validates_as_fixed() {
 #[test]
 fn checklist_on_a_fixture_bundle() {
     let b = bundle("mapcache");
-    let items = checklist::checklist(&b);
+    let items = checklist::checklist(&b, None);
     let status = |name: &str| {
         items
             .iter()
@@ -147,7 +147,7 @@ fn human_questions_stay_open_even_when_answered() {
         "cache has a size limit and a TTL".into(),
         "yes: LRU 2000 entries, 30 s".into(),
     );
-    let items = checklist::checklist(&b);
+    let items = checklist::checklist(&b, None);
     let cache = items
         .iter()
         .find(|i| i.item.starts_with("cache has"))

@@ -251,7 +251,11 @@ fn no_temporaries(dir: &Path) {
     ] {
         for f in files(&dir.join(sub)) {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            assert!(!name.contains(".tmp-"), "left behind: {}", f.display());
+            assert!(
+                !name.contains(heapframe::files::TEMP_MARKER),
+                "left behind: {}",
+                f.display()
+            );
         }
     }
 }
@@ -448,7 +452,7 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     assert!(out2.status.success(), "{text}");
     assert!(text.contains("10 snapshots"), "{text}");
     assert!(
-        text.contains("deepest application code on that path: main.BuildResponse"),
+        text.contains("Code to read first: main.BuildResponse (the deepest application code"),
         "{text}"
     );
     let out3 = heapframe().arg("verdict").arg(&out).output().unwrap();
@@ -1299,4 +1303,885 @@ fn prometheus_range_query_against_a_real_server() {
     let v = heapframe().arg("verdict").arg(&bundle).output().unwrap();
     assert!(v.status.success());
     assert!(String::from_utf8_lossy(&v.stdout).starts_with("verdict: "));
+}
+
+// ------------------------------------------ hostile networks and targets
+
+/// Counts the connections a listener on loopback receives, answering none.
+fn counting_listener() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let n = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&n);
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    (addr, n)
+}
+
+fn redirect_to(location: &str) -> Answer {
+    Answer {
+        status: 302,
+        location: Some(location.into()),
+        ..Answer::ok("text/plain", b"")
+    }
+}
+
+#[test]
+fn redirects_to_cloud_metadata_and_link_local_are_refused_before_connecting() {
+    // Each redirect target is refused by the address check: nothing is
+    // ever sent to it (the test asserts the refusal, which comes before a
+    // connection is attempted; a connection attempt would end in another
+    // error).
+    let server = Scripted::start(|path, _| match path {
+        "/aws/debug/pprof/heap" => {
+            redirect_to("http://169.254.169.254/latest/meta-data/iam/security-credentials/")
+        }
+        "/ecs/debug/pprof/heap" => redirect_to("http://169.254.170.2/v2/credentials/x"),
+        "/v6/debug/pprof/heap" => redirect_to("http://[fd00:ec2::254]/latest/meta-data/"),
+        "/mapped/debug/pprof/heap" => redirect_to("http://[::ffff:169.254.169.254]/"),
+        "/octal/debug/pprof/heap" => redirect_to("http://0251.0376.0251.0376/latest/"),
+        "/gcp/debug/pprof/heap" => {
+            redirect_to("http://metadata.google.internal/computeMetadata/v1/")
+        }
+        "/alibaba/debug/pprof/heap" => redirect_to("http://100.100.100.200/latest/meta-data/"),
+        "/linklocal/debug/pprof/heap" => redirect_to("http://169.254.10.20:6060/debug/pprof/heap"),
+        "/linklocal6/debug/pprof/heap" => redirect_to("http://[fe80::1]:6060/debug/pprof/heap"),
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain", b"404 page not found\n")
+        },
+    });
+    let opts = FetchOptions {
+        connect_timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(2),
+        retries: 0,
+        ..Default::default()
+    };
+    for (prefix, shown) in [
+        ("aws", "169.254.169.254"),
+        ("ecs", "169.254.170.2"),
+        ("v6", "fd00:ec2::254"),
+        ("mapped", "169.254.169.254"),
+        ("octal", "169.254.169.254"),
+        ("gcp", "metadata.google.internal"),
+        ("alibaba", "100.100.100.200"),
+        ("linklocal", "169.254.10.20"),
+        ("linklocal6", "fe80::1"),
+    ] {
+        let before = server.hits();
+        let s = Service::new(&format!("{}/{prefix}", server.url()), opts.clone()).unwrap();
+        let e = s
+            .profile(SnapshotKind::Heap, &ProfileQuery::default())
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(
+                e,
+                Error::Fetch {
+                    error: FetchError::NotInternal(_),
+                    ..
+                }
+            ),
+            "{prefix}: {msg}"
+        );
+        assert!(
+            msg.contains("redirect refused") && msg.contains(shown),
+            "{prefix}: {msg}"
+        );
+        assert_eq!(server.hits() - before, 1, "{prefix}: one request, no retry");
+    }
+}
+
+#[test]
+fn metadata_and_link_local_targets_are_refused_even_with_allow_public() {
+    let out = scratch("metadata");
+    for target in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]:6060",
+        "http://metadata.google.internal",
+        "http://[fd00:ec2::254]",
+    ] {
+        let r = heapframe()
+            .args(["collect", target, "--count", "1", "--allow-public"])
+            .args(["--timeout", "1s", "--retries", "0", "--out"])
+            .arg(out.join("b"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{target}: {err}");
+        assert!(err.contains("refused"), "{target}: {err}");
+        assert!(!out.join("b").exists(), "{target}: nothing is created");
+    }
+}
+
+#[test]
+fn failed_fetch_bodies_are_quoted_short_and_sanitised() {
+    const KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY0";
+    let secret_json = format!(
+        "{{\"Code\":\"Success\",\"AccessKeyId\":\"ASIA5EXAMPLE7KEYID42\",\"SecretAccessKey\":\"{KEY}\",\"Token\":\"{}\"}}",
+        "IQoJb3JpZ2luX2VjEXAMPLE".repeat(40)
+    );
+    let body = secret_json.clone().into_bytes();
+    let server = Scripted::start(move |path, _| match path {
+        "/debug/pprof/heap" => Answer {
+            status: 500,
+            ..Answer::ok("application/json", &body)
+        },
+        "/metrics" => Answer::ok("text/plain", &body),
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain", b"404 page not found\n")
+        },
+    });
+    let out = scratch("sanitised");
+    let opts = CollectOptions {
+        every: Duration::from_millis(100),
+        count: 1,
+        kinds: vec![SnapshotKind::Heap],
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(&server.url(), fast()).unwrap(), &out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(r.gaps.len(), 2, "{:?}", r.gaps);
+    let log = std::fs::read_to_string(out.join("gaps.jsonl")).unwrap();
+    for secret in [KEY, "ASIA5EXAMPLE7KEYID42", "IQoJb3JpZ2luX2VjEXAMPLE"] {
+        assert!(!log.contains(secret), "{secret} in {log}");
+    }
+    for g in &r.gaps {
+        // Still says what came back, in a few words.
+        assert!(g.error.contains("AccessKeyId"), "{}", g.error);
+        assert!(g.error.len() < 600, "{} bytes: {}", g.error.len(), g.error);
+    }
+}
+
+/// A PID no process can have (above Linux's largest pid_max).
+const DEAD_PID: u32 = 999_999_999;
+
+#[test]
+fn a_refused_collect_removes_and_creates_nothing() {
+    let tmp = scratch("refused");
+    let (addr, _) = counting_listener();
+    let foreign = [".draft.tmp-999999999", ".1.pb.gz.tmp-999999999"];
+    let ours = format!(".1.pb.gz.heapframe-tmp-{DEAD_PID}-00ff");
+    for (name, manifest) in [
+        (
+            "other",
+            r#"{"target": "http://127.0.0.1:7777"}"#.to_string(),
+        ),
+        ("broken", "{not json".to_string()),
+    ] {
+        let dir = tmp.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.json"), &manifest).unwrap();
+        for f in foreign.iter().map(|s| s.to_string()).chain([ours.clone()]) {
+            std::fs::write(dir.join(f), b"keep me").unwrap();
+        }
+        let before = files(&dir);
+        let r = heapframe()
+            .args([
+                "collect",
+                &format!("http://{addr}"),
+                "--count",
+                "1",
+                "--out",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(files(&dir), before, "{name}: the folder is untouched");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("manifest.json")).unwrap(),
+            manifest
+        );
+    }
+}
+
+#[test]
+fn only_heapframe_temporaries_of_dead_runs_are_removed() {
+    let heap = fixture_heap();
+    let server = Scripted::start(move |path, _| match path {
+        "/debug/pprof/heap" => Answer::ok("application/octet-stream", &heap),
+        _ => Answer {
+            status: 404,
+            ..Answer::ok("text/plain", b"404 page not found\n")
+        },
+    });
+    let out = scratch("temporaries");
+    std::fs::create_dir_all(out.join("heap")).unwrap();
+    std::fs::write(
+        out.join("manifest.json"),
+        format!(r#"{{"target": "{}"}}"#, server.url()),
+    )
+    .unwrap();
+    let foreign = [".draft.tmp-999999999", ".notes.swp", "notes.tmp-1"];
+    for f in foreign {
+        std::fs::write(out.join(f), b"not heapframe's").unwrap();
+        std::fs::write(out.join("heap").join(f), b"not heapframe's").unwrap();
+    }
+    let dead = format!(".1.pb.gz.heapframe-tmp-{DEAD_PID}-00ff");
+    // A run that is still going (this test process) keeps its temporary.
+    let alive = format!(".2.pb.gz.heapframe-tmp-{}-00ff", std::process::id());
+    for f in [&dead, &alive] {
+        std::fs::write(out.join("heap").join(f), b"partial").unwrap();
+    }
+    let opts = CollectOptions {
+        every: Duration::from_millis(100),
+        count: 1,
+        kinds: vec![SnapshotKind::Heap],
+        metrics: MetricsSource::Off,
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(&server.url(), fast()).unwrap(), &*out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(r.heap_snapshots, 1, "{:?}", r.gaps);
+    for f in foreign {
+        assert!(out.join(f).exists(), "{f} was removed");
+        assert!(out.join("heap").join(f).exists(), "heap/{f} was removed");
+    }
+    assert!(!out.join("heap").join(&dead).exists());
+    assert!(out.join("heap").join(&alive).exists());
+}
+
+#[test]
+fn gaps_history_is_appended_never_rewritten() {
+    let out = scratch("gaps-history");
+    // Port 1 on loopback: nothing listens, every fetch is a gap.
+    let target = "http://127.0.0.1:1";
+    std::fs::write(
+        out.join("manifest.json"),
+        format!(r#"{{"target": "{target}"}}"#),
+    )
+    .unwrap();
+    let mut history = Vec::new();
+    history.extend_from_slice(br#"{"time_ms":1,"what":"heap","stage":"fetch","error":"first"}"#);
+    history.extend_from_slice(b"\n{\"time_ms\":2,\"what\":\"heap\",\"error\":\"caf\xe9\"}\n");
+    history.extend_from_slice(br#"{"time_ms":3,"what":"heap","stage":"fetch","error":"third"}"#);
+    history.push(b'\n');
+    // The last line was cut short by a crash: no newline.
+    history.extend_from_slice(br#"{"time_ms":4,"wha"#);
+    std::fs::write(out.join("gaps.jsonl"), &history).unwrap();
+    let opts = CollectOptions {
+        every: Duration::from_millis(100),
+        count: 2,
+        kinds: vec![SnapshotKind::Heap],
+        metrics: MetricsSource::Off,
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(target, fast()).unwrap(), &*out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(r.gaps.len(), 2);
+    let now = std::fs::read(out.join("gaps.jsonl")).unwrap();
+    assert!(now.starts_with(&history), "history was rewritten");
+    let added = String::from_utf8(now[history.len()..].to_vec()).unwrap();
+    // The cut line stays alone on its line; each new gap is one line.
+    assert!(added.starts_with('\n'), "{added:?}");
+    let lines: Vec<&str> = added.trim_start_matches('\n').lines().collect();
+    assert_eq!(lines.len(), 2, "{added:?}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["what"], "heap");
+    }
+    // The reader keeps every gap it can read and names the lines it cannot.
+    let log = heapframe::live::collect::read_gaps(&out.join("gaps.jsonl")).unwrap();
+    assert_eq!(log.gaps.len(), 4, "{:?}", log.unreadable);
+    assert_eq!(log.gaps[0].error, "first");
+    assert_eq!(log.gaps[1].error, "third");
+    assert_eq!(log.unreadable.len(), 2, "{:?}", log.unreadable);
+    for (note, line) in log.unreadable.iter().zip([2, 4]) {
+        assert!(note.contains(&format!("gaps.jsonl:{line}: ")), "{note}");
+    }
+}
+
+/// A loopback server that records each request's head and answers a heap
+/// profile (404 for anything else).
+fn recording_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rec = Arc::clone(&seen);
+    let heap = fixture_heap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let heap_asked = head.starts_with("GET /debug/pprof/heap ");
+            rec.lock().unwrap().push(head);
+            let (status, body): (&str, &[u8]) = if heap_asked {
+                ("200 OK", &heap)
+            } else {
+                ("404 Not Found", b"404 page not found\n")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[test]
+fn credentials_from_files_and_the_environment_reach_only_the_server() {
+    let tmp = scratch("credential-files");
+    let bearer = tmp.join("bearer");
+    std::fs::write(&bearer, "b3arer-t0ken\n").unwrap();
+    let basic = tmp.join("basic");
+    std::fs::write(&basic, "ops:p4ssw0rd\n").unwrap();
+    let (url, seen) = recording_server();
+    // Base64 of "ops:p4ssw0rd" and of "env:s3cret".
+    let cases = [
+        (
+            "file-bearer",
+            Some(("--bearer-file", &bearer)),
+            None,
+            "bearer b3arer-t0ken",
+            "b3arer-t0ken",
+        ),
+        (
+            "file-basic",
+            Some(("--basic-file", &basic)),
+            None,
+            "basic b3bzona0c3n3mhjk",
+            "p4ssw0rd",
+        ),
+        (
+            "env-bearer",
+            None,
+            Some(("HEAPFRAME_BEARER", "3nv-t0ken")),
+            "bearer 3nv-t0ken",
+            "3nv-t0ken",
+        ),
+        (
+            "env-basic",
+            None,
+            Some(("HEAPFRAME_BASIC", "env:s3cret")),
+            "basic zw52onmzy3jlda==",
+            "s3cret",
+        ),
+    ];
+    for (name, flag, env, header, secret) in cases {
+        let out = tmp.join(name);
+        let mut cmd = heapframe();
+        cmd.args([
+            "collect",
+            &url,
+            "--count",
+            "1",
+            "--heap-only",
+            "--metrics",
+            "off",
+        ])
+        .env_remove("HEAPFRAME_BEARER")
+        .env_remove("HEAPFRAME_BASIC");
+        if let Some((option, file)) = flag {
+            cmd.arg(option).arg(file);
+        }
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let before = seen.lock().unwrap().len();
+        let r = cmd.arg("--out").arg(&out).output().unwrap();
+        let stdout = String::from_utf8_lossy(&r.stdout);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(r.status.success(), "{name}: {stdout}{stderr}");
+        let heads = seen.lock().unwrap()[before..].join("\n").to_lowercase();
+        assert!(
+            heads.contains(&format!("authorization: {header}")),
+            "{name}: {heads}"
+        );
+        let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+        for text in [&manifest, &stdout.to_string(), &stderr.to_string()] {
+            assert!(!text.contains(secret), "{name}: {text}");
+        }
+    }
+    // Given twice (in the URL and from a file): refused, secret not shown.
+    let with_user = url.replace("http://", "http://ops:urlp4ss@");
+    let r = heapframe()
+        .args(["collect", &with_user, "--count", "1", "--bearer-file"])
+        .arg(&bearer)
+        .arg("--out")
+        .arg(tmp.join("twice"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("both in the URL") && !err.contains("urlp4ss"),
+        "{err}"
+    );
+    // An empty or missing file is named, and nothing is sent.
+    std::fs::write(tmp.join("empty"), "\n").unwrap();
+    let before = seen.lock().unwrap().len();
+    for f in ["empty", "missing"] {
+        let r = heapframe()
+            .args(["collect", &url, "--count", "1", "--basic-file"])
+            .arg(tmp.join(f))
+            .arg("--out")
+            .arg(tmp.join("none"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{err}");
+        assert!(err.contains(f), "{err}");
+    }
+    assert_eq!(seen.lock().unwrap().len(), before);
+}
+
+#[test]
+fn credentials_in_the_url_are_never_written_or_printed() {
+    let tmp = scratch("url-credentials");
+    let out = tmp.join("b");
+    let r = heapframe()
+        .args([
+            "collect",
+            "http://ops:s3cretpw@127.0.0.1:1/?token=t0psecret",
+            "--count",
+            "1",
+            "--every",
+            "100ms",
+            "--retries",
+            "0",
+            "--heap-only",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{stdout}{stderr}");
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    let gaps = std::fs::read_to_string(out.join("gaps.jsonl")).unwrap();
+    assert!(gaps.contains("127.0.0.1:1"), "{gaps}");
+    for (what, text) in [
+        ("manifest.json", &manifest),
+        ("gaps.jsonl", &gaps),
+        ("stdout", &stdout.to_string()),
+        ("stderr", &stderr.to_string()),
+    ] {
+        for secret in ["s3cretpw", "t0psecret"] {
+            assert!(!text.contains(secret), "{secret} in {what}: {text}");
+        }
+    }
+}
+
+#[test]
+fn checklist_and_collect_read_a_target_the_same_way() {
+    use heapframe::evidence::checklist::{Status, internal_target};
+    // Spellings of 127.0.0.1 that URL parsers accept.
+    for url in [
+        "http://0x7f.1:6060",
+        "http://2130706433:6060",
+        "http://0177.0.0.1:6060",
+        "http://127.1:6060",
+    ] {
+        let svc = Service::new(url, FetchOptions::default()).unwrap();
+        assert_eq!(svc.base().to_string(), "http://127.0.0.1:6060", "{url}");
+        let (status, detail) = internal_target(url);
+        assert_eq!(status, Status::Passed, "{url}: {detail}");
+        assert!(detail.contains("127.0.0.1"), "{url}: {detail}");
+    }
+    for url in ["file:///etc/passwd", "http://", "http://[::1"] {
+        assert!(Service::new(url, FetchOptions::default()).is_err(), "{url}");
+        let (status, detail) = internal_target(url);
+        assert_ne!(status, Status::Passed, "{url}: {detail}");
+        assert!(!detail.contains("\"\""), "{url}: {detail}");
+    }
+    for url in ["http://169.254.169.254", "http://metadata.google.internal"] {
+        assert!(Service::new(url, FetchOptions::default()).is_err(), "{url}");
+        assert_eq!(internal_target(url).0, Status::Failed, "{url}");
+    }
+}
+
+// ------------------- whatever collect writes, every command reads
+
+/// Names no one should give a function, a file, a label or a service, but
+/// a hostile or broken service may: markup, quotes, line breaks, terminal
+/// escapes, bidi overrides, NUL, CSV formulas, huge and empty names, and
+/// (where the format allows bytes) invalid UTF-8.
+const HOSTILE: &[&[u8]] = &[
+    b"<script>alert(1)</script>",
+    b"\"quoted\" 'single' `tick`",
+    b"a&amp;b&lt;c&#x3c;",
+    b"line\nbreak\r\nthird",
+    b"tab\there",
+    b"\x1b[31mred\x1b[0m\x1b]0;title\x07",
+    "\u{202e}evil\u{202c}".as_bytes(),
+    "émoji 🔥 中文 \u{feff}".as_bytes(),
+    b"nul\x00byte",
+    b"=cmd|' /C calc'!A0,;|\"csv\"",
+    b"]]><!-- --> <![CDATA[",
+    b"{{template}} ${x} %s %n \\backslash\\",
+    b"../../etc/passwd",
+    b"",
+    b"   ",
+    b"main.(*T).Method-fm",
+    b"\xff\xfe not utf-8 \xc3",
+];
+
+/// A small deterministic generator (xorshift64*), so a failing case can be
+/// replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// One to three hostile fragments, sometimes a very long name.
+    fn name(&mut self, utf8_only: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..1 + self.below(3) {
+            let f = HOSTILE[self.below(HOSTILE.len())];
+            if utf8_only && std::str::from_utf8(f).is_err() {
+                continue;
+            }
+            out.extend_from_slice(f);
+        }
+        if self.below(8) == 0 {
+            out.extend(std::iter::repeat_n(b'x', 3000));
+        }
+        out
+    }
+}
+
+/// What the hostile service answers: profiles whose every string is
+/// hostile and whose values grow with each request, and metrics whose
+/// label values and help texts are.
+struct HostileService {
+    names: Vec<Vec<u8>>,
+    text_names: Vec<String>,
+    stacks: Vec<Vec<u64>>,
+}
+
+impl HostileService {
+    fn new(seed: u64) -> HostileService {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let names: Vec<Vec<u8>> = (0..12).map(|_| rng.name(false)).collect();
+        let text_names = (0..4)
+            .map(|_| String::from_utf8(rng.name(true)).unwrap())
+            .collect();
+        let stacks = (0..8)
+            .map(|_| {
+                (0..1 + rng.below(4))
+                    .map(|_| 1 + rng.below(6) as u64)
+                    .collect()
+            })
+            .collect();
+        HostileService {
+            names,
+            text_names,
+            stacks,
+        }
+    }
+
+    fn profile(&self, kind: &str, n: usize) -> Vec<u8> {
+        use heapframe::pprof::proto;
+        let mut strings: Vec<Vec<u8>> = vec![b"".to_vec()];
+        let mut s = |text: &[u8]| {
+            strings.push(text.to_vec());
+            strings.len() as i64 - 1
+        };
+        let (types, default): (Vec<(&str, &str)>, &str) = match kind {
+            "goroutine" => (vec![("goroutine", "count")], ""),
+            _ => (
+                vec![
+                    ("alloc_objects", "count"),
+                    ("alloc_space", "bytes"),
+                    ("inuse_objects", "count"),
+                    ("inuse_space", "bytes"),
+                ],
+                if kind == "allocs" { "alloc_space" } else { "" },
+            ),
+        };
+        let sample_type = types
+            .iter()
+            .map(|(t, u)| proto::ValueType {
+                r#type: s(t.as_bytes()),
+                unit: s(u.as_bytes()),
+            })
+            .collect();
+        let default_sample_type = if default.is_empty() {
+            0
+        } else {
+            s(default.as_bytes())
+        };
+        // Six functions named and filed by hostile strings; a location each.
+        let function = (0..6)
+            .map(|i| proto::Function {
+                id: i as u64 + 1,
+                name: s(&self.names[i]),
+                system_name: s(&self.names[i]),
+                filename: s(&self.names[i + 6]),
+                start_line: 1,
+            })
+            .collect();
+        let location = (1..=6)
+            .map(|id| proto::Location {
+                id,
+                mapping_id: 1,
+                address: 0x1000 * id,
+                line: vec![proto::Line {
+                    function_id: id,
+                    line: id as i64 * 7,
+                    column: 0,
+                }],
+                ..Default::default()
+            })
+            .collect();
+        let key = s(&self.names[0]);
+        let sample = self
+            .stacks
+            .iter()
+            .enumerate()
+            .map(|(i, stack)| {
+                let v = (i as i64 + 1) * 4096 * (n as i64 + 1);
+                proto::Sample {
+                    location_id: stack.clone(),
+                    value: if types.len() == 1 {
+                        vec![i as i64 + n as i64 + 1]
+                    } else {
+                        vec![v / 64, v, v / 128, v / 2]
+                    },
+                    label: vec![proto::Label {
+                        key,
+                        str: s(&self.names[i % self.names.len()]),
+                        ..Default::default()
+                    }],
+                }
+            })
+            .collect();
+        let mapping = vec![proto::Mapping {
+            id: 1,
+            memory_start: 0x1000,
+            memory_limit: 0x100000,
+            filename: s(&self.names[11]),
+            ..Default::default()
+        }];
+        let p = proto::Profile {
+            sample_type,
+            sample,
+            mapping,
+            location,
+            function,
+            string_table: strings,
+            time_nanos: heapframe::live::now_ms() * 1_000_000,
+            default_sample_type,
+            ..Default::default()
+        };
+        heapframe::pprof::encode_gzip(&p)
+    }
+
+    fn metrics(&self, n: usize) -> Vec<u8> {
+        let label = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        let help = |s: &str| s.replace('\\', "\\\\").replace('\n', "\\n");
+        let mut text = String::new();
+        for (i, (metric, value)) in [
+            (names::HEAP_INUSE, 1e6 * (n + 1) as f64),
+            (names::HEAP_OBJECTS, 1e4 * (n + 1) as f64),
+            (names::RSS, 2e6 * (n + 1) as f64),
+            (names::GOROUTINES, 10.0),
+            (names::GC_COUNT, n as f64),
+            (names::REQUESTS, 100.0 * n as f64),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = &self.text_names[i % self.text_names.len()];
+            text.push_str(&format!("# HELP {metric} {}\n", help(t)));
+            text.push_str(&format!(
+                "{metric}{{svc=\"{}\",other=\"{}\"}} {value}\n",
+                label(t),
+                label(&self.text_names[(i + 1) % self.text_names.len()])
+            ));
+        }
+        text.into_bytes()
+    }
+}
+
+#[test]
+fn whatever_collect_writes_every_command_reads() {
+    let tmp = scratch("every-command-reads");
+    for seed in 1..=4u64 {
+        let svc = Arc::new(HostileService::new(seed));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (s, r) = (Arc::clone(&svc), Arc::clone(&requests));
+        let server = Scripted::start(move |path, _| {
+            let n = r.fetch_add(1, Ordering::SeqCst);
+            match path {
+                "/debug/pprof/heap" => {
+                    Answer::ok("application/octet-stream", &s.profile("heap", n))
+                }
+                "/debug/pprof/allocs" => {
+                    Answer::ok("application/octet-stream", &s.profile("allocs", n))
+                }
+                "/debug/pprof/goroutine" => {
+                    Answer::ok("application/octet-stream", &s.profile("goroutine", n))
+                }
+                "/metrics" => Answer::ok("text/plain; version=0.0.4", &s.metrics(n)),
+                _ => Answer {
+                    status: 404,
+                    ..Answer::ok("text/plain", b"404 page not found\n")
+                },
+            }
+        });
+        let out = tmp.join(format!("case-{seed}"));
+        let service = svc.text_names[0].replace('\0', "");
+        let run = |args: &[&str]| {
+            let r = heapframe().args(args).output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&r.stdout),
+                String::from_utf8_lossy(&r.stderr)
+            );
+            assert!(
+                r.status.success(),
+                "seed {seed}: heapframe {args:?}:\n{text}"
+            );
+            text
+        };
+        let dir = out.to_str().unwrap();
+        let said = run(&[
+            "collect",
+            &server.url(),
+            "--every",
+            "150ms",
+            "--count",
+            "4",
+            "--metrics-every",
+            "100ms",
+            "--service",
+            &service,
+            "--quiet",
+            "--out",
+            dir,
+        ]);
+        assert!(
+            said.contains("4 heap snapshots written"),
+            "seed {seed}: {said}"
+        );
+        let heaps = complete_files(&out.join("heap"));
+        let (first, last) = (
+            heaps[0].to_str().unwrap(),
+            heaps[heaps.len() - 1].to_str().unwrap(),
+        );
+        let html = tmp.join(format!("report-{seed}.html"));
+        let svg = tmp.join(format!("flame-{seed}.svg"));
+        for args in [
+            vec!["growth", dir],
+            vec!["growth", dir, "--by", "kind"],
+            vec!["growth", dir, "--by", "path"],
+            vec!["growth", dir, "--by", "file"],
+            vec!["growth", dir, "--kind", "goroutine", "--by", "root"],
+            vec!["growth", dir, "--kind", "allocs", "--format", "csv"],
+            vec!["growth", dir, "--format", "json"],
+            vec!["verdict", dir, "--min-span", "100ms"],
+            vec!["validate", dir, dir],
+            vec!["checklist", dir],
+            vec!["top", last],
+            vec!["top", "--base", first, last, "--granularity", "lines"],
+            vec!["top", last, "--format", "csv"],
+            vec!["report", dir, "-o", html.to_str().unwrap()],
+            vec!["flame", "--base", first, last, "-o", svg.to_str().unwrap()],
+        ] {
+            run(&args);
+        }
+        // The manifest kept the service's name exactly.
+        let b = Bundle::open(&out).unwrap();
+        assert_eq!(b.manifest.service, service, "seed {seed}");
+        assert_eq!(b.heap.len(), 4, "seed {seed}");
+        // The hostile names arrived as served (invalid UTF-8 read lossily).
+        let got: Vec<String> = b.heap[0]
+            .profile
+            .functions
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect();
+        for n in &svc.names[..6] {
+            let want = String::from_utf8_lossy(n).into_owned();
+            assert!(got.contains(&want), "seed {seed}: {want:?} not in {got:?}");
+        }
+        assert!(
+            b.metrics.points(names::HEAP_INUSE).len() >= 4,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_manifest_target_with_credentials_is_shown_without_them() {
+    // A bundle whose manifest was written by hand (or by an older
+    // heapframe) with credentials in its target.
+    let tmp = scratch("manifest-credentials");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundles/mapcache");
+    let dir = tmp.join("b");
+    for sub in ["heap", "goroutine", "metrics"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for f in files(&src.join(sub)) {
+            std::fs::copy(&f, dir.join(sub).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    for target in [
+        "http://ops:hunter2@127.0.0.1:6060/?token=s3cr3t",
+        "gopher://ops:hunter2@127.0.0.1/?token=s3cr3t",
+    ] {
+        std::fs::write(
+            dir.join("manifest.json"),
+            serde_json::json!({ "target": target }).to_string(),
+        )
+        .unwrap();
+        let html = tmp.join("report.html");
+        for args in [
+            vec![
+                "report",
+                dir.to_str().unwrap(),
+                "-o",
+                html.to_str().unwrap(),
+            ],
+            vec!["checklist", dir.to_str().unwrap()],
+        ] {
+            let r = heapframe().args(&args).output().unwrap();
+            assert!(r.status.success(), "{args:?}: {r:?}");
+            let page = std::fs::read_to_string(&html).unwrap();
+            for text in [String::from_utf8_lossy(&r.stdout).into_owned(), page] {
+                assert!(
+                    !text.contains("hunter2") && !text.contains("s3cr3t"),
+                    "{target}: {args:?}"
+                );
+            }
+        }
+    }
 }

@@ -19,7 +19,10 @@ fn report() -> String {
     incident_report(
         &b,
         &ReportOptions {
-            after: Some(FIXED.into()),
+            findings: heapframe::findings::FindingsOptions {
+                after: Some(FIXED.into()),
+                ..Default::default()
+            },
             ..Default::default()
         },
     )
@@ -111,7 +114,7 @@ fn cli_writes_the_report() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("Code to read first: main.BuildResponse\n"),
+        stdout.contains("Code to read first: main.BuildResponse (the deepest application code"),
         "{stdout}"
     );
     assert!(stdout.contains("report: "), "{stdout}");
@@ -417,4 +420,56 @@ fn goroutine_leak_report_draws_the_goroutine_growth() {
     let m = Bundle::open(MAPCACHE).unwrap();
     let r = incident_report(&m, &ReportOptions::default()).unwrap();
     assert!(!r.html.contains("Goroutine growth"));
+}
+
+#[test]
+fn the_checklist_judges_the_regression_check_the_page_shows() {
+    use heapframe::evidence::checklist::Status;
+    use heapframe::findings::{Findings, FindingsOptions};
+    let b = Bundle::open(MAPCACHE).unwrap();
+    // Without an after-fix bundle: no check, and the checklist says so.
+    let f = Findings::of(&b, &FindingsOptions::default()).unwrap();
+    assert!(f.regression.is_none());
+    let post = |f: &Findings| {
+        f.checklist
+            .iter()
+            .find(|i| i.item == "post-fix regression done")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(post(&f).status, Status::Open);
+    // With one (as `report --after` gives it): the check the page shows is
+    // the one the checklist judges, with the same outcome.
+    let f = Findings::of(
+        &b,
+        &FindingsOptions {
+            after: Some(FIXED.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let outcome = f.regression.as_ref().unwrap().validation.outcome;
+    assert_eq!(outcome.as_str(), "fixed");
+    assert_eq!(post(&f).status, Status::Passed);
+    assert!(post(&f).detail.contains("fixed"), "{}", post(&f).detail);
+    let chain = f.to_text();
+    assert!(chain.contains("After the fix: fixed"), "{chain}");
+    let passed = f
+        .checklist
+        .iter()
+        .filter(|i| i.status == Status::Passed)
+        .count();
+    assert!(
+        chain.contains(&format!(
+            "Checklist: {passed} of {} passed",
+            f.checklist.len()
+        )),
+        "{chain}"
+    );
+    // The page renders these same findings.
+    let page = heapframe::views::page::page(&b, &f, 12).unwrap().html;
+    assert!(
+        page.contains("regression check against"),
+        "checklist row on the page"
+    );
 }

@@ -405,7 +405,7 @@ fn verdicts_and_checklists_render_with_escaped_evidence() {
     let v = heapframe::evidence::verdict::verdict(&b.metrics, None, &Default::default());
     assert!(v.to_html().contains(">leak</span>"), "{}", v.to_html());
     assert!(v.to_plain_text().starts_with("verdict: leak\n"));
-    let mut items = heapframe::evidence::checklist::checklist(&b);
+    let mut items = heapframe::evidence::checklist::checklist(&b, None);
     items[0].detail = "<img src=x onerror=alert(1)>".into();
     let html = items.to_html();
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));

@@ -50,15 +50,23 @@ enum Command {
 
 #[derive(clap::Args)]
 struct HttpArgs {
-    /// Extra request header, `NAME: VALUE` (repeatable).
+    /// Extra request header, `NAME: VALUE` (repeatable; visible in `ps`).
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
-    /// Send `Authorization: Bearer TOKEN`.
-    #[arg(long, value_name = "TOKEN", conflicts_with = "basic")]
+    /// Send `Authorization: Bearer TOKEN` (visible in `ps`: prefer
+    /// --bearer-file or the HEAPFRAME_BEARER environment variable).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["bearer_file", "basic", "basic_file"])]
     bearer: Option<String>,
-    /// HTTP basic authentication.
-    #[arg(long, value_name = "USER:PASSWORD")]
+    /// Read the bearer token from the first line of FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["basic", "basic_file"])]
+    bearer_file: Option<PathBuf>,
+    /// HTTP basic authentication (visible in `ps`: prefer --basic-file or
+    /// the HEAPFRAME_BASIC environment variable).
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "basic_file")]
     basic: Option<String>,
+    /// Read `USER:PASSWORD` for basic authentication from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    basic_file: Option<PathBuf>,
     /// Time allowed for one request (e.g. 30s).
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     timeout: String,
@@ -68,10 +76,21 @@ struct HttpArgs {
     /// Largest answer accepted, in bytes.
     #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
     max_bytes: u64,
-    /// Allow a target that is not a loopback or private address (a pprof
-    /// endpoint should be internal-only).
+    /// Allow a public address (not loopback or private; a pprof endpoint
+    /// should be internal-only). Does not allow link-local or metadata
+    /// addresses.
     #[arg(long)]
     allow_public: bool,
+    /// Allow link-local addresses (169.254.0.0/16, fe80::/10), for a
+    /// service that listens there. Does not allow the cloud metadata
+    /// services among them.
+    #[arg(long)]
+    allow_link_local: bool,
+    /// Allow the cloud metadata services (169.254.169.254, fd00:ec2::254,
+    /// 100.100.100.200, metadata.google.internal, ...), which hand out the
+    /// machine's credentials.
+    #[arg(long)]
+    allow_metadata: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -501,21 +520,14 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                     opts.sample_index.as_deref(),
                     0.5,
                 )?;
-                if let Some(c) = w.concentration_node() {
+                if !w.chain.is_empty() {
                     text.push_str(&format!(
-                        "\nwidening call path (first -> last snapshot): {}\ngrowth concentrates in {} ({}, of {} total)\n",
-                        chain_text(&w),
-                        terminal(&c.function),
-                        table.format(c.growth),
-                        table.format(w.total_growth)
+                        "\nwidening call path (first -> last snapshot): {}\n",
+                        chain_text(&w)
                     ));
                 }
-                if let Some(u) = w.user_frame() {
-                    text.push_str(&format!(
-                        "deepest application code on that path: {} ({})\n",
-                        terminal(&u.function),
-                        table.format(u.growth)
-                    ));
+                for line in heapframe::findings::widening_sentences(&w) {
+                    text.push_str(&format!("{line}\n"));
                 }
             }
             write_out(None, text.as_bytes())
@@ -564,33 +576,8 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     // The same lines a notebook shows as the verdict's plain text.
     let mut text = v.to_plain_text();
     let g = heapframe::evidence::goroutines::goroutine_check(&bundle)?;
-    if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
-        text.push_str(&format!(
-            "goroutines: {} -> {} across {} goroutine profiles\n",
-            first.1,
-            last.1,
-            g.counts.len()
-        ));
-        if let Some(top) = g.by_creator.as_ref().and_then(|t| t.top_grower()) {
-            text.push_str(&format!(
-                "  most growth started by {} (+{})\n",
-                terminal(&top.key),
-                top.delta
-            ));
-        }
-        if let Some(top) = g.by_blocking_stack.as_ref().and_then(|t| t.top_grower()) {
-            text.push_str(&format!(
-                "  blocked in {} (+{})\n",
-                terminal(&top.key),
-                top.delta
-            ));
-        }
-    }
-    for (creator, n) in g.leaked.iter().take(5) {
-        text.push_str(&format!(
-            "  goroutineleak profile: {n} leaked goroutines started by {}\n",
-            terminal(creator)
-        ));
+    for line in heapframe::findings::goroutine_sentences(&g) {
+        text.push_str(&format!("{line}\n"));
     }
     write_out(None, text.as_bytes())
 }
@@ -623,43 +610,105 @@ fn yes_no(b: Option<bool>) -> &'static str {
 }
 
 fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
+    use heapframe::findings::{Findings, FindingsOptions};
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
-    let items = heapframe::evidence::checklist::checklist(&bundle);
+    let findings = Findings::of(&bundle, &FindingsOptions::default())?;
     write_out(
         None,
-        heapframe::evidence::checklist::to_text(&items).as_bytes(),
+        heapframe::evidence::checklist::to_text(&findings.checklist).as_bytes(),
     )
 }
 
 fn fetch_options(a: &HttpArgs) -> heapframe::Result<heapframe::live::http::FetchOptions> {
-    use heapframe::live::{Auth, FetchOptions, parse_duration};
+    use heapframe::live::{FetchOptions, parse_duration};
     let mut headers = Vec::new();
     for h in &a.headers {
+        // Not quoted back: a header may hold a secret.
         let (k, v) = h.split_once(':').ok_or_else(|| {
-            heapframe::Error::Option(format!("--header {h:?}: expected NAME: VALUE"))
+            heapframe::Error::Option("--header: expected NAME: VALUE (no colon found)".into())
         })?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let auth = match (&a.bearer, &a.basic) {
-        (Some(t), _) => Some(Auth::Bearer(t.clone())),
-        (None, Some(b)) => {
-            let (user, password) = match b.split_once(':') {
-                Some((u, p)) => (u.to_string(), Some(p.to_string())),
-                None => (b.clone(), None),
-            };
-            Some(Auth::Basic { user, password })
-        }
-        (None, None) => None,
-    };
+    let auth = credentials(a)?;
     Ok(FetchOptions {
         timeout: parse_duration(&a.timeout)?,
         max_bytes: a.max_bytes,
         retries: a.retries,
         headers,
         auth,
-        allow_public: a.allow_public,
+        addresses: heapframe::address::AddressPolicy {
+            allow_public: a.allow_public,
+            allow_link_local: a.allow_link_local,
+            allow_metadata: a.allow_metadata,
+        },
         ..FetchOptions::default()
     })
+}
+
+/// The environment variables that may hold credentials, read when no
+/// credential option is given.
+const BEARER_ENV: &str = "HEAPFRAME_BEARER";
+const BASIC_ENV: &str = "HEAPFRAME_BASIC";
+
+/// Credentials from the options, files or environment; messages name where
+/// a secret came from, never the secret.
+fn credentials(a: &HttpArgs) -> heapframe::Result<Option<heapframe::live::Auth>> {
+    use heapframe::live::Auth;
+    let basic = |text: &str| match text.split_once(':') {
+        Some((u, p)) => Auth::Basic {
+            user: u.to_string(),
+            password: Some(p.to_string()),
+        },
+        None => Auth::Basic {
+            user: text.to_string(),
+            password: None,
+        },
+    };
+    if let Some(t) = &a.bearer {
+        return Ok(Some(Auth::Bearer(t.clone())));
+    }
+    if let Some(f) = &a.bearer_file {
+        return Ok(Some(Auth::Bearer(secret_file(f)?)));
+    }
+    if let Some(b) = &a.basic {
+        return Ok(Some(basic(b)));
+    }
+    if let Some(f) = &a.basic_file {
+        return Ok(Some(basic(&secret_file(f)?)));
+    }
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    match (env(BEARER_ENV), env(BASIC_ENV)) {
+        (Some(_), Some(_)) => Err(heapframe::Error::Option(format!(
+            "both {BEARER_ENV} and {BASIC_ENV} are set: unset one"
+        ))),
+        (Some(t), None) => Ok(Some(Auth::Bearer(t))),
+        (None, Some(b)) => Ok(Some(basic(&b))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The first line of a file holding a secret (at most 64 KiB are read).
+fn secret_file(path: &std::path::Path) -> heapframe::Result<String> {
+    use std::io::Read;
+    let err = |why: String| heapframe::Error::Option(format!("{}: {why}", path.display()));
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 << 10).read_to_end(&mut bytes))
+        .map_err(|e| err(format!("cannot read the credentials: {e}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| err("the credentials are not UTF-8 text".into()))?;
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(err(
+            "the first line is empty: expected the credentials".into()
+        ));
+    }
+    Ok(line.to_string())
 }
 
 fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
@@ -771,22 +820,20 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
 }
 #[cfg(feature = "views")]
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
-    use heapframe::views::page::{ReportOptions, incident_report};
+    use heapframe::findings::{Findings, FindingsOptions};
     check_output(&a.output, &[Some(&a.bundle), a.after.as_ref()])?;
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
-    let report = incident_report(
+    let findings = Findings::of(
         &bundle,
-        &ReportOptions {
+        &FindingsOptions {
             after: a.after,
             counter: a.counter,
             ..Default::default()
         },
     )?;
+    let report = heapframe::views::page::page(&bundle, &findings, 12)?;
     heapframe::files::replace_file(&a.output, report.html.as_bytes())?;
-    let mut text = String::new();
-    for (i, line) in report.evidence.iter().enumerate() {
-        text.push_str(&format!("{}. {}\n", i + 1, terminal(line)));
-    }
+    let mut text = findings.to_text();
     text.push_str(&format!(
         "report: {} ({} kB)\n",
         terminal(&a.output.display().to_string()),

@@ -4,10 +4,10 @@
 //! the evidence; what only a person can answer (does the cache have a size
 //! limit and a TTL?) stays an open question, whatever the manifest says.
 
-use std::net::IpAddr;
-
+use crate::address::{AddressClass, Host, TargetUrl, classify, classify_name};
 use crate::evidence::bundle::Bundle;
 use crate::evidence::metrics::names;
+use crate::evidence::verdict::Outcome;
 
 /// The state of a checklist item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,50 +45,11 @@ pub struct Item {
 /// The minimum time between the first and last heap snapshot.
 pub const MIN_SNAPSHOT_SPAN_SECS: i64 = 300;
 
-/// The host part of a target such as `http://10.0.3.7:6060/debug/pprof`
-/// (`10.0.3.7`), without brackets for IPv6 (`http://[::1]:6060` → `::1`).
-pub fn target_host(target: &str) -> &str {
-    let rest = target.split_once("://").map_or(target, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    if let Some(h) = authority.strip_prefix('[') {
-        h.split(']').next().unwrap_or("")
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(h, p)| {
-            if p.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                authority
-            }
-        })
-    }
-}
-
-/// True for addresses that stay inside an organisation's network:
-/// loopback, private (RFC 1918), link-local, and IPv6 unique-local.
-///
-/// ```
-/// use heapframe::evidence::checklist::is_internal_ip;
-/// assert!(is_internal_ip("10.0.3.7".parse().unwrap()));
-/// assert!(is_internal_ip("::1".parse().unwrap()));
-/// assert!(!is_internal_ip("8.8.8.8".parse().unwrap()));
-/// ```
-pub fn is_internal_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v) => v.is_loopback() || v.is_private() || v.is_link_local(),
-        IpAddr::V6(v) => match v.to_ipv4_mapped() {
-            Some(v4) => is_internal_ip(IpAddr::V4(v4)),
-            None => {
-                v.is_loopback()
-                    || (v.segments()[0] & 0xfe00) == 0xfc00
-                    || (v.segments()[0] & 0xffc0) == 0xfe80
-            }
-        },
-    }
-}
-
-/// Judges whether an address is internal (loopback, private, link-local,
-/// unique-local) from a target such as `http://10.0.3.7:6060/debug/pprof`.
+/// Judges whether a target such as `http://10.0.3.7:6060/debug/pprof` is
+/// internal-only, reading it exactly as the collector does
+/// ([`TargetUrl::parse`]): loopback, private and link-local addresses pass,
+/// public and cloud-metadata addresses fail, a host name other than
+/// `localhost` stays open (only its resolution can tell).
 pub fn internal_target(target: &str) -> (Status, String) {
     if target.trim().is_empty() {
         return (
@@ -96,28 +57,56 @@ pub fn internal_target(target: &str) -> (Status, String) {
             "the manifest names no target: say where the profiles came from".into(),
         );
     }
-    let host = target_host(target);
-    match host.parse::<IpAddr>() {
-        Ok(ip) => {
-            if is_internal_ip(ip) {
-                (Status::Passed, format!("{ip} is an internal address"))
-            } else {
-                (
-                    Status::Failed,
-                    format!("{ip} is a public address: the pprof endpoint must not be exposed"),
-                )
-            }
+    let url = match TargetUrl::parse(target) {
+        Ok(u) => u,
+        Err(e) => {
+            return (
+                Status::Open,
+                format!("the manifest's target cannot be judged: {e}"),
+            );
         }
-        Err(_) if host == "localhost" => (Status::Passed, "localhost".into()),
-        Err(_) => (
+    };
+    let (host, class) = match url.host() {
+        Host::Ip(ip) => (ip.to_string(), Some(classify(*ip))),
+        Host::Name(name) => (name.clone(), classify_name(name)),
+    };
+    match class {
+        Some(AddressClass::Loopback | AddressClass::Private) => {
+            (Status::Passed, format!("{host} is an internal address"))
+        }
+        Some(AddressClass::LinkLocal) => (
+            Status::Passed,
+            format!("{host} is a link-local address, not routed beyond its network segment"),
+        ),
+        Some(AddressClass::Metadata) => (
+            Status::Failed,
+            format!("{host} is a cloud metadata service address, not a service's pprof endpoint"),
+        ),
+        Some(AddressClass::Public) => (
+            Status::Failed,
+            format!("{host} is a public address: the pprof endpoint must not be exposed"),
+        ),
+        None => (
             Status::Open,
             format!("{host:?} is a host name: confirm it resolves to an internal address only"),
         ),
     }
 }
 
-/// Evaluates the checklist on `bundle`.
-pub fn checklist(bundle: &Bundle) -> Vec<Item> {
+/// A regression check that was run: the after-fix bundle and what it
+/// concluded.
+#[derive(Debug, Clone, Copy)]
+pub struct AfterFix<'a> {
+    /// Where the after-fix bundle was read from.
+    pub path: &'a std::path::Path,
+    /// The outcome of the check.
+    pub outcome: Outcome,
+}
+
+/// Evaluates the checklist on `bundle`; `after` is the regression check run
+/// against an after-fix bundle, when there was one (without it, the
+/// manifest's `after_fix` is looked at, but no check was run).
+pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
     let mut items = Vec::new();
     let (status, detail) = internal_target(&bundle.manifest.target);
     items.push(Item {
@@ -210,6 +199,27 @@ pub fn checklist(bundle: &Bundle) -> Vec<Item> {
         },
     });
 
+    if let Some(a) = after {
+        let (status, what) = match a.outcome {
+            Outcome::Fixed => (Status::Passed, "the fix holds"),
+            Outcome::Improved => (
+                Status::Open,
+                "better, but not yet a plateau: check again later",
+            ),
+            Outcome::NotFixed => (Status::Failed, "memory still grows after the fix"),
+            Outcome::NotEnoughData => (Status::Open, "the after-fix window is too short to judge"),
+        };
+        items.push(Item {
+            item: "post-fix regression done",
+            status,
+            detail: format!(
+                "regression check against {}: {} ({what})",
+                a.path.display(),
+                a.outcome.as_str()
+            ),
+        });
+        return items;
+    }
     let after = bundle
         .manifest
         .after_fix

@@ -5,17 +5,26 @@
 //! Safety rules, each tested:
 //! - every file is written atomically under a new name
 //!   ([`crate::files::write_new`]): a crash or Ctrl-C leaves complete files
-//!   and hidden temporaries, which loading ignores and the next run removes;
+//!   and hidden temporaries marked as heapframe's
+//!   ([`crate::files::temp_name`]), which loading ignores and the next run
+//!   removes — only those, and only in a bundle whose manifest names this
+//!   target;
 //! - nothing already in the bundle is replaced: a restarted collector adds
 //!   files next to the old ones (a bundle collected from another target is
 //!   refused, so two services never mix); the manifest is written when the
 //!   bundle has none, and an existing one only gains a `target` when it
 //!   names none (its other fields kept as they are);
+//! - a refused run (another target, an unreadable manifest) changes
+//!   nothing in the folder: the checks come before any folder is created
+//!   or any file removed;
 //! - a failed fetch (the service restarting, answering slowly, answering
 //!   garbage) or a failed write is recorded as a gap in `gaps.jsonl` and the
-//!   run goes on; the next tick tries again;
-//! - the target must be internal unless explicitly allowed
-//!   ([`crate::live::http::FetchOptions::allow_public`]);
+//!   run goes on; the next tick tries again. The gap log is only ever
+//!   appended to, and its errors quote no more than a short, sanitised
+//!   excerpt of an answer;
+//! - the target's address must be allowed
+//!   ([`crate::live::http::FetchOptions::addresses`]), and the target is
+//!   stored and printed without credentials;
 //! - a bundle folder that cannot be written is reported before anything is
 //!   fetched.
 //!
@@ -38,9 +47,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::address::TargetUrl;
 use crate::error::{Error, FetchError, ProfileError, Result};
 use crate::evidence::bundle::{Manifest, SnapshotKind};
-use crate::files::{remove_stale_temp_files, replace_file, write_new};
+use crate::files::{remove_stale_temp_files, replace_file, temp_name, write_new};
 use crate::live::http::now_ms;
 use crate::live::service::{ProfileQuery, Service};
 
@@ -107,6 +117,90 @@ pub struct Gap {
     pub error: String,
 }
 
+/// What a bundle's `gaps.jsonl` holds, as far as it can be read.
+#[derive(Debug, Clone, Default)]
+pub struct GapLog {
+    /// The gaps, in the order recorded.
+    pub gaps: Vec<Gap>,
+    /// One line for each line that is not a gap record, naming the file
+    /// and the line number (the line is skipped, and stays in the file).
+    pub unreadable: Vec<String>,
+}
+
+/// The largest `gaps.jsonl` [`read_gaps`] reads (64 MiB; a gap is a line
+/// of a few hundred bytes).
+pub const MAX_GAP_LOG_BYTES: u64 = 64 << 20;
+
+/// Reads a `gaps.jsonl` (none: no gaps). A line that is not a gap record —
+/// invalid UTF-8 or JSON, a line cut short by a crash — is reported in
+/// [`GapLog::unreadable`] and skipped; it is never a reason to lose the
+/// others.
+pub fn read_gaps(path: &Path) -> Result<GapLog> {
+    use std::io::Read;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(GapLog::default()),
+        Err(e) => {
+            return Err(Error::profile(
+                path.display().to_string(),
+                ProfileError::Io(e),
+            ));
+        }
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_GAP_LOG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::profile(path.display().to_string(), ProfileError::Io(e)))?;
+    let mut log = GapLog::default();
+    if bytes.len() as u64 > MAX_GAP_LOG_BYTES {
+        bytes.truncate(MAX_GAP_LOG_BYTES as usize);
+        log.unreadable.push(format!(
+            "{}: larger than {MAX_GAP_LOG_BYTES} bytes; only the start was read",
+            path.display()
+        ));
+    }
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Gap>(line) {
+            Ok(g) => log.gaps.push(g),
+            Err(e) => log.unreadable.push(format!(
+                "{}:{}: not a gap record ({e}); skipped, and kept in the file",
+                path.display(),
+                i + 1
+            )),
+        }
+    }
+    Ok(log)
+}
+
+/// Appends `line` and a newline to `path` (created when missing) in one
+/// write with `O_APPEND`: what is in the file stays as it is, whatever it
+/// holds. A last line cut short by a crash (no newline) is ended first,
+/// so the new line stands alone.
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)?;
+    let mut buf = Vec::with_capacity(line.len() + 2);
+    if f.metadata()?.len() > 0 {
+        let mut last = [0u8];
+        f.seek(SeekFrom::End(-1))?;
+        f.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            buf.push(b'\n');
+        }
+    }
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
+    f.write_all(&buf)?;
+    f.sync_data()
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Default)]
 pub struct CollectReport {
@@ -134,6 +228,8 @@ pub struct Collector {
     opts: CollectOptions,
     stop: Arc<AtomicBool>,
     existing_heap: usize,
+    /// What to tell the user when the run starts (unreadable gap lines).
+    startup_notes: Vec<String>,
 }
 
 /// RFC 3339 (UTC, whole seconds) of a Unix-milliseconds time.
@@ -174,9 +270,10 @@ fn describe_gaps(gaps: &[Gap]) -> String {
 
 impl Collector {
     /// Prepares `out` (created when missing) for collection from `service`:
-    /// checks that it can be written, that it was not collected from another
-    /// target, removes temporaries a killed run left, and writes the
-    /// manifest when the bundle has none. Nothing is fetched yet.
+    /// checks that it was not collected from another target and that it
+    /// can be written, removes temporaries a killed run left, and writes
+    /// the manifest when the bundle has none. Nothing is fetched yet, and
+    /// when it refuses, nothing in `out` was created, changed or removed.
     pub fn new(service: Service, out: impl AsRef<Path>, opts: CollectOptions) -> Result<Collector> {
         let out = out.as_ref().to_path_buf();
         if opts.every.is_zero() || opts.metrics_every.is_zero() {
@@ -184,6 +281,87 @@ impl Collector {
                 "collection intervals must be longer than zero".into(),
             ));
         }
+        // First what the folder says about itself: refuse before touching it.
+        let manifest_path = out.join("manifest.json");
+        let bad_manifest = |e: String| {
+            Error::profile(
+                manifest_path.display().to_string(),
+                ProfileError::Decode(format!("invalid manifest: {e}")),
+            )
+        };
+        let existing = match std::fs::read_to_string(&manifest_path) {
+            Ok(text) => {
+                let m: Manifest =
+                    serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
+                Some((text, m))
+            }
+            // No bundle there yet (creating it reports an unusable path).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                None
+            }
+            Err(e) => {
+                return Err(Error::profile(
+                    manifest_path.display().to_string(),
+                    ProfileError::Io(e),
+                ));
+            }
+        };
+        let ours = match &existing {
+            Some((_, m)) if !m.target.is_empty() => {
+                let same =
+                    TargetUrl::parse(&m.target).is_ok_and(|t| t.same_endpoint(service.base()));
+                if !same {
+                    let theirs = crate::address::redact_url(&m.target);
+                    return Err(Error::Option(format!(
+                        "{}: this bundle was collected from {theirs}, not {}: collect into \
+                         another folder (one bundle, one service)",
+                        out.display(),
+                        service.base()
+                    )));
+                }
+                true
+            }
+            _ => false,
+        };
+        let manifest_json = match &existing {
+            // Add the target and keep every other field as it is,
+            // including fields heapframe does not know.
+            Some((text, m)) if m.target.is_empty() => {
+                let mut v: serde_json::Value =
+                    serde_json::from_str(text).map_err(|e| bad_manifest(e.to_string()))?;
+                let obj = v
+                    .as_object_mut()
+                    .ok_or_else(|| bad_manifest("not a JSON object".into()))?;
+                obj.insert("target".into(), service.base().to_string().into());
+                Some(v)
+            }
+            Some(_) => None,
+            None => {
+                let m = Manifest {
+                    service: opts.service.clone(),
+                    target: service.base().to_string(),
+                    captured_by: "heapframe collect".into(),
+                    captured_at: rfc3339(now_ms()),
+                    notes: format!(
+                        "heap every {}, metrics every {}",
+                        short(opts.every),
+                        short(opts.metrics_every)
+                    ),
+                    ..Default::default()
+                };
+                Some(
+                    serde_json::to_value(&m)
+                        .map_err(|e| Error::Output(format!("manifest: {e}")))?,
+                )
+            }
+        };
+        // Then the folders, and a probe in each: a read-only disk is found
+        // now, not after the first capture was fetched.
         let mut dirs: Vec<PathBuf> = opts.kinds.iter().map(|k| out.join(k.dir())).collect();
         if opts.metrics != MetricsSource::Off {
             dirs.push(out.join("metrics"));
@@ -192,65 +370,17 @@ impl Collector {
             std::fs::create_dir_all(d)
                 .map_err(|e| write_err(d, "create the bundle folder (nothing was fetched)", e))?;
         }
-        // A probe in every folder: a read-only disk is found now, not after
-        // the first capture was fetched.
         for d in std::iter::once(&out).chain(&dirs) {
-            let probe = d.join(format!(".write-probe.tmp-{}", std::process::id()));
+            let probe = d.join(temp_name("write-probe"));
             std::fs::write(&probe, b"")
                 .map_err(|e| write_err(d, "write into the bundle (nothing was fetched)", e))?;
             let _ = std::fs::remove_file(&probe);
-            remove_stale_temp_files(d);
+            // Temporaries of a killed run: only heapframe's own, and only in
+            // a bundle that was already this target's.
+            if ours {
+                remove_stale_temp_files(d);
+            }
         }
-        let manifest_path = out.join("manifest.json");
-        let bad_manifest = |e: String| {
-            Error::profile(
-                manifest_path.display().to_string(),
-                ProfileError::Decode(format!("invalid manifest: {e}")),
-            )
-        };
-        let manifest_json = if manifest_path.exists() {
-            let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-                Error::profile(manifest_path.display().to_string(), ProfileError::Io(e))
-            })?;
-            let m: Manifest =
-                serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
-            if !m.target.is_empty() && m.target != service.base() {
-                return Err(Error::Option(format!(
-                    "{}: this bundle was collected from {}, not {}: collect into another folder \
-                     (one bundle, one service)",
-                    out.display(),
-                    m.target,
-                    service.base()
-                )));
-            }
-            if m.target.is_empty() {
-                // Add the target and keep every other field as it is,
-                // including fields heapframe does not know.
-                let mut v: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
-                let obj = v
-                    .as_object_mut()
-                    .ok_or_else(|| bad_manifest("not a JSON object".into()))?;
-                obj.insert("target".into(), service.base().into());
-                Some(v)
-            } else {
-                None
-            }
-        } else {
-            let m = Manifest {
-                service: opts.service.clone(),
-                target: service.base().to_string(),
-                captured_by: "heapframe collect".into(),
-                captured_at: rfc3339(now_ms()),
-                notes: format!(
-                    "heap every {}, metrics every {}",
-                    short(opts.every),
-                    short(opts.metrics_every)
-                ),
-                ..Default::default()
-            };
-            Some(serde_json::to_value(&m).map_err(|e| Error::Output(format!("manifest: {e}")))?)
-        };
         if let Some(v) = manifest_json {
             let json = serde_json::to_string_pretty(&v)
                 .map_err(|e| Error::Output(format!("manifest: {e}")))?;
@@ -263,12 +393,17 @@ impl Collector {
                     .count()
             })
             .unwrap_or(0);
+        let startup_notes = match read_gaps(&out.join("gaps.jsonl")) {
+            Ok(log) => log.unreadable,
+            Err(e) => vec![e.to_string()],
+        };
         Ok(Collector {
             service,
             out,
             opts,
             stop: Arc::new(AtomicBool::new(false)),
             existing_heap,
+            startup_notes,
         })
     }
 
@@ -296,17 +431,10 @@ impl Collector {
             error: error.to_string().replace('\n', " "),
         };
         report.gaps.push(gap.clone());
-        // The gap log is rewritten whole with one more line: it only grows.
-        let path = self.out.join("gaps.jsonl");
-        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
+        // Appended, never rewritten; when even this cannot be written, the
+        // report still has it.
         if let Ok(line) = serde_json::to_string(&gap) {
-            text.push_str(&line);
-            text.push('\n');
-            // When even this cannot be written, the report still has it.
-            let _ = replace_file(&path, text.as_bytes());
+            let _ = append_line(&self.out.join("gaps.jsonl"), &line);
         }
     }
 
@@ -408,6 +536,9 @@ impl Collector {
                 }
             }
         };
+        for n in &self.startup_notes {
+            say(format!("note: {n}"));
+        }
         if self.existing_heap > 0 {
             say(format!(
                 "{}: appending to a bundle that has {} heap snapshots",

@@ -3,11 +3,25 @@
 //! so a notebook cell or a plain loop can call it).
 //!
 //! A [`Service`] is one Go service's base address (`http://10.0.3.7:6060`).
-//! Before anything is sent, its address must be internal — loopback,
-//! private, link-local or unique-local — because a pprof endpoint should
-//! never be reachable from the internet; [`FetchOptions::allow_public`]
-//! lifts that. Redirects are followed only to addresses that pass the same
-//! check.
+//! Before anything is sent, its address must be allowed by the
+//! [`AddressPolicy`] of [`FetchOptions::addresses`]: loopback and private
+//! addresses always; public, link-local (169.254.0.0/16, `fe80::/10`) and
+//! cloud-metadata addresses each only when allowed explicitly, because a
+//! pprof endpoint should never face the internet and a redirect to
+//! `169.254.169.254` would fetch the machine's credentials. Redirects are
+//! checked the same way before they are followed.
+//!
+//! A host name is checked when the connection is made, by the client's own
+//! resolver: it looks the name up once, refuses the answer if any address
+//! is not allowed, and the connection goes to exactly the addresses it
+//! checked (no second lookup that a DNS server could answer differently),
+//! for the target and for every redirect. [`check_target`] does the same
+//! check up front, so a refused target fails before anything is sent.
+//!
+//! Credentials never show: user info in a URL is sent as basic
+//! authentication and shown as `***`, [`Auth`] and the extra headers print
+//! without their values, and an error quotes at most a short excerpt of an
+//! answer, with anything shaped like a key or token hidden.
 //!
 //! Every answer is checked before it is returned: a profile must decode as
 //! a profile (Go serves `/debug/pprof/*` gzipped *without* a
@@ -30,14 +44,15 @@
 //! ```
 
 use std::io::Read;
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::blocking::{Client, Response};
 
+use crate::address::{AddressPolicy, Host, TargetUrl};
 use crate::error::{Error, FetchError, Result};
-use crate::evidence::checklist::is_internal_ip;
 
 /// Credentials sent with every request (for endpoints behind a proxy).
 #[derive(Clone, PartialEq, Eq)]
@@ -64,7 +79,7 @@ impl std::fmt::Debug for Auth {
 }
 
 /// How to talk to a service or a Prometheus server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FetchOptions {
     /// Time allowed for one request, answer included (default 30 s). A
     /// `seconds=N` profile gets N seconds more.
@@ -78,12 +93,34 @@ pub struct FetchOptions {
     /// Wait before the first retry, doubled for each further one
     /// (default 500 ms).
     pub backoff: Duration,
-    /// Extra request headers, e.g. `("X-Scope-OrgID", "ops")`.
+    /// Extra request headers, e.g. `("X-Scope-OrgID", "ops")`. Their
+    /// values are never printed.
     pub headers: Vec<(String, String)>,
     /// Credentials, if the endpoint is behind an authenticating proxy.
     pub auth: Option<Auth>,
-    /// Allow addresses that are not loopback or private (default false).
-    pub allow_public: bool,
+    /// Which addresses may be reached (default: loopback and private only).
+    pub addresses: AddressPolicy,
+}
+
+impl std::fmt::Debug for FetchOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values may be credentials: names only.
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(k, _)| format!("{k}: ***"))
+            .collect();
+        f.debug_struct("FetchOptions")
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_bytes", &self.max_bytes)
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .field("headers", &headers)
+            .field("auth", &self.auth)
+            .field("addresses", &self.addresses)
+            .finish()
+    }
 }
 
 impl Default for FetchOptions {
@@ -96,9 +133,29 @@ impl Default for FetchOptions {
             backoff: Duration::from_millis(500),
             headers: Vec::new(),
             auth: None,
-            allow_public: false,
+            addresses: AddressPolicy::default(),
         }
     }
+}
+
+/// Moves credentials written into a URL (`http://user:password@host`)
+/// into the options as basic authentication, so that the URL holds no
+/// secret. Credentials given twice are an error.
+pub(crate) fn credentials_into_options(
+    mut url: TargetUrl,
+    mut opts: FetchOptions,
+) -> Result<(TargetUrl, FetchOptions)> {
+    if let Some((user, password)) = url.take_credentials() {
+        if opts.auth.is_some() {
+            return Err(Error::Option(format!(
+                "{url}: credentials are given both in the URL and as --bearer/--basic \
+                 (FetchOptions::auth); give them once, preferably with --bearer-file or \
+                 --basic-file"
+            )));
+        }
+        opts.auth = Some(Auth::Basic { user, password });
+    }
+    Ok((url, opts))
 }
 
 /// The current time in Unix milliseconds.
@@ -160,66 +217,136 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
-/// Checks that `url`'s host is internal (see the module docs), resolving
-/// a host name (a DNS lookup, no connection) when it is one: every address
-/// it resolves to must be internal. Returns the reason for refusing.
+/// Checks that `url`'s host may be reached under `policy` (see the
+/// module docs), looking a host name up (a DNS query, no connection): every
+/// address it resolves to must be allowed. Returns the reason for refusing.
 ///
 /// ```
-/// use heapframe::live::http::check_internal;
-/// assert!(check_internal("http://127.0.0.1:6060").is_ok());
-/// assert!(check_internal("http://10.1.2.3:6060/debug/pprof/heap").is_ok());
-/// assert!(check_internal("http://8.8.8.8:6060").is_err());
+/// use heapframe::address::{AddressPolicy, TargetUrl};
+/// use heapframe::live::http::check_target;
+/// let check = |u: &str| check_target(&TargetUrl::parse(u).unwrap(), &AddressPolicy::default());
+/// assert!(check("http://127.0.0.1:6060").is_ok());
+/// assert!(check("http://10.1.2.3:6060/debug/pprof/heap").is_ok());
+/// assert!(check("http://8.8.8.8:6060").is_err());
+/// assert!(check("http://169.254.169.254/latest/meta-data/").is_err());
 /// ```
-pub fn check_internal(url: &str) -> std::result::Result<(), FetchError> {
-    let parsed = parse_url(url)?;
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| FetchError::BadUrl(format!("{url:?} names no host")))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ips: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) if host.eq_ignore_ascii_case("localhost") => return Ok(()),
-        Err(_) => {
-            let port = parsed.port_or_known_default().unwrap_or(80);
-            let addrs = (host, port)
-                .to_socket_addrs()
-                .map_err(|e| FetchError::Connect(format!("cannot resolve host {host:?}: {e}")))?;
-            addrs.map(|a| a.ip()).collect()
-        }
-    };
-    let literal = host.parse::<IpAddr>().is_ok();
-    match ips.iter().find(|ip| !is_internal_ip(**ip)) {
-        None if ips.is_empty() => Err(FetchError::Connect(format!(
-            "host {host:?} resolves to no address"
-        ))),
-        None => Ok(()),
-        Some(ip) if literal => Err(FetchError::NotInternal(format!(
-            "{ip} is not a loopback or private address"
-        ))),
-        Some(ip) => Err(FetchError::NotInternal(format!(
-            "host {host:?} resolves to {ip}, which is not a loopback or private address"
-        ))),
+pub fn check_target(
+    url: &TargetUrl,
+    policy: &AddressPolicy,
+) -> std::result::Result<(), FetchError> {
+    check_with(url, policy, system_lookup)
+}
+
+fn check_with(
+    url: &TargetUrl,
+    policy: &AddressPolicy,
+    lookup: Lookup,
+) -> std::result::Result<(), FetchError> {
+    match url.host() {
+        Host::Ip(ip) => policy.check_ip(*ip).map_err(FetchError::NotInternal),
+        Host::Name(name) => resolve_checked(name, url.port(), policy, lookup).map(|_| ()),
     }
 }
 
-pub(crate) fn parse_url(url: &str) -> std::result::Result<Url, FetchError> {
-    let with_scheme = if url.contains("://") {
-        url.to_string()
-    } else {
-        format!("http://{url}")
-    };
-    let u = Url::parse(&with_scheme).map_err(|e| FetchError::BadUrl(format!("{url:?}: {e}")))?;
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(FetchError::BadUrl(format!(
-            "{url:?}: only http and https are supported"
+/// Looks a host name up: `(name, port)` to socket addresses.
+type Lookup = fn(&str, u16) -> std::io::Result<Vec<SocketAddr>>;
+
+fn system_lookup(name: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    Ok((name, port).to_socket_addrs()?.collect())
+}
+
+/// Looks `name` up once and returns its addresses if the policy allows
+/// every one of them (and the name itself).
+fn resolve_checked(
+    name: &str,
+    port: u16,
+    policy: &AddressPolicy,
+    lookup: Lookup,
+) -> std::result::Result<Vec<SocketAddr>, FetchError> {
+    policy.check_name(name).map_err(FetchError::NotInternal)?;
+    let addrs = lookup(name, port)
+        .map_err(|e| FetchError::Connect(format!("cannot resolve host {name:?}: {e}")))?;
+    if addrs.is_empty() {
+        return Err(FetchError::Connect(format!(
+            "host {name:?} resolves to no address"
         )));
     }
-    Ok(u)
+    for a in &addrs {
+        policy
+            .check_ip(a.ip())
+            .map_err(|why| FetchError::NotInternal(format!("host {name:?} resolves to {why}")))?;
+    }
+    Ok(addrs)
+}
+
+/// The client's resolver: the addresses it returns are the ones it checked,
+/// so a connection never goes to an address the policy refuses, whatever
+/// a DNS server answers to a second question.
+struct GuardedResolver {
+    policy: AddressPolicy,
+    lookup: Lookup,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_string();
+        let (policy, lookup) = (self.policy, self.lookup);
+        Box::pin(async move {
+            // Port 0: the connector puts the URL's port in.
+            let found =
+                tokio::task::spawn_blocking(move || resolve_checked(&name, 0, &policy, lookup))
+                    .await
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs =
+                found.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Checks a redirect's target before it is followed: read with the one
+/// URL reader, the host an IP address the policy allows or a name it does
+/// not refuse by itself (the resolver checks the addresses).
+fn check_redirect(url: &Url, policy: &AddressPolicy) -> std::result::Result<(), String> {
+    let target = TargetUrl::parse(url.as_str()).map_err(|e| e.to_string())?;
+    same_host(url, &target)?;
+    let refused = match target.host() {
+        Host::Ip(ip) => policy.check_ip(*ip),
+        Host::Name(name) => policy.check_name(name),
+    };
+    refused.map_err(|why| format!("{REDIRECT_REFUSED} {target} ({why})"))
+}
+
+/// Fails unless reqwest's reading of a URL names the host and port that
+/// heapframe's reading checked.
+fn same_host(url: &Url, target: &TargetUrl) -> std::result::Result<(), String> {
+    let host = url.host_str().unwrap_or("");
+    let same = match (target.host(), host.strip_prefix('[')) {
+        (Host::Ip(ip), Some(v6)) => v6.trim_end_matches(']').parse() == Ok(*ip),
+        (Host::Ip(ip), None) => host.parse() == Ok(*ip),
+        (Host::Name(name), None) => host == name,
+        (Host::Name(_), Some(_)) => false,
+    };
+    if same && url.port_or_known_default() == Some(target.port()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{target}: the URL reads differently to the HTTP client; refused"
+        ))
+    }
+}
+
+/// The URL reqwest is given for `target`, checked to name the same host.
+fn request_url(target: &TargetUrl) -> std::result::Result<Url, FetchError> {
+    let url = Url::parse(&target.to_request_string())
+        .map_err(|e| FetchError::BadUrl(format!("{target}: {e}")))?;
+    same_host(&url, target).map_err(FetchError::BadUrl)?;
+    Ok(url)
 }
 
 /// The HTTP side shared by the service client and the Prometheus client:
-/// a client with the options applied, the internal-address policy, bounded
-/// reads and retries.
+/// a client with the options applied, the address policy, bounded reads
+/// and retries.
 #[derive(Debug, Clone)]
 pub(crate) struct Http {
     client: Client,
@@ -233,38 +360,43 @@ pub(crate) struct Body {
 }
 
 impl Http {
-    pub(crate) fn new(base: &str, opts: FetchOptions) -> Result<Http> {
-        if !opts.allow_public {
-            check_internal(base).map_err(|e| Error::fetch(base, e))?;
-        }
-        let allow_public = opts.allow_public;
+    /// A client for `base`, refused (before anything is sent) when its
+    /// address is not allowed.
+    pub(crate) fn new(base: &TargetUrl, opts: FetchOptions) -> Result<Http> {
+        Http::with_lookup(base, opts, system_lookup)
+    }
+
+    fn with_lookup(base: &TargetUrl, opts: FetchOptions, lookup: Lookup) -> Result<Http> {
+        check_with(base, &opts.addresses, lookup).map_err(|e| Error::fetch(base, e))?;
+        let policy = opts.addresses;
         let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 {
                 return attempt.error("more than 5 redirects");
             }
-            if !allow_public && let Err(e) = check_internal(attempt.url().as_str()) {
-                let msg = match e {
-                    FetchError::NotInternal(why) => {
-                        format!("{REDIRECT_REFUSED} {} ({why})", attempt.url())
-                    }
-                    other => format!("redirect to {}: {other}", attempt.url()),
-                };
-                return attempt.error(msg);
+            match check_redirect(attempt.url(), &policy) {
+                Ok(()) => attempt.follow(),
+                Err(why) => attempt.error(why),
             }
-            attempt.follow()
         });
         let mut headers = reqwest::header::HeaderMap::new();
         for (k, v) in &opts.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.trim().as_bytes())
                 .map_err(|e| Error::Option(format!("invalid header name {k:?}: {e}")))?;
-            let value = reqwest::header::HeaderValue::from_str(v.trim())
+            let mut value = reqwest::header::HeaderValue::from_str(v.trim())
                 .map_err(|e| Error::Option(format!("invalid value for header {k:?}: {e}")))?;
+            value.set_sensitive(true);
             headers.append(name, value);
         }
         // Straight to the target: a forward proxy from the environment
-        // (HTTP_PROXY...) would carry internal traffic elsewhere.
+        // (HTTP_PROXY...) would carry internal traffic elsewhere. No
+        // Referer: the previous URL's query may hold a secret.
         let client = Client::builder()
             .no_proxy()
+            .referer(false)
+            .dns_resolver(Arc::new(GuardedResolver {
+                policy: opts.addresses,
+                lookup,
+            }))
             .connect_timeout(opts.connect_timeout)
             .timeout(None)
             .redirect(redirect)
@@ -283,7 +415,7 @@ impl Http {
     /// failures (of the request or of `check`) with back-off.
     pub(crate) fn get<T>(
         &self,
-        url: &str,
+        url: &TargetUrl,
         extra_time: Duration,
         check: impl Fn(Body) -> std::result::Result<T, FetchError>,
     ) -> Result<T> {
@@ -302,9 +434,13 @@ impl Http {
         }
     }
 
-    fn get_once(&self, url: &str, extra_time: Duration) -> std::result::Result<Body, FetchError> {
+    fn get_once(
+        &self,
+        url: &TargetUrl,
+        extra_time: Duration,
+    ) -> std::result::Result<Body, FetchError> {
         let timeout = self.opts.timeout + extra_time;
-        let mut req = self.client.get(url).timeout(timeout);
+        let mut req = self.client.get(request_url(url)?).timeout(timeout);
         match &self.opts.auth {
             Some(Auth::Bearer(t)) => req = req.bearer_auth(t),
             Some(Auth::Basic { user, password }) => req = req.basic_auth(user, password.as_ref()),
@@ -319,7 +455,7 @@ impl Http {
                 .unwrap_or("")
                 .to_string()
         };
-        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let content_type = excerpt(header(reqwest::header::CONTENT_TYPE).as_bytes(), 80);
         let encoding = header(reqwest::header::CONTENT_ENCODING);
         let limit = self.opts.max_bytes;
         if let Some(n) = resp.content_length()
@@ -334,7 +470,7 @@ impl Http {
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 content_type,
-                body: printable_start(&start, 120),
+                body: excerpt(&start, 120),
                 hint: status_hint(status.as_u16()).to_string(),
             });
         }
@@ -390,9 +526,16 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> FetchError {
             secs: timeout.as_secs_f64(),
         };
     }
-    // The innermost cause says most ("Connection refused", a TLS problem).
+    // The innermost cause says most ("Connection refused", a TLS problem);
+    // reqwest's own message is left out, as it repeats the URL in full.
     let mut cause: &dyn std::error::Error = e;
     while let Some(next) = cause.source() {
+        // The resolver's refusal, as it made it.
+        match next.downcast_ref::<FetchError>() {
+            Some(FetchError::NotInternal(why)) => return FetchError::NotInternal(why.clone()),
+            Some(FetchError::Connect(why)) => return FetchError::Connect(why.clone()),
+            _ => {}
+        }
         cause = next;
     }
     if e.is_redirect() {
@@ -405,8 +548,10 @@ fn transport_error(e: &reqwest::Error, timeout: Duration) -> FetchError {
     }
     if e.is_connect() {
         FetchError::Connect(cause.to_string())
+    } else if e.is_body() || e.is_decode() {
+        FetchError::Transport(format!("reading the answer: {cause}"))
     } else {
-        FetchError::Transport(format!("{e}: {cause}"))
+        FetchError::Transport(format!("sending the request: {cause}"))
     }
 }
 
@@ -424,20 +569,43 @@ fn status_hint(status: u16) -> &'static str {
     }
 }
 
-/// The first `n` bytes of `bytes` as text a person can read (other bytes
-/// as `\xNN`).
-fn printable_start(bytes: &[u8], n: usize) -> String {
+/// At most `n` bytes from the start of an answer, as text that is safe to
+/// show and to store in `gaps.jsonl`: printable ASCII (other bytes as
+/// `\xNN`, line breaks as spaces), and every run of 16 or more key-like
+/// characters (letters, digits, `+/=_-`) that mixes letters and digits —
+/// the shape of keys, tokens and passwords — replaced by
+/// `[N chars hidden]`. A run cut by the limit is judged whole.
+fn excerpt(bytes: &[u8], n: usize) -> String {
+    const MIN_SECRET: usize = 16;
+    let keyish = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-');
     let mut s = String::new();
-    for &b in bytes.iter().take(n) {
-        if b.is_ascii_graphic() || b == b' ' {
-            s.push(b as char);
-        } else if b == b'\n' || b == b'\r' || b == b'\t' {
-            s.push(' ');
+    let mut i = 0;
+    while i < bytes.len().min(n) {
+        let b = bytes[i];
+        if keyish(b) {
+            let run = bytes[i..].iter().take_while(|&&c| keyish(c)).count();
+            let word = &bytes[i..i + run];
+            let secret = run >= MIN_SECRET
+                && word.iter().any(u8::is_ascii_digit)
+                && word.iter().any(u8::is_ascii_alphabetic);
+            if secret {
+                s.push_str(&format!("[{run} chars hidden]"));
+            } else {
+                s.push_str(&String::from_utf8_lossy(&word[..run.min(n - i)]));
+            }
+            i += run;
         } else {
-            s.push_str(&format!("\\x{b:02x}"));
+            if b.is_ascii_graphic() || b == b' ' {
+                s.push(b as char);
+            } else if b == b'\n' || b == b'\r' || b == b'\t' {
+                s.push(' ');
+            } else {
+                s.push_str(&format!("\\x{b:02x}"));
+            }
+            i += 1;
         }
     }
-    if bytes.len() > n {
+    if bytes.len() > i {
         s.push_str("...");
     }
     s
@@ -456,11 +624,12 @@ pub(crate) fn unexpected(
     body: &Body,
     reason: impl Into<String>,
 ) -> FetchError {
+    // A parser's reason may quote the answer: it is shown as an excerpt too.
     FetchError::Unexpected {
         expected,
         content_type: body.content_type.clone(),
-        reason: reason.into(),
-        start: printable_start(&body.bytes, 80),
+        reason: excerpt(reason.into().as_bytes(), 240),
+        start: excerpt(&body.bytes, 80),
     }
 }
 
@@ -484,4 +653,165 @@ pub(crate) fn text_from_body(
     }
     String::from_utf8(body.bytes.clone())
         .map_err(|e| unexpected(expected, body, format!("not UTF-8 text: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static REBIND_LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+
+    /// A DNS answer that changes: loopback to the first question, the
+    /// metadata service to every later one.
+    fn rebinding_lookup(_: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        let ip = match REBIND_LOOKUPS.fetch_add(1, Ordering::SeqCst) {
+            0 => [127, 0, 0, 1],
+            _ => [169, 254, 169, 254],
+        };
+        Ok(vec![SocketAddr::from((ip, port))])
+    }
+
+    /// Names that exist in no DNS: `*.loop.test` is loopback,
+    /// `*.meta.test` the metadata service.
+    fn test_lookup(name: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        let ip = if name.ends_with(".meta.test") {
+            [169, 254, 169, 254]
+        } else {
+            [127, 0, 0, 1]
+        };
+        Ok(vec![SocketAddr::from((ip, port))])
+    }
+
+    fn opts() -> FetchOptions {
+        FetchOptions {
+            retries: 0,
+            connect_timeout: Duration::from_millis(300),
+            timeout: Duration::from_secs(5),
+            ..Default::default()
+        }
+    }
+
+    /// Answers each connection with `answer(path)`; counts connections.
+    fn serve(answer: fn(&str) -> String) -> (u16, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&hits);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let _ = stream.write_all(answer(&path).as_bytes());
+            }
+        });
+        (port, hits)
+    }
+
+    #[test]
+    fn a_second_lookup_cannot_move_the_connection() {
+        let (port, hits) = serve(|_| "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".into());
+        let base = TargetUrl::parse(&format!("http://rebind.test:{port}")).unwrap();
+        // The first answer (loopback) passes the check up front...
+        let http = Http::with_lookup(&base, opts(), rebinding_lookup).unwrap();
+        // ...the connection asks again, gets the metadata service, and is
+        // refused with what it was told: it does not connect anywhere.
+        let e = http
+            .get(&base.with_path("/debug/pprof/heap"), Duration::ZERO, |b| {
+                Ok(b.bytes)
+            })
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(
+                e,
+                Error::Fetch {
+                    error: FetchError::NotInternal(_),
+                    ..
+                }
+            ),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("\"rebind.test\" resolves to 169.254.169.254"),
+            "{msg}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn connections_and_redirects_go_to_the_addresses_checked() {
+        let (port, hits) = serve(|path| match path {
+            "/to-metadata" => "HTTP/1.1 302 Found\r\nLocation: http://creds.meta.test/latest/\r\n\
+                               Content-Length: 0\r\n\r\n"
+                .into(),
+            _ => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".into(),
+        });
+        // These names exist in no DNS: reaching the loopback server proves
+        // the client connects to the addresses the guarded lookup returned.
+        let base = TargetUrl::parse(&format!("http://svc.loop.test:{port}")).unwrap();
+        let http = Http::with_lookup(&base, opts(), test_lookup).unwrap();
+        let ok = http
+            .get(&base.with_path("/x"), Duration::ZERO, |b| Ok(b.bytes))
+            .unwrap();
+        assert_eq!(ok, b"ok");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        // A redirect to a name is checked by the same resolver.
+        let e = http
+            .get(&base.with_path("/to-metadata"), Duration::ZERO, |b| {
+                Ok(b.bytes)
+            })
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(
+                e,
+                Error::Fetch {
+                    error: FetchError::NotInternal(_),
+                    ..
+                }
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("169.254.169.254"), "{msg}");
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+        // A target whose name resolves to a refused address fails up front.
+        let meta = TargetUrl::parse("http://creds.meta.test").unwrap();
+        let e = Http::with_lookup(&meta, opts(), test_lookup).unwrap_err();
+        assert!(e.to_string().contains("--allow-metadata"), "{e}");
+    }
+
+    #[test]
+    fn excerpts_are_short_and_hide_what_looks_like_a_secret() {
+        let body = br#"{"AccessKeyId":"ASIA5EXAMPLE7KEYID42","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY0"}"#;
+        let e = excerpt(body, 80);
+        assert!(!e.contains("ASIA5") && !e.contains("wJalr"), "{e}");
+        assert!(
+            e.contains("AccessKeyId") && e.contains("[20 chars hidden]"),
+            "{e}"
+        );
+        assert!(e.ends_with("..."), "{e}");
+        // Words, metric names and a login page's title stay readable.
+        let page = b"<!DOCTYPE html>\n<title>Sign in - corp proxy</title> go_memstats_heap_inuse_bytes 12345";
+        assert_eq!(
+            excerpt(page, 200),
+            "<!DOCTYPE html> <title>Sign in - corp proxy</title> go_memstats_heap_inuse_bytes 12345"
+        );
+        assert_eq!(excerpt(b"a\x00\xffb", 10), "a\\x00\\xffb");
+        // A secret cut by the limit is judged whole, not shown in part.
+        let cut = excerpt(b"token: abcdef0123456789abcdef0123456789", 12);
+        assert_eq!(cut, "token: [32 chars hidden]");
+    }
 }

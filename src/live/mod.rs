@@ -1,5 +1,4 @@
-//! Live evidence (feature `live`): the HTTP client and its internal-address
-//! guard, a running service's endpoints, the incident collector and
+//! Live evidence (feature `live`): the HTTP client and its address guard, a running service's endpoints, the incident collector and
 //! Prometheus range queries.
 
 pub mod collect;
@@ -7,5 +6,5 @@ pub mod http;
 pub mod prometheus;
 pub mod service;
 
-pub use http::{Auth, FetchOptions, check_internal, now_ms, parse_duration};
+pub use http::{Auth, FetchOptions, check_target, now_ms, parse_duration};
 pub use service::{FetchedProfile, ProfileQuery, Scrape, Service};

@@ -33,12 +33,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::Url;
-
-use crate::error::{Error, FetchError, Result};
+use crate::address::TargetUrl;
+use crate::error::{Error, Result};
 use crate::evidence::metrics::{self, MetricSample, MetricSeries, names};
 use crate::live::FetchOptions;
-use crate::live::http::Http;
+use crate::live::http::{Http, credentials_into_options, unexpected};
 
 /// The most points per series Prometheus returns from one range query.
 pub const MAX_POINTS: u64 = 11_000;
@@ -107,28 +106,21 @@ pub struct History {
 /// A Prometheus server, by its base address (`http://prometheus:9090`).
 #[derive(Debug, Clone)]
 pub struct Server {
-    base: Url,
+    base: TargetUrl,
     http: Http,
 }
 
 impl Server {
     /// A server at `base`. Like [`crate::live::service::Service::new`], refuses
-    /// an address that is not internal unless
-    /// [`FetchOptions::allow_public`].
+    /// an address that [`FetchOptions::addresses`] does not allow, and sends
+    /// credentials in the URL as basic authentication.
     pub fn new(base: &str, opts: FetchOptions) -> Result<Server> {
-        let with_scheme = if base.contains("://") {
-            base.to_string()
-        } else {
-            format!("http://{base}")
-        };
-        let mut url = Url::parse(&with_scheme)
-            .map_err(|e| Error::fetch(base, FetchError::BadUrl(e.to_string())))?;
-        if !url.path().ends_with('/') {
-            let p = format!("{}/", url.path());
-            url.set_path(&p);
-        }
-        let http = Http::new(url.as_str(), opts)?;
-        Ok(Server { base: url, http })
+        let url = TargetUrl::parse(base).map_err(|e| Error::Option(e.to_string()))?;
+        let (url, opts) = credentials_into_options(url, opts)?;
+        let path = format!("{}/", url.path().trim_end_matches('/'));
+        let base = url.with_path(&path);
+        let http = Http::new(&base, opts)?;
+        Ok(Server { base, http })
     }
 
     /// `/api/v1/query_range` for one PromQL expression over a window;
@@ -149,26 +141,22 @@ impl Server {
         }
         let span = Duration::from_millis((end_ms - start_ms) as u64);
         let step = choose_step(span, step);
-        let mut url = self
+        let url = self
             .base
-            .join("api/v1/query_range")
-            .map_err(|e| Error::fetch(self.base.as_str(), FetchError::BadUrl(e.to_string())))?;
-        url.query_pairs_mut()
-            .append_pair("query", query)
-            .append_pair("start", &seconds(start_ms))
-            .append_pair("end", &seconds(end_ms))
-            .append_pair("step", &format!("{}s", step.as_secs()));
-        let url = url.to_string();
+            .with_path(&format!("{}api/v1/query_range", self.base.path()))
+            .with_query(&[
+                ("query", query),
+                ("start", &seconds(start_ms)),
+                ("end", &seconds(end_ms)),
+                ("step", &format!("{}s", step.as_secs())),
+            ]);
+        let shown = url.to_string();
         // Prometheus answers errors (a bad query: 400) with a JSON body
         // that says why; the status error carries its start.
         self.http.get(&url, Duration::ZERO, |body| {
             let text = String::from_utf8_lossy(&body.bytes).into_owned();
-            metrics::parse_query_range(&text, name, &url).map_err(|e| FetchError::Unexpected {
-                expected: "a Prometheus API answer",
-                content_type: body.content_type.clone(),
-                reason: e.to_string(),
-                start: text.chars().take(120).collect(),
-            })
+            metrics::parse_query_range(&text, name, &shown)
+                .map_err(|e| unexpected("a Prometheus API answer", &body, e.to_string()))
         })
     }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::http::*;
+use crate::address::TargetUrl;
 use crate::error::{Error, FetchError, ProfileError, Result};
 use crate::evidence::bundle::SnapshotKind;
 use crate::evidence::metrics::{self, MetricSample};
@@ -23,7 +24,7 @@ pub struct ProfileQuery {
 /// them) and the decoded profile.
 #[derive(Debug, Clone)]
 pub struct FetchedProfile {
-    /// The URL asked.
+    /// The URL asked (as [`TargetUrl`] shows it).
     pub url: String,
     /// Gzip-compressed profile.proto bytes.
     pub gzip: Vec<u8>,
@@ -34,7 +35,7 @@ pub struct FetchedProfile {
 /// One scrape of a metrics endpoint.
 #[derive(Debug, Clone)]
 pub struct Scrape {
-    /// The URL asked.
+    /// The URL asked (as [`TargetUrl`] shows it).
     pub url: String,
     /// When the scrape was taken, Unix milliseconds.
     pub time_ms: i64,
@@ -44,7 +45,10 @@ pub struct Scrape {
     pub samples: Vec<MetricSample>,
 }
 /// Checks that `body` is a profile; returns it gzipped, and decoded.
-fn profile_from_body(url: &str, body: Body) -> std::result::Result<FetchedProfile, FetchError> {
+fn profile_from_body(
+    url: &TargetUrl,
+    body: Body,
+) -> std::result::Result<FetchedProfile, FetchError> {
     const WHAT: &str = "a pprof profile";
     if body.bytes.is_empty() {
         return Err(unexpected(WHAT, &body, "truncated: the body is empty"));
@@ -58,7 +62,7 @@ fn profile_from_body(url: &str, body: Body) -> std::result::Result<FetchedProfil
              --basic or --header)",
         ));
     }
-    let profile = match Profile::from_bytes(&body.bytes, url) {
+    let profile = match Profile::from_bytes(&body.bytes, url.to_string()) {
         Ok(p) => p,
         Err(Error::Profile { error, .. }) => {
             let reason = match &error {
@@ -94,7 +98,7 @@ fn profile_from_body(url: &str, body: Body) -> std::result::Result<FetchedProfil
 /// A running Go service, by its base address.
 #[derive(Debug, Clone)]
 pub struct Service {
-    base: String,
+    base: TargetUrl,
     http: Http,
 }
 
@@ -102,31 +106,31 @@ impl Service {
     /// A service at `base` (`http://10.0.3.7:6060`; a scheme-less
     /// `127.0.0.1:6060` means http, and a trailing `/debug/pprof/...` is
     /// dropped). Fails, without sending anything, when the address is not
-    /// internal and [`FetchOptions::allow_public`] is false.
+    /// allowed by [`FetchOptions::addresses`]. Credentials in the URL
+    /// (`http://user:password@host`) are sent as basic authentication and
+    /// never shown; giving them there and in [`FetchOptions::auth`] too is
+    /// an error.
     ///
     /// ```
     /// use heapframe::live::{FetchOptions, Service};
     /// let svc = Service::new("127.0.0.1:6060/debug/pprof/", FetchOptions::default())?;
-    /// assert_eq!(svc.base(), "http://127.0.0.1:6060");
+    /// assert_eq!(svc.base().to_string(), "http://127.0.0.1:6060");
     /// let err = Service::new("http://93.184.216.34:6060", FetchOptions::default()).unwrap_err();
     /// assert!(err.to_string().contains("refused"));
     /// # Ok::<(), heapframe::Error>(())
     /// ```
     pub fn new(base: &str, opts: FetchOptions) -> Result<Service> {
-        let mut u = parse_url(base).map_err(|e| Error::fetch(base, e))?;
-        let path = u.path().to_string();
-        let keep = path.find("/debug/").map_or(path.as_str(), |i| &path[..i]);
-        let keep = keep.trim_end_matches('/').to_string();
-        u.set_path(&keep);
-        u.set_query(None);
-        u.set_fragment(None);
-        let base = u.as_str().trim_end_matches('/').to_string();
+        let url = TargetUrl::parse(base).map_err(|e| Error::Option(e.to_string()))?;
+        let (url, opts) = credentials_into_options(url, opts)?;
+        let path = url.path();
+        let keep = path.find("/debug/").map_or(path, |i| &path[..i]);
+        let base = url.with_path(keep.trim_end_matches('/'));
         let http = Http::new(&base, opts)?;
         Ok(Service { base, http })
     }
 
-    /// The normalised base address (no trailing slash).
-    pub fn base(&self) -> &str {
+    /// The normalised base address (no trailing slash, no credentials).
+    pub fn base(&self) -> &TargetUrl {
         &self.base
     }
 
@@ -142,24 +146,26 @@ impl Service {
     /// use heapframe::live::{FetchOptions, ProfileQuery, Service};
     /// let svc = Service::new("http://127.0.0.1:6060", FetchOptions::default())?;
     /// let q = ProfileQuery { gc: true, seconds: Some(30) };
-    /// assert_eq!(svc.profile_url(SnapshotKind::Allocs, &q),
+    /// assert_eq!(svc.profile_url(SnapshotKind::Allocs, &q).to_string(),
     ///            "http://127.0.0.1:6060/debug/pprof/allocs?gc=1&seconds=30");
     /// # Ok::<(), heapframe::Error>(())
     /// ```
-    pub fn profile_url(&self, kind: SnapshotKind, q: &ProfileQuery) -> String {
+    pub fn profile_url(&self, kind: SnapshotKind, q: &ProfileQuery) -> TargetUrl {
+        let seconds = q.seconds.map(|s| s.to_string());
         let mut params = Vec::new();
         if q.gc {
-            params.push("gc=1".to_string());
+            params.push(("gc", "1"));
         }
-        if let Some(s) = q.seconds {
-            params.push(format!("seconds={s}"));
+        if let Some(s) = &seconds {
+            params.push(("seconds", s.as_str()));
         }
-        let query = if params.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", params.join("&"))
-        };
-        format!("{}/debug/pprof/{}{query}", self.base, kind.dir())
+        self.endpoint(&format!("/debug/pprof/{}", kind.dir()))
+            .with_query(&params)
+    }
+
+    /// An endpoint below the base: `/metrics`, `/debug/vars`...
+    fn endpoint(&self, path: &str) -> TargetUrl {
+        self.base.with_path(&format!("{}{path}", self.base.path()))
     }
 
     /// Fetches `/debug/pprof/heap`, `allocs`, `goroutine` or
@@ -175,18 +181,19 @@ impl Service {
     /// [`metrics::parse_prometheus`]; the scrape time is when the request
     /// was sent.
     pub fn metrics(&self) -> Result<Scrape> {
-        let url = format!("{}/metrics", self.base);
+        let url = self.endpoint("/metrics");
+        let shown = url.to_string();
         self.http.get(&url, Duration::ZERO, |body| {
             let time_ms = now_ms();
             const WHAT: &str = "Prometheus text";
             let text = text_from_body(&body, WHAT)?;
-            let samples = metrics::parse_prometheus(&text, time_ms, &url)
+            let samples = metrics::parse_prometheus(&text, time_ms, &shown)
                 .map_err(|e| unexpected(WHAT, &body, e.to_string()))?;
             if samples.is_empty() {
                 return Err(unexpected(WHAT, &body, "no samples in the page"));
             }
             Ok(Scrape {
-                url: url.clone(),
+                url: shown.clone(),
                 time_ms,
                 text,
                 samples,
@@ -198,15 +205,16 @@ impl Service {
     /// [`metrics::parse_expvar`]: heap in use, heap objects, GC cycles...
     /// under their Prometheus names, for services without `/metrics`.
     pub fn expvar(&self) -> Result<Scrape> {
-        let url = format!("{}/debug/vars", self.base);
+        let url = self.endpoint("/debug/vars");
+        let shown = url.to_string();
         self.http.get(&url, Duration::ZERO, |body| {
             let time_ms = now_ms();
             const WHAT: &str = "an expvar JSON page";
             let text = text_from_body(&body, WHAT)?;
-            let samples = metrics::parse_expvar(&text, time_ms, &url)
+            let samples = metrics::parse_expvar(&text, time_ms, &shown)
                 .map_err(|e| unexpected(WHAT, &body, e.to_string()))?;
             Ok(Scrape {
-                url: url.clone(),
+                url: shown.clone(),
                 time_ms,
                 text,
                 samples,
@@ -218,6 +226,7 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::AddressPolicy;
 
     #[test]
     fn durations() {
@@ -264,15 +273,109 @@ mod tests {
         }
         // Allowed explicitly: the client is built, still nothing is sent.
         let opts = FetchOptions {
-            allow_public: true,
+            addresses: AddressPolicy {
+                allow_public: true,
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert!(Service::new("http://8.8.8.8:6060", opts).is_ok());
     }
 
     #[test]
+    fn link_local_and_metadata_need_their_own_switch() {
+        let with = |addresses| FetchOptions {
+            addresses,
+            ..Default::default()
+        };
+        let public = AddressPolicy {
+            allow_public: true,
+            ..Default::default()
+        };
+        let link_local = AddressPolicy {
+            allow_link_local: true,
+            ..Default::default()
+        };
+        let metadata = AddressPolicy {
+            allow_metadata: true,
+            ..Default::default()
+        };
+        for url in [
+            "http://169.254.10.20:6060",
+            "http://[fe80::1]:6060",
+            "http://[::ffff:169.254.1.1]:6060",
+        ] {
+            for policy in [AddressPolicy::default(), public, metadata] {
+                let e = Service::new(url, with(policy)).unwrap_err().to_string();
+                assert!(
+                    e.contains("link-local") && e.contains("--allow-link-local"),
+                    "{e}"
+                );
+            }
+            assert!(Service::new(url, with(link_local)).is_ok(), "{url}");
+        }
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::254]",
+            "http://100.100.100.200",
+            "http://metadata.google.internal/computeMetadata/v1/",
+        ] {
+            for policy in [AddressPolicy::default(), public, link_local] {
+                let e = Service::new(url, with(policy)).unwrap_err().to_string();
+                assert!(
+                    e.contains("metadata") && e.contains("--allow-metadata"),
+                    "{e}"
+                );
+            }
+        }
+        // An IP literal needs no lookup: the client is built, nothing is sent.
+        assert!(Service::new("http://169.254.169.254", with(metadata)).is_ok());
+    }
+
+    #[test]
+    fn credentials_in_the_url_become_basic_authentication() {
+        let svc =
+            Service::new("http://ops:p%40ss@127.0.0.1:6060", FetchOptions::default()).unwrap();
+        assert_eq!(svc.base().to_string(), "http://127.0.0.1:6060");
+        assert_eq!(
+            svc.options().auth,
+            Some(Auth::Basic {
+                user: "ops".into(),
+                password: Some("p@ss".into())
+            })
+        );
+        assert!(!format!("{svc:?}").contains("p@ss"));
+        let twice = FetchOptions {
+            auth: Some(Auth::Bearer("t".into())),
+            ..Default::default()
+        };
+        let e = Service::new("http://ops:pw@127.0.0.1:6060", twice).unwrap_err();
+        assert!(e.to_string().contains("both in the URL"), "{e}");
+        assert!(!e.to_string().contains("pw@"), "{e}");
+    }
+
+    #[test]
+    fn header_values_are_not_printed() {
+        let opts = FetchOptions {
+            headers: vec![("X-Api-Key".into(), "k3y-s3cret".into())],
+            ..Default::default()
+        };
+        let svc = Service::new("http://127.0.0.1:6060", opts).unwrap();
+        let shown = format!("{svc:?}");
+        assert!(
+            shown.contains("X-Api-Key") && !shown.contains("k3y-s3cret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn base_addresses_are_normalised() {
-        let base = |u: &str| Service::new(u, FetchOptions::default()).unwrap().base;
+        let base = |u: &str| {
+            Service::new(u, FetchOptions::default())
+                .unwrap()
+                .base
+                .to_string()
+        };
         assert_eq!(base("127.0.0.1:6060"), "http://127.0.0.1:6060");
         assert_eq!(
             base("http://127.0.0.1:6060/debug/pprof/heap?gc=1"),
@@ -297,12 +400,14 @@ mod tests {
 
     #[test]
     fn answers_that_are_not_profiles_are_named() {
+        let u = TargetUrl::parse("http://127.0.0.1:6060/debug/pprof/heap").unwrap();
+        let u = &u;
         let body = |ct: &str, b: &[u8]| Body {
             content_type: ct.into(),
             bytes: b.to_vec(),
         };
         let html = profile_from_body(
-            "u",
+            u,
             body("text/html", b"<!DOCTYPE html><title>Sign in</title>"),
         )
         .unwrap_err();
@@ -310,16 +415,16 @@ mod tests {
         assert!(html.to_string().contains("Sign in"), "{html}");
         assert!(!html.is_transient());
         let good = std::fs::read("tests/data/conformance/profiles/svc.heap.2.pb.gz").unwrap();
-        let cut = profile_from_body("u", body("", &good[..good.len() / 2])).unwrap_err();
+        let cut = profile_from_body(u, body("", &good[..good.len() / 2])).unwrap_err();
         assert!(cut.to_string().contains("truncated"), "{cut}");
         assert!(cut.is_transient());
-        let ok = profile_from_body("u", body("application/octet-stream", &good)).unwrap();
+        let ok = profile_from_body(u, body("application/octet-stream", &good)).unwrap();
         assert_eq!(ok.gzip, good);
         // Raw protobuf is stored gzipped.
         let raw = crate::pprof::uncompressed(&good, &Default::default())
             .unwrap()
             .into_owned();
-        let ok = profile_from_body("u", body("", &raw)).unwrap();
+        let ok = profile_from_body(u, body("", &raw)).unwrap();
         assert!(crate::pprof::is_gzip(&ok.gzip));
         assert_eq!(
             Profile::from_bytes(&ok.gzip, "x").unwrap().samples.len(),

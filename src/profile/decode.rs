@@ -345,16 +345,19 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
 /// Reads the location ids of one sample after another into a
 /// [`StackTree`], resolving each id as it is read; the tail a packed run
 /// shares with the previous sample's (see [`RunTail`]) is not read again but
-/// found in the tree.
+/// found on the previous sample's path. A sample's new frames become new
+/// nodes under that tail (no lookup), so the tree comes out in depth-first
+/// order.
 struct StackSink<'a, 'b> {
     tail: RunTail<'b>,
     ix: &'a IdIndex,
     /// The locations read for the sample, leaf first, before `shared`.
     head: Vec<u32>,
-    /// The previous sample's tail this sample ends with, as a node.
-    shared: Option<StackId>,
-    /// The previous sample's stack.
-    prev: StackId,
+    /// How many frames at the root end the sample shares with the previous
+    /// one (they are `path[..shared]`).
+    shared: Option<usize>,
+    /// The nodes of the previous sample's stack, root first.
+    path: Vec<StackId>,
     /// The first id that resolved to no location.
     dangling: Option<u64>,
 }
@@ -366,7 +369,7 @@ impl<'a, 'b> StackSink<'a, 'b> {
             ix,
             head: Vec::new(),
             shared: None,
-            prev: StackId::EMPTY,
+            path: Vec::new(),
             dangling: None,
         }
     }
@@ -380,8 +383,9 @@ impl<'a, 'b> StackSink<'a, 'b> {
     /// Ids after a shared tail: the tail's frames become explicit (rare:
     /// writers put a sample's ids in one packed run).
     fn unshare(&mut self, tree: &StackTree) {
-        if let Some(t) = self.shared.take() {
-            self.head.extend(tree.stack(t).iter());
+        if let Some(n) = self.shared.take() {
+            let tail = n.checked_sub(1).map_or(StackId::EMPTY, |i| self.path[i]);
+            self.head.extend(tree.stack(tail).iter());
         }
     }
 
@@ -397,13 +401,12 @@ impl<'a, 'b> StackSink<'a, 'b> {
 
     /// The sample's stack in `tree`, made from what was read.
     fn finish(&mut self, tree: &mut StackTree) -> StackId {
-        let base = self.shared.take().unwrap_or(StackId::EMPTY);
-        let id = self
-            .head
-            .iter()
-            .rev()
-            .fold(base, |parent, &l| tree.push(parent, l));
-        self.prev = id;
+        self.path.truncate(self.shared.take().unwrap_or(0));
+        let mut id = self.path.last().copied().unwrap_or(StackId::EMPTY);
+        for &l in self.head.iter().rev() {
+            id = tree.push_new(id, l);
+            self.path.push(id);
+        }
         id
     }
 }
@@ -436,10 +439,10 @@ impl<'b> pprof::wire::LocationSink<'b> for SampleStack<'_, '_, 'b> {
             }
         })?;
         if tail_ids > 0 {
-            if self.tree.depth(sink.prev) < tail_ids {
+            if tail_ids > sink.path.len() {
                 return None;
             }
-            sink.shared = Some(self.tree.ancestor(sink.prev, tail_ids));
+            sink.shared = Some(tail_ids);
         }
         Some(())
     }

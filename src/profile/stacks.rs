@@ -10,7 +10,12 @@
 //!
 //! A node's id is larger than its parent's, so walking the nodes in id order
 //! visits callers before callees (what the call-graph and growth passes
-//! rely on), and equal stacks of one tree have equal ids.
+//! rely on). Stacks made with [`StackTree::push`] and [`StackTree::intern`]
+//! are found again: equal stacks get equal ids. A tree read from a file is
+//! built faster, without that lookup: there the same stack can be two
+//! nodes (compare stacks with [`Stack`]'s `==`, which compares frames), and
+//! the nodes come in depth-first order, each right after its caller's
+//! subtree so far ([`StackTree::preorder`]).
 //!
 //! ```
 //! use heapframe::profile::StackTree;
@@ -62,11 +67,82 @@ pub struct StackTree {
     /// Per node: the node of the stack without that frame (`EMPTY` at the
     /// outermost frame).
     parent: Vec<StackId>,
-    /// Per node: its number of frames.
-    depth: Vec<u32>,
-    /// `(parent, location)` → node, while the tree grows; made again when
-    /// needed after a clone.
-    index: Option<InputMap<(u32, u32), u32>>,
+    /// Finds a node by `(parent, location)` while the tree grows; made
+    /// again when needed after a clone or [`StackTree::shrink`].
+    index: Option<ChildIndex>,
+}
+
+/// Children lists to find a node by `(parent, location)`: a short list per
+/// parent (most nodes have one or two children), and a hash table for the
+/// children of parents with many, so no lookup costs more than a few
+/// comparisons or one probe, whatever a file's stacks look like.
+#[derive(Debug, Clone, Default)]
+struct ChildIndex {
+    /// Per node: its newest child and its next older sibling (`NONE`).
+    first_child: Vec<u32>,
+    next_sibling: Vec<u32>,
+    /// Per node: how many children it has.
+    children: Vec<u32>,
+    /// The same for the one-frame stacks.
+    root_first: u32,
+    roots: u32,
+    /// `(parent, location)` → node, for the children of parents with more
+    /// than [`ChildIndex::LIST`] children.
+    many: InputMap<(u32, u32), u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl ChildIndex {
+    /// Children a parent has before they go into the hash table.
+    const LIST: u32 = 8;
+
+    fn slots(&mut self, parent: StackId) -> (&mut u32, &mut u32) {
+        match parent.index() {
+            Some(p) => (&mut self.first_child[p], &mut self.children[p]),
+            None => (&mut self.root_first, &mut self.roots),
+        }
+    }
+
+    /// The child of `parent` at `location`.
+    fn find(&self, location: &[u32], parent: StackId, loc: u32) -> Option<u32> {
+        let (first, count) = match parent.index() {
+            Some(p) => (self.first_child[p], self.children[p]),
+            None => (self.root_first, self.roots),
+        };
+        if count > Self::LIST {
+            return self.many.get(&(parent.0, loc)).copied();
+        }
+        let mut c = first;
+        while c != NONE {
+            if location[c as usize] == loc {
+                return Some(c);
+            }
+            c = self.next_sibling[c as usize];
+        }
+        None
+    }
+
+    /// Files node `id` (at `loc`) as the newest child of `parent`.
+    fn add(&mut self, location: &[u32], parent: StackId, loc: u32, id: u32) {
+        self.first_child.push(NONE);
+        self.next_sibling.push(NONE);
+        self.children.push(0);
+        let (first, count) = self.slots(parent);
+        let older = std::mem::replace(first, id);
+        *count += 1;
+        let count = *count;
+        self.next_sibling[id as usize] = older;
+        if count == Self::LIST + 1 {
+            let mut c = id;
+            while c != NONE {
+                self.many.insert((parent.0, location[c as usize]), c);
+                c = self.next_sibling[c as usize];
+            }
+        } else if count > Self::LIST + 1 {
+            self.many.insert((parent.0, loc), id);
+        }
+    }
 }
 
 impl PartialEq for StackTree {
@@ -104,9 +180,9 @@ impl StackTree {
         id.index().map_or(StackId::EMPTY, |i| self.parent[i])
     }
 
-    /// The number of frames of `id`.
+    /// The number of frames of `id` (a walk to the root).
     pub fn depth(&self, id: StackId) -> usize {
-        id.index().map_or(0, |i| self.depth[i] as usize)
+        self.stack(id).iter().count()
     }
 
     /// Per node, in id order: its innermost location.
@@ -122,16 +198,37 @@ impl StackTree {
     /// The stack `parent` with `location` called from its innermost frame
     /// (the node is made when it is new).
     pub fn push(&mut self, parent: StackId, location: u32) -> StackId {
-        let depth = self.depth(parent) as u32 + 1;
-        let next = self.location.len() as u32;
-        let id = *self.index().entry((parent.0, location)).or_insert(next);
-        if id == next {
-            assert!(next < u32::MAX, "more than 2^32 - 1 distinct stacks");
-            self.location.push(location);
-            self.parent.push(parent);
-            self.depth.push(depth);
+        self.ensure_index();
+        let index = self.index.as_mut().unwrap_or_else(|| unreachable!());
+        if let Some(id) = index.find(&self.location, parent, location) {
+            return StackId(id);
         }
+        let id = self.append(parent, location);
+        let index = self.index.as_mut().unwrap_or_else(|| unreachable!());
+        index.add(&self.location, parent, location, id.0);
+        id
+    }
+
+    fn append(&mut self, parent: StackId, location: u32) -> StackId {
+        let id = self.location.len() as u32;
+        assert!(id < NONE, "more than 2^32 - 1 stack nodes");
+        self.location.push(location);
+        self.parent.push(parent);
         StackId(id)
+    }
+
+    /// A new node for `location` under `parent`, without looking for an
+    /// equal one (for readers that know the stack is new, or do not need
+    /// equal stacks to share a node). Drops the lookup index.
+    pub(crate) fn push_new(&mut self, parent: StackId, location: u32) -> StackId {
+        self.index = None;
+        self.append(parent, location)
+    }
+
+    /// Reserves room for `n` more nodes.
+    pub fn reserve(&mut self, n: usize) {
+        self.location.reserve(n);
+        self.parent.reserve(n);
     }
 
     /// The stack of `locations`, leaf first.
@@ -142,33 +239,26 @@ impl StackTree {
             .fold(StackId::EMPTY, |parent, &l| self.push(parent, l))
     }
 
-    /// The ancestor of `id` with `depth` frames (`id` itself when it has no
-    /// more than that).
-    pub fn ancestor(&self, mut id: StackId, depth: usize) -> StackId {
-        while self.depth(id) > depth {
-            id = self.parent(id);
-        }
-        id
-    }
-
     /// Drops the lookup index (the tree stays readable; a later
     /// [`StackTree::push`] makes it again).
     pub fn shrink(&mut self) {
         self.index = None;
         self.location.shrink_to_fit();
         self.parent.shrink_to_fit();
-        self.depth.shrink_to_fit();
     }
 
-    fn index(&mut self) -> &mut InputMap<(u32, u32), u32> {
-        let (location, parent) = (&self.location, &self.parent);
-        self.index.get_or_insert_with(|| {
-            let mut m = InputMap::with_capacity_and_hasher(location.len(), Default::default());
-            for (i, (&l, &p)) in location.iter().zip(parent).enumerate() {
-                m.insert((p.0, l), i as u32);
-            }
-            m
-        })
+    fn ensure_index(&mut self) {
+        if self.index.is_some() {
+            return;
+        }
+        let mut index = ChildIndex {
+            root_first: NONE,
+            ..Default::default()
+        };
+        for (i, (&l, &p)) in self.location.iter().zip(&self.parent).enumerate() {
+            index.add(&self.location, p, l, i as u32);
+        }
+        self.index = Some(index);
     }
 
     /// Makes the stacks of `other` in this tree: the returned vector maps
@@ -220,6 +310,43 @@ impl StackTree {
             own_any,
             through_any,
         }
+    }
+
+    /// The nodes in a depth-first order (each node after its caller, and
+    /// all of a node's subtree before the next node that is not in it).
+    /// `None` when id order is already one, as in trees read from files;
+    /// otherwise the order, computed from the children lists.
+    pub fn preorder(&self) -> Option<Vec<StackId>> {
+        // Id order is depth-first when every node's parent is on the path
+        // from the root to the node before it.
+        let mut path: Vec<u32> = Vec::new();
+        let mut ok = true;
+        for (i, p) in self.parent.iter().enumerate() {
+            match p.index() {
+                None => path.clear(),
+                Some(p) => {
+                    while path.last().is_some_and(|&top| top as usize != p) {
+                        path.pop();
+                    }
+                    if path.is_empty() {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            path.push(i as u32);
+        }
+        if ok {
+            return None;
+        }
+        let children = self.children();
+        let mut order = Vec::with_capacity(self.len());
+        let mut stack: Vec<StackId> = children.roots.iter().rev().copied().collect();
+        while let Some(n) = stack.pop() {
+            order.push(n);
+            stack.extend(children.of(n).iter().rev());
+        }
+        Some(order)
     }
 
     /// The nodes' children, for walks from the outermost frames down: the
@@ -338,10 +465,7 @@ impl<'a> Stack<'a> {
 
 impl PartialEq for Stack<'_> {
     fn eq(&self, other: &Stack<'_>) -> bool {
-        if std::ptr::eq(self.tree, other.tree) {
-            return self.id == other.id;
-        }
-        self.len() == other.len() && self.iter().eq(other.iter())
+        (std::ptr::eq(self.tree, other.tree) && self.id == other.id) || self.iter().eq(other.iter())
     }
 }
 
@@ -370,13 +494,7 @@ impl Iterator for StackIter<'_> {
         self.next = self.tree.parent[i];
         Some(self.tree.location[i])
     }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.tree.depth(self.next);
-        (n, Some(n))
-    }
 }
-
-impl ExactSizeIterator for StackIter<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -397,7 +515,7 @@ mod tests {
         }
         assert_eq!(t.stack(b).to_vec(), [6, 4, 3]);
         assert_eq!(t.depth(b), 3);
-        assert_eq!(t.ancestor(b, 1), t.intern(&[3]));
+        assert_eq!(t.parent(t.parent(b)), t.intern(&[3]));
         assert_eq!(t.intern(&[]), StackId::EMPTY);
         assert!(t.stack(StackId::EMPTY).iter().next().is_none());
     }

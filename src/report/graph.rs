@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use super::filter::View;
-use crate::profile::{Children, InputMap, Profile, StackId, StackTree, TreeSums};
+use crate::profile::{InputMap, Profile, StackId, StackTree};
 
 /// How frames are grouped into report nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -493,11 +493,11 @@ pub(crate) struct Graph {
 /// stack gets the sample's weight as cum once (recursion counts once), the
 /// innermost frame gets it as flat, each distinct (caller, callee) pair as
 /// edge weight. Here the samples' stacks are a [`StackTree`], and the same
-/// sums come from one walk of the tree: a stack node's frames are visited
-/// once with the weight of all samples at or below it, and a node adds to
-/// cum (or an edge to its weight) only where it is the outermost occurrence
-/// on the path from the root. Work is proportional to the distinct stacks,
-/// not to the frames of all samples.
+/// sums come from one depth-first walk of the tree: a stack node's frames
+/// are visited once, and when the walk leaves the node, the weight of all
+/// samples at or below it goes to the graph nodes (and edges) that first
+/// occur there on the path from the root. Work is proportional to the stack
+/// nodes, not to the frames of all samples, and memory to the depth.
 pub(crate) struct GraphBuilder<'a> {
     /// Per location, its nodes outermost first: `loc_nodes[loc_start[l]..loc_start[l + 1]]`,
     /// with [`INLINED`] set on a node that is an inlined frame of the location.
@@ -507,10 +507,11 @@ pub(crate) struct GraphBuilder<'a> {
     pub(super) inline_target: Vec<bool>,
     pub(super) n_nodes: usize,
     tree: &'a StackTree,
-    children: Children,
-    /// Per stack: the samples' weights at and below it (a sample of
-    /// non-zero weight adds edges even when weights cancel out).
-    sums: TreeSums,
+    /// The walk's order (`None`: id order).
+    order: Option<Vec<StackId>>,
+    /// The samples' non-zero weights summed per stack node, as
+    /// `(position in the walk, weight)`, by position.
+    weights: Vec<(u32, i64)>,
 }
 
 /// Marks a node of `GraphBuilder::loc_nodes` reached by an inlined call.
@@ -518,6 +519,22 @@ const INLINED: u32 = 1 << 31;
 
 /// No graph node (the state before the outermost frame).
 const NO_NODE: u32 = u32::MAX;
+
+/// One stack node on the path of the walk.
+struct Level {
+    stack: StackId,
+    /// The innermost kept graph node so far, and whether frames were
+    /// skipped after it.
+    last: u32,
+    residual: bool,
+    /// The weight of the samples at or below this stack node, and whether
+    /// one of them is not zero.
+    weight: i64,
+    any: bool,
+    /// Where this level's graph nodes and edges start in the walk's lists.
+    nodes_from: usize,
+    edges_from: usize,
+}
 
 impl<'a> GraphBuilder<'a> {
     /// A builder for the stacks `stacks` of `tree` with their weights
@@ -541,14 +558,33 @@ impl<'a> GraphBuilder<'a> {
             }
             loc_start.push(loc_nodes.len() as u32);
         }
+        let order = tree.preorder();
+        let position: Option<Vec<u32>> = order.as_ref().map(|o| {
+            let mut pos = vec![0u32; tree.len()];
+            for (i, s) in o.iter().enumerate() {
+                if let Some(n) = s.index() {
+                    pos[n] = i as u32;
+                }
+            }
+            pos
+        });
+        let mut weights: Vec<(u32, i64)> = stacks
+            .iter()
+            .filter(|&&(s, w)| w != 0 && s != StackId::EMPTY)
+            .filter_map(|&(s, w)| {
+                let n = s.index()?;
+                Some((position.as_ref().map_or(n as u32, |p| p[n]), w))
+            })
+            .collect();
+        weights.sort_unstable_by_key(|&(pos, _)| pos);
         GraphBuilder {
             loc_start,
             loc_nodes,
             inline_target,
             n_nodes: nodes.len(),
             tree,
-            children: tree.children(),
-            sums: tree.sums(stacks.iter().copied()),
+            order,
+            weights,
         }
     }
 
@@ -562,64 +598,75 @@ impl<'a> GraphBuilder<'a> {
         let mut flat = vec![0i64; self.n_nodes];
         let mut cum = vec![0i64; self.n_nodes];
         let mut edges = EdgeMap::default();
-        // How often each node, and each edge, is on the path from the root
-        // to the stack being visited; and what to take back on the way up.
+        // How often each graph node and edge is on the path of the walk;
+        // the graph nodes and edges that first occur at each level, with
+        // the inline flag of each edge.
         let mut on_path = vec![0u32; self.n_nodes];
         let mut edges_on_path: HashMap<u64, u32, foldhash::fast::RandomState> = HashMap::default();
-        let mut undo_nodes: Vec<u32> = Vec::new();
-        let mut undo_edges: Vec<u64> = Vec::new();
+        let mut level_nodes: Vec<(u32, bool)> = Vec::new();
+        let mut level_edges: Vec<(u64, bool, bool)> = Vec::new();
+        let mut path: Vec<Level> = Vec::new();
+        let mut weights = self.weights.iter().peekable();
 
-        struct Visit {
-            stack: StackId,
-            next_child: usize,
-            undo_nodes: usize,
-            undo_edges: usize,
-            /// The innermost kept node so far, and whether frames were
-            /// skipped after it.
-            last: u32,
-            residual: bool,
-        }
-        let mut path: Vec<Visit> = Vec::new();
-        let mut roots = self.children.roots.iter();
-        loop {
-            // Descend into the next child of the innermost visited stack
-            // (or the next root).
-            let next = match path.last_mut() {
-                Some(v) => {
-                    let children = self.children.of(v.stack);
-                    let c = children.get(v.next_child).copied();
-                    v.next_child += 1;
-                    c
+        // Leaving a level: its weight goes to what first occurred there,
+        // then to its caller's level.
+        let leave = |path: &mut Vec<Level>,
+                     level_nodes: &mut Vec<(u32, bool)>,
+                     level_edges: &mut Vec<(u64, bool, bool)>,
+                     on_path: &mut Vec<u32>,
+                     edges_on_path: &mut HashMap<u64, u32, foldhash::fast::RandomState>,
+                     cum: &mut Vec<i64>,
+                     edges: &mut EdgeMap| {
+            let Some(v) = path.pop() else { return };
+            for (n, first) in level_nodes.drain(v.nodes_from..) {
+                if first {
+                    cum[n as usize] = cum[n as usize].wrapping_add(v.weight);
                 }
-                None => match roots.next() {
-                    Some(&r) => Some(r),
-                    None => break,
-                },
-            };
-            let Some(stack) = next else {
-                // All children done: leave this stack.
-                let v = path.pop().unwrap_or_else(|| unreachable!());
-                for n in undo_nodes.drain(v.undo_nodes..) {
-                    on_path[n as usize] -= 1;
+                on_path[n as usize] -= 1;
+            }
+            for (key, first, inline) in level_edges.drain(v.edges_from..) {
+                if first && v.any {
+                    let e = edges.entry(key).or_insert(Edge {
+                        weight: 0,
+                        inline: true,
+                    });
+                    e.weight = e.weight.wrapping_add(v.weight);
+                    e.inline &= inline;
                 }
-                for k in undo_edges.drain(v.undo_edges..) {
-                    if let Some(c) = edges_on_path.get_mut(&k) {
-                        *c -= 1;
-                    }
+                if let Some(c) = edges_on_path.get_mut(&key) {
+                    *c -= 1;
                 }
-                continue;
+            }
+            if let Some(up) = path.last_mut() {
+                up.weight = up.weight.wrapping_add(v.weight);
+                up.any |= v.any;
+            }
+        };
+
+        let n = self.tree.len();
+        for pos in 0..n {
+            let stack = match &self.order {
+                Some(o) => o[pos],
+                None => StackId::from_index(pos),
             };
             let t = stack.index().unwrap_or_else(|| unreachable!());
-            if !self.sums.through_any[t] {
-                continue;
+            let parent = self.tree.parents()[t];
+            while path.last().is_some_and(|v| v.stack != parent) {
+                leave(
+                    &mut path,
+                    &mut level_nodes,
+                    &mut level_edges,
+                    &mut on_path,
+                    &mut edges_on_path,
+                    &mut cum,
+                    &mut edges,
+                );
             }
-            let w = self.sums.through[t];
             let (mut last, mut residual) = match path.last() {
                 Some(v) => (v.last, v.residual),
                 None => (NO_NODE, false),
             };
-            let visit_nodes = undo_nodes.len();
-            let visit_edges = undo_edges.len();
+            let (nodes_from, edges_from) = (level_nodes.len(), level_edges.len());
             let loc = self.tree.locations()[t] as usize;
             let (a, b) = (
                 self.loc_start[loc] as usize,
@@ -632,40 +679,51 @@ impl<'a> GraphBuilder<'a> {
                     residual = true;
                     continue;
                 }
-                if on_path[ni] == 0 {
-                    cum[ni] = cum[ni].wrapping_add(w);
-                }
+                level_nodes.push((node, on_path[ni] == 0));
                 on_path[ni] += 1;
-                undo_nodes.push(node);
                 if with_edges && self.inline_target[ni] && last != NO_NODE && last != node {
                     let key = (u64::from(last) << 32) | u64::from(node);
                     let count = edges_on_path.entry(key).or_insert(0);
-                    if *count == 0 {
-                        let e = edges.entry(key).or_insert(Edge {
-                            weight: 0,
-                            inline: true,
-                        });
-                        e.weight = e.weight.wrapping_add(w);
-                        e.inline &= tagged & INLINED != 0;
-                    }
+                    level_edges.push((key, *count == 0, tagged & INLINED != 0));
                     *count += 1;
-                    undo_edges.push(key);
                 }
                 last = node;
                 residual = false;
             }
-            // Flat goes to the innermost frame of a sample, if kept.
-            if self.sums.own_any[t] && last != NO_NODE && !residual {
-                flat[last as usize] = flat[last as usize].wrapping_add(self.sums.own[t]);
+            // The samples at exactly this stack: their flat goes to the
+            // innermost frame, if kept.
+            let (mut weight, mut any) = (0i64, false);
+            while let Some(&&(p, w)) = weights.peek() {
+                if p as usize != pos {
+                    break;
+                }
+                weight = weight.wrapping_add(w);
+                any = true;
+                weights.next();
             }
-            path.push(Visit {
+            if any && last != NO_NODE && !residual {
+                flat[last as usize] = flat[last as usize].wrapping_add(weight);
+            }
+            path.push(Level {
                 stack,
-                next_child: 0,
-                undo_nodes: visit_nodes,
-                undo_edges: visit_edges,
                 last,
                 residual,
+                weight,
+                any,
+                nodes_from,
+                edges_from,
             });
+        }
+        while !path.is_empty() {
+            leave(
+                &mut path,
+                &mut level_nodes,
+                &mut level_edges,
+                &mut on_path,
+                &mut edges_on_path,
+                &mut cum,
+                &mut edges,
+            );
         }
         let present = (0..self.n_nodes as u32)
             .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)

@@ -49,7 +49,8 @@ use inferno::flamegraph::{self, Direction, color};
 
 use crate::error::{Error, Result};
 use crate::profile::{Profile, StackId, Str, ValueType};
-use crate::views::html::{escape_html, shorten, thousands, xml_safe};
+use crate::units::thousands;
+use crate::views::html::{escape_html, shorten, xml_safe};
 use crate::views::notebook::{NotebookDisplay, print_evcxr};
 
 /// Frames of one stack a graph draws, from the root. The values of deeper

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::escape::{is_control, markup_controls, push_visible};
+use crate::findings::{Sentence, Span};
 
 /// Rows a table shows before "N more rows".
 pub const DEFAULT_ROW_LIMIT: usize = 20;
@@ -168,15 +169,28 @@ pub fn badge(word: &str) -> String {
         escape_html(word)
     )
 }
-/// Groups an integer's digits by thousands: `1234567` → `1,234,567`.
-pub fn thousands(v: i64) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if v < 0 { format!("-{out}") } else { out }
+
+/// A [`Sentence`] as HTML: text escaped, names as code, verdict words as
+/// badges.
+///
+/// ```
+/// use heapframe::findings::{Sentence, Span};
+/// let s = Sentence(vec![
+///     Span::Text("Metrics: ".into()),
+///     Span::Word("leak".into()),
+///     Span::Text(" in ".into()),
+///     Span::Code("main.<T>".into()),
+/// ]);
+/// let html = heapframe::views::html::sentence_html(&s);
+/// assert!(html.ends_with(" in <code>main.&lt;T&gt;</code>"));
+/// assert!(html.contains(">leak</span>"));
+/// ```
+pub fn sentence_html(s: &Sentence) -> String {
+    s.0.iter()
+        .map(|span| match span {
+            Span::Text(t) => escape_html(t),
+            Span::Code(c) => format!("<code>{}</code>", escape_html(&shorten(c))),
+            Span::Word(w) => badge(w),
+        })
+        .collect()
 }

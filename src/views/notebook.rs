@@ -36,10 +36,14 @@ use std::fmt::Write as _;
 use crate::escape::terminal;
 use crate::evidence::checklist::Item;
 use crate::evidence::verdict::{LeakVerdict, Validation};
+use crate::findings::goroutine_sentences;
 use crate::growth::GrowthTable;
 use crate::report::TopReport;
+use crate::units::thousands;
 use crate::units::{percentage, scaled_label};
-use crate::views::html::{DEFAULT_ROW_LIMIT, HtmlTable, badge, escape_html, shorten, thousands};
+use crate::views::html::{
+    DEFAULT_ROW_LIMIT, HtmlTable, badge, escape_html, sentence_html, shorten,
+};
 
 /// evcxr's display blocks for `(mime type, content)` pairs: what
 /// `evcxr_display` prints.
@@ -419,41 +423,11 @@ impl NotebookDisplay for crate::growth::Widening {
     }
 }
 
-impl crate::evidence::goroutines::GoroutineCheck {
-    fn summary(&self) -> String {
-        match (self.counts.first(), self.counts.last()) {
-            (Some(a), Some(b)) => format!(
-                "Goroutines: {} → {} ({}{}) across {} goroutine profiles over {:.1} min.",
-                thousands(a.1),
-                thousands(b.1),
-                if b.1 >= a.1 { "+" } else { "" },
-                thousands(b.1 - a.1),
-                self.counts.len(),
-                (b.0 - a.0) as f64 / 60_000.0
-            ),
-            _ => "No goroutine profiles.".into(),
-        }
-    }
-
-    fn leaked_lines(&self) -> Vec<String> {
-        self.leaked
-            .iter()
-            .take(5)
-            .map(|(creator, n)| {
-                format!("goroutineleak profile: {n} leaked goroutines started by {creator}")
-            })
-            .collect()
-    }
-}
-
 impl NotebookDisplay for crate::evidence::goroutines::GoroutineCheck {
     fn to_html(&self) -> String {
-        let mut s = format!(
-            "<div class=\"hf-goroutines\"><p>{}</p>",
-            escape_html(&self.summary())
-        );
-        for l in self.leaked_lines() {
-            let _ = write!(s, "<p>{}</p>", escape_html(&l));
+        let mut s = String::from("<div class=\"hf-goroutines\">");
+        for l in goroutine_sentences(self) {
+            let _ = write!(s, "<p>{}</p>", sentence_html(&l));
         }
         if let Some(t) = &self.by_creator {
             s.push_str(
@@ -473,10 +447,9 @@ impl NotebookDisplay for crate::evidence::goroutines::GoroutineCheck {
         s
     }
     fn to_plain_text(&self) -> String {
-        let mut s = self.summary();
-        s.push('\n');
-        for l in self.leaked_lines() {
-            s.push_str(&terminal(&l));
+        let mut s = String::new();
+        for l in goroutine_sentences(self) {
+            s.push_str(&l.to_text());
             s.push('\n');
         }
         if let Some(t) = &self.by_creator {

@@ -24,29 +24,23 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use crate::error::Result;
 use crate::evidence::bundle::Bundle;
-use crate::evidence::checklist::{Status, checklist};
-use crate::evidence::goroutines::goroutine_check;
 use crate::evidence::metrics::names;
-use crate::evidence::verdict;
-use crate::growth::{GrowthKey, GrowthOptions, growth, widening};
+use crate::findings::{Findings, FindingsOptions, widening_sentences};
 use crate::profile::Snapshot;
 use crate::views::flame;
-use crate::views::html::{badge, escape_html, shorten};
+use crate::views::html::{escape_html, sentence_html};
 use crate::views::notebook::NotebookDisplay;
 use crate::views::plot;
 
 /// Options of [`incident_report`].
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
-    /// The after-fix bundle to validate against (`None`: the manifest's
-    /// `after_fix`, if any).
-    pub after: Option<PathBuf>,
-    /// The request counter that measures load.
-    pub counter: String,
+    /// What the evidence chain is computed with (the after-fix bundle, the
+    /// request counter, the verdict's thresholds).
+    pub findings: FindingsOptions,
     /// Rows per table.
     pub rows: usize,
 }
@@ -54,8 +48,7 @@ pub struct ReportOptions {
 impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions {
-            after: None,
-            counter: names::REQUESTS.to_string(),
+            findings: FindingsOptions::default(),
             rows: 12,
         }
     }
@@ -112,45 +105,20 @@ pub struct IncidentReport {
     pub evidence: Vec<String>,
 }
 
-/// Plain text of an HTML fragment made here: tags dropped, the entities
-/// of [`escape_html`] decoded.
-fn html_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+/// The report of `bundle`: its evidence chain ([`Findings::of`]) as one
+/// HTML page and as text.
+pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<IncidentReport> {
+    let findings = Findings::of(bundle, &opts.findings)?;
+    page(bundle, &findings, opts.rows)
 }
 
-/// The report of `bundle`: one HTML page and its evidence chain as text.
-pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<IncidentReport> {
+/// The page of `findings` (the findings of `bundle`).
+pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<IncidentReport> {
     let m = &bundle.manifest;
-    let title = if m.service.is_empty() {
-        bundle.name()
-    } else {
-        m.service.clone()
-    };
     let mut body = String::new();
-    let mut chain: Vec<String> = Vec::new();
 
     // 1. Metrics verdict and trends.
-    let verdict = verdict::verdict(&bundle.metrics, Some(&opts.counter), &Default::default());
-    chain.push(format!(
-        "Metrics: {} — {}",
-        badge(verdict.verdict.as_str()),
-        escape_html(verdict.reasons.first().map(String::as_str).unwrap_or(""))
-    ));
-    let mut s = verdict.to_html();
+    let mut s = findings.verdict.to_html();
     if bundle.metrics.samples.is_empty() {
         s.push_str(
             "<p class=\"note\">The bundle has no metric scrapes (<code>metrics/</code>).</p>",
@@ -164,48 +132,25 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     // 2. Growth across heap snapshots.
     let heap = &bundle.heap;
     let mut s = String::new();
-    if heap.len() >= 2 {
-        let table = growth(heap, &GrowthOptions::default())?;
-        let w = widening(&heap[0].profile, &heap[heap.len() - 1].profile, None, 0.5)?;
-        if let Some(top) = table.top_grower() {
-            chain.push(format!(
-                "Heap: <code>{}</code> grew most ({}, {:.0}% of the growth, R² {:.2})",
-                escape_html(&shorten(&top.key)),
-                escape_html(&table.format(top.delta)),
-                top.share * 100.0,
-                top.r2
-            ));
-        }
-        s.push_str(&table.to_table(opts.rows).to_html());
-        s.push_str(&plot::growth_plot(&table)?.to_html());
-        if let Some(c) = w.concentration_node() {
-            s.push_str("<h3>Widening call path (first → last snapshot)</h3>");
-            s.push_str(&w.to_html());
-            chain.push(format!(
-                "Call path: growth concentrates in <code>{}</code> ({} of {} total)",
-                escape_html(&shorten(&c.function)),
-                escape_html(&table.format(c.growth)),
-                escape_html(&table.format(w.total_growth))
-            ));
-            if let Some(u) = w.user_frame() {
-                let _ = write!(
-                    s,
-                    "<p>Deepest application code on that path: <code>{}</code> ({}). Read it first.</p>",
-                    escape_html(&shorten(&u.function)),
-                    escape_html(&table.format(u.growth))
-                );
-                chain.push(format!(
-                    "Code to read first: <code>{}</code>",
-                    escape_html(&shorten(&u.function))
-                ));
+    match &findings.heap {
+        Some(h) => {
+            s.push_str(&h.table.to_table(rows).to_html());
+            s.push_str(&plot::growth_plot(&h.table)?.to_html());
+            if !h.widening.chain.is_empty() {
+                s.push_str("<h3>Widening call path (first → last snapshot)</h3>");
+                s.push_str(&h.widening.to_html());
+                for line in widening_sentences(&h.widening) {
+                    let _ = write!(s, "<p>{}</p>", sentence_html(&line));
+                }
             }
         }
-    } else {
-        let _ = write!(
-            s,
-            "<p class=\"note\">{} heap snapshot(s): growth needs at least two.</p>",
-            heap.len()
-        );
+        None => {
+            let _ = write!(
+                s,
+                "<p class=\"note\">{} heap snapshot(s): growth needs at least two.</p>",
+                heap.len()
+            );
+        }
     }
     section(
         &mut body,
@@ -215,16 +160,9 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     );
 
     // 3. Allocation kinds.
-    if heap.len() >= 2 {
-        let kinds = growth(
-            heap,
-            &GrowthOptions {
-                key: GrowthKey::Kind,
-                ..Default::default()
-            },
-        )?;
-        let mut s = plot::growth_bars(&kinds, opts.rows)?.to_html();
-        s.push_str(&kinds.to_table(opts.rows).to_html());
+    if let Some(h) = &findings.heap {
+        let mut s = plot::growth_bars(&h.kinds, rows)?.to_html();
+        s.push_str(&h.kinds.to_table(rows).to_html());
         section(&mut body, "kinds", "3. Growth by allocation kind", &s);
     }
 
@@ -254,7 +192,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     }
 
     // 5. Goroutines.
-    let g = goroutine_check(bundle)?;
+    let g = &findings.goroutines;
     if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
         let mut s = g.to_html();
         let gs = &bundle.goroutine;
@@ -269,35 +207,20 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
                 d.interactive().to_html()
             );
         }
-        chain.push(format!("Goroutines: {} → {}", first.1, last.1));
         section(&mut body, "goroutines", "5. Goroutines", &s);
     }
 
     // 6. Regression check.
-    let after = opts.after.clone().or_else(|| {
-        m.after_fix.as_ref().map(|a| match &bundle.root {
-            Some(r) => r.join(a),
-            None => a.into(),
-        })
-    });
     let mut s = String::new();
-    match after {
-        Some(dir) => {
-            let after = Bundle::open(&dir)?;
-            let v = verdict::validate(
-                &bundle.metrics,
-                &after.metrics,
-                Some(&opts.counter),
-                &Default::default(),
-            );
-            chain.push(format!("After the fix: {}", badge(v.outcome.as_str())));
+    match &findings.regression {
+        Some(r) => {
             let _ = write!(
                 s,
                 "<p class=\"meta\">After-fix bundle: <code>{}</code></p>",
-                escape_html(&dir.display().to_string())
+                escape_html(&r.path.display().to_string())
             );
-            s.push_str(&v.to_html());
-            s.push_str(&plot::before_after_plot(&bundle.metrics, &after.metrics)?.to_html());
+            s.push_str(&r.validation.to_html());
+            s.push_str(&plot::before_after_plot(&bundle.metrics, &r.after.metrics)?.to_html());
         }
         None => s.push_str(
             "<p class=\"note\">No after-fix bundle yet: capture one under the same load and run <code>heapframe report BUNDLE --after AFTER</code> (or set <code>after_fix</code> in the manifest).</p>",
@@ -306,18 +229,11 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     section(&mut body, "regression", "6. Regression check", &s);
 
     // 7. Checklist.
-    let items = checklist(bundle);
-    let open = items.iter().filter(|i| i.status != Status::Passed).count();
-    chain.push(format!(
-        "Checklist: {} of {} passed",
-        items.len() - open,
-        items.len()
-    ));
     section(
         &mut body,
         "checklist",
         "7. On-call checklist",
-        &items.to_html(),
+        &findings.checklist.to_html(),
     );
 
     // Page.
@@ -329,7 +245,7 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>heapframe report: {t}</title><style>{STYLE}</style></head><body><main>\
 <h1>Memory investigation: {t}</h1>",
-        t = escape_html(&title)
+        t = escape_html(&findings.title)
     );
     let _ = write!(
         page,
@@ -346,7 +262,10 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
         if m.target.is_empty() {
             String::new()
         } else {
-            format!(" from <code>{}</code>", escape_html(&m.target))
+            format!(
+                " from <code>{}</code>",
+                escape_html(&crate::address::redact_url(&m.target))
+            )
         },
     );
     if !m.notes.is_empty() {
@@ -354,8 +273,8 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     }
     page.push_str("<nav><a href=\"#verdict\">verdict</a><a href=\"#growth\">growth</a><a href=\"#kinds\">kinds</a><a href=\"#flame\">flame graphs</a><a href=\"#goroutines\">goroutines</a><a href=\"#regression\">regression</a><a href=\"#checklist\">checklist</a></nav>");
     page.push_str("<section id=\"summary\"><h2>Evidence chain</h2><ol class=\"chain\">");
-    for c in &chain {
-        let _ = write!(page, "<li>{c}</li>");
+    for c in &findings.chain {
+        let _ = write!(page, "<li>{}</li>", sentence_html(c));
     }
     page.push_str("</ol></section>\n");
     page.push_str(&body);
@@ -366,19 +285,6 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     );
     Ok(IncidentReport {
         html: page,
-        evidence: chain.iter().map(|c| html_text(c)).collect(),
+        evidence: findings.chain.iter().map(|c| c.to_text()).collect(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn html_text_undoes_escaping() {
-        let name = "main.<T>&\"'";
-        let html = format!(
-            "<code>{}</code> <span a=\"b\">x</span>",
-            super::escape_html(name)
-        );
-        assert_eq!(super::html_text(&html), format!("{name} x"));
-    }
 }

@@ -8,12 +8,34 @@
 //
 // Scenarios (-scenario):
 //
-//	mapcache    a global map cache that only grows       culprit main.(*profileCache).Put, main.BuildResponse
-//	goroutines  a goroutine per request, blocked forever  culprit main.startWatcher (heap), main.startWatcher.func1 (goroutines)
-//	queue       a queue filled faster than it is drained  culprit main.(*eventQueue).Push, main.newEvent
-//	lru         bounded LRU cache with TTL: warms up, then plateaus (not a leak)
-//	churn       allocation churn, nothing retained (not a leak)
-//	fixed       the mapcache workload with the bounded LRU instead (the fix)
+//	mapcache     a global map cache that only grows       culprit main.(*profileCache).Put, main.BuildResponse
+//	goroutines   a goroutine per request, blocked forever  culprit main.startWatcher (heap), main.startWatcher.func1 (goroutines)
+//	queue        a queue filled faster than it is drained  culprit main.(*eventQueue).Push, main.newEvent
+//	lru          bounded LRU cache with TTL: warms up, then plateaus (not a leak)
+//	churn        allocation churn, nothing retained (not a leak)
+//	fixed        the mapcache workload with the bounded LRU instead (the fix)
+//	warmleak     a bounded profile cache warming up (fills in ~20 s, then plateaus) beside
+//	             a session store that never forgets a login's 1 KiB session (steady
+//	             leak, every 4th request); GOGC=25
+//	                                                       culprit main.(*sessionStore).Add
+//	loadfollow   load ramps from rps/5 to 2*rps over -ramp; a sliding window of the
+//	             last 3 s of requests holds memory in proportion (not a leak)
+//	                                                       grows: main.(*requestWindow).Record
+//	offheap      every request appends 2 KiB to an mmap'd arena outside the Go heap:
+//	             RSS climbs, the Go heap and go_memstats_sys_bytes stay flat
+//	                                                       culprit main.(*mmapArena).grow (invisible to heap profiles)
+//	slowleak     a 26 MB catalog loaded at start (flat), an audit log that keeps every
+//	             entry: a few % over a minute; rps/4 and GOGC=5 so floors are clean
+//	                                                       culprit main.(*auditLog).Record
+//	tinyobjects  a 32 MiB blob loaded at start (flat), an interner that keeps a 16-byte
+//	             object per label: objects multiply, bytes barely move (GOGC=10)
+//	                                                       culprit main.(*labelInterner).Intern
+//	goroutinepin a call with a timeout whose worker sends on an unbuffered channel:
+//	             every 10th call (rps/4 calls a second) times out and its goroutine
+//	             blocks forever, pinning its 32 KiB answer culprit main.fetchUpstream (heap and goroutines)
+//
+// The restart scenario of tests/fixtures/capture.sh is mapcache killed and
+// started again on the same address mid-capture.
 package main
 
 import (
@@ -29,10 +51,12 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -281,6 +305,348 @@ func Churn(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%d\n", churnOnce(id))
 }
 
+// --- warmleak: a session leak under a cache that is still warming up ---
+
+// cachedProfile is a decoded profile and its JSON, as the warm cache keeps them.
+type cachedProfile struct {
+	profile *UserProfile
+	json    []byte
+}
+
+// profileLRU is a bounded cache of decoded profiles (first in, first out):
+// it warms up while users are first seen, then stays at capacity.
+type profileLRU struct {
+	mu       sync.Mutex
+	capacity int
+	order    []int
+	m        map[int]*cachedProfile
+}
+
+func (c *profileLRU) Get(id int) (*cachedProfile, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[id]
+	return p, ok
+}
+
+func (c *profileLRU) Put(id int, p *cachedProfile) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[id]; !ok {
+		c.order = append(c.order, id)
+	}
+	c.m[id] = p
+	for len(c.m) > c.capacity {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+func (c *profileLRU) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+// session is what a login leaves behind: 1 KiB.
+type session struct {
+	user    int
+	created int64
+	attrs   [1008]byte
+}
+
+// sessionStore is the leak of warmleak: a session is added on every login
+// and never expires.
+type sessionStore struct {
+	mu   sync.Mutex
+	next int64
+	m    map[int64]*session
+}
+
+func (s *sessionStore) Add(user int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	ss := &session{user: user, created: time.Now().UnixNano()}
+	for i := 0; i < len(ss.attrs); i += 64 {
+		ss.attrs[i] = byte(s.next >> (i / 64 % 8 * 8))
+	}
+	s.m[s.next] = ss
+	return s.next
+}
+
+func (s *sessionStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+var (
+	warmCache = &profileLRU{capacity: 4000, m: make(map[int]*cachedProfile)}
+	sessions  = &sessionStore{m: make(map[int64]*session)}
+)
+
+// OpenSession serves /session?id=N: the user's profile from the warm cache
+// (users cycle through 4000 ids, so the cache fills, then only hits); every
+// 4th request is a login and opens a session.
+func OpenSession(w http.ResponseWriter, r *http.Request) {
+	n, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	id := n % warmCache.capacity
+	cp, ok := warmCache.Get(id)
+	if !ok {
+		p := loadProfile(id)
+		cp = &cachedProfile{profile: p, json: BuildResponse(p)}
+		warmCache.Put(id, cp)
+	}
+	var sid int64
+	if n%4 == 0 {
+		sid = sessions.Add(id)
+	}
+	fmt.Fprintf(w, "session %d, %d bytes\n", sid, len(cp.json))
+}
+
+// --- loadfollow: memory that follows load ---
+
+// requestWindow keeps every request of the last few seconds (for a rate
+// limiter): its size follows the request rate, and nothing older survives.
+type requestWindow struct {
+	mu      sync.Mutex
+	span    time.Duration
+	records []*requestRecord
+}
+
+type requestRecord struct {
+	at   time.Time
+	user int
+	body []byte
+}
+
+func (rw *requestWindow) Record(user int) int {
+	now := time.Now()
+	rec := &requestRecord{at: now, user: user, body: make([]byte, 8<<10)}
+	rec.body[0] = byte(user)
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	rw.records = append(rw.records, rec)
+	drop := 0
+	for drop < len(rw.records) && now.Sub(rw.records[drop].at) > rw.span {
+		drop++
+	}
+	if drop > 0 {
+		n := copy(rw.records, rw.records[drop:])
+		clear(rw.records[n:])
+		rw.records = rw.records[:n]
+	}
+	return len(rw.records)
+}
+
+var window = &requestWindow{span: 3 * time.Second}
+
+// Limit serves /limit?id=N: records the request in the sliding window.
+func Limit(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	fmt.Fprintf(w, "%d in window\n", window.Record(id))
+}
+
+// --- offheap: growth outside the Go heap ---
+
+// mmapArena appends records to anonymous memory mappings that are never
+// unmapped: the memory is outside the Go heap, invisible to heap profiles
+// and to runtime.MemStats, but counts in the resident set.
+type mmapArena struct {
+	mu     sync.Mutex
+	chunks [][]byte
+	cur    []byte
+	off    int
+	total  atomic.Int64
+}
+
+const arenaChunk = 1 << 20
+
+func (a *mmapArena) Append(rec []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cur == nil || a.off+len(rec) > len(a.cur) {
+		a.grow()
+	}
+	copy(a.cur[a.off:], rec) // touches the pages: RSS grows
+	a.off += len(rec)
+	a.total.Add(int64(len(rec)))
+}
+
+// grow maps another chunk.
+func (a *mmapArena) grow() {
+	b, err := syscall.Mmap(-1, 0, arenaChunk, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		log.Fatalf("mmap: %v", err)
+	}
+	a.chunks = append(a.chunks, b)
+	a.cur, a.off = b, 0
+}
+
+var arena mmapArena
+
+// Ingest serves /ingest?id=N: a 2 KiB record appended to the arena.
+func Ingest(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	var rec [2048]byte
+	for i := range rec {
+		rec[i] = byte(id + i)
+	}
+	arena.Append(rec[:])
+	io.WriteString(w, "stored\n")
+}
+
+// --- slowleak: a few percent over the window, under a large flat dataset ---
+
+// product is one catalog entry.
+type product struct {
+	id    int
+	name  string
+	tags  []string
+	attrs map[string]string
+	desc  []byte
+}
+
+// loadCatalog builds the dataset loaded at start: n products of about 3 KiB
+// and ten objects each. It never changes afterwards.
+func loadCatalog(n int) []*product {
+	c := make([]*product, n)
+	for i := range c {
+		p := &product{id: i, name: "product-" + strconv.Itoa(i), desc: make([]byte, 3000)}
+		for j := 0; j < 4; j++ {
+			p.tags = append(p.tags, "tag-"+strconv.Itoa(i*4+j))
+		}
+		p.attrs = map[string]string{"color": strconv.Itoa(i % 17), "size": strconv.Itoa(i % 5), "sku": strconv.Itoa(i * 31)}
+		p.desc[0] = byte(i)
+		c[i] = p
+	}
+	return c
+}
+
+// auditEntry is one audited request: 512 bytes.
+type auditEntry struct {
+	at     int64
+	user   int
+	detail [496]byte
+}
+
+// auditLog is the leak of slowleak: it keeps every entry.
+type auditLog struct {
+	mu      sync.Mutex
+	entries []*auditEntry
+}
+
+func (l *auditLog) Record(user int) {
+	e := &auditEntry{at: time.Now().UnixNano(), user: user}
+	e.detail[0] = byte(user)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries = append(l.entries, e)
+}
+
+func (l *auditLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.entries)
+}
+
+var (
+	catalog []*product
+	audit   auditLog
+)
+
+// Lookup serves /lookup?id=N: a catalog read, audited.
+func Lookup(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	p := catalog[id%len(catalog)]
+	audit.Record(id)
+	io.WriteString(w, p.name+"\n")
+}
+
+// --- tinyobjects: many objects, few bytes ---
+
+// labelRef is one interned label: 16 bytes.
+type labelRef struct {
+	hash uint64
+	next *labelRef
+}
+
+// labelInterner is the leak of tinyobjects: it interns every label value it
+// is shown and never forgets one. Each costs one 16-byte object.
+type labelInterner struct {
+	mu   sync.Mutex
+	head *labelRef
+	n    atomic.Int64
+}
+
+func (li *labelInterner) Intern(h uint64) {
+	li.mu.Lock()
+	defer li.mu.Unlock()
+	li.head = &labelRef{hash: h, next: li.head}
+	li.n.Add(1)
+}
+
+var (
+	blob     [][]byte
+	interner labelInterner
+)
+
+// loadBlob loads the large flat dataset of tinyobjects: 32 MiB in eight
+// objects.
+func loadBlob() [][]byte {
+	b := make([][]byte, 8)
+	for i := range b {
+		b[i] = make([]byte, 4<<20)
+		for j := 0; j < len(b[i]); j += 4096 {
+			b[i][j] = byte(j)
+		}
+	}
+	return b
+}
+
+// Label serves /label?id=N: interns five labels of the request.
+func Label(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	for i := 0; i < 5; i++ {
+		interner.Intern(uint64(id)*5 + uint64(i))
+	}
+	fmt.Fprintf(w, "%d\n", len(blob))
+}
+
+// --- goroutinepin: a goroutine leak that pins memory ---
+
+// fetchUpstream asks the (simulated) upstream for a quote and sends the
+// answer, 32 lines of 1 KiB, on ch. ch is unbuffered: when the caller has
+// timed out, the send blocks forever, and the goroutine pins the answer
+// (the leak). Every 10th call is slow.
+func fetchUpstream(id int, ch chan<- [][]byte) {
+	lines := make([][]byte, 32)
+	for i := range lines {
+		lines[i] = make([]byte, 1<<10)
+		lines[i][0] = byte(id + i)
+	}
+	if id%10 == 0 {
+		time.Sleep(time.Second)
+	}
+	ch <- lines
+}
+
+// GetQuote serves /quote?id=N: asks the upstream and gives up after 200 ms.
+func GetQuote(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+	ch := make(chan [][]byte)
+	go fetchUpstream(id, ch)
+	t := time.NewTimer(200 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case lines := <-ch:
+		fmt.Fprintf(w, "quote of %d lines\n", len(lines))
+	case <-t.C:
+		http.Error(w, "upstream timed out", http.StatusGatewayTimeout)
+	}
+}
+
 var httpRequests sync.Map // handler -> *atomic.Int64
 
 func counted(name string, h http.HandlerFunc) http.HandlerFunc {
@@ -305,6 +671,44 @@ func residentBytes() int64 {
 	return pages * int64(os.Getpagesize())
 }
 
+var processStarted = time.Now()
+
+// startTimeSeconds is the process start time as client_golang's process
+// collector reports it: /proc/self/stat's start time (clock ticks since
+// boot, 100 per second) plus the boot time from /proc/stat; the time main
+// started where /proc cannot be read.
+func startTimeSeconds() float64 {
+	fallback := float64(processStarted.UnixMilli()) / 1e3
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return fallback
+	}
+	// The command name (field 2) may contain spaces: count from its ')'.
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if i < 0 || len(f) < 20 {
+		return fallback
+	}
+	ticks, err := strconv.ParseFloat(f[19], 64) // field 22, starttime
+	if err != nil {
+		return fallback
+	}
+	procStat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return fallback
+	}
+	for _, line := range strings.Split(string(procStat), "\n") {
+		if rest, ok := strings.CutPrefix(line, "btime "); ok {
+			boot, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				return fallback
+			}
+			return boot + ticks/100
+		}
+	}
+	return fallback
+}
+
 // Metrics writes Prometheus text format, with the names client_golang uses.
 func Metrics(w http.ResponseWriter, r *http.Request) {
 	var ms runtime.MemStats
@@ -325,6 +729,15 @@ func Metrics(w http.ResponseWriter, r *http.Request) {
 	metric("go_memstats_last_gc_time_seconds", "gauge", "Number of seconds since 1970 of last garbage collection.", float64(ms.LastGC)/1e9)
 	metric("go_memstats_next_gc_bytes", "gauge", "Number of heap bytes when next garbage collection will take place. Equals to /gc/heap/goal:bytes.", ms.NextGC)
 	metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", residentBytes())
+	// Added for issue 18 (memory outside the Go heap, restarts); the lines
+	// above are unchanged so that older captures and newer ones read alike.
+	metric("go_memstats_heap_idle_bytes", "gauge", "Number of heap bytes waiting to be used. Equals to /memory/classes/heap/released:bytes + /memory/classes/heap/free:bytes.", ms.HeapIdle)
+	metric("go_memstats_heap_released_bytes", "gauge", "Number of heap bytes released to OS. Equals to /memory/classes/heap/released:bytes.", ms.HeapReleased)
+	metric("go_memstats_stack_inuse_bytes", "gauge", "Number of bytes obtained from system for stack allocator in non-CGO environments. Equals to /memory/classes/heap/stacks:bytes.", ms.StackInuse)
+	metric("go_memstats_stack_sys_bytes", "gauge", "Number of bytes obtained from system for stack allocator. Equals to /memory/classes/heap/stacks:bytes + /memory/classes/os-stacks:bytes.", ms.StackSys)
+	threads, _ := runtime.ThreadCreateProfile(nil)
+	metric("go_threads", "gauge", "Number of OS threads created.", threads)
+	metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", startTimeSeconds())
 	fmt.Fprintf(w, "# HELP http_requests_total Requests served, by handler.\n# TYPE http_requests_total counter\n")
 	httpRequests.Range(func(k, v any) bool {
 		fmt.Fprintf(w, "http_requests_total{handler=%q} %d\n", k, v.(*atomic.Int64).Load())
@@ -354,13 +767,54 @@ func drive(addr, path string, rps int, d time.Duration) {
 	}
 }
 
+// pace sends requests to path on the service itself at rate(t) requests per
+// second (t: time since load started), request ids 0, 1, 2, ..., from a
+// few workers, for the given duration. A request that falls behind (a
+// loaded machine) is sent late rather than dropped, so the number of
+// requests follows the schedule.
+func pace(addr, path string, rate func(time.Duration) float64, d time.Duration) {
+	client := &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 16},
+	}
+	ids := make(chan int, 1<<14)
+	for range 8 {
+		go func() {
+			for id := range ids {
+				resp, err := client.Get(fmt.Sprintf("http://%s%s?id=%d", addr, path, id))
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	last, due, sent := start, 0.0, 0
+	for now := range t.C {
+		if now.Sub(start) > d {
+			close(ids)
+			log.Printf("load done after %d requests", sent)
+			return
+		}
+		due += rate(now.Sub(start)) * now.Sub(last).Seconds()
+		last = now
+		for ; sent < int(due); sent++ {
+			ids <- sent
+		}
+	}
+}
+
 func main() {
 	addrFlag := flag.String("addr", "127.0.0.1:0", "listen address (loopback only)")
-	scenario := flag.String("scenario", "mapcache", "mapcache, goroutines, queue, lru, churn or fixed")
+	scenario := flag.String("scenario", "mapcache", "mapcache, goroutines, queue, lru, churn, fixed, warmleak, loadfollow, offheap, slowleak, tinyobjects or goroutinepin")
 	rps := flag.Int("rps", 200, "requests per second of the internal load")
 	duration := flag.Duration("duration", 10*time.Minute, "how long to generate load (the service keeps serving after)")
 	rate := flag.Int("memprofilerate", 512*1024, "runtime.MemProfileRate")
 	contention := flag.Bool("contention", false, "record mutex and block profiles")
+	ramp := flag.Duration("ramp", 70*time.Second, "loadfollow: how long the load takes to rise from rps/5 to 2*rps")
 	flag.Parse()
 
 	runtime.MemProfileRate = *rate
@@ -378,7 +832,19 @@ func main() {
 	}
 	fmt.Printf("listening on %s\n", ln.Addr())
 
+	// gcPercent sets GOGC for a scenario unless the environment sets it.
+	gcPercent := func(p int) {
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(p)
+		}
+	}
 	path := "/user"
+	// The new scenarios (issue 18) use pace, which keeps to its schedule
+	// on a loaded machine; the first six keep drive.
+	var load func(time.Duration) float64
+	steady := func(r float64) func(time.Duration) float64 {
+		return func(time.Duration) float64 { return r }
+	}
 	switch *scenario {
 	case "mapcache":
 		cache, uniqueKeys = &profileCache{m: make(map[string][]byte)}, true
@@ -393,6 +859,30 @@ func main() {
 		go consume(*rps)
 	case "churn":
 		path = "/churn"
+	case "warmleak":
+		// GOGC=25: the floors after GC are the live heap, so they show the
+		// warm-up flattening out rather than the garbage in between.
+		gcPercent(25)
+		path, load = "/session", steady(float64(*rps))
+	case "loadfollow":
+		lo, hi := float64(*rps)/5, float64(*rps)*2
+		path, load = "/limit", func(t time.Duration) float64 {
+			return lo + (hi-lo)*min(1, t.Seconds()/ramp.Seconds())
+		}
+	case "offheap":
+		path, load = "/ingest", steady(float64(*rps))
+	case "slowleak":
+		// A quiet service with a large heap: little garbage per second and
+		// GOGC=5, so that the floors after GC are the live heap.
+		gcPercent(5)
+		catalog = loadCatalog(8000)
+		path, load = "/lookup", steady(float64(*rps)/4)
+	case "tinyobjects":
+		gcPercent(10)
+		blob = loadBlob()
+		path, load = "/label", steady(float64(*rps))
+	case "goroutinepin":
+		path, load = "/quote", steady(float64(*rps)/4)
 	default:
 		log.Fatalf("unknown scenario %q", *scenario)
 	}
@@ -402,13 +892,28 @@ func main() {
 	expvar.Publish("scenario", expvar.Func(func() any { return *scenario }))
 	expvar.Publish("cache_entries", expvar.Func(func() any { return cache.Len() }))
 	expvar.Publish("queue_length", expvar.Func(func() any { return queue.Len() }))
+	expvar.Publish("warm_cache_entries", expvar.Func(func() any { return warmCache.Len() }))
+	expvar.Publish("sessions", expvar.Func(func() any { return sessions.Len() }))
+	expvar.Publish("arena_bytes", expvar.Func(func() any { return arena.total.Load() }))
+	expvar.Publish("audit_entries", expvar.Func(func() any { return audit.Len() }))
+	expvar.Publish("interned_labels", expvar.Func(func() any { return interner.n.Load() }))
 
 	http.HandleFunc("/user", counted("/user", GetUserProfile))
 	http.HandleFunc("/watch", counted("/watch", Watch))
 	http.HandleFunc("/publish", counted("/publish", Publish))
 	http.HandleFunc("/churn", counted("/churn", Churn))
+	http.HandleFunc("/session", counted("/session", OpenSession))
+	http.HandleFunc("/limit", counted("/limit", Limit))
+	http.HandleFunc("/ingest", counted("/ingest", Ingest))
+	http.HandleFunc("/lookup", counted("/lookup", Lookup))
+	http.HandleFunc("/label", counted("/label", Label))
+	http.HandleFunc("/quote", counted("/quote", GetQuote))
 	http.HandleFunc("/metrics", Metrics)
 
-	go drive(ln.Addr().String(), path, *rps, *duration)
+	if load != nil {
+		go pace(ln.Addr().String(), path, load, *duration)
+	} else {
+		go drive(ln.Addr().String(), path, *rps, *duration)
+	}
 	log.Fatal(http.Serve(ln, nil))
 }

@@ -1,0 +1,370 @@
+//! The evidence chain of an investigation, computed once, as data.
+//!
+//! [`Findings::of`] runs every step of the chain on a bundle (the leak
+//! verdict from the metrics, growth owners across the heap snapshots, the
+//! widening call path, goroutines, the regression check against an
+//! after-fix bundle, and the on-call checklist) and states what each step
+//! concludes as [`Sentence`]s: text with the names and verdict words marked,
+//! made here and nowhere else. The command's output, the notebook displays
+//! and the HTML page all render these same sentences, so they cannot
+//! contradict one another; the checklist judges the regression check that
+//! the rest of the page shows.
+//!
+//! ```
+//! use heapframe::evidence::Bundle;
+//! use heapframe::findings::{Findings, FindingsOptions};
+//! let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+//! let f = Findings::of(&b, &FindingsOptions::default())?;
+//! assert_eq!(f.verdict.verdict.as_str(), "leak");
+//! assert!(f.to_text().contains("Heap: bytes.Clone grew most"));
+//! # Ok::<(), heapframe::Error>(())
+//! ```
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::evidence::bundle::Bundle;
+use crate::evidence::checklist::{self, AfterFix, Status};
+use crate::evidence::goroutines::{GoroutineCheck, goroutine_check};
+use crate::evidence::metrics::names;
+use crate::evidence::verdict::{self, LeakVerdict, Validation, VerdictThresholds};
+use crate::growth::{GrowthKey, GrowthOptions, GrowthTable, Widening, growth, widening};
+use crate::units::thousands;
+
+/// A piece of a [`Sentence`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    /// Plain text.
+    Text(String),
+    /// A name from the evidence (a function, a call path, a file): shown
+    /// as code.
+    Code(String),
+    /// A verdict or outcome word (`leak`, `fixed`, `passed`...): shown as a
+    /// badge.
+    Word(String),
+}
+
+/// A conclusion, as text with its names and verdict words marked; views
+/// render it (plain text, HTML) without rewording it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sentence(pub Vec<Span>);
+
+impl Sentence {
+    fn text(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Span::Text(s.into()));
+        self
+    }
+
+    fn code(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Span::Code(s.into()));
+        self
+    }
+
+    fn word(mut self, s: impl Into<String>) -> Self {
+        self.0.push(Span::Word(s.into()));
+        self
+    }
+
+    /// The sentence as plain text, for a terminal: names and words as
+    /// they are, control characters in their visible form
+    /// ([`crate::escape::terminal`]).
+    pub fn to_text(&self) -> String {
+        self.0
+            .iter()
+            .map(|s| match s {
+                Span::Text(t) | Span::Code(t) | Span::Word(t) => crate::escape::terminal(t),
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Sentence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+/// Options of [`Findings::of`].
+#[derive(Debug, Clone)]
+pub struct FindingsOptions {
+    /// The after-fix bundle to check the fix against (`None`: the
+    /// manifest's `after_fix`, if any).
+    pub after: Option<PathBuf>,
+    /// The request counter that measures load
+    /// ([`names::REQUESTS`] by default).
+    pub counter: String,
+    /// The thresholds of the leak verdict.
+    pub thresholds: VerdictThresholds,
+    /// The widening path follows a child while it carries at least this
+    /// share of its parent's growth (default 0.5).
+    pub follow: f64,
+}
+
+impl Default for FindingsOptions {
+    fn default() -> Self {
+        FindingsOptions {
+            after: None,
+            counter: names::REQUESTS.to_string(),
+            thresholds: VerdictThresholds::default(),
+            follow: 0.5,
+        }
+    }
+}
+
+/// What grows across the heap snapshots of a bundle.
+#[derive(Debug, Clone)]
+pub struct HeapGrowth {
+    /// Growth by function, ranked.
+    pub table: GrowthTable,
+    /// Growth by allocation kind.
+    pub kinds: GrowthTable,
+    /// The widening call path from the first to the last snapshot.
+    pub widening: Widening,
+}
+
+/// The regression check against an after-fix bundle.
+#[derive(Debug, Clone)]
+pub struct Regression {
+    /// Where the after-fix bundle was read from.
+    pub path: PathBuf,
+    /// The after-fix bundle.
+    pub after: Bundle,
+    /// Its metrics against the bundle's.
+    pub validation: Validation,
+}
+
+/// The evidence chain of a bundle (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct Findings {
+    /// What the investigation is about: the manifest's service, else the
+    /// bundle's name.
+    pub title: String,
+    /// The leak verdict from the metrics.
+    pub verdict: LeakVerdict,
+    /// Growth across the heap snapshots (`None`: fewer than two).
+    pub heap: Option<HeapGrowth>,
+    /// Goroutine counts and growth.
+    pub goroutines: GoroutineCheck,
+    /// The regression check, when there is an after-fix bundle.
+    pub regression: Option<Regression>,
+    /// The on-call checklist, judged with the regression check above.
+    pub checklist: Vec<checklist::Item>,
+    /// The chain: one sentence per step, in order.
+    pub chain: Vec<Sentence>,
+}
+
+impl Findings {
+    /// Runs the evidence chain on `bundle`.
+    pub fn of(bundle: &Bundle, opts: &FindingsOptions) -> Result<Findings> {
+        let title = if bundle.manifest.service.is_empty() {
+            bundle.name()
+        } else {
+            bundle.manifest.service.clone()
+        };
+        let mut chain = Vec::new();
+
+        let verdict = verdict::verdict(&bundle.metrics, Some(&opts.counter), &opts.thresholds);
+        chain.push(
+            Sentence::default()
+                .text("Metrics: ")
+                .word(verdict.verdict.as_str())
+                .text(" — ")
+                .text(verdict.reasons.first().map(String::as_str).unwrap_or("")),
+        );
+
+        let heap = if bundle.heap.len() >= 2 {
+            let snaps = &bundle.heap;
+            let table = growth(snaps, &GrowthOptions::default())?;
+            let kinds = growth(
+                snaps,
+                &GrowthOptions {
+                    key: GrowthKey::Kind,
+                    ..Default::default()
+                },
+            )?;
+            let widening = widening(
+                &snaps[0].profile,
+                &snaps[snaps.len() - 1].profile,
+                None,
+                opts.follow,
+            )?;
+            chain.extend(growth_sentences(&table));
+            chain.extend(widening_sentences(&widening));
+            Some(HeapGrowth {
+                table,
+                kinds,
+                widening,
+            })
+        } else {
+            None
+        };
+
+        let goroutines = goroutine_check(bundle)?;
+        if let (Some(first), Some(last)) = (goroutines.counts.first(), goroutines.counts.last()) {
+            chain.push(Sentence::default().text(format!("Goroutines: {} → {}", first.1, last.1)));
+        }
+
+        let after = opts.after.clone().or_else(|| {
+            bundle
+                .manifest
+                .after_fix
+                .as_ref()
+                .map(|a| match &bundle.root {
+                    Some(r) => r.join(a),
+                    None => a.into(),
+                })
+        });
+        let regression = match after {
+            Some(path) => {
+                let after = Bundle::open(&path)?;
+                let validation = verdict::validate(
+                    &bundle.metrics,
+                    &after.metrics,
+                    Some(&opts.counter),
+                    &opts.thresholds,
+                );
+                chain.push(
+                    Sentence::default()
+                        .text("After the fix: ")
+                        .word(validation.outcome.as_str()),
+                );
+                Some(Regression {
+                    path,
+                    after,
+                    validation,
+                })
+            }
+            None => None,
+        };
+
+        let checklist = checklist::checklist(
+            bundle,
+            regression.as_ref().map(|r| AfterFix {
+                path: &r.path,
+                outcome: r.validation.outcome,
+            }),
+        );
+        let open = checklist
+            .iter()
+            .filter(|i| i.status != Status::Passed)
+            .count();
+        chain.push(Sentence::default().text(format!(
+            "Checklist: {} of {} passed",
+            checklist.len() - open,
+            checklist.len()
+        )));
+
+        Ok(Findings {
+            title,
+            verdict,
+            heap,
+            goroutines,
+            regression,
+            checklist,
+            chain,
+        })
+    }
+
+    /// The chain as numbered lines of plain text.
+    pub fn to_text(&self) -> String {
+        self.chain
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. {s}\n", i + 1))
+            .collect()
+    }
+}
+
+/// What a growth table concludes: which key grew most, with its numbers.
+pub fn growth_sentences(table: &GrowthTable) -> Vec<Sentence> {
+    table
+        .top_grower()
+        .map(|top| {
+            Sentence::default()
+                .text("Heap: ")
+                .code(top.key.clone())
+                .text(format!(
+                    " grew most ({}, {:.0}% of the growth, R² {:.2})",
+                    table.format(top.delta),
+                    top.share * 100.0,
+                    top.r2
+                ))
+        })
+        .into_iter()
+        .collect()
+}
+
+/// What a widening path concludes: where growth concentrates, and the
+/// application code to read first.
+pub fn widening_sentences(w: &Widening) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    if let Some(c) = w.concentration_node() {
+        out.push(
+            Sentence::default()
+                .text("Call path: growth concentrates in ")
+                .code(c.function.clone())
+                .text(format!(
+                    " ({} of {} total)",
+                    w.format(c.growth),
+                    w.format(w.total_growth)
+                )),
+        );
+    }
+    if let Some(u) = w.user_frame() {
+        out.push(
+            Sentence::default()
+                .text("Code to read first: ")
+                .code(u.function.clone())
+                .text(format!(
+                    " (the deepest application code on that path; {} of the growth passes through it)",
+                    w.format(u.growth)
+                )),
+        );
+    }
+    out
+}
+
+/// What the goroutine check concludes: counts, who started the growing
+/// goroutines and where they block, and the `goroutineleak` profile's
+/// count.
+pub fn goroutine_sentences(g: &GoroutineCheck) -> Vec<Sentence> {
+    let mut out = Vec::new();
+    if let (Some(first), Some(last)) = (g.counts.first(), g.counts.last()) {
+        let delta = last.1.wrapping_sub(first.1);
+        out.push(Sentence::default().text(format!(
+            "Goroutines: {} → {} ({}{}) across {} goroutine profiles over {:.1} min.",
+            thousands(first.1),
+            thousands(last.1),
+            if delta >= 0 { "+" } else { "" },
+            thousands(delta),
+            g.counts.len(),
+            (last.0 - first.0) as f64 / 60_000.0
+        )));
+        if let Some(top) = g.by_creator.as_ref().and_then(|t| t.top_grower()) {
+            out.push(
+                Sentence::default()
+                    .text("Most growth started by ")
+                    .code(top.key.clone())
+                    .text(format!(" (+{})", top.delta)),
+            );
+        }
+        if let Some(top) = g.by_blocking_stack.as_ref().and_then(|t| t.top_grower()) {
+            out.push(
+                Sentence::default()
+                    .text("Blocked in ")
+                    .code(top.key.clone())
+                    .text(format!(" (+{})", top.delta)),
+            );
+        }
+    }
+    for (creator, n) in g.leaked.iter().take(5) {
+        out.push(
+            Sentence::default()
+                .text(format!(
+                    "goroutineleak profile: {n} leaked goroutines started by "
+                ))
+                .code(creator.clone()),
+        );
+    }
+    out
+}
