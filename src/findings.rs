@@ -65,12 +65,14 @@ impl Sentence {
         self
     }
 
-    /// The sentence as plain text (names and words as they are).
+    /// The sentence as plain text, for a terminal: names and words as
+    /// they are, control characters in their visible form
+    /// ([`crate::escape::terminal`]).
     pub fn to_text(&self) -> String {
         self.0
             .iter()
             .map(|s| match s {
-                Span::Text(t) | Span::Code(t) | Span::Word(t) => t.as_str(),
+                Span::Text(t) | Span::Code(t) | Span::Word(t) => crate::escape::terminal(t),
             })
             .collect()
     }

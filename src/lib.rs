@@ -33,6 +33,7 @@
 
 pub mod address;
 pub mod error;
+pub mod escape;
 pub mod files;
 pub mod units;
 

@@ -457,7 +457,10 @@ fn taken(name: &str, distinct: &[&str], index: &[u32]) -> Result<Column> {
 /// File formats a table can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableFormat {
-    /// Comma-separated values with a header row.
+    /// Comma-separated values with a header row, safe to open in a
+    /// spreadsheet: text cells and column names that would run as a
+    /// formula get a leading `'` ([`crate::escape::csv_cell`]); numeric
+    /// columns are written as they are.
     Csv,
     /// A JSON array of row objects.
     Json,
@@ -465,11 +468,45 @@ pub enum TableFormat {
     Parquet,
 }
 
-/// Encodes a DataFrame in `format`.
+/// `df` with every text cell and column name through
+/// [`crate::escape::csv_cell`]; other columns unchanged.
+fn spreadsheet_safe(df: &DataFrame) -> Result<DataFrame> {
+    use crate::escape::csv_cell;
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            let name = PlSmallStr::from(csv_cell(c.name().as_str()).as_ref());
+            Ok(match c.dtype() {
+                DataType::String => {
+                    let text = c.str().map_err(polars_err)?;
+                    let safe: StringChunked = text.iter().map(|v| v.map(csv_cell)).collect();
+                    safe.with_name(name).into_column()
+                }
+                _ => c.clone().with_name(name),
+            })
+        })
+        .collect::<Result<Vec<Column>>>()?;
+    DataFrame::new(df.height(), columns).map_err(polars_err)
+}
+
+/// Encodes a DataFrame in `format` (CSV is made safe for spreadsheets, see
+/// [`TableFormat::Csv`]; JSON and Parquet hold the values as they are).
+///
+/// ```
+/// use heapframe::tables::{encode, TableFormat};
+/// use polars::prelude::*;
+/// let mut df = df!("name" => ["=1+1", "main.f"], "flat" => [-5i64, 7])?;
+/// let csv = String::from_utf8(encode(&mut df, TableFormat::Csv)?).unwrap();
+/// assert_eq!(csv, "name,flat\n'=1+1,-5\nmain.f,7\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     match format {
-        TableFormat::Csv => CsvWriter::new(&mut buf).finish(df).map_err(polars_err)?,
+        TableFormat::Csv => CsvWriter::new(&mut buf)
+            .finish(&mut spreadsheet_safe(df)?)
+            .map_err(polars_err)?,
         TableFormat::Json => JsonWriter::new(&mut buf)
             .with_json_format(JsonFormat::Json)
             .finish(df)

@@ -1,11 +1,12 @@
 //! The `heapframe` command: a thin shell over the library.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use heapframe::Profile;
+use heapframe::escape::terminal;
 use heapframe::report::{self, BaseMode, Granularity, TopOptions};
 use heapframe::views::notebook::NotebookDisplay;
 
@@ -352,11 +353,21 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // One line, whatever the message quotes (file names, server
+            // answers): line breaks become spaces, other control
+            // characters their visible form.
             let msg = e.to_string().replace('\n', " ");
-            eprintln!("heapframe: {msg}");
+            eprintln!("heapframe: {}", terminal(&msg));
             ExitCode::from(2)
         }
     }
+}
+
+/// Refuses `-o` paths that would replace an input or land in a bundle's
+/// evidence, before any work is done.
+fn check_output(output: &std::path::Path, inputs: &[Option<&PathBuf>]) -> heapframe::Result<()> {
+    let inputs: Vec<&std::path::Path> = inputs.iter().flatten().map(|p| p.as_path()).collect();
+    heapframe::evidence::bundle::check_output_path(output, &inputs)
 }
 
 fn run_top(a: TopArgs) -> heapframe::Result<()> {
@@ -364,6 +375,12 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         return Err(heapframe::Error::Option(
             "--normalize needs --base or --diff-base".to_string(),
         ));
+    }
+    if let Some(o) = &a.output {
+        check_output(
+            o,
+            &[Some(&a.profile), a.base.as_ref(), a.diff_base.as_ref()],
+        )?;
     }
     let opts = TopOptions {
         sample_index: a.sample_index,
@@ -444,6 +461,17 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
         Some(p) => heapframe::files::replace_file(p, bytes),
         None => {
             let mut out = std::io::stdout().lock();
+            // Text output escapes names itself; a CSV or JSON table shown
+            // on a terminal is escaped here (in a file or a pipe it stays
+            // data, byte for byte).
+            let shown;
+            let bytes = if out.is_terminal() {
+                shown =
+                    heapframe::escape::terminal_lines(&String::from_utf8_lossy(bytes)).into_owned();
+                shown.as_bytes()
+            } else {
+                bytes
+            };
             out.write_all(bytes).and_then(|_| out.flush()).or_else(|e| {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
                     Ok(())
@@ -495,7 +523,7 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                 if !w.chain.is_empty() {
                     text.push_str(&format!(
                         "\nwidening call path (first -> last snapshot): {}\n",
-                        w.path()
+                        chain_text(&w)
                     ));
                 }
                 for line in heapframe::findings::widening_sentences(&w) {
@@ -513,6 +541,29 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
             write_out(None, &heapframe::tables::encode(&mut df, fmt)?)
         }
     }
+}
+
+/// Frames of a widening chain printed at each end; longer chains (deep
+/// recursion) print as `a -> b -> ... (N frames) -> y -> z`.
+const CHAIN_ENDS: usize = 8;
+
+/// The widening chain as one line, root first, names escaped for the
+/// terminal and the middle of a long chain elided.
+fn chain_text(w: &heapframe::growth::Widening) -> String {
+    let names: Vec<String> = w
+        .chain
+        .iter()
+        .map(|n| terminal(&n.function).into_owned())
+        .collect();
+    if names.len() <= 2 * CHAIN_ENDS + 1 {
+        return names.join(" -> ");
+    }
+    format!(
+        "{} -> ... ({} frames) -> {}",
+        names[..CHAIN_ENDS].join(" -> "),
+        names.len() - 2 * CHAIN_ENDS,
+        names[names.len() - CHAIN_ENDS..].join(" -> ")
+    )
 }
 
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
@@ -770,6 +821,7 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
 #[cfg(feature = "views")]
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     use heapframe::findings::{Findings, FindingsOptions};
+    check_output(&a.output, &[Some(&a.bundle), a.after.as_ref()])?;
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
     let findings = Findings::of(
         &bundle,
@@ -784,7 +836,7 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     let mut text = findings.to_text();
     text.push_str(&format!(
         "report: {} ({} kB)\n",
-        a.output.display(),
+        terminal(&a.output.display().to_string()),
         report.html.len().div_ceil(1024)
     ));
     write_out(None, text.as_bytes())
@@ -803,6 +855,7 @@ fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
         title: a.title,
         width: None,
     };
+    check_output(&a.output, &[Some(&a.profile), a.base.as_ref()])?;
     let profile = Profile::from_path(&a.profile)?;
     let graph = match &a.base {
         Some(b) => diff_flame_with(&Profile::from_path(b)?, &profile, &opts)?,

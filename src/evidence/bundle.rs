@@ -307,3 +307,128 @@ impl Bundle {
         )
     }
 }
+
+/// What a bundle folder holds as evidence: the profile folders (`mutex/`
+/// and `block/` too, which other tools put there), the metric scrapes, the
+/// manifest and the collector's gaps log. Nothing heapframe writes on
+/// request (`-o`, `save`) goes into them.
+pub const EVIDENCE: &[&str] = &[
+    "heap",
+    "allocs",
+    "goroutine",
+    "goroutineleak",
+    "mutex",
+    "block",
+    "metrics",
+    "manifest.json",
+    "gaps.jsonl",
+];
+
+/// Whether `dir` is a bundle folder: it has a manifest or gaps log, or an
+/// evidence folder holding a file heapframe reads (a profile, or metrics
+/// as `.prom` or `.csv`).
+fn is_bundle_folder(dir: &Path) -> bool {
+    EVIDENCE.iter().any(|e| {
+        let p = dir.join(e);
+        if e.contains('.') {
+            return p.is_file();
+        }
+        let Ok(entries) = std::fs::read_dir(&p) else {
+            return false;
+        };
+        entries.flatten().any(|f| {
+            let f = f.path();
+            if *e == "metrics" {
+                f.extension().is_some_and(|x| x == "prom" || x == "csv")
+            } else {
+                is_profile_file(&f)
+            }
+        })
+    })
+}
+
+/// Whether two paths name the same file (same device and inode, so hard
+/// and symbolic links count as the same).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Refuses an output path that would destroy evidence: one that is the
+/// same file as one of `inputs` (by path, or through a hard or symbolic
+/// link), or that lies in a bundle's evidence (a folder or file named in
+/// [`EVIDENCE`] of a bundle folder, at any depth below such a folder).
+/// The error names the output and the input or folder it would replace.
+///
+/// ```
+/// use heapframe::evidence::bundle::check_output_path;
+/// use std::path::Path;
+/// let b = Path::new("tests/fixtures/bundles/mapcache");
+/// assert!(check_output_path(&b.join("heap/001.pb.gz"), &[b]).is_err());
+/// assert!(check_output_path(&b.join("heap/flame.svg"), &[]).is_err());
+/// assert!(check_output_path(&b.join("manifest.json"), &[]).is_err());
+/// let p = b.join("heap/007.pb.gz");
+/// assert!(check_output_path(Path::new("report.html"), &[&p]).is_ok());
+/// ```
+pub fn check_output_path(output: &Path, inputs: &[&Path]) -> Result<()> {
+    let refuse = |why: String| {
+        Err(Error::Option(format!(
+            "refusing to write {}: {why}",
+            output.display()
+        )))
+    };
+    let Some(name) = output.file_name() else {
+        return refuse("not a file name".into());
+    };
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // A folder that does not exist fails when written; nothing to guard.
+    let Ok(dir) = parent.canonicalize() else {
+        return Ok(());
+    };
+    let target = dir.join(name);
+    for input in inputs {
+        let same_path = input
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .and_then(|p| p.canonicalize().ok())
+            .zip(input.file_name())
+            .is_some_and(|(d, n)| d.join(n) == target);
+        if same_path || same_file(&target, input) {
+            return refuse(format!(
+                "it is the input {} (the same file); choose another output path",
+                input.display()
+            ));
+        }
+    }
+    let evidence = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| EVIDENCE.contains(&n))
+    };
+    for at in target.ancestors() {
+        let Some(bundle) = at.parent() else { break };
+        if evidence(at) && is_bundle_folder(bundle) {
+            return refuse(format!(
+                "it is or lies in {}, evidence of the bundle {}; heapframe never writes into a bundle's evidence, choose a path outside it",
+                at.display(),
+                bundle.display()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -244,10 +244,18 @@ pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
     items
 }
 
-/// The checklist as text, one item per line.
+/// The checklist as text, one item per line (the evidence, which quotes
+/// the manifest, printed through [`crate::escape::terminal`]).
 pub fn to_text(items: &[Item]) -> String {
     items
         .iter()
-        .map(|i| format!("[{:>6}] {}: {}\n", i.status.as_str(), i.item, i.detail))
+        .map(|i| {
+            format!(
+                "[{:>6}] {}: {}\n",
+                i.status.as_str(),
+                i.item,
+                crate::escape::terminal(&i.detail)
+            )
+        })
         .collect()
 }

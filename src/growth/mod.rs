@@ -619,7 +619,8 @@ impl GrowthTable {
         self.sample_type.format(v)
     }
 
-    /// A plain-text table of the first `limit` rows.
+    /// A plain-text table of the first `limit` rows (keys printed through
+    /// [`crate::escape::terminal`]).
     pub fn to_text(&self, limit: usize) -> String {
         let span_min =
             (self.times_ms[self.times_ms.len() - 1] - self.times_ms[0]) as f64 / 60_000.0;
@@ -650,7 +651,7 @@ impl GrowthTable {
                 r.r2,
                 if r.monotone { "yes" } else { "no" },
                 if r.plateau { "yes" } else { "no" },
-                r.key
+                crate::escape::terminal(&r.key)
             ));
         }
         s

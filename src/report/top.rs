@@ -21,6 +21,7 @@
 
 use super::graph::*;
 use crate::error::Result;
+use crate::escape::terminal;
 use crate::profile::{Profile, StackId, Str, ValueType};
 use crate::report::compare::is_base_sample;
 use crate::report::filter::{FilterMatches, View, compile};
@@ -191,11 +192,13 @@ impl TopReport {
         out
     }
 
-    /// The report as `go tool pprof -top` prints it, byte for byte.
+    /// The report as `go tool pprof -top` prints it, byte for byte, for
+    /// printable names; control characters in names, comments or filters
+    /// are printed in their visible form ([`crate::escape::terminal`]).
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         for l in self.header_lines() {
-            s.push_str(&l);
+            s.push_str(&terminal(&l));
             s.push('\n');
         }
         s.push_str(&format!(
@@ -216,7 +219,7 @@ impl TopReport {
                 percentage(sum, self.total),
                 self.format_value(r.cum),
                 percentage(r.cum, self.total),
-                r.name,
+                terminal(&r.name),
                 inl
             ));
         }

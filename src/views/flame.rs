@@ -16,9 +16,21 @@
 //! the values before and after, the cumulative and the frame's own growth,
 //! and marks paths that are `new` or `vanished`.
 //!
-//! inferno draws the SVG (layout, text, zoom/search script); heapframe then
-//! sets each frame's tooltip and, for differential graphs, its colour, by
-//! matching each drawn rectangle to its node of the call tree.
+//! heapframe builds the call tree and lays it out; inferno draws the SVG
+//! (rectangles, zoom/search script) from that layout, with frames named by
+//! number only, and heapframe then writes each frame's tooltip, label and,
+//! for differential graphs, colour, by matching each drawn rectangle to its
+//! node of the call tree. So every name in the SVG is written by
+//! [`escape_html`], whatever it contains.
+//!
+//! **Bounds.** Whatever the profile, a graph draws at most [`MAX_DEPTH`]
+//! frames of a stack (the values of deeper frames stay in the frame at that
+//! depth), at most [`MAX_FRAMES`] frames (the widest; frames narrower than
+//! [`MIN_WIDTH_PERCENT`] of the total are never drawn) and at most
+//! [`MAX_SVG_BYTES`] bytes; names longer than
+//! [`MAX_NAME_CHARS`](crate::views::html::MAX_NAME_CHARS) characters are
+//! shortened around `…`. What was left out is said in a line at the bottom
+//! of the graph ([`FlameGraph::note`]).
 //!
 //! ```
 //! use heapframe::{Profile, views::flame};
@@ -30,18 +42,63 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use inferno::flamegraph::{self, Direction, color};
 
 use crate::error::{Error, Result};
-use crate::profile::{Profile, Str, ValueType};
+use crate::profile::{Profile, StackId, Str, ValueType};
 use crate::units::thousands;
-use crate::views::html::escape_html;
+use crate::views::html::{escape_html, shorten, xml_safe};
 use crate::views::notebook::{NotebookDisplay, print_evcxr};
+
+/// Frames of one stack a graph draws, from the root. The values of deeper
+/// frames stay in the frame at this depth (it is drawn as wide as the
+/// whole stack), and the graph's note counts what was not drawn. Go
+/// records at most 128 frames per stack (inlined frames add some); deeper
+/// stacks come from unbounded recursion or a hostile profile.
+pub const MAX_DEPTH: usize = 512;
+
+/// Frames a graph draws at most: the widest ones (a frame is never drawn
+/// without its caller). The largest conformance profile draws about 15,000.
+pub const MAX_FRAMES: usize = 20_000;
+
+/// Largest SVG a graph writes; narrower frames are left out to stay under
+/// it (a frame with a 1000-character name takes about 2.5 kB).
+pub const MAX_SVG_BYTES: usize = 4 << 20;
+
+/// Frames narrower than this share of the total (in percent) are not drawn:
+/// 0.12 pixels of a 1200-pixel graph (inferno's default).
+pub const MIN_WIDTH_PERCENT: f64 = 0.01;
+
+/// Call-tree nodes a graph collects at most, which bounds its memory on
+/// profiles with millions of distinct call paths; frames of stacks that
+/// would need more nodes are not drawn (and counted in the note).
+pub const MAX_TREE_NODES: usize = 2_000_000;
 
 /// Frame height in pixels.
 const FRAME_HEIGHT: usize = 16;
+
+/// Bytes of one drawn frame besides its name (in the tooltip and, as far as
+/// it fits, the label): the group, the tooltip's numbers, the rectangle and
+/// the label's place (about 176 in the largest conformance profile's
+/// graph). A differential frame's tooltip has four values: 60 more.
+const FRAME_BYTES: usize = 220;
+const DIFF_FRAME_BYTES: usize = FRAME_BYTES + 60;
+
+/// Bytes of a graph besides its frames: inferno's script and style, the
+/// title, subtitle and note (each at most `MAX_NAME_CHARS` characters).
+const DOCUMENT_BYTES: usize = 64 << 10;
+
+/// Bytes of the folded text inferno reads (frame numbers joined by `;`),
+/// which is not part of the SVG but must stay bounded too.
+const MAX_FOLDED_BYTES: usize = 16 << 20;
+
+/// Font metrics inferno lays labels out with: size in pixels and average
+/// character width as a share of it.
+const FONT_SIZE: f64 = 12.0;
+const FONT_WIDTH: f64 = 0.59;
 
 /// Call stacks with a value each: what a flame graph draws.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +116,16 @@ impl Stacks {
     /// The stacks of `p` for one sample type (`None`: the profile's
     /// default, `inuse_space` for heap profiles). Each sample becomes its
     /// function names root first, inlined frames included; samples with a
-    /// value ≤ 0 are left out.
+    /// value ≤ 0 are left out. (The graphs of a profile, [`flame_with`]
+    /// and [`diff_flame_with`], read its samples directly instead of
+    /// making these.)
+    ///
+    /// ```
+    /// let p = heapframe::Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
+    /// let s = heapframe::views::flame::Stacks::from_profile(&p, None)?;
+    /// assert_eq!(&*s.sample_type.name, "inuse_space");
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
     pub fn from_profile(p: &Profile, sample_index: Option<&str>) -> Result<Stacks> {
         let si = p.sample_index(sample_index)?;
         let mut names: Vec<Option<Vec<Str>>> = vec![None; p.locations.len()];
@@ -117,8 +183,14 @@ pub struct FlameOptions {
     pub layout: Layout,
     /// The title; `None` makes one from the sample type, total and file.
     pub title: Option<String>,
-    /// Image width in pixels (`None`: 1200).
+    /// Image width in pixels (`None`: 1200; kept within 200–10,000).
     pub width: Option<usize>,
+}
+
+impl FlameOptions {
+    fn image_width(&self) -> usize {
+        self.width.unwrap_or(1200).clamp(200, 10_000)
+    }
 }
 
 /// A drawn flame graph: a standalone SVG document with inferno's zoom and
@@ -132,6 +204,7 @@ pub struct FlameGraph {
     svg: String,
     title: String,
     height: usize,
+    note: Option<String>,
 }
 
 impl FlameGraph {
@@ -150,8 +223,31 @@ impl FlameGraph {
         self.height
     }
 
-    /// Writes the SVG to `path` (atomically).
+    /// What the graph left out to stay within its bounds (see the module
+    /// docs), as written at its bottom: `None` when it draws everything.
+    ///
+    /// ```
+    /// use heapframe::views::flame::{Stacks, flame_stacks};
+    /// use heapframe::profile::ValueType;
+    /// let deep: Vec<heapframe::profile::Str> = (0..600).map(|i| format!("f{i}").into()).collect();
+    /// let s = Stacks {
+    ///     sample_type: ValueType { name: "inuse_space".into(), unit: "bytes".into() },
+    ///     stacks: vec![(deep, 100)],
+    ///     source: "example".into(),
+    /// };
+    /// let g = flame_stacks(&s, &Default::default())?;
+    /// assert_eq!(g.note(), Some("88 frames of 1 stack deeper than 512 frames not drawn (their values stay at depth 512)"));
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// Writes the SVG to `path` (atomically); a path inside a bundle's
+    /// evidence folders is refused
+    /// ([`check_output_path`](crate::evidence::bundle::check_output_path)).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::evidence::bundle::check_output_path(path.as_ref(), &[])?;
         crate::files::replace_file(path.as_ref(), self.svg.as_bytes())
     }
 
@@ -276,10 +372,8 @@ pub fn icicle(p: &Profile) -> Result<FlameGraph> {
 
 /// A flame or icicle graph of `p` with options.
 pub fn flame_with(p: &Profile, opts: &FlameOptions) -> Result<FlameGraph> {
-    flame_stacks(
-        &Stacks::from_profile(p, opts.sample_index.as_deref())?,
-        opts,
-    )
+    let si = p.sample_index(opts.sample_index.as_deref())?;
+    draw_flame(&StackSource::Profile { p, si }, opts)
 }
 
 /// A differential flame graph from `before` to `after` (see the module
@@ -304,12 +398,26 @@ pub fn diff_flame_with(
     after: &Profile,
     opts: &FlameOptions,
 ) -> Result<FlameGraph> {
-    let a = Stacks::from_profile(after, opts.sample_index.as_deref())?;
-    let name = a.sample_type.name.to_string();
-    let b = Stacks::from_profile(before, Some(&name)).map_err(|_| {
-        Error::Incompatible(format!("{}: has no sample type {name}", before.source))
-    })?;
-    diff_flame_stacks(&b, &a, opts)
+    let si_after = after.sample_index(opts.sample_index.as_deref())?;
+    let name = &after.sample_types[si_after].name;
+    let si_before = before
+        .sample_types
+        .iter()
+        .position(|t| t.name == *name)
+        .ok_or_else(|| {
+            Error::Incompatible(format!("{}: has no sample type {name}", before.source))
+        })?;
+    draw_diff(
+        &StackSource::Profile {
+            p: before,
+            si: si_before,
+        },
+        &StackSource::Profile {
+            p: after,
+            si: si_after,
+        },
+        opts,
+    )
 }
 
 /// What a sample type counts, for labels: `bytes`, `objects`,
@@ -348,136 +456,474 @@ fn signed(v: i64, t: &ValueType) -> String {
     if v > 0 { format!("+{s}") } else { s }
 }
 
+/// Where a graph's stacks come from: a profile's samples, read without
+/// making a list of names per stack, or stacks made by hand.
+enum StackSource<'a> {
+    /// Sample type `si` of `p`.
+    Profile { p: &'a Profile, si: usize },
+    /// Ready-made stacks.
+    Stacks(&'a Stacks),
+}
+
+impl StackSource<'_> {
+    fn sample_type(&self) -> &ValueType {
+        match self {
+            StackSource::Profile { p, si } => &p.sample_types[*si],
+            StackSource::Stacks(s) => &s.sample_type,
+        }
+    }
+
+    fn source(&self) -> &str {
+        match self {
+            StackSource::Profile { p, .. } => &p.source,
+            StackSource::Stacks(s) => &s.source,
+        }
+    }
+
+    /// How many stacks the subtitle counts.
+    fn stack_count(&self) -> usize {
+        match self {
+            StackSource::Profile { p, si } => {
+                p.samples.iter().filter(|s| s.values[*si] > 0).count()
+            }
+            StackSource::Stacks(s) => s.stacks.len(),
+        }
+    }
+}
+
 /// A node of the merged call tree.
 struct Node {
-    name: String,
-    depth: usize,
-    children: Vec<usize>,
+    /// Index into [`Tree::names`].
+    name: u32,
+    parent: u32,
+    depth: u32,
+    children: Vec<u32>,
     self_before: i64,
     self_after: i64,
     cum_before: i64,
     cum_after: i64,
 }
 
-/// The call tree of one or two stack sets; node 0 is the root (`all`).
-struct Tree {
-    nodes: Vec<Node>,
+/// Stacks cut short: how many, and how many frames they lost.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cut {
+    stacks: u64,
+    frames: u64,
 }
 
-/// inferno splits frames on `;` and lines on newlines: such characters in a
-/// name become `:` and a space.
-fn frame_name(s: &str) -> Cow<'_, str> {
-    if s.is_empty() {
-        Cow::Borrowed("?")
-    } else if s.contains([';', '\n', '\r']) {
-        Cow::Owned(s.replace(';', ":").replace(['\n', '\r'], " "))
-    } else {
-        Cow::Borrowed(s)
+impl Cut {
+    /// Counts `stacks` stacks that lost `frames` frames each.
+    fn add(&mut self, stacks: u64, frames: u64) {
+        self.stacks = self.stacks.saturating_add(stacks);
+        self.frames = self.frames.saturating_add(stacks.saturating_mul(frames));
     }
 }
 
-impl Tree {
-    fn new() -> Tree {
-        Tree {
-            nodes: vec![Node {
-                name: String::new(),
-                depth: 0,
-                children: Vec::new(),
-                self_before: 0,
-                self_after: 0,
-                cum_before: 0,
-                cum_after: 0,
-            }],
+/// Why a stack was cut short.
+#[derive(Debug, Clone, Copy)]
+enum CutBy {
+    /// Deeper than [`MAX_DEPTH`].
+    Depth,
+    /// The tree holds [`MAX_TREE_NODES`] nodes.
+    TreeSize,
+}
+
+/// The call tree of one or two stack sets; node 0 is the root (`all`).
+struct Tree<'a> {
+    nodes: Vec<Node>,
+    /// Names as drawn (shortened, `?` for none), each once.
+    names: Vec<Cow<'a, str>>,
+    name_ids: HashMap<Cow<'a, str>, u32>,
+    /// `(parent, name)` → child.
+    index: HashMap<(u32, u32), u32>,
+    by_depth: Cut,
+    by_size: Cut,
+}
+
+impl<'a> Tree<'a> {
+    fn new() -> Tree<'a> {
+        let mut t = Tree {
+            nodes: Vec::new(),
+            names: Vec::new(),
+            name_ids: HashMap::new(),
+            index: HashMap::new(),
+            by_depth: Cut::default(),
+            by_size: Cut::default(),
+        };
+        let root = t.name_id("all");
+        t.nodes.push(Node {
+            name: root,
+            parent: 0,
+            depth: 0,
+            children: Vec::new(),
+            self_before: 0,
+            self_after: 0,
+            cum_before: 0,
+            cum_after: 0,
+        });
+        t
+    }
+
+    /// The id of a frame's name as drawn.
+    fn name_id(&mut self, name: &'a str) -> u32 {
+        let shown = if name.is_empty() {
+            Cow::Borrowed("?")
+        } else {
+            shorten(name)
+        };
+        if let Some(&id) = self.name_ids.get(&shown) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(shown.clone());
+        self.name_ids.insert(shown, id);
+        id
+    }
+
+    /// The child of `node` named `name`, made if needed; `None` when the
+    /// stack must stop here (too deep, or the tree is full).
+    fn child(&mut self, node: u32, name: u32) -> Result<u32, CutBy> {
+        if self.nodes[node as usize].depth as usize >= MAX_DEPTH {
+            return Err(CutBy::Depth);
+        }
+        if let Some(&c) = self.index.get(&(node, name)) {
+            return Ok(c);
+        }
+        if self.nodes.len() >= MAX_TREE_NODES {
+            return Err(CutBy::TreeSize);
+        }
+        let c = self.nodes.len() as u32;
+        let depth = self.nodes[node as usize].depth + 1;
+        self.nodes.push(Node {
+            name,
+            parent: node,
+            depth,
+            children: Vec::new(),
+            self_before: 0,
+            self_after: 0,
+            cum_before: 0,
+            cum_after: 0,
+        });
+        self.nodes[node as usize].children.push(c);
+        self.index.insert((node, name), c);
+        Ok(c)
+    }
+
+    /// Ends stacks of total value `v` at `node`; `cut` says, when frames
+    /// were left out, why, for how many stacks, and how many frames each.
+    fn end(&mut self, node: u32, v: i64, after: bool, cut: Option<(CutBy, u64, u64)>) {
+        let n = &mut self.nodes[node as usize];
+        if after {
+            n.self_after = n.self_after.saturating_add(v);
+        } else {
+            n.self_before = n.self_before.saturating_add(v);
+        }
+        match cut {
+            Some((CutBy::Depth, stacks, frames)) => self.by_depth.add(stacks, frames),
+            Some((CutBy::TreeSize, stacks, frames)) => self.by_size.add(stacks, frames),
+            None => {}
         }
     }
 
-    fn add<'a>(
-        &mut self,
-        index: &mut HashMap<(usize, Cow<'a, str>), usize>,
-        s: &'a Stacks,
-        after: bool,
-    ) {
+    /// Adds the stacks of `source` (as the "after" side, or "before").
+    fn add(&mut self, source: &StackSource<'a>, after: bool) {
+        match source {
+            StackSource::Profile { p, si } => self.add_profile(p, *si, after),
+            StackSource::Stacks(s) => self.add_stacks(s, after),
+        }
+    }
+
+    fn add_stacks(&mut self, s: &'a Stacks, after: bool) {
         for (frames, v) in s.stacks.iter().filter(|(_, v)| *v > 0) {
             let mut cur = 0;
-            self.bump(0, *v, after, false);
-            for f in frames {
-                let key = (cur, frame_name(f));
-                let next = match index.get(&key) {
-                    Some(&n) => n,
+            let mut cut = None;
+            for (i, f) in frames.iter().enumerate() {
+                let name = self.name_id(f);
+                match self.child(cur, name) {
+                    Ok(c) => cur = c,
+                    Err(by) => {
+                        cut = Some((by, 1, (frames.len() - i) as u64));
+                        break;
+                    }
+                }
+            }
+            self.end(cur, *v, after, cut);
+        }
+    }
+
+    /// Adds the samples of `p` by walking its stack tree once, callers
+    /// first: each stack node (a location below its caller's stack) leads
+    /// to a node of this tree, and each sample ends at its stack's node.
+    /// Where a location has several lines (inlining), the node it leads to
+    /// from a given node is remembered, so the work is bounded by the
+    /// profile's stacks, not by how many frames they expand to.
+    fn add_profile(&mut self, p: &'a Profile, si: usize, after: bool) {
+        let stacks = p.samples.tree();
+        let width = p.samples.width();
+        let values = p.samples.all_values();
+        // Per stack node: the positive values ending there, and how many.
+        let mut own = vec![0i64; stacks.len()];
+        let mut count = vec![0u64; stacks.len()];
+        let (mut root_own, mut root_count) = (0i64, 0u64);
+        for (i, id) in p.samples.stack_ids().iter().enumerate() {
+            let v = values[i * width + si];
+            if v <= 0 {
+                continue;
+            }
+            match id.index() {
+                Some(k) => {
+                    own[k] = own[k].saturating_add(v);
+                    count[k] += 1;
+                }
+                None => {
+                    root_own = root_own.saturating_add(v);
+                    root_count += 1;
+                }
+            }
+        }
+        if root_count > 0 {
+            self.end(0, root_own, after, None);
+        }
+        // Only stacks with a positive value at or below them are walked.
+        let wanted = stacks.sums(
+            own.iter()
+                .enumerate()
+                .filter(|(_, v)| **v > 0)
+                .map(|(k, v)| (StackId::from_index(k), *v)),
+        );
+        let mut function_name: Vec<Option<u32>> = vec![None; p.functions.len()];
+        let mut through: HashMap<(u32, u32), u32> = HashMap::new();
+        // Per stack node: the node of this tree it leads to, and the frames
+        // of its stack left out (with why).
+        let mut node = vec![0u32; stacks.len()];
+        let mut cut: Vec<Option<(CutBy, u64)>> = vec![None; stacks.len()];
+        for (k, (&l, parent)) in stacks.locations().iter().zip(stacks.parents()).enumerate() {
+            if !wanted.through_any[k] {
+                continue;
+            }
+            let (start, inherited) = match parent.index() {
+                Some(pk) => (node[pk], cut[pk]),
+                None => (0, None),
+            };
+            let lines = &p.locations[l as usize].lines;
+            node[k] = start;
+            if let Some((by, frames)) = inherited {
+                cut[k] = Some((by, frames.saturating_add(lines.len() as u64)));
+                continue;
+            }
+            let remembered = lines.len() > 1;
+            if remembered && let Some(&end) = through.get(&(start, l)) {
+                node[k] = end;
+                continue;
+            }
+            let mut cur = start;
+            for (i, ln) in lines.iter().rev().enumerate() {
+                let f = ln.function as usize;
+                let name = match function_name[f] {
+                    Some(id) => id,
                     None => {
-                        let n = self.nodes.len();
-                        self.nodes.push(Node {
-                            name: key.1.to_string(),
-                            depth: self.nodes[cur].depth + 1,
-                            children: Vec::new(),
-                            self_before: 0,
-                            self_after: 0,
-                            cum_before: 0,
-                            cum_after: 0,
-                        });
-                        self.nodes[cur].children.push(n);
-                        index.insert(key, n);
-                        n
+                        let id = self.name_id(&p.functions[f].name);
+                        function_name[f] = Some(id);
+                        id
                     }
                 };
-                self.bump(next, *v, after, false);
-                cur = next;
+                match self.child(cur, name) {
+                    Ok(c) => cur = c,
+                    Err(by) => {
+                        cut[k] = Some((by, (lines.len() - i) as u64));
+                        break;
+                    }
+                }
             }
-            self.bump(cur, *v, after, true);
+            node[k] = cur;
+            if remembered && cut[k].is_none() {
+                through.insert((start, l), cur);
+            }
+        }
+        for k in 0..stacks.len() {
+            if count[k] > 0 {
+                self.end(
+                    node[k],
+                    own[k],
+                    after,
+                    cut[k].map(|(by, f)| (by, count[k], f)),
+                );
+            }
         }
     }
 
-    fn bump(&mut self, n: usize, v: i64, after: bool, own: bool) {
-        let node = &mut self.nodes[n];
-        match (after, own) {
-            (true, false) => node.cum_after += v,
-            (false, false) => node.cum_before += v,
-            (true, true) => node.self_after += v,
-            (false, true) => node.self_before += v,
+    /// Sets every node's cumulative values from the own values below it
+    /// (children always come after their parent).
+    fn sum_up(&mut self) {
+        for n in &mut self.nodes {
+            n.cum_before = n.self_before;
+            n.cum_after = n.self_after;
+        }
+        for i in (1..self.nodes.len()).rev() {
+            let (b, a, p) = {
+                let n = &self.nodes[i];
+                (n.cum_before, n.cum_after, n.parent as usize)
+            };
+            let parent = &mut self.nodes[p];
+            parent.cum_before = parent.cum_before.saturating_add(b);
+            parent.cum_after = parent.cum_after.saturating_add(a);
         }
     }
 
-    /// Folded lines in depth-first order (children by name) with each
-    /// path's own width, and every node's `(depth, start)` in that layout.
-    fn fold(&mut self, width: impl Fn(&Node) -> i64) -> (String, HashMap<(usize, i64), usize>) {
-        for n in 0..self.nodes.len() {
-            let mut ch = std::mem::take(&mut self.nodes[n].children);
-            ch.sort_by(|&a, &b| self.nodes[a].name.cmp(&self.nodes[b].name));
-            self.nodes[n].children = ch;
+    /// Each node's drawn width: `own` of itself plus its subtree's.
+    fn widths(&self, own: impl Fn(&Node) -> i64) -> Vec<i64> {
+        let mut w: Vec<i64> = self.nodes.iter().map(&own).collect();
+        for i in (1..self.nodes.len()).rev() {
+            let p = self.nodes[i].parent as usize;
+            w[p] = w[p].saturating_add(w[i]);
         }
+        w
+    }
+
+    /// The frames to draw: the widest first (a caller before its callees),
+    /// while they are at least [`MIN_WIDTH_PERCENT`] of the total and fit
+    /// [`MAX_FRAMES`], `svg_budget` bytes of SVG and [`MAX_FOLDED_BYTES`]
+    /// of folded text. Returns which nodes are drawn, and how many frames
+    /// were left out and the widest of them.
+    fn select(&self, d: &Drawing<'_, '_>, svg_budget: usize) -> (Vec<bool>, usize, i64) {
+        let (width, image_width, frame_bytes) = (&d.width, d.image_width, d.frame_bytes);
+        let total = width[0].max(1) as f64;
+        let mut order: Vec<u32> = (1..self.nodes.len() as u32)
+            .filter(|&i| width[i as usize] > 0)
+            .collect();
+        order.sort_unstable_by(|&a, &b| {
+            width[b as usize]
+                .cmp(&width[a as usize])
+                .then(
+                    self.nodes[a as usize]
+                        .depth
+                        .cmp(&self.nodes[b as usize].depth),
+                )
+                .then(a.cmp(&b))
+        });
+        let name_bytes: Vec<usize> = self.names.iter().map(|n| escape_html(n).len()).collect();
+        // A label holds what fits of the name: at most `fit` characters of
+        // at most 6 bytes (`&quot;`) in a frame `w` wide.
+        let fit = |w: i64| {
+            w as f64 * 100.0 / total / (100.0 * FONT_SIZE * FONT_WIDTH / image_width as f64)
+        };
+        let mut drawn = vec![false; self.nodes.len()];
+        drawn[0] = true;
+        // Length of each drawn node's folded path (`12;345;6`).
+        let mut path = vec![0usize; self.nodes.len()];
+        let (mut svg, mut folded) = (0usize, 0usize);
+        for (k, &i) in order.iter().enumerate() {
+            let n = &self.nodes[i as usize];
+            let w = width[i as usize];
+            let own_path = path[n.parent as usize] + digits(n.name) + 1;
+            let name = name_bytes[n.name as usize];
+            let frame = frame_bytes + name + name.min(6 * fit(w) as usize);
+            if (w as f64) * 100.0 / total < MIN_WIDTH_PERCENT
+                || k >= MAX_FRAMES
+                || svg + frame > svg_budget
+                || folded + own_path + 24 > MAX_FOLDED_BYTES
+            {
+                return (drawn, order.len() - k, w);
+            }
+            drawn[i as usize] = true;
+            path[i as usize] = own_path;
+            svg += frame;
+            folded += own_path + 24;
+        }
+        (drawn, 0, 0)
+    }
+
+    /// Folded lines of the drawn nodes, in depth-first order (children by
+    /// name), each frame named by its name's number; a node's line carries
+    /// its width less its drawn callees'. Also every drawn node's
+    /// `(depth, start)` in that layout.
+    fn fold(&self, width: &[i64], drawn: &[bool]) -> (String, HashMap<(usize, i64), u32>) {
         let mut out = String::new();
         let mut at = HashMap::new();
-        let mut path: Vec<usize> = Vec::new();
+        let mut path: Vec<u32> = Vec::new();
         let mut x = 0i64;
         // (node, entering?)
-        let mut todo = vec![(0usize, true)];
+        let mut todo = vec![(0u32, true)];
         while let Some((n, enter)) = todo.pop() {
             if !enter {
                 path.pop();
                 continue;
             }
-            at.insert((self.nodes[n].depth, x), n);
+            let node = &self.nodes[n as usize];
+            at.insert((node.depth as usize, x), n);
+            let mut children: Vec<u32> = node
+                .children
+                .iter()
+                .copied()
+                .filter(|&c| drawn[c as usize])
+                .collect();
+            children.sort_by(|&a, &b| {
+                self.names[self.nodes[a as usize].name as usize]
+                    .cmp(&self.names[self.nodes[b as usize].name as usize])
+            });
             if n != 0 {
-                path.push(n);
-            }
-            let w = width(&self.nodes[n]);
-            if w > 0 && n != 0 {
-                let names: Vec<&str> = path.iter().map(|&i| self.nodes[i].name.as_str()).collect();
-                out.push_str(&names.join(";"));
-                out.push(' ');
-                out.push_str(&w.to_string());
-                out.push('\n');
-                x += w;
-            }
-            if n != 0 {
+                path.push(node.name);
+                let own = children.iter().fold(width[n as usize], |w, &c| {
+                    w.saturating_sub(width[c as usize])
+                });
+                if own > 0 {
+                    for (i, id) in path.iter().enumerate() {
+                        if i > 0 {
+                            out.push(';');
+                        }
+                        let _ = write!(out, "{id}");
+                    }
+                    let _ = writeln!(out, " {own}");
+                    x = x.saturating_add(own);
+                }
                 todo.push((n, false));
             }
-            for &c in self.nodes[n].children.iter().rev() {
+            for &c in children.iter().rev() {
                 todo.push((c, true));
             }
         }
         (out, at)
     }
+
+    /// The note of what was not drawn, if anything was not.
+    fn note(&self, left_out: usize, widest_left_out: i64, t: &ValueType) -> Option<String> {
+        let mut parts = Vec::new();
+        let stacks = |n: u64| {
+            format!(
+                "{} stack{}",
+                thousands(n as i64),
+                if n == 1 { "" } else { "s" }
+            )
+        };
+        if self.by_depth.stacks > 0 {
+            parts.push(format!(
+                "{} frames of {} deeper than {MAX_DEPTH} frames not drawn (their values stay at depth {MAX_DEPTH})",
+                thousands(self.by_depth.frames.min(i64::MAX as u64) as i64),
+                stacks(self.by_depth.stacks)
+            ));
+        }
+        if self.by_size.stacks > 0 {
+            parts.push(format!(
+                "{} frames of {} past the graph's {} call paths not drawn",
+                thousands(self.by_size.frames.min(i64::MAX as u64) as i64),
+                stacks(self.by_size.stacks),
+                thousands(MAX_TREE_NODES as i64)
+            ));
+        }
+        if left_out > 0 {
+            parts.push(format!(
+                "{} frames of {} or less not drawn",
+                thousands(left_out as i64),
+                format_value(widest_left_out, t)
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// Decimal digits of `n`.
+fn digits(n: u32) -> usize {
+    n.checked_ilog10().unwrap_or(0) as usize + 1
 }
 
 /// inferno's options for a graph of sample type `t`.
@@ -494,6 +940,8 @@ fn inferno_options(
     o.colors = palette(t);
     o.hash = true;
     o.deterministic = true;
+    // heapframe leaves out narrow frames itself (and counts them).
+    o.min_width = 0.0;
     // heapframe lays the frames out itself (children by name, a node's own
     // value before its children) and feeds inferno the lines in that order.
     // inferno's unsorted mode still insists on byte order of whole lines,
@@ -502,7 +950,7 @@ fn inferno_options(
     // first, so `draw` hands them over reversed).
     o.flame_chart = true;
     o.frame_height = FRAME_HEIGHT;
-    o.image_width = Some(opts.width.unwrap_or(1200));
+    o.image_width = Some(opts.image_width());
     o.direction = match opts.layout {
         Layout::Flame => Direction::Straight,
         Layout::Icicle => Direction::Inverted,
@@ -510,42 +958,92 @@ fn inferno_options(
     o
 }
 
-/// Draws `folded` with inferno and rewrites each frame's tooltip and
-/// (when `fill` gives one) colour; `at` maps `(depth, start)` to the
-/// call-tree node drawn there.
+/// The label inferno would write in a frame `width_percent` wide, for a
+/// name: whole when it fits, else its start and `..`, nothing when not
+/// even three characters fit.
+fn label(name: &str, width_percent: f64, image_width: usize) -> Cow<'_, str> {
+    let fits = (width_percent / (100.0 * FONT_SIZE * FONT_WIDTH / image_width as f64)) as usize;
+    if fits < 3 {
+        Cow::Borrowed("")
+    } else if name.chars().count() < fits {
+        Cow::Borrowed(name)
+    } else {
+        let mut s: String = name.chars().take(fits - 2).collect();
+        s.push_str("..");
+        Cow::Owned(s)
+    }
+}
+
+/// How a graph draws its frames: the tree, each node's drawn width, its
+/// tooltip and (for differential graphs) its colour.
+struct Drawing<'t, 'a> {
+    tree: &'t Tree<'a>,
+    width: Vec<i64>,
+    tooltip: &'t dyn Fn(u32) -> String,
+    fill: &'t dyn Fn(u32) -> Option<String>,
+    image_width: usize,
+    /// Bytes of a frame besides its name: [`FRAME_BYTES`] or
+    /// [`DIFF_FRAME_BYTES`].
+    frame_bytes: usize,
+}
+
+/// Draws the tree with inferno within the bounds of the module docs, then
+/// writes each frame's tooltip, label and (when `fill` gives one) colour,
+/// and the note of what was not drawn.
 fn draw(
-    mut o: flamegraph::Options<'_>,
-    folded: &str,
-    at: &HashMap<(usize, i64), usize>,
+    options: &dyn Fn() -> flamegraph::Options<'static>,
+    frames: &Drawing<'_, '_>,
     layout: Layout,
-    tooltip: &dyn Fn(usize) -> String,
-    fill: &dyn Fn(usize) -> Option<String>,
+    t: &ValueType,
+) -> Result<FlameGraph> {
+    let mut budget = MAX_SVG_BYTES - DOCUMENT_BYTES;
+    loop {
+        let (drawn, left_out, widest) = frames.tree.select(frames, budget);
+        let note = frames.tree.note(left_out, widest, t);
+        let g = draw_once(options(), frames, &drawn, layout, note)?;
+        if g.svg.len() <= MAX_SVG_BYTES {
+            return Ok(g);
+        }
+        // Estimates fell short (they should not): draw fewer frames.
+        if budget < frames.frame_bytes {
+            return Err(Error::Output(format!(
+                "the flame graph exceeds {MAX_SVG_BYTES} bytes even without frames"
+            )));
+        }
+        budget /= 2;
+    }
+}
+
+fn draw_once(
+    mut o: flamegraph::Options<'_>,
+    frames: &Drawing<'_, '_>,
+    drawn: &[bool],
+    layout: Layout,
+    note: Option<String>,
 ) -> Result<FlameGraph> {
     let title = o.title.clone();
+    let image_width = o.image_width.unwrap_or(1200);
+    let tree = frames.tree;
+    let (folded, at) = tree.fold(&frames.width, drawn);
     let mut svg = Vec::new();
     flamegraph::from_lines(&mut o, folded.lines().rev(), &mut svg)
         .map_err(|e| Error::Output(format!("drawing the flame graph failed: {e}")))?;
     let svg = String::from_utf8(svg)
         .map_err(|e| Error::Output(format!("the flame graph is not UTF-8: {e}")))?;
-    let height = regex::Regex::new(r#"<svg [^>]*height="(\d+)""#)
-        .expect("valid pattern")
-        .captures(&svg)
-        .and_then(|c| c[1].parse().ok())
-        .unwrap_or(0);
     let frame = regex::Regex::new(
-        r#"<g><title>[^<]*</title><rect x="([^"]*)" y="(\d+)" width="([^"]*)" height="(\d+)" fill="[^"]*" fg:x="(\d+)" fg:w="(\d+)"/>"#,
+        r#"<g><title>[^<]*</title><rect x="([^"]*)" y="(\d+)" width="([^"]*)%" height="(\d+)" fill="([^"]*)" fg:x="(\d+)" fg:w="(\d+)"/><text x="([^"]*)" y="([^"]*)">[^<]*</text></g>"#,
     )
     .expect("valid pattern");
     // The root frame (inferno's `all`) fixes depth 0's y.
     let root_y: i64 = frame
         .captures_iter(&svg)
-        .find(|c| c[0].starts_with("<g><title>all (") && &c[5] == "0")
+        .find(|c| c[0].starts_with("<g><title>all (") && &c[6] == "0")
         .and_then(|c| c[2].parse().ok())
         .ok_or_else(|| Error::Output("the flame graph has no root frame".into()))?;
     let mut missing = None;
     let svg = frame.replace_all(&svg, |c: &regex::Captures| {
         let y: i64 = c[2].parse().unwrap_or(0);
-        let x: i64 = c[5].parse().unwrap_or(0);
+        let x: i64 = c[6].parse().unwrap_or(0);
         let dy = match layout {
             Layout::Flame => root_y - y,
             Layout::Icicle => y - root_y,
@@ -553,21 +1051,26 @@ fn draw(
         let depth = (dy / FRAME_HEIGHT as i64) as usize;
         match at.get(&(depth, x)) {
             Some(&n) => {
-                let f = fill(n).unwrap_or_else(|| {
-                    let m = c.get(0).expect("whole match").as_str();
-                    let i = m.find("fill=\"").expect("fill") + 6;
-                    m[i..i + m[i..].find('"').expect("quote")].to_string()
-                });
+                let fill = (frames.fill)(n).unwrap_or_else(|| c[5].to_string());
+                let name = if n == 0 {
+                    ""
+                } else {
+                    &*tree.names[tree.nodes[n as usize].name as usize]
+                };
+                let shown = label(name, c[3].parse().unwrap_or(0.0), image_width);
                 format!(
-                    r#"<g><title>{}</title><rect x="{}" y="{}" width="{}" height="{}" fill="{}" fg:x="{}" fg:w="{}"/>"#,
-                    escape_html(&tooltip(n)),
+                    r#"<g><title>{}</title><rect x="{}" y="{}" width="{}%" height="{}" fill="{}" fg:x="{}" fg:w="{}"/><text x="{}" y="{}">{}</text></g>"#,
+                    escape_html(&(frames.tooltip)(n)),
                     &c[1],
                     &c[2],
                     &c[3],
                     &c[4],
-                    f,
-                    &c[5],
-                    &c[6]
+                    fill,
+                    &c[6],
+                    &c[7],
+                    &c[8],
+                    &c[9],
+                    escape_html(&shown)
                 )
             }
             None => {
@@ -581,11 +1084,60 @@ fn draw(
             "flame graph layout mismatch: no call-tree node at depth {d}, offset {x}"
         )));
     }
+    // Title and subtitle went through inferno, which passes control
+    // characters through.
+    let mut svg = xml_safe(svg.into_owned());
+    let mut height = svg_height(&svg);
+    if let Some(n) = &note {
+        (svg, height) = add_note(svg, height, n)?;
+    }
     Ok(FlameGraph {
-        svg: svg.into_owned(),
+        svg,
         title,
         height,
+        note,
     })
+}
+
+/// The height of the outer `<svg>` element.
+fn svg_height(svg: &str) -> usize {
+    regex::Regex::new(r#"<svg [^>]*height="(\d+)""#)
+        .expect("valid pattern")
+        .captures(svg)
+        .and_then(|c| c[1].parse().ok())
+        .unwrap_or(0)
+}
+
+/// `svg` one line taller, with `note` on that line at the bottom (below
+/// inferno's details line).
+fn add_note(svg: String, height: usize, note: &str) -> Result<(String, usize)> {
+    const LINE: usize = 18;
+    let taller = height + LINE;
+    let head = regex::Regex::new(
+        r#"^(?s)(.*?<svg [^>]*?)height="(\d+)"([^>]*?)viewBox="0 0 (\d+) (\d+)""#,
+    )
+    .expect("valid pattern");
+    let svg = head
+        .replacen(&svg, 1, |c: &regex::Captures| {
+            format!(
+                r#"{}height="{taller}"{}viewBox="0 0 {} {taller}""#,
+                &c[1], &c[3], &c[4]
+            )
+        })
+        .into_owned();
+    let end = svg
+        .rfind("</svg>")
+        .ok_or_else(|| Error::Output("the flame graph has no end".into()))?;
+    Ok((
+        format!(
+            r#"{}<text id="hf-note" x="10" y="{}" fill="rgb(90,90,90)">{}</text>{}"#,
+            &svg[..end],
+            taller - 6,
+            escape_html(note),
+            &svg[end..]
+        ),
+        taller,
+    ))
 }
 
 fn file_name(source: &str) -> String {
@@ -622,18 +1174,23 @@ fn palette(t: &ValueType) -> color::Palette {
 /// # Ok::<(), heapframe::Error>(())
 /// ```
 pub fn flame_stacks(stacks: &Stacks, opts: &FlameOptions) -> Result<FlameGraph> {
-    let t = &stacks.sample_type;
+    draw_flame(&StackSource::Stacks(stacks), opts)
+}
+
+fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGraph> {
+    let t = source.sample_type();
     let mut tree = Tree::new();
-    tree.add(&mut HashMap::new(), stacks, true);
+    tree.add(source, true);
+    tree.sum_up();
     let total = tree.nodes[0].cum_after;
     if total <= 0 {
         return Err(Error::Output(format!(
             "{}: no positive {} values to draw",
-            stacks.source, t.name
+            source.source(),
+            t.name
         )));
     }
-    let (folded, at) = tree.fold(|n| n.self_after);
-    let title = opts.title.clone().unwrap_or_else(|| {
+    let title = shorten(&opts.title.clone().unwrap_or_else(|| {
         format!(
             "{} of {}: {} ({})",
             match opts.layout {
@@ -642,31 +1199,39 @@ pub fn flame_stacks(stacks: &Stacks, opts: &FlameOptions) -> Result<FlameGraph> 
             },
             t.name,
             format_value(total, t),
-            file_name(&stacks.source)
+            file_name(source.source())
         )
-    });
+    }))
+    .into_owned();
     let subtitle = format!(
         "width: {} including callees; {} stacks; click to zoom, Ctrl-F to search",
         count_name(t),
-        thousands(stacks.stacks.len() as i64)
+        thousands(source.stack_count() as i64)
     );
     let nodes = &tree.nodes;
-    let tooltip = |n: usize| {
-        let node = &nodes[n];
-        let name = if n == 0 { "all" } else { node.name.as_str() };
+    let names = &tree.names;
+    let tooltip = |n: u32| {
+        let node = &nodes[n as usize];
         format!(
-            "{name} ({}, {:.2}%)",
+            "{} ({}, {:.2}%)",
+            names[node.name as usize],
             format_value(node.cum_after, t),
             100.0 * node.cum_after as f64 / total as f64
         )
     };
+    let frames = Drawing {
+        tree: &tree,
+        width: tree.widths(|n| n.self_after),
+        tooltip: &tooltip,
+        fill: &|_| None,
+        image_width: opts.image_width(),
+        frame_bytes: FRAME_BYTES,
+    };
     draw(
-        inferno_options(&title, &subtitle, t, opts),
-        &folded,
-        &at,
+        &|| inferno_options(&title, &subtitle, t, opts),
+        &frames,
         opts.layout,
-        &tooltip,
-        &|_| None,
+        t,
     )
 }
 
@@ -707,41 +1272,55 @@ pub fn diff_flame_stacks(
     after: &Stacks,
     opts: &FlameOptions,
 ) -> Result<FlameGraph> {
-    let t = &after.sample_type;
-    if before.sample_type.name != t.name {
+    if before.sample_type.name != after.sample_type.name {
         return Err(Error::Incompatible(format!(
             "{} measures {} but {} measures {}",
-            before.source, before.sample_type.name, after.source, t.name
+            before.source, before.sample_type.name, after.source, after.sample_type.name
         )));
     }
+    draw_diff(
+        &StackSource::Stacks(before),
+        &StackSource::Stacks(after),
+        opts,
+    )
+}
+
+fn draw_diff(
+    before: &StackSource<'_>,
+    after: &StackSource<'_>,
+    opts: &FlameOptions,
+) -> Result<FlameGraph> {
+    let t = after.sample_type();
     let mut tree = Tree::new();
-    let mut index = HashMap::new();
-    tree.add(&mut index, before, false);
-    tree.add(&mut index, after, true);
+    tree.add(before, false);
+    tree.add(after, true);
+    tree.sum_up();
     if tree.nodes[0].cum_after.max(tree.nodes[0].cum_before) <= 0 {
         return Err(Error::Output(format!(
             "{} and {}: no positive {} values to draw",
-            before.source, after.source, t.name
+            before.source(),
+            after.source(),
+            t.name
         )));
     }
-    let (folded, at) = tree.fold(|n| n.self_after.max(n.self_before));
     let nodes = &tree.nodes;
-    let growth = |n: &Node| n.cum_after - n.cum_before;
+    let names = &tree.names;
+    let growth = |n: &Node| n.cum_after.saturating_sub(n.cum_before);
     let scale = nodes
         .iter()
         .skip(1)
-        .map(|n| growth(n).abs())
+        .map(|n| growth(n).saturating_abs())
         .max()
         .unwrap_or(0);
     let (mut vanished, mut vanished_v) = (0usize, 0i64);
     for n in nodes.iter().skip(1) {
         if n.cum_after == 0 && n.cum_before > 0 && n.self_before > 0 {
             vanished += 1;
-            vanished_v += n.self_before;
+            vanished_v = vanished_v.saturating_add(n.self_before);
         }
     }
     let root = &nodes[0];
-    let title = opts.title.clone().unwrap_or_else(|| {
+    let title = shorten(&opts.title.clone().unwrap_or_else(|| {
         let g = growth(root);
         if is_count(t) {
             format!(
@@ -762,18 +1341,18 @@ pub fn diff_flame_stacks(
                 signed(g, t),
             )
         }
-    });
+    }))
+    .into_owned();
     let subtitle = format!(
         "{} → {}; colour: growth of the subtree (red grows, blue shrinks); width: larger of before/after; {} vanished path{} ({}) in blue",
-        file_name(&before.source),
-        file_name(&after.source),
+        shorten(&file_name(before.source())),
+        shorten(&file_name(after.source())),
         vanished,
         if vanished == 1 { "" } else { "s" },
         format_value(vanished_v, t)
     );
-    let tooltip = |i: usize| {
-        let n = &nodes[i];
-        let name = if i == 0 { "all" } else { n.name.as_str() };
+    let tooltip = |i: u32| {
+        let n = &nodes[i as usize];
         let state = if n.cum_after == 0 && n.cum_before > 0 {
             "vanished: "
         } else if n.cum_before == 0 && n.cum_after > 0 {
@@ -782,17 +1361,29 @@ pub fn diff_flame_stacks(
             ""
         };
         format!(
-            "{name} ({state}before {}, after {}, growth {}, own growth {})",
+            "{} ({state}before {}, after {}, growth {}, own growth {})",
+            names[n.name as usize],
             format_value(n.cum_before, t),
             format_value(n.cum_after, t),
             signed(growth(n), t),
-            signed(n.self_after - n.self_before, t)
+            signed(n.self_after.saturating_sub(n.self_before), t)
         )
     };
-    let fill = |i: usize| Some(growth_color(growth(&nodes[i]), scale));
-    let mut o = inferno_options(&title, &subtitle, t, opts);
-    o.bgcolors = Some(color::BackgroundColor::Grey);
-    draw(o, &folded, &at, opts.layout, &tooltip, &fill)
+    let fill = |i: u32| Some(growth_color(growth(&nodes[i as usize]), scale));
+    let options = || {
+        let mut o = inferno_options(&title, &subtitle, t, opts);
+        o.bgcolors = Some(color::BackgroundColor::Grey);
+        o
+    };
+    let frames = Drawing {
+        tree: &tree,
+        width: tree.widths(|n| n.self_after.max(n.self_before)),
+        tooltip: &tooltip,
+        fill: &fill,
+        image_width: opts.image_width(),
+        frame_bytes: DIFF_FRAME_BYTES,
+    };
+    draw(&options, &frames, opts.layout, t)
 }
 
 #[cfg(test)]
@@ -814,5 +1405,22 @@ mod tests {
         assert_eq!(growth_color(0, 10), "rgb(221,221,221)");
         assert_eq!(growth_color(10, 10), "rgb(255,40,40)");
         assert_eq!(growth_color(-10, 10), "rgb(40,40,255)");
+    }
+
+    #[test]
+    fn labels_fit_their_frame_as_inferno_lays_them_out() {
+        // 1200 px: 7.08 px per character, so 1% (12 px) fits one.
+        assert_eq!(label("main.main", 100.0, 1200), "main.main");
+        assert_eq!(label("main.main", 5.0, 1200), "main.m..");
+        assert_eq!(label("main.main", 1.0, 1200), "");
+        assert_eq!(label("ü€日本語", 3.0, 1200), "ü€日..");
+    }
+
+    #[test]
+    fn digits_count_decimal_places() {
+        assert_eq!(digits(0), 1);
+        assert_eq!(digits(9), 1);
+        assert_eq!(digits(10), 2);
+        assert_eq!(digits(u32::MAX), 10);
     }
 }

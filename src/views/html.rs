@@ -1,15 +1,28 @@
 //! HTML primitives shared by every view: escaping, tables, badges.
 
+use std::borrow::Cow;
+
+use crate::escape::{is_control, markup_controls, push_visible};
 use crate::findings::{Sentence, Span};
 
 /// Rows a table shows before "N more rows".
 pub const DEFAULT_ROW_LIMIT: usize = 20;
 
+/// Characters of a name that a view shows (in a table cell, a tooltip, a
+/// chart label); a longer name shows its start and end around `…`.
+pub const MAX_NAME_CHARS: usize = 1000;
+
 /// Escapes `s` for HTML and XML text and attribute values (double or single
-/// quoted): `& < > " '`.
+/// quoted): `& < > " '` become entities, and control characters, which
+/// XML 1.0 cannot carry even as character references, their visible form
+/// (`\x1b`, see [`crate::escape`]); tab, newline and carriage return
+/// stay. Every view writes untrusted text through this function (or, for
+/// what inferno and plotters write, [`xml_safe`]).
 ///
 /// ```
-/// assert_eq!(heapframe::views::html::escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+/// use heapframe::views::html::escape_html;
+/// assert_eq!(escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+/// assert_eq!(escape_html("esc\x1b[31m\0"), "esc\\x1b[31m\\x00");
 /// ```
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -20,10 +33,52 @@ pub fn escape_html(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if is_control(c) => push_visible(&mut out, c),
             c => out.push(c),
         }
     }
     out
+}
+
+/// An SVG or HTML document written by another library (inferno, plotters),
+/// which escape entities but pass control characters through: every
+/// character XML cannot carry gets its visible form, as in
+/// [`escape_html`].
+///
+/// ```
+/// let svg = "<svg><text>a\x07b</text></svg>".to_string();
+/// assert_eq!(heapframe::views::html::xml_safe(svg), "<svg><text>a\\x07b</text></svg>");
+/// ```
+pub fn xml_safe(doc: String) -> String {
+    match markup_controls(&doc) {
+        Cow::Borrowed(_) => doc,
+        Cow::Owned(safe) => safe,
+    }
+}
+
+/// `name` cut to [`MAX_NAME_CHARS`] characters: its start and end around
+/// `…` (a long generic instantiation keeps its package and its method).
+///
+/// ```
+/// use heapframe::views::html::{shorten, MAX_NAME_CHARS};
+/// assert_eq!(shorten("main.f"), "main.f");
+/// let long = format!("pkg.{}.Method", "x".repeat(5000));
+/// let short = shorten(&long);
+/// assert_eq!(short.chars().count(), MAX_NAME_CHARS);
+/// assert!(short.starts_with("pkg.x") && short.ends_with("x.Method") && short.contains('…'));
+/// ```
+pub fn shorten(name: &str) -> Cow<'_, str> {
+    if name.len() <= MAX_NAME_CHARS || name.chars().count() <= MAX_NAME_CHARS {
+        return Cow::Borrowed(name);
+    }
+    let head = MAX_NAME_CHARS / 2;
+    let tail = MAX_NAME_CHARS - head - 1;
+    let n = name.chars().count();
+    let mut out: String = name.chars().take(head).collect();
+    out.push('…');
+    out.extend(name.chars().skip(n - tail));
+    Cow::Owned(out)
 }
 
 /// A table ready to show: header, cells as text, which columns are numbers
@@ -134,7 +189,7 @@ pub fn sentence_html(s: &Sentence) -> String {
     s.0.iter()
         .map(|span| match span {
             Span::Text(t) => escape_html(t),
-            Span::Code(c) => format!("<code>{}</code>", escape_html(c)),
+            Span::Code(c) => format!("<code>{}</code>", escape_html(&shorten(c))),
             Span::Word(w) => badge(w),
         })
         .collect()

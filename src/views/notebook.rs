@@ -33,6 +33,7 @@
 
 use std::fmt::Write as _;
 
+use crate::escape::terminal;
 use crate::evidence::checklist::Item;
 use crate::evidence::verdict::{LeakVerdict, Validation};
 use crate::findings::goroutine_sentences;
@@ -40,7 +41,9 @@ use crate::growth::GrowthTable;
 use crate::report::TopReport;
 use crate::units::thousands;
 use crate::units::{percentage, scaled_label};
-use crate::views::html::{DEFAULT_ROW_LIMIT, HtmlTable, badge, escape_html, sentence_html};
+use crate::views::html::{
+    DEFAULT_ROW_LIMIT, HtmlTable, badge, escape_html, sentence_html, shorten,
+};
 
 /// evcxr's display blocks for `(mime type, content)` pairs: what
 /// `evcxr_display` prints.
@@ -146,7 +149,7 @@ impl NotebookDisplay for HtmlTable {
                 let _ = write!(
                     s,
                     "<td style=\"text-align:{align};{CELL}white-space:nowrap\">{}</td>",
-                    escape_html(cell)
+                    escape_html(&shorten(cell))
                 );
             }
             s.push_str("</tr>");
@@ -165,10 +168,20 @@ impl NotebookDisplay for HtmlTable {
         s
     }
 
+    /// The table as aligned text; every cell through
+    /// [`crate::escape::terminal`], so a name cannot forge a row.
     fn to_plain_text(&self) -> String {
         let n = self.columns.len();
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
-        for r in &self.rows {
+        let text = |cells: &[String]| -> Vec<String> {
+            cells
+                .iter()
+                .map(|c| terminal(&shorten(c)).into_owned())
+                .collect()
+        };
+        let columns = text(&self.columns);
+        let rows: Vec<Vec<String>> = self.rows.iter().map(|r| text(r)).collect();
+        let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
+        for r in &rows {
             for (i, c) in r.iter().enumerate().take(n) {
                 widths[i] = widths[i].max(c.chars().count());
             }
@@ -195,11 +208,11 @@ impl NotebookDisplay for HtmlTable {
         };
         let mut s = String::new();
         if let Some(c) = &self.caption {
-            s.push_str(c);
+            s.push_str(&terminal(c));
             s.push('\n');
         }
-        s.push_str(&line(&self.columns));
-        for r in &self.rows {
+        s.push_str(&line(&columns));
+        for r in &rows {
             s.push_str(&line(r));
         }
         let more = self.more();
@@ -312,10 +325,21 @@ impl NotebookDisplay for GrowthTable {
     }
 }
 
+/// Rows of the widening chain a table shows from its root; a longer chain
+/// (deep recursion) shows these, one row saying how many frames are not
+/// shown, and the last [`CHAIN_TAIL_ROWS`] (with the deepest application
+/// frame, wherever it is).
+pub const CHAIN_HEAD_ROWS: usize = 10;
+/// Rows of a long widening chain a table shows at its end, where the
+/// growth concentrates.
+pub const CHAIN_TAIL_ROWS: usize = 30;
+
 impl crate::growth::Widening {
     /// The chain as a table, root first: each function's cumulative value
     /// in the first and last snapshot, its growth, its own (flat) growth,
-    /// and where the growth concentrates.
+    /// and where the growth concentrates. A chain longer than
+    /// [`CHAIN_HEAD_ROWS`] + [`CHAIN_TAIL_ROWS`] rows shows its ends and a
+    /// row counting the frames in between.
     pub fn to_table(&self) -> HtmlTable {
         let user = self.user_frame();
         let mut t = HtmlTable::new(
@@ -337,7 +361,32 @@ impl crate::growth::Widening {
                 .map_or_else(|| self.format(0), |c| self.format(c.growth)),
             self.format(self.total_growth)
         ));
+        let len = self.chain.len();
+        let shown = |i: usize| {
+            len <= CHAIN_HEAD_ROWS + CHAIN_TAIL_ROWS
+                || i < CHAIN_HEAD_ROWS
+                || i >= len - CHAIN_TAIL_ROWS
+                || i == self.concentration
+                || user.is_some_and(|u| std::ptr::eq(u, &self.chain[i]))
+        };
+        let mut hidden = 0;
         for (i, n) in self.chain.iter().enumerate() {
+            if !shown(i) {
+                hidden += 1;
+                continue;
+            }
+            if hidden > 0 {
+                t.push(vec![
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("… {} frames not shown", thousands(hidden)),
+                    String::new(),
+                ]);
+                hidden = 0;
+            }
             let mut note = Vec::new();
             if i == self.concentration {
                 note.push("← growth concentrates here");
@@ -524,7 +573,7 @@ fn reasons_html(title: &str, word: &str, reasons: &[String]) -> String {
 fn reasons_text(title: &str, word: &str, reasons: &[String]) -> String {
     let mut s = format!("{title} {word}\n");
     for r in reasons {
-        let _ = writeln!(s, "  - {r}");
+        let _ = writeln!(s, "  - {}", terminal(r));
     }
     s
 }

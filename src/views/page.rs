@@ -77,6 +77,15 @@ fn section(out: &mut String, id: &str, title: &str, body: &str) {
     );
 }
 
+/// What a flame graph left out to stay within its bounds (too deep, too
+/// narrow to see, too many frames), as a note above it; empty when it draws
+/// everything.
+fn left_out(g: &flame::FlameGraph) -> String {
+    g.note().map_or_else(String::new, |n| {
+        format!("<p class=\"note\">{}.</p>", escape_html(n))
+    })
+}
+
 fn snapshot_name(s: &Snapshot) -> String {
     let p = &s.path;
     match (p.parent().and_then(|d| d.file_name()), p.file_name()) {
@@ -164,17 +173,19 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
             let d = flame::diff_flame(&heap[0].profile, &last.profile)?;
             let _ = write!(
                 s,
-                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}",
+                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}{}",
                 escape_html(&snapshot_name(&heap[0])),
                 escape_html(&snapshot_name(last)),
+                left_out(&d),
                 d.interactive().to_html()
             );
         }
         let f = flame::flame(&last.profile)?;
         let _ = write!(
             s,
-            "<h3>Flame graph of {}</h3>{}",
+            "<h3>Flame graph of {}</h3>{}{}",
             escape_html(&snapshot_name(last)),
+            left_out(&f),
             f.interactive().to_html()
         );
         section(&mut body, "flame", "4. Flame graphs", &s);
@@ -189,9 +200,10 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
             let d = flame::diff_flame(&gs[0].profile, &gs[gs.len() - 1].profile)?;
             let _ = write!(
                 s,
-                "<h3>Goroutine growth, {} → {}</h3>{}",
+                "<h3>Goroutine growth, {} → {}</h3>{}{}",
                 escape_html(&snapshot_name(&gs[0])),
                 escape_html(&snapshot_name(&gs[gs.len() - 1])),
+                left_out(&d),
                 d.interactive().to_html()
             );
         }

@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::evidence::metrics::{MetricSeries, names};
 use crate::growth::GrowthTable;
 use crate::units::scaled_label;
+use crate::views::html::xml_safe;
 use crate::views::notebook::{NotebookDisplay, print_evcxr};
 
 /// A drawn chart: an SVG document.
@@ -50,8 +51,11 @@ impl Plot {
         &self.title
     }
 
-    /// Writes the SVG to `path` (atomically).
+    /// Writes the SVG to `path` (atomically); a path inside a bundle's
+    /// evidence folders is refused
+    /// ([`check_output_path`](crate::evidence::bundle::check_output_path)).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::evidence::bundle::check_output_path(path.as_ref(), &[])?;
         crate::files::replace_file(path.as_ref(), self.svg.as_bytes())
     }
 }
@@ -361,7 +365,8 @@ fn render(
         root.present().map_err(draw_err)?;
     }
     Ok(Plot {
-        svg,
+        // plotters escapes entities but passes control characters through.
+        svg: xml_safe(svg),
         title: title.to_string(),
     })
 }
