@@ -261,17 +261,15 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
         section(&mut body, "goroutines", "5. Goroutines", &s);
     }
 
-    // 6. Regression check.
-    let after = opts.after.clone().or_else(|| {
-        m.after_fix.as_ref().map(|a| match &bundle.root {
-            Some(r) => r.join(a),
-            None => a.into(),
-        })
-    });
+    // 6. Regression check: the bundle asked for, else the manifest's
+    // after_fix, which is checked to be evidence (the manifest is input).
+    let after = match &opts.after {
+        Some(dir) => Ok(Some(Bundle::open(dir)?)),
+        None => bundle.after_fix(),
+    };
     let mut s = String::new();
     match after {
-        Some(dir) => {
-            let after = Bundle::open(&dir)?;
+        Ok(Some(after)) => {
             let v = verdict::validate(
                 &bundle.metrics,
                 &after.metrics,
@@ -282,14 +280,22 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
             let _ = write!(
                 s,
                 "<p class=\"meta\">After-fix bundle: <code>{}</code></p>",
-                escape_html(&dir.display().to_string())
+                escape_html(&after.name())
             );
             s.push_str(&v.to_html());
             s.push_str(&plot::before_after_plot(&bundle.metrics, &after.metrics)?.to_html());
         }
-        None => s.push_str(
+        Ok(None) => s.push_str(
             "<p class=\"note\">No after-fix bundle yet: capture one under the same load and run <code>heapframe report BUNDLE --after AFTER</code> (or set <code>after_fix</code> in the manifest).</p>",
         ),
+        Err(e) => {
+            chain.push("After the fix: not checked (the manifest's after_fix is not evidence)".into());
+            let _ = write!(
+                s,
+                "<p class=\"note\">The manifest's after-fix bundle cannot be used: {}</p>",
+                escape_html(&e.to_string())
+            );
+        }
     }
     section(&mut body, "regression", "6. Regression check", &s);
 
