@@ -287,15 +287,6 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// A line of `gaps.jsonl` is not a gap record.
-    Gaps {
-        /// The file.
-        path: String,
-        /// The line number, from 1.
-        line: usize,
-        /// What is wrong.
-        reason: String,
-    },
     /// An option is invalid (bad regular expression, unknown sample index...).
     Option(String),
     /// Two profiles cannot be compared or merged.
@@ -353,9 +344,6 @@ impl fmt::Display for Error {
             }
             Error::PrometheusApi { source, reason } => {
                 write!(f, "{source}: Prometheus API answer: {reason}")
-            }
-            Error::Gaps { path, line, reason } => {
-                write!(f, "{path}: line {line}: invalid gap record: {reason}")
             }
             Error::Option(m) | Error::Incompatible(m) | Error::Output(m) => f.write_str(m),
             Error::Fetch { url, error } => write!(f, "{url}: {error}"),

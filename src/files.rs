@@ -27,9 +27,6 @@ pub const MAX_SCRAPE_BYTES: u64 = 64 << 20;
 /// request counter can have hundreds of series.
 pub const MAX_METRICS_TABLE_BYTES: u64 = 512 << 20;
 
-/// The largest `gaps.jsonl` read (64 MiB): one line per failed capture.
-pub const MAX_GAPS_BYTES: u64 = 64 << 20;
-
 /// Reads the regular file at `path`, at most `limit` bytes; `what` names
 /// the kind of file in the error (`"a metrics scrape"`). Refuses FIFOs,
 /// devices, sockets and folders without reading from them, and a file

@@ -186,7 +186,7 @@ fn sample_type_names(p: &Profile) -> String {
 
 /// A profile file by its name: `.pb.gz`, `.pb` or `.pprof`, not hidden
 /// (temporary files of a write in progress are hidden).
-fn is_profile_name(p: &Path) -> bool {
+fn is_profile_file(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     !name.starts_with('.')
         && (name.ends_with(".pb.gz") || name.ends_with(".pb") || name.ends_with(".pprof"))
@@ -239,7 +239,7 @@ impl Bundle {
                     error: FileError::Io(e),
                 })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| is_profile_name(p))
+                .filter(|p| is_profile_file(p))
                 .collect();
             files.sort();
             for f in files {

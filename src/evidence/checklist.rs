@@ -45,50 +45,6 @@ pub struct Item {
 /// The minimum time between the first and last heap snapshot.
 pub const MIN_SNAPSHOT_SPAN_SECS: i64 = 300;
 
-/// The earliest plausible capture time of a snapshot, Unix milliseconds
-/// (2000-01-01T00:00:00Z: no Go heap profile is older).
-pub const EARLIEST_PLAUSIBLE_MS: i64 = 946_684_800_000;
-
-/// How far past the clock of the machine judging a capture time may be
-/// (one day: clocks of two machines disagree, never by more).
-pub const FUTURE_SLACK_MS: i64 = 86_400_000;
-
-/// The longest plausible time between the first and last heap snapshot of
-/// one incident (366 days).
-pub const MAX_SNAPSHOT_SPAN_SECS: i64 = 366 * 86_400;
-
-/// Judges the heap snapshots' capture times: `Err` names the first whose
-/// time cannot be a capture time (before [`EARLIEST_PLAUSIBLE_MS`], or
-/// more than [`FUTURE_SLACK_MS`] after `now_ms`), or a span longer than
-/// [`MAX_SNAPSHOT_SPAN_SECS`]; `Ok` holds the span in seconds.
-fn snapshot_span(heap: &[crate::profile::Snapshot], now_ms: i64) -> Result<i64, String> {
-    let utc = |ms: i64| crate::units::format_time_utc(ms.saturating_mul(1_000_000));
-    for s in heap {
-        if s.time_ms < EARLIEST_PLAUSIBLE_MS || s.time_ms > now_ms.saturating_add(FUTURE_SLACK_MS) {
-            return Err(format!(
-                "{}: its capture time {} is not plausible (before 2000 or in the future): \
-                 the snapshot's times cannot be trusted",
-                s.path.display(),
-                utc(s.time_ms)
-            ));
-        }
-    }
-    let span = match (heap.first(), heap.last()) {
-        (Some(a), Some(b)) => (b.time_ms - a.time_ms) / 1000,
-        _ => 0,
-    };
-    if span > MAX_SNAPSHOT_SPAN_SECS {
-        return Err(format!(
-            "{} s between {} and {} is longer than one incident (at most {} days)",
-            span,
-            heap[0].path.display(),
-            heap[heap.len() - 1].path.display(),
-            MAX_SNAPSHOT_SPAN_SECS / 86_400
-        ));
-    }
-    Ok(span)
-}
-
 /// The host part of a target such as `http://10.0.3.7:6060/debug/pprof`
 /// (`10.0.3.7`), without brackets for IPv6 (`http://[::1]:6060` → `::1`).
 pub fn target_host(target: &str) -> &str {
@@ -160,7 +116,10 @@ pub fn internal_target(target: &str) -> (Status, String) {
     }
 }
 
-/// Evaluates the checklist on `bundle`.
+/// Evaluates the checklist on `bundle`. Evidence must be what it claims:
+/// heap snapshot times must be plausible ([`EARLIEST_PLAUSIBLE_MS`],
+/// [`FUTURE_SLACK_MS`], [`MAX_SNAPSHOT_SPAN_SECS`]), and the manifest's
+/// `after_fix` is opened and judged by [`Bundle::after_fix`].
 pub fn checklist(bundle: &Bundle) -> Vec<Item> {
     let mut items = Vec::new();
     let (status, detail) = internal_target(&bundle.manifest.target);
@@ -288,4 +247,48 @@ pub fn to_text(items: &[Item]) -> String {
         .iter()
         .map(|i| format!("[{:>6}] {}: {}\n", i.status.as_str(), i.item, i.detail))
         .collect()
+}
+
+/// The earliest plausible capture time of a snapshot, Unix milliseconds
+/// (2000-01-01T00:00:00Z: no Go heap profile is older).
+pub const EARLIEST_PLAUSIBLE_MS: i64 = 946_684_800_000;
+
+/// How far past the clock of the machine judging a capture time may be
+/// (one day: clocks of two machines disagree, never by more).
+pub const FUTURE_SLACK_MS: i64 = 86_400_000;
+
+/// The longest plausible time between the first and last heap snapshot of
+/// one incident (366 days).
+pub const MAX_SNAPSHOT_SPAN_SECS: i64 = 366 * 86_400;
+
+/// Judges the heap snapshots' capture times: `Err` names the first whose
+/// time cannot be a capture time (before [`EARLIEST_PLAUSIBLE_MS`], or
+/// more than [`FUTURE_SLACK_MS`] after `now_ms`), or a span longer than
+/// [`MAX_SNAPSHOT_SPAN_SECS`]; `Ok` holds the span in seconds.
+fn snapshot_span(heap: &[crate::profile::Snapshot], now_ms: i64) -> Result<i64, String> {
+    let utc = |ms: i64| crate::units::format_time_utc(ms.saturating_mul(1_000_000));
+    for s in heap {
+        if s.time_ms < EARLIEST_PLAUSIBLE_MS || s.time_ms > now_ms.saturating_add(FUTURE_SLACK_MS) {
+            return Err(format!(
+                "{}: its capture time {} is not plausible (before 2000 or in the future): \
+                 the snapshot's times cannot be trusted",
+                s.path.display(),
+                utc(s.time_ms)
+            ));
+        }
+    }
+    let span = match (heap.first(), heap.last()) {
+        (Some(a), Some(b)) => (b.time_ms - a.time_ms) / 1000,
+        _ => 0,
+    };
+    if span > MAX_SNAPSHOT_SPAN_SECS {
+        return Err(format!(
+            "{} s between {} and {} is longer than one incident (at most {} days)",
+            span,
+            heap[0].path.display(),
+            heap[heap.len() - 1].path.display(),
+            MAX_SNAPSHOT_SPAN_SECS / 86_400
+        ));
+    }
+    Ok(span)
 }

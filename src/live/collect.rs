@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, FetchError, Result};
+use crate::error::{Error, FetchError, ProfileError, Result};
 use crate::evidence::bundle::{Manifest, SnapshotKind};
 use crate::files::{remove_stale_temp_files, replace_file, write_new};
 use crate::live::http::now_ms;
@@ -202,18 +202,16 @@ impl Collector {
             remove_stale_temp_files(d);
         }
         let manifest_path = out.join("manifest.json");
-        let bad_manifest = |reason: String| Error::Manifest {
-            path: manifest_path.display().to_string(),
-            reason,
+        let bad_manifest = |e: String| {
+            Error::profile(
+                manifest_path.display().to_string(),
+                ProfileError::Decode(format!("invalid manifest: {e}")),
+            )
         };
         let manifest_json = if manifest_path.exists() {
-            let bytes = crate::files::read_regular(
-                &manifest_path,
-                crate::files::MAX_MANIFEST_BYTES,
-                "a manifest",
-            )?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| bad_manifest(format!("not UTF-8 text: {e}")))?;
+            let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+                Error::profile(manifest_path.display().to_string(), ProfileError::Io(e))
+            })?;
             let m: Manifest =
                 serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
             if !m.target.is_empty() && m.target != service.base() {
