@@ -713,7 +713,22 @@ fn finish_field(field: &mut String, quoted: bool) -> String {
     if quoted { f } else { f.trim().to_string() }
 }
 
-fn parse_csv(text: &str, source: &str) -> Result<Vec<MetricSample>> {
+/// Parses a metrics table (`time_ms,metric,labels,value`, as
+/// [`MetricSeries::to_csv`] writes it); `source` names the input in
+/// errors, which give the line a bad record starts on. Values are
+/// returned as written, `NaN` and `±Inf` included.
+///
+/// ```
+/// use heapframe::evidence::metrics::{MetricSeries, parse_csv};
+/// let text = "time_ms,metric,labels,value\n1000,up,job=a\\;b,NaN\n";
+/// let s = parse_csv(text, "m.csv")?;
+/// assert_eq!(s[0].labels, vec![("job".to_string(), "a;b".to_string())]);
+/// assert_eq!(MetricSeries::new(s).to_csv(), text);
+/// let e = parse_csv("time_ms,metric,labels,value\n1,up,,x\n", "m.csv").unwrap_err();
+/// assert_eq!(e.to_string(), "m.csv: line 2: invalid metrics table: invalid value \"x\"");
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn parse_csv(text: &str, source: &str) -> Result<Vec<MetricSample>> {
     let bad = |line: usize, reason: String| Error::MetricsTable {
         source: source.to_string(),
         line,

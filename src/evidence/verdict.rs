@@ -288,7 +288,9 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
     let rss = trend(names::RSS);
     let goroutines = trend(names::GOROUTINES);
     let gc = series.points(names::GC_COUNT);
-    let gc_cycles = (gc.len() >= 2).then(|| gc[gc.len() - 1].1 - gc[0].1);
+    let gc_cycles = (gc.len() >= 2)
+        .then(|| gc[gc.len() - 1].1 - gc[0].1)
+        .filter(|n| n.is_finite());
     let load = load(series, counter);
     let heap_points = series.points(names::HEAP_INUSE);
     let span_secs = match (heap_points.first(), heap_points.last()) {
