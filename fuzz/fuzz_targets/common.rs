@@ -9,20 +9,38 @@ use heapframe::evidence::verdict::{Trend, Verdict, validate, verdict};
 
 /// A sample as a comparable key: NaN equals NaN, other values by bits.
 fn key(s: &MetricSample) -> (i64, String, Vec<(String, String)>, u64) {
-    let bits = if s.value.is_nan() { f64::NAN.to_bits() } else { s.value.to_bits() };
+    let bits = if s.value.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        s.value.to_bits()
+    };
     (s.time_ms, s.metric.clone(), s.labels.clone(), bits)
 }
 
 /// Asserts the properties of parsed samples (see the module docs).
 pub fn check_samples(samples: &[MetricSample]) {
     for s in samples {
-        assert!((0..=MAX_TIME_MS).contains(&s.time_ms), "time out of range: {s:?}");
-        assert!(s.labels.windows(2).all(|w| w[0] <= w[1]), "labels not sorted: {s:?}");
+        assert!(
+            (0..=MAX_TIME_MS).contains(&s.time_ms),
+            "time out of range: {s:?}"
+        );
+        assert!(
+            s.labels.windows(2).all(|w| w[0] <= w[1]),
+            "labels not sorted: {s:?}"
+        );
     }
     let series = MetricSeries::new(samples.to_vec());
-    assert_eq!(series.samples.len() + series.non_finite.len(), samples.len());
+    assert_eq!(
+        series.samples.len() + series.non_finite.len(),
+        samples.len()
+    );
     assert!(series.samples.iter().all(|s| s.value.is_finite()));
-    assert!(series.non_finite.iter().all(|s| !s.sample.value.is_finite()));
+    assert!(
+        series
+            .non_finite
+            .iter()
+            .all(|s| !s.sample.value.is_finite())
+    );
     let csv = series.to_csv();
     let back = parse_csv(&csv, "roundtrip.csv")
         .unwrap_or_else(|e| panic!("to_csv wrote what parse_csv refuses: {e}\n{csv:?}"));
@@ -61,12 +79,21 @@ pub fn check_series(series: &MetricSeries) {
         let (Some(a), Some(b)) = (&v.heap_inuse, &v.heap_objects) else {
             panic!("a {} verdict without both heap trends", v.verdict);
         };
-        assert!(finite(a) && finite(b), "a {} verdict on figures that are not finite: {v:?}", v.verdict);
+        assert!(
+            finite(a) && finite(b),
+            "a {} verdict on figures that are not finite: {v:?}",
+            v.verdict
+        );
     }
     assert!(v.span_secs.is_finite());
     assert!(v.gc_cycles.is_none_or(f64::is_finite), "{v:?}");
     if let Some(l) = &v.load {
-        assert!([l.early_rate, l.late_rate, l.change_pct].iter().all(|x| x.is_finite()), "{l:?}");
+        assert!(
+            [l.early_rate, l.late_rate, l.change_pct]
+                .iter()
+                .all(|x| x.is_finite()),
+            "{l:?}"
+        );
     }
     let _ = validate(series, series, None, &Default::default());
 }
@@ -75,6 +102,9 @@ pub fn check_series(series: &MetricSeries) {
 /// name and what kind of input it is).
 pub fn check_error(e: &heapframe::Error, prefix: &str) {
     let msg = e.to_string();
-    assert!(msg.starts_with(prefix), "error does not start with {prefix:?}: {msg}");
+    assert!(
+        msg.starts_with(prefix),
+        "error does not start with {prefix:?}: {msg}"
+    );
     assert!(!msg.contains('\n'), "error is not one line: {msg:?}");
 }

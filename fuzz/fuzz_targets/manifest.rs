@@ -28,7 +28,11 @@ fn layout() -> &'static (PathBuf, PathBuf) {
         let holder = top.join("holder");
         let b = holder.join("b");
         let scrape = "go_goroutines 3\n";
-        for d in [&b.join("metrics"), &holder.join("after/metrics"), &b.join("inner/metrics")] {
+        for d in [
+            &b.join("metrics"),
+            &holder.join("after/metrics"),
+            &b.join("inner/metrics"),
+        ] {
             std::fs::create_dir_all(d).unwrap();
             std::fs::write(d.join("1700000000000.prom"), scrape).unwrap();
         }
@@ -64,8 +68,16 @@ fuzz_target!(|data: &[u8]| {
         Ok(None) => assert!(bundle.manifest.after_fix.is_none()),
         Ok(Some(after)) => {
             let root = after.root.as_ref().unwrap().canonicalize().unwrap();
-            assert!(root.starts_with(holder), "after_fix left the holder: {}", root.display());
-            assert!(!b.starts_with(&root), "after_fix is this bundle or holds it: {}", root.display());
+            assert!(
+                root.starts_with(holder),
+                "after_fix left the holder: {}",
+                root.display()
+            );
+            assert!(
+                !b.starts_with(&root),
+                "after_fix is this bundle or holds it: {}",
+                root.display()
+            );
             assert!(!after.metrics.samples.is_empty() || !after.heap.is_empty());
         }
         Err(e) => {
