@@ -63,7 +63,7 @@ pub fn read_regular(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u
 /// Opens `path` for reading if it is a regular file (symbolic links are
 /// followed). The file is opened without blocking, so a FIFO is refused
 /// rather than waited on, and checked once open.
-pub fn open_regular(path: &Path) -> std::result::Result<std::fs::File, FileError> {
+fn open_regular(path: &Path) -> std::result::Result<std::fs::File, FileError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]

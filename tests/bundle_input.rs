@@ -224,6 +224,17 @@ fn an_oversized_metrics_file_is_refused_without_reading_it() {
         msg.starts_with(&format!("{}: ", big.display())) && msg.contains("limit"),
         "{msg}"
     );
+    std::fs::remove_file(&big).unwrap();
+    let big = dir.join("heap/008.pb.gz");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(heapframe::pprof::DEFAULT_MAX_DECOMPRESSED_BYTES + 1)
+        .unwrap();
+    let msg = open_err(&dir);
+    assert!(
+        msg.starts_with(&format!("{}: ", big.display())) && msg.contains("limit"),
+        "{msg}"
+    );
 }
 
 #[cfg(unix)]

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FileError, ProfileError, Result};
 use crate::evidence::metrics::MetricSeries;
-use crate::files::{MAX_MANIFEST_BYTES, mtime_ms, open_regular, read_regular};
+use crate::files::{MAX_MANIFEST_BYTES, mtime_ms, read_regular};
 use crate::profile::{Profile, Snapshot};
 
 /// What a bundle says about itself (`manifest.json`); every field optional.
@@ -148,15 +148,14 @@ fn read_snapshot(path: &Path) -> Result<Snapshot> {
     Ok(snapshot(path, Profile::from_path(path)?))
 }
 
-/// Reads a profile file inside a bundle's `kind` folder: a regular file
-/// (bounded like every profile) whose sample types are those of `kind`.
+/// Reads a profile file inside a bundle's `kind` folder: a regular file no
+/// larger than the decompression bound of profiles, whose sample types are
+/// those of `kind`.
 fn read_bundle_snapshot(path: &Path, kind: SnapshotKind) -> Result<Snapshot> {
     let source = path.display().to_string();
-    let file = open_regular(path).map_err(|error| Error::File {
-        path: source.clone(),
-        error,
-    })?;
-    let profile = Profile::from_reader(file, &source)?;
+    let limit = crate::pprof::ReadOptions::default().max_decompressed_bytes;
+    let bytes = read_regular(path, limit, "a profile")?;
+    let profile = Profile::from_bytes(&bytes, &source)?;
     let found = SnapshotKind::of(&profile);
     let fits = match kind {
         SnapshotKind::Heap | SnapshotKind::Allocs => {
