@@ -16,12 +16,24 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A scratch folder for one test, removed when the test passes (kept for
+/// a look when it fails).
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 /// A fresh scratch folder for one test.
-fn scratch(test: &str) -> PathBuf {
+fn scratch(test: &str) -> (Cleanup, PathBuf) {
     let dir = std::env::temp_dir().join(format!("heapframe-input-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    (Cleanup(dir.clone()), dir)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -38,10 +50,11 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A copy of the `mapcache` fixture bundle (a leak) in a scratch folder.
-fn mapcache_copy(test: &str) -> PathBuf {
-    let dir = scratch(test).join("b");
+fn mapcache_copy(test: &str) -> (Cleanup, PathBuf) {
+    let (cleanup, dir) = scratch(test);
+    let dir = dir.join("b");
     copy_dir(&fixture("mapcache"), &dir);
-    dir
+    (cleanup, dir)
 }
 
 fn open_err(dir: &Path) -> String {
@@ -78,7 +91,7 @@ fn rewrite_metric(dir: &Path, metric: &str, value: &str) {
 // plotters' tick computation.
 #[test]
 fn infinite_metric_values_stay_out_of_series_and_are_reported() {
-    let dir = mapcache_copy("inf");
+    let (_cleanup, dir) = mapcache_copy("inf");
     let inf_file = dir.join("metrics/1795494390001.prom");
     std::fs::write(&inf_file, "go_memstats_heap_inuse_bytes +Inf\n").unwrap();
     let b = Bundle::open(&dir).unwrap();
@@ -104,7 +117,7 @@ fn infinite_metric_values_stay_out_of_series_and_are_reported() {
 
 #[test]
 fn infinite_values_in_the_after_fix_bundle_never_reach_the_before_after_chart() {
-    let before = mapcache_copy("inf-after");
+    let (_cleanup, before) = mapcache_copy("inf-after");
     let after = before.parent().unwrap().join("after");
     copy_dir(&fixture("fixed"), &after);
     rewrite_metric(&after, names::HEAP_OBJECTS, "-Inf");
@@ -131,7 +144,7 @@ fn infinite_values_in_the_after_fix_bundle_never_reach_the_before_after_chart() 
 // Defect 16: NaN heap-in-use values gave "not a leak" or "suspect".
 #[test]
 fn nan_heap_values_are_not_enough_data() {
-    let dir = mapcache_copy("nan");
+    let (_cleanup, dir) = mapcache_copy("nan");
     rewrite_metric(&dir, names::HEAP_INUSE, "NaN");
     let b = Bundle::open(&dir).unwrap();
     let v = verdict(&b.metrics, None, &Default::default());
@@ -154,7 +167,7 @@ fn nan_heap_values_are_not_enough_data() {
 
 #[test]
 fn values_too_large_to_fit_are_not_enough_data() {
-    let dir = mapcache_copy("huge");
+    let (_cleanup, dir) = mapcache_copy("huge");
     let mut n = 0;
     for e in std::fs::read_dir(dir.join("metrics")).unwrap() {
         let p = e.unwrap().path();
@@ -188,7 +201,7 @@ fn values_too_large_to_fit_are_not_enough_data() {
 #[cfg(unix)]
 #[test]
 fn a_manifest_that_is_not_a_regular_file_is_refused() {
-    let dir = mapcache_copy("manifest-dev");
+    let (_cleanup, dir) = mapcache_copy("manifest-dev");
     std::fs::remove_file(dir.join("manifest.json")).unwrap();
     std::os::unix::fs::symlink("/dev/null", dir.join("manifest.json")).unwrap();
     let msg = open_err(&dir);
@@ -201,7 +214,7 @@ fn a_manifest_that_is_not_a_regular_file_is_refused() {
 
 #[test]
 fn an_oversized_metrics_file_is_refused_without_reading_it() {
-    let dir = mapcache_copy("big-prom");
+    let (_cleanup, dir) = mapcache_copy("big-prom");
     let big = dir.join("metrics/1795494390001.prom");
     // Sparse: takes no disk; one byte over the limit.
     std::fs::File::create(&big)
@@ -242,7 +255,7 @@ fn an_oversized_metrics_file_is_refused_without_reading_it() {
 fn a_fifo_in_metrics_is_refused_not_waited_on() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let dir = mapcache_copy("fifo");
+    let (_cleanup, dir) = mapcache_copy("fifo");
     let fifo = dir.join("metrics/1795494390001.prom");
     let status = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -287,7 +300,7 @@ fn libc_o_nonblock() -> i32 {
 #[cfg(unix)]
 #[test]
 fn a_profile_that_is_not_a_regular_file_is_refused() {
-    let dir = mapcache_copy("heap-dev");
+    let (_cleanup, dir) = mapcache_copy("heap-dev");
     std::os::unix::fs::symlink("/dev/null", dir.join("heap/008.pb.gz")).unwrap();
     let msg = open_err(&dir);
     assert!(
@@ -300,7 +313,7 @@ fn a_profile_that_is_not_a_regular_file_is_refused() {
 // Defect 9: a label value with a newline was written into the CSV raw.
 #[test]
 fn metric_tables_round_trip_any_label_value_and_name() {
-    let dir = scratch("csv-roundtrip");
+    let (_cleanup, dir) = scratch("csv-roundtrip");
     let hostile = [
         "a\nb",
         "\r\n",
@@ -353,7 +366,7 @@ fn after_fix_item(dir: &Path, after_fix: &str) -> (Status, String) {
 
 #[test]
 fn after_fix_must_be_another_bundle_beside_this_one() {
-    let dir = mapcache_copy("after-fix");
+    let (_cleanup, dir) = mapcache_copy("after-fix");
     let outside = dir.join("../..").canonicalize().unwrap();
     for bad in [
         "../../..",
@@ -396,7 +409,7 @@ fn rewrite_time(path: &Path, time_nanos: i64) {
 
 #[test]
 fn a_cpu_profile_in_heap_is_refused_and_named() {
-    let dir = mapcache_copy("cpu-in-heap");
+    let (_cleanup, dir) = mapcache_copy("cpu-in-heap");
     let cpu = dir.join("heap/000.pb.gz");
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -414,7 +427,7 @@ fn a_cpu_profile_in_heap_is_refused_and_named() {
 
 #[test]
 fn growth_errors_name_the_snapshot_that_differs() {
-    let dir = mapcache_copy("growth-blame");
+    let (_cleanup, dir) = mapcache_copy("growth-blame");
     let b = Bundle::open(&dir).unwrap();
     let mut snaps = b.heap.clone();
     let mut cpu = snaps[0].clone();
@@ -436,7 +449,7 @@ fn growth_errors_name_the_snapshot_that_differs() {
 
 #[test]
 fn implausible_snapshot_times_do_not_pass_the_checklist() {
-    let dir = mapcache_copy("times");
+    let (_cleanup, dir) = mapcache_copy("times");
     // 1990: before any Go heap profile.
     rewrite_time(&dir.join("heap/001.pb.gz"), 631_152_000_000_000_000);
     let b = Bundle::open(&dir).unwrap();
@@ -444,7 +457,7 @@ fn implausible_snapshot_times_do_not_pass_the_checklist() {
     assert_eq!(item.status, Status::Failed, "{}", item.detail);
     assert!(item.detail.contains("001.pb.gz"), "{}", item.detail);
     // Far in the future.
-    let dir = mapcache_copy("times-future");
+    let (_cleanup, dir) = mapcache_copy("times-future");
     rewrite_time(&dir.join("heap/007.pb.gz"), i64::MAX);
     let b = Bundle::open(&dir).unwrap();
     let item = &checklist(&b)[1];
@@ -455,7 +468,7 @@ fn implausible_snapshot_times_do_not_pass_the_checklist() {
 // Defect 14: every input kind got "not a valid profile.proto message:".
 #[test]
 fn each_input_kind_has_its_own_error_naming_the_file() {
-    let dir = mapcache_copy("wording");
+    let (_cleanup, dir) = mapcache_copy("wording");
     std::fs::write(dir.join("manifest.json"), "{").unwrap();
     let msg = open_err(&dir);
     assert!(
@@ -508,7 +521,7 @@ fn each_input_kind_has_its_own_error_naming_the_file() {
 
 #[test]
 fn metric_times_out_of_range_are_refused_by_line() {
-    let dir = mapcache_copy("metric-times");
+    let (_cleanup, dir) = mapcache_copy("metric-times");
     let prom = dir.join("metrics/1795494390001.prom");
     std::fs::write(&prom, "up 1 9223372036854775807\n").unwrap();
     let msg = open_err(&dir);

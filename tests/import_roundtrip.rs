@@ -287,11 +287,25 @@ fn run(cmd: &mut Command, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("heapframe-import-rt-{}", std::process::id()));
+/// A scratch folder for one test, removed when the test passes (kept for
+/// a look when it fails).
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(test: &str) -> (Cleanup, PathBuf) {
+    let dir =
+        std::env::temp_dir().join(format!("heapframe-import-rt-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    (Cleanup(dir.clone()), dir)
 }
 
 fn import(prom: &FakePrometheus, out: &Path, counter: &str) {
@@ -307,7 +321,7 @@ fn import(prom: &FakePrometheus, out: &Path, counter: &str) {
 #[test]
 fn whatever_import_prometheus_writes_every_command_reads_back_unchanged() {
     let prom = FakePrometheus::start();
-    let dir = scratch();
+    let (_cleanup, dir) = scratch("hostile");
     const SEEDS: u64 = 24;
     for seed in 1..=SEEDS {
         let counter = if seed % 3 == 0 {
@@ -369,7 +383,7 @@ fn whatever_import_prometheus_writes_every_command_reads_back_unchanged() {
 #[test]
 fn a_second_import_adds_a_file_and_both_are_read() {
     let prom = FakePrometheus::start();
-    let dir = scratch().join("twice");
+    let (_cleanup, dir) = scratch("twice");
     let answers = generate(99, names::REQUESTS);
     *prom.answers.lock().unwrap() = answers.clone();
     import(&prom, &dir, names::REQUESTS);
@@ -379,4 +393,45 @@ fn a_second_import_adds_a_file_and_both_are_read() {
     let b = Bundle::open(&dir).unwrap();
     let n = b.metrics.samples.len() + b.metrics.non_finite.len();
     assert_eq!(n, 2 * expected(&answers).len());
+}
+
+#[test]
+fn an_import_of_values_that_are_not_numbers_is_kept_and_judged_not_enough_data() {
+    let prom = FakePrometheus::start();
+    let (_cleanup, dir) = scratch("nan");
+    let series = |m: &str, v: &str| Series {
+        name: Some(m.to_string()),
+        labels: vec![("job".into(), "svc".into())],
+        values: (0..12)
+            .map(|i| (1_700_000_000.0 + 15.0 * i as f64, v.to_string()))
+            .collect(),
+    };
+    let answers = vec![
+        (
+            names::HEAP_INUSE.to_string(),
+            vec![series(names::HEAP_INUSE, "NaN")],
+        ),
+        (
+            names::HEAP_OBJECTS.to_string(),
+            vec![series(names::HEAP_OBJECTS, "+Inf")],
+        ),
+    ];
+    *prom.answers.lock().unwrap() = answers.clone();
+    let said = run(
+        heapframe()
+            .args(["import-prometheus", &format!("http://{}", prom.addr)])
+            .args(["--selector", "job=\"svc\"", "--out"])
+            .arg(&dir),
+        "import-prometheus",
+    );
+    assert!(said.contains(": 24 samples over"), "{said}");
+    let b = Bundle::open(&dir).unwrap();
+    assert!(b.metrics.samples.is_empty());
+    assert_eq!(b.metrics.non_finite.len(), 24);
+    let verdict = run(heapframe().arg("verdict").arg(&dir), "verdict");
+    assert!(verdict.starts_with("verdict: not enough data"), "{verdict}");
+    assert!(
+        verdict.contains("12 non-finite values ignored in go_memstats_heap_inuse_bytes ("),
+        "{verdict}"
+    );
 }
