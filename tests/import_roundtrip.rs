@@ -76,8 +76,11 @@ struct Series {
     values: Vec<(f64, String)>,
 }
 
-/// The answers of one seed: per metric asked, its series.
-fn generate(seed: u64, counter: &str) -> Vec<(String, Vec<Series>)> {
+/// Per metric asked, the series of its answer.
+type Answers = Vec<(String, Vec<Series>)>;
+
+/// The answers of one seed.
+fn generate(seed: u64, counter: &str) -> Answers {
     let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let metrics = [
         names::RSS,
@@ -150,7 +153,7 @@ fn answer(series: &[Series]) -> String {
 }
 
 /// What the bundle must hold afterwards: one sample per value.
-fn expected(answers: &[(String, Vec<Series>)]) -> Vec<MetricSample> {
+fn expected(answers: &Answers) -> Vec<MetricSample> {
     let mut out = Vec::new();
     for (metric, series) in answers {
         for s in series {
@@ -211,14 +214,14 @@ fn percent_decode(s: &str) -> String {
 /// the series of the metric the query names (its text before `{`).
 struct FakePrometheus {
     addr: String,
-    answers: Arc<Mutex<Vec<(String, Vec<Series>)>>>,
+    answers: Arc<Mutex<Answers>>,
 }
 
 impl FakePrometheus {
     fn start() -> FakePrometheus {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let answers: Arc<Mutex<Vec<(String, Vec<Series>)>>> = Arc::default();
+        let answers: Arc<Mutex<Answers>> = Arc::default();
         let a = Arc::clone(&answers);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -230,7 +233,7 @@ impl FakePrometheus {
     }
 }
 
-fn serve(mut stream: TcpStream, answers: &Mutex<Vec<(String, Vec<Series>)>>) {
+fn serve(mut stream: TcpStream, answers: &Mutex<Answers>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request = String::new();
     if reader.read_line(&mut request).is_err() {

@@ -286,14 +286,16 @@ impl Bundle {
         // Where it leads by its text, then where it leads on disk.
         let mut lexical = canonical_root.clone();
         for c in rel.components() {
-            match c {
-                std::path::Component::ParentDir => {
-                    if !lexical.pop() {
-                        return Err(bad("leads outside the folder that holds this bundle".into()));
-                    }
+            let escapes = match c {
+                std::path::Component::ParentDir => !lexical.pop(),
+                std::path::Component::Normal(n) => {
+                    lexical.push(n);
+                    false
                 }
-                std::path::Component::Normal(n) => lexical.push(n),
-                _ => {}
+                _ => false,
+            };
+            if escapes {
+                return Err(bad("leads outside the folder that holds this bundle".into()));
             }
         }
         let judge = |p: &Path| {

@@ -613,6 +613,9 @@ fn parse_label_field(field: &str) -> std::result::Result<Vec<(String, String)>, 
     Ok(labels)
 }
 
+/// A CSV record: the line it starts on, and its fields.
+type CsvRecord = (usize, Vec<String>);
+
 /// The records of a CSV text (RFC 4180) one at a time, each with the line
 /// it starts on; blank lines are skipped.
 struct CsvRecords<'a> {
@@ -630,10 +633,7 @@ impl<'a> CsvRecords<'a> {
 
     /// The next record: `Ok(None)` at the end, `Err((line, reason))` for a
     /// quoted field that is not closed or not followed by a separator.
-    #[allow(clippy::type_complexity)]
-    fn next_record(
-        &mut self,
-    ) -> std::result::Result<Option<(usize, Vec<String>)>, (usize, String)> {
+    fn next_record(&mut self) -> std::result::Result<Option<CsvRecord>, (usize, String)> {
         loop {
             if self.rest.is_empty() {
                 return Ok(None);
