@@ -386,6 +386,11 @@ fn after_fix_must_be_another_bundle_beside_this_one() {
     let (status, _) = after_fix_item(&dir, &fixture("fixed").display().to_string());
     assert_ne!(status, Status::Passed);
     assert!(outside.is_dir());
+    // Found by the `manifest` fuzz target: a line break in after_fix came
+    // out raw in the message.
+    let (status, detail) = after_fix_item(&dir, "i\ner");
+    assert_eq!(status, Status::Failed);
+    assert!(!detail.contains('\n'), "{detail:?}");
     // A sibling bundle with evidence passes.
     copy_dir(&fixture("fixed"), &dir.parent().unwrap().join("after"));
     let (status, detail) = after_fix_item(&dir, "../after");

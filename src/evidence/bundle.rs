@@ -315,19 +315,15 @@ impl Bundle {
         };
         judge(&lexical)?;
         let target = canonical_root.join(rel);
-        let resolved = target.canonicalize().map_err(|e| {
-            bad(format!(
-                "names {}, which cannot be opened: {e}",
-                target.display()
-            ))
-        })?;
+        let resolved = target
+            .canonicalize()
+            .map_err(|e| bad(format!("cannot be opened: {e}")))?;
         judge(&resolved)?;
         let b = Bundle::open(&target)?;
         if b.heap.is_empty() && b.metrics.samples.is_empty() && b.metrics.non_finite.is_empty() {
-            return Err(bad(format!(
-                "names {}, which has no heap snapshots and no metrics: not a bundle",
-                target.display()
-            )));
+            return Err(bad(
+                "has no heap snapshots and no metrics: not a bundle".into()
+            ));
         }
         Ok(Some(b))
     }
