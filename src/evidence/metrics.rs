@@ -356,7 +356,8 @@ const CSV_HEADER: &str = "time_ms,metric,labels,value";
 impl MetricSeries {
     /// Reads every `*.prom` scrape in `dir` (file stem = Unix milliseconds,
     /// else the file's modification time) and `*.csv` tables
-    /// (`time_ms,metric,labels,value`). Each must be a regular file within
+    /// (`time_ms,metric,labels,value`); hidden files (temporaries of a
+    /// write in progress) are skipped. Each must be a regular file within
     /// its limit ([`MAX_SCRAPE_BYTES`], [`MAX_METRICS_TABLE_BYTES`]).
     pub fn from_dir(dir: &Path) -> Result<MetricSeries> {
         let mut series = MetricSeries::default();
