@@ -37,6 +37,18 @@ pub enum ProfileError {
          fetch the endpoint without ?debug to get profile.proto"
     )]
     LegacyText,
+    /// A profile in a bundle folder of another kind (a CPU profile in
+    /// `heap/`).
+    #[error(
+        "not a {folder} profile (its sample types: {sample_types}); {folder}/ holds snapshots of \
+         /debug/pprof/{folder}"
+    )]
+    WrongKind {
+        /// The folder: `heap`, `allocs`, `goroutine`, `goroutineleak`.
+        folder: &'static str,
+        /// The profile's sample types, `name/unit, ...`.
+        sample_types: String,
+    },
     /// The string table does not start with the empty string.
     #[error("string_table[0] must be the empty string, found {0:?}")]
     StringTableStart(String),
@@ -187,6 +199,34 @@ impl FetchError {
     }
 }
 
+/// Why a file a bundle names was not read (see [`crate::files::read_regular`]).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file could not be opened or read.
+    #[error("cannot read: {0}")]
+    Io(#[source] std::io::Error),
+    /// A FIFO, a device, a socket or a folder where a file was expected.
+    #[error(
+        "not a regular file ({kind}): a bundle holds only regular files, so nothing waits \
+         on a pipe or reads a device without end"
+    )]
+    NotRegular {
+        /// What it is instead: `a FIFO`, `a character device`, ...
+        kind: &'static str,
+    },
+    /// Larger than the limit for its kind of file.
+    #[error(
+        "larger than the limit of {limit} bytes for {what} (see \"Limits\" in the README); \
+         the file is not read"
+    )]
+    TooLarge {
+        /// The kind of file: `a manifest`, `a metrics scrape`, ...
+        what: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
+}
+
 /// heapframe's error type.
 #[derive(Debug)]
 pub enum Error {
@@ -196,6 +236,54 @@ pub enum Error {
         source: String,
         /// What is wrong.
         error: ProfileError,
+    },
+    /// A file a bundle names was refused before its contents were read:
+    /// not a regular file, too large, or unreadable.
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        error: FileError,
+    },
+    /// `manifest.json` is not a manifest.
+    Manifest {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A line of Prometheus text format (`metrics/*.prom`, `/metrics`) is
+    /// not valid.
+    PrometheusText {
+        /// The file or URL.
+        source: String,
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record of a metrics table (`metrics/*.csv`) is not valid.
+    MetricsTable {
+        /// The file.
+        source: String,
+        /// The line the record starts on, from 1.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An expvar page (`/debug/vars`) is not what Go's expvar serves.
+    Expvar {
+        /// The file or URL.
+        source: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An answer of the Prometheus HTTP API cannot be used.
+    PrometheusApi {
+        /// The URL asked.
+        source: String,
+        /// What is wrong.
+        reason: String,
     },
     /// An option is invalid (bad regular expression, unknown sample index...).
     Option(String),
@@ -235,6 +323,27 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Profile { source, error } => write!(f, "{source}: {error}"),
+            Error::File { path, error } => write!(f, "{path}: {error}"),
+            Error::Manifest { path, reason } => write!(f, "{path}: invalid manifest: {reason}"),
+            Error::PrometheusText {
+                source,
+                line,
+                reason,
+            } => write!(
+                f,
+                "{source}: line {line}: invalid Prometheus text: {reason}"
+            ),
+            Error::MetricsTable {
+                source,
+                line,
+                reason,
+            } => write!(f, "{source}: line {line}: invalid metrics table: {reason}"),
+            Error::Expvar { source, reason } => {
+                write!(f, "{source}: invalid expvar page: {reason}")
+            }
+            Error::PrometheusApi { source, reason } => {
+                write!(f, "{source}: Prometheus API answer: {reason}")
+            }
             Error::Option(m) | Error::Incompatible(m) | Error::Output(m) => f.write_str(m),
             Error::Fetch { url, error } => write!(f, "{url}: {error}"),
         }
@@ -245,6 +354,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Profile { error, .. } => Some(error),
+            Error::File { error, .. } => Some(error),
             Error::Fetch { error, .. } => Some(error),
             _ => None,
         }

@@ -1,9 +1,120 @@
-//! Files: modification times, atomic writes that never replace evidence,
-//! and the temporaries those writes leave behind.
+//! Files: bounded reads of regular files, modification times, atomic
+//! writes that never replace evidence, and the temporaries those writes
+//! leave behind.
+//!
+//! Everything a bundle names is read through [`read_regular`]: the file
+//! must be a regular file (a FIFO would block the reader forever, a device
+//! such as `/dev/zero` never ends) and no larger than the limit of its kind
+//! ([`MAX_MANIFEST_BYTES`], [`MAX_SCRAPE_BYTES`], ...). The check is made on
+//! the opened file, so a file swapped between the check and the read is
+//! still checked.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, FileError, Result};
+
+/// The largest `manifest.json` read (1 MiB): a manifest is a few lines of
+/// text written by a person or the collector.
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+
+/// The largest Prometheus text scrape (`metrics/*.prom`) read (64 MiB): a
+/// service's `/metrics` page is rarely more than a few MiB.
+pub const MAX_SCRAPE_BYTES: u64 = 64 << 20;
+
+/// The largest metrics table (`metrics/*.csv`) read (512 MiB): an import of
+/// Prometheus history holds at most 11,000 points per series, and a
+/// request counter can have hundreds of series.
+pub const MAX_METRICS_TABLE_BYTES: u64 = 512 << 20;
+
+/// Reads the regular file at `path`, at most `limit` bytes; `what` names
+/// the kind of file in the error (`"a metrics scrape"`). Refuses FIFOs,
+/// devices, sockets and folders without reading from them, and a file
+/// larger than `limit` without reading it.
+///
+/// ```
+/// use heapframe::files::{read_regular, MAX_MANIFEST_BYTES};
+/// let text = read_regular("Cargo.toml".as_ref(), MAX_MANIFEST_BYTES, "a manifest")?;
+/// assert!(text.starts_with(b"[package]"));
+/// let err = read_regular("/dev/null".as_ref(), 10, "a manifest").unwrap_err();
+/// assert!(err.to_string().contains("not a regular file"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn read_regular(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>> {
+    let fail = |error: FileError| Error::File {
+        path: path.display().to_string(),
+        error,
+    };
+    let file = open_regular(path).map_err(fail)?;
+    let len = file.metadata().map_err(|e| fail(FileError::Io(e)))?.len();
+    if len > limit {
+        return Err(fail(FileError::TooLarge { what, limit }));
+    }
+    let mut data = Vec::with_capacity(len as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut data)
+        .map_err(|e| fail(FileError::Io(e)))?;
+    if data.len() as u64 > limit {
+        return Err(fail(FileError::TooLarge { what, limit }));
+    }
+    Ok(data)
+}
+
+/// Opens `path` for reading if it is a regular file (symbolic links are
+/// followed). The file is opened without blocking, so a FIFO is refused
+/// rather than waited on, and checked once open.
+fn open_regular(path: &Path) -> std::result::Result<std::fs::File, FileError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: opening a FIFO does not wait for a writer. It has no
+        // effect on reads of a regular file.
+        options.custom_flags(O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(FileError::Io)?;
+    let kind = file.metadata().map_err(FileError::Io)?.file_type();
+    if kind.is_file() {
+        Ok(file)
+    } else {
+        Err(FileError::NotRegular {
+            kind: describe_file_type(kind),
+        })
+    }
+}
+
+#[cfg(all(
+    unix,
+    any(target_os = "macos", target_os = "ios", target_os = "freebsd")
+))]
+const O_NONBLOCK: i32 = 0x0004;
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))
+))]
+const O_NONBLOCK: i32 = 0o4000;
+
+fn describe_file_type(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        } else if kind.is_char_device() {
+            return "a character device";
+        } else if kind.is_block_device() {
+            return "a block device";
+        } else if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "not a file"
+    }
+}
 
 /// A file's modification time in Unix milliseconds.
 pub fn mtime_ms(path: &Path) -> Option<i64> {

@@ -147,6 +147,9 @@ pub struct Findings {
     pub goroutines: GoroutineCheck,
     /// The regression check, when there is an after-fix bundle.
     pub regression: Option<Regression>,
+    /// Why the manifest's `after_fix` was not used, when it names
+    /// something that is not an after-fix bundle.
+    pub after_fix_refused: Option<String>,
     /// The on-call checklist, judged with the regression check above.
     pub checklist: Vec<checklist::Item>,
     /// The chain: one sentence per step, in order.
@@ -162,6 +165,7 @@ impl Findings {
             bundle.manifest.service.clone()
         };
         let mut chain = Vec::new();
+        let mut after_fix_refused = None;
 
         let verdict = verdict::verdict(&bundle.metrics, Some(&opts.counter), &opts.thresholds);
         chain.push(
@@ -204,19 +208,24 @@ impl Findings {
             chain.push(Sentence::default().text(format!("Goroutines: {} → {}", first.1, last.1)));
         }
 
-        let after = opts.after.clone().or_else(|| {
-            bundle
-                .manifest
-                .after_fix
-                .as_ref()
-                .map(|a| match &bundle.root {
-                    Some(r) => r.join(a),
-                    None => a.into(),
-                })
-        });
+        // The bundle asked for, else the manifest's after_fix, which is
+        // input and is checked to be evidence before it is used.
+        let after = match &opts.after {
+            Some(path) => Some((path.clone(), Bundle::open(path)?)),
+            None => match bundle.after_fix() {
+                Ok(Some(after)) => Some((after.root.clone().unwrap_or_default(), after)),
+                Ok(None) => None,
+                Err(e) => {
+                    chain.push(Sentence::default().text(
+                        "After the fix: not checked (the manifest's after_fix is not evidence)",
+                    ));
+                    after_fix_refused = Some(e.to_string());
+                    None
+                }
+            },
+        };
         let regression = match after {
-            Some(path) => {
-                let after = Bundle::open(&path)?;
+            Some((path, after)) => {
                 let validation = verdict::validate(
                     &bundle.metrics,
                     &after.metrics,
@@ -260,6 +269,7 @@ impl Findings {
             heap,
             goroutines,
             regression,
+            after_fix_refused,
             checklist,
             chain,
         })

@@ -460,7 +460,10 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     assert!(out3.status.success(), "{text}");
     // Ten seconds are below the CLI's default 30 s window: it says so.
     assert!(text.contains("verdict: not enough data"), "{text}");
-    assert!(text.contains("Goroutines: ") && text.contains(" goroutine profiles over "), "{text}");
+    assert!(
+        text.contains("Goroutines: ") && text.contains(" goroutine profiles over "),
+        "{text}"
+    );
     let out4 = heapframe()
         .args(["verdict", "--min-span", "4s"])
         .arg(&out)

@@ -808,7 +808,7 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
     let mut text = format!(
         "{}: {} samples over {} at a {} s step\n",
         path.display(),
-        h.series.samples.len(),
+        h.series.samples.len() + h.series.non_finite.len(),
         a.since,
         h.step.as_secs()
     );

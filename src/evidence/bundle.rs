@@ -33,9 +33,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ProfileError, Result};
+use crate::error::{Error, FileError, ProfileError, Result};
 use crate::evidence::metrics::MetricSeries;
-use crate::files::mtime_ms;
+use crate::files::{MAX_MANIFEST_BYTES, mtime_ms, read_regular};
 use crate::profile::{Profile, Snapshot};
 
 /// What a bundle says about itself (`manifest.json`); every field optional.
@@ -130,29 +130,83 @@ pub struct Bundle {
     pub metrics: MetricSeries,
 }
 
-fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let profile = Profile::from_path(path)?;
+fn snapshot(path: &Path, profile: Profile) -> Snapshot {
     let time_ms = if profile.time_nanos != 0 {
         profile.time_nanos / 1_000_000
     } else {
         mtime_ms(path).unwrap_or(0)
     };
-    Ok(Snapshot {
+    Snapshot {
         path: path.to_path_buf(),
         time_ms,
         profile,
-    })
+    }
 }
 
+/// Reads a profile the user named (a pipe such as `<(curl ...)` works too).
+fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    Ok(snapshot(path, Profile::from_path(path)?))
+}
+
+/// Reads a profile file inside a bundle's `kind` folder: a regular file no
+/// larger than the decompression bound of profiles, whose sample types are
+/// those of `kind`.
+fn read_bundle_snapshot(path: &Path, kind: SnapshotKind) -> Result<Snapshot> {
+    let source = path.display().to_string();
+    let limit = crate::pprof::ReadOptions::default().max_decompressed_bytes;
+    let bytes = read_regular(path, limit, "a profile")?;
+    let profile = Profile::from_bytes(&bytes, &source)?;
+    let found = SnapshotKind::of(&profile);
+    let fits = match kind {
+        SnapshotKind::Heap | SnapshotKind::Allocs => {
+            matches!(found, Some(SnapshotKind::Heap | SnapshotKind::Allocs))
+        }
+        _ => found == Some(kind),
+    };
+    if !fits {
+        return Err(Error::profile(
+            source,
+            ProfileError::WrongKind {
+                folder: kind.dir(),
+                sample_types: sample_type_names(&profile),
+            },
+        ));
+    }
+    Ok(snapshot(path, profile))
+}
+
+fn sample_type_names(p: &Profile) -> String {
+    p.sample_types
+        .iter()
+        .map(|t| format!("{}/{}", t.name, t.unit))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A profile file by its name: `.pb.gz`, `.pb` or `.pprof`, not hidden
+/// (temporary files of a write in progress are hidden).
 fn is_profile_file(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    p.is_file()
-        && !name.starts_with('.')
+    !name.starts_with('.')
         && (name.ends_with(".pb.gz") || name.ends_with(".pb") || name.ends_with(".pprof"))
 }
 
+/// Reads `manifest.json`: a regular file of at most
+/// [`MAX_MANIFEST_BYTES`], UTF-8 JSON.
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let bytes = read_regular(path, MAX_MANIFEST_BYTES, "a manifest")?;
+    let bad = |reason: String| Error::Manifest {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
+}
+
 impl Bundle {
-    /// Opens a bundle folder.
+    /// Opens a bundle folder. Every file it names must be a regular file
+    /// within the limits of [`crate::files`], and every profile must be of
+    /// its folder's kind (a CPU profile in `heap/` is refused, by name).
     pub fn open(dir: impl AsRef<Path>) -> Result<Bundle> {
         let dir = dir.as_ref();
         let name = dir.display().to_string();
@@ -170,15 +224,8 @@ impl Bundle {
             ..Default::default()
         };
         let manifest = dir.join("manifest.json");
-        if manifest.exists() {
-            let text = std::fs::read_to_string(&manifest)
-                .map_err(|e| Error::profile(manifest.display().to_string(), ProfileError::Io(e)))?;
-            b.manifest = serde_json::from_str(&text).map_err(|e| {
-                Error::profile(
-                    manifest.display().to_string(),
-                    ProfileError::Decode(format!("invalid manifest: {e}")),
-                )
-            })?;
+        if manifest.symlink_metadata().is_ok() {
+            b.manifest = read_manifest(&manifest)?;
         }
         for kind in SnapshotKind::ALL {
             let sub = dir.join(kind.dir());
@@ -186,13 +233,16 @@ impl Bundle {
                 continue;
             }
             let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
-                .map_err(|e| Error::profile(sub.display().to_string(), ProfileError::Io(e)))?
+                .map_err(|e| Error::File {
+                    path: sub.display().to_string(),
+                    error: FileError::Io(e),
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| is_profile_file(p))
                 .collect();
             files.sort();
             for f in files {
-                let s = read_snapshot(&f)?;
+                let s = read_bundle_snapshot(&f, kind)?;
                 b.snapshots_mut(kind).push(s);
             }
         }
@@ -202,6 +252,80 @@ impl Bundle {
         }
         b.sort();
         Ok(b)
+    }
+
+    /// The after-fix bundle the manifest names (`after_fix`), opened:
+    /// `Ok(None)` when it names none. The manifest is evidence too, and
+    /// untrusted: `after_fix` must be a relative path to another bundle in
+    /// this bundle's folder or the folder that holds it (`../after-fix`,
+    /// or `after-fix` inside it), not this bundle, not a folder that holds
+    /// it, nowhere else (symbolic links are followed before judging), and
+    /// that bundle must hold heap snapshots or metrics.
+    pub fn after_fix(&self) -> Result<Option<Bundle>> {
+        let Some(after) = &self.manifest.after_fix else {
+            return Ok(None);
+        };
+        let root = self.root.as_deref().unwrap_or(Path::new("."));
+        let bad = |reason: String| Error::Manifest {
+            path: root.join("manifest.json").display().to_string(),
+            reason: format!("after_fix {after:?} {reason}"),
+        };
+        let rel = Path::new(after);
+        if after.is_empty() || rel.has_root() || rel.is_absolute() {
+            return Err(bad(
+                "must be a path relative to this bundle (such as ../after-fix)".into(),
+            ));
+        }
+        let canonical_root = root
+            .canonicalize()
+            .map_err(|e| bad(format!("cannot be resolved: {}: {e}", root.display())))?;
+        let holder = canonical_root
+            .parent()
+            .ok_or_else(|| bad("cannot be judged: this bundle is the root folder".into()))?
+            .to_path_buf();
+        // Where it leads by its text, then where it leads on disk.
+        let mut lexical = canonical_root.clone();
+        for c in rel.components() {
+            let escapes = match c {
+                std::path::Component::ParentDir => !lexical.pop(),
+                std::path::Component::Normal(n) => {
+                    lexical.push(n);
+                    false
+                }
+                _ => false,
+            };
+            if escapes {
+                return Err(bad("leads outside the folder that holds this bundle".into()));
+            }
+        }
+        let judge = |p: &Path| {
+            if !p.starts_with(&holder) {
+                Err(bad("leads outside the folder that holds this bundle".into()))
+            } else if *p == canonical_root {
+                Err(bad(
+                    "is this bundle itself, not a bundle captured after the fix".into(),
+                ))
+            } else if canonical_root.starts_with(p) {
+                Err(bad(
+                    "is a folder that holds this bundle, not a bundle".into()
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        judge(&lexical)?;
+        let target = canonical_root.join(rel);
+        let resolved = target
+            .canonicalize()
+            .map_err(|e| bad(format!("cannot be opened: {e}")))?;
+        judge(&resolved)?;
+        let b = Bundle::open(&target)?;
+        if b.heap.is_empty() && b.metrics.samples.is_empty() && b.metrics.non_finite.is_empty() {
+            return Err(bad(
+                "has no heap snapshots and no metrics: not a bundle".into()
+            ));
+        }
+        Ok(Some(b))
     }
 
     /// Loads bundle folders, profile files and glob patterns (`heap/*.pb.gz`)
@@ -264,9 +388,7 @@ impl Bundle {
             let v = other.snapshots(kind).to_vec();
             self.snapshots_mut(kind).extend(v);
         }
-        let mut samples = std::mem::take(&mut self.metrics.samples);
-        samples.extend(other.metrics.samples);
-        self.metrics = MetricSeries::new(samples);
+        self.metrics = std::mem::take(&mut self.metrics).merged(other.metrics);
         if self.root.is_none() {
             self.root = other.root;
             self.manifest = other.manifest;

@@ -105,7 +105,10 @@ pub struct AfterFix<'a> {
 
 /// Evaluates the checklist on `bundle`; `after` is the regression check run
 /// against an after-fix bundle, when there was one (without it, the
-/// manifest's `after_fix` is looked at, but no check was run).
+/// manifest's `after_fix` is opened and judged by [`Bundle::after_fix`],
+/// but no check was run). Evidence must be what it claims: heap snapshot
+/// times must be plausible ([`EARLIEST_PLAUSIBLE_MS`], [`FUTURE_SLACK_MS`],
+/// [`MAX_SNAPSHOT_SPAN_SECS`]).
 pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
     let mut items = Vec::new();
     let (status, detail) = internal_target(&bundle.manifest.target);
@@ -116,23 +119,29 @@ pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
     });
 
     let heap = &bundle.heap;
-    let span = match (heap.first(), heap.last()) {
-        (Some(a), Some(b)) => (b.time_ms - a.time_ms) / 1000,
-        _ => 0,
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let (status, detail) = match snapshot_span(heap, now_ms) {
+        Ok(span) => (
+            if heap.len() >= 2 && span >= MIN_SNAPSHOT_SPAN_SECS {
+                Status::Passed
+            } else {
+                Status::Failed
+            },
+            format!(
+                "{} heap snapshots, {} s between the first and the last (need ≥ 2 and ≥ {} s)",
+                heap.len(),
+                span,
+                MIN_SNAPSHOT_SPAN_SECS
+            ),
+        ),
+        Err(why) => (Status::Failed, why),
     };
     items.push(Item {
         item: "two or more heap snapshots at least 5 minutes apart",
-        status: if heap.len() >= 2 && span >= MIN_SNAPSHOT_SPAN_SECS {
-            Status::Passed
-        } else {
-            Status::Failed
-        },
-        detail: format!(
-            "{} heap snapshots, {} s between the first and the last (need ≥ 2 and ≥ {} s)",
-            heap.len(),
-            span,
-            MIN_SNAPSHOT_SPAN_SECS
-        ),
+        status,
+        detail,
     });
 
     let comparable = heap.len() >= 2
@@ -220,26 +229,24 @@ pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
         });
         return items;
     }
-    let after = bundle
-        .manifest
-        .after_fix
-        .as_ref()
-        .map(|a| match &bundle.root {
-            Some(r) => r.join(a),
-            None => a.into(),
-        });
+    let (status, detail) = match bundle.after_fix() {
+        Ok(Some(after)) => (
+            Status::Passed,
+            format!(
+                "after-fix bundle {}: run `heapframe validate` on the pair",
+                after.name()
+            ),
+        ),
+        Ok(None) => (
+            Status::Open,
+            "not yet: capture a bundle after the fix under the same load, run `heapframe validate BEFORE AFTER`, and set after_fix in the manifest".into(),
+        ),
+        Err(e) => (Status::Failed, format!("the after-fix bundle is not evidence: {e}")),
+    };
     items.push(Item {
         item: "post-fix regression done",
-        status: match &after {
-            Some(p) if p.is_dir() => Status::Passed,
-            Some(_) => Status::Failed,
-            None => Status::Open,
-        },
-        detail: match &after {
-            Some(p) if p.is_dir() => format!("after-fix bundle {}: run `heapframe validate` on the pair", p.display()),
-            Some(p) => format!("the manifest names {} as the after-fix bundle, but it does not exist", p.display()),
-            None => "not yet: capture a bundle after the fix under the same load, run `heapframe validate BEFORE AFTER`, and set after_fix in the manifest".into(),
-        },
+        status,
+        detail,
     });
     items
 }
@@ -258,4 +265,48 @@ pub fn to_text(items: &[Item]) -> String {
             )
         })
         .collect()
+}
+
+/// The earliest plausible capture time of a snapshot, Unix milliseconds
+/// (2000-01-01T00:00:00Z: no Go heap profile is older).
+pub const EARLIEST_PLAUSIBLE_MS: i64 = 946_684_800_000;
+
+/// How far past the clock of the machine judging a capture time may be
+/// (one day: clocks of two machines disagree, never by more).
+pub const FUTURE_SLACK_MS: i64 = 86_400_000;
+
+/// The longest plausible time between the first and last heap snapshot of
+/// one incident (366 days).
+pub const MAX_SNAPSHOT_SPAN_SECS: i64 = 366 * 86_400;
+
+/// Judges the heap snapshots' capture times: `Err` names the first whose
+/// time cannot be a capture time (before [`EARLIEST_PLAUSIBLE_MS`], or
+/// more than [`FUTURE_SLACK_MS`] after `now_ms`), or a span longer than
+/// [`MAX_SNAPSHOT_SPAN_SECS`]; `Ok` holds the span in seconds.
+fn snapshot_span(heap: &[crate::profile::Snapshot], now_ms: i64) -> Result<i64, String> {
+    let utc = |ms: i64| crate::units::format_time_utc(ms.saturating_mul(1_000_000));
+    for s in heap {
+        if s.time_ms < EARLIEST_PLAUSIBLE_MS || s.time_ms > now_ms.saturating_add(FUTURE_SLACK_MS) {
+            return Err(format!(
+                "{}: its capture time {} is not plausible (before 2000 or in the future): \
+                 the snapshot's times cannot be trusted",
+                s.path.display(),
+                utc(s.time_ms)
+            ));
+        }
+    }
+    let span = match (heap.first(), heap.last()) {
+        (Some(a), Some(b)) => (b.time_ms - a.time_ms) / 1000,
+        _ => 0,
+    };
+    if span > MAX_SNAPSHOT_SPAN_SECS {
+        return Err(format!(
+            "{} s between {} and {} is longer than one incident (at most {} days)",
+            span,
+            heap[0].path.display(),
+            heap[heap.len() - 1].path.display(),
+            MAX_SNAPSHOT_SPAN_SECS / 86_400
+        ));
+    }
+    Ok(span)
 }

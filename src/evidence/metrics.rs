@@ -5,7 +5,13 @@
 //! the scrape time in Unix milliseconds, as `curl -o metrics/$(date +%s%3N).prom`
 //! writes them) or from a CSV with the columns `time_ms,metric,labels,value`.
 //!
-//! [`verdict`] decides whether the series shows a leak, conservatively:
+//! Values that are not finite numbers (`NaN`, `+Inf`, `-Inf`, which
+//! Prometheus text and its API may carry) are decided on when a series is
+//! made: they are kept apart from [`MetricSeries::samples`], so no trend fit
+//! and no chart ever sees them, counted per metric and file, and written
+//! back by [`MetricSeries::to_csv`], so nothing is lost.
+//!
+//! The leak verdict (`evidence::verdict`) decides whether the series shows a leak, conservatively:
 //! memory must keep rising *after* garbage collection (the floor of
 //! `go_memstats_heap_inuse_bytes` between GC cycles rises), objects must keep
 //! rising, growth must not flatten out (a cache warming up plateaus), and
@@ -16,7 +22,13 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::{Error, ProfileError, Result};
+use crate::error::{Error, Result};
+use crate::files::{MAX_METRICS_TABLE_BYTES, MAX_SCRAPE_BYTES, read_regular};
+
+/// The latest time a metric sample may carry, in Unix milliseconds
+/// (9999-12-31T23:59:59.999Z); the earliest is 0 (1970). A time outside
+/// this range is refused where it is read, with the file and line.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
 
 /// One metric sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,11 +43,25 @@ pub struct MetricSample {
     pub value: f64,
 }
 
+/// A sample whose value is not a finite number, kept apart from a
+/// series's samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NonFiniteSample {
+    /// The file (or input) it was read from; empty when not known.
+    pub source: String,
+    /// The sample, its value `NaN`, `+Inf` or `-Inf`.
+    pub sample: MetricSample,
+}
+
 /// Metric samples of one service over time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricSeries {
-    /// All samples, sorted by time.
+    /// All samples with a finite value, sorted by time.
     pub samples: Vec<MetricSample>,
+    /// Samples whose value is `NaN` or infinite, sorted by time: never
+    /// fitted or drawn, but counted ([`MetricSeries::non_finite_notes`])
+    /// and written back ([`MetricSeries::to_csv`]).
+    pub non_finite: Vec<NonFiniteSample>,
 }
 
 /// Well-known metric names.
@@ -54,9 +80,24 @@ pub mod names {
     pub const REQUESTS: &str = "http_requests_total";
 }
 
+/// `Some(t)` when `t` (Unix milliseconds) is within `0..=`[`MAX_TIME_MS`].
+fn time_in_range(t: i64) -> Option<i64> {
+    (0..=MAX_TIME_MS).contains(&t).then_some(t)
+}
+
 /// Parses one Prometheus text-format scrape taken at `time_ms`. Samples
 /// that carry their own timestamp keep it. `source` names the input in
-/// errors.
+/// errors. Values are returned as written, `NaN` and `±Inf` included
+/// ([`MetricSeries::new`] keeps those apart).
+///
+/// ```
+/// use heapframe::evidence::metrics::parse_prometheus;
+/// let s = parse_prometheus("# TYPE up gauge\nup{job=\"a\\nb\"} 1\n", 1_000, "scrape")?;
+/// assert_eq!(s[0].labels, vec![("job".to_string(), "a\nb".to_string())]);
+/// let e = parse_prometheus("up one\n", 1_000, "scrape").unwrap_err();
+/// assert_eq!(e.to_string(), "scrape: line 1: invalid Prometheus text: invalid value: \"up one\"");
+/// # Ok::<(), heapframe::Error>(())
+/// ```
 pub fn parse_prometheus(text: &str, time_ms: i64, source: &str) -> Result<Vec<MetricSample>> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -64,11 +105,10 @@ pub fn parse_prometheus(text: &str, time_ms: i64, source: &str) -> Result<Vec<Me
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = |what: &str| {
-            Error::profile(
-                source,
-                ProfileError::Decode(format!("line {}: {what}: {line:?}", n + 1)),
-            )
+        let bad = |what: &str| Error::PrometheusText {
+            source: source.to_string(),
+            line: n + 1,
+            reason: format!("{what}: {line:?}"),
         };
         let name_end = line
             .find(|c: char| c == '{' || c.is_whitespace())
@@ -92,7 +132,11 @@ pub fn parse_prometheus(text: &str, time_ms: i64, source: &str) -> Result<Vec<Me
         let value = parts.next().ok_or_else(|| bad("missing value"))?;
         let value = parse_value(value).ok_or_else(|| bad("invalid value"))?;
         let time_ms = match parts.next() {
-            Some(t) => t.parse::<i64>().map_err(|_| bad("invalid timestamp"))?,
+            Some(t) => t
+                .parse::<i64>()
+                .ok()
+                .and_then(time_in_range)
+                .ok_or_else(|| bad("invalid timestamp (Unix milliseconds from 1970 to 9999)"))?,
             None => time_ms,
         };
         labels.sort();
@@ -112,6 +156,20 @@ fn parse_value(s: &str) -> Option<f64> {
         "-Inf" => Some(f64::NEG_INFINITY),
         "NaN" => Some(f64::NAN),
         _ => s.parse().ok(),
+    }
+}
+
+/// A value as Prometheus writes it: `NaN`, `+Inf`, `-Inf`, or the
+/// shortest decimal that reads back to the same number.
+fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        v.to_string()
     }
 }
 
@@ -172,9 +230,12 @@ pub const EXPVAR_MEMSTATS: [(&str, &str); 6] = [
 /// assert!(s.iter().any(|m| m.metric == "expvar_cache_entries" && m.value == 12.0));
 /// ```
 pub fn parse_expvar(json: &str, time_ms: i64, source: &str) -> Result<Vec<MetricSample>> {
-    let bad = |what: String| Error::profile(source, ProfileError::Decode(what));
+    let bad = |reason: String| Error::Expvar {
+        source: source.to_string(),
+        reason,
+    };
     let v: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| bad(format!("not an expvar JSON page: {e}")))?;
+        serde_json::from_str(json).map_err(|e| bad(format!("not JSON: {e}")))?;
     let obj = v
         .as_object()
         .ok_or_else(|| bad("an expvar page is a JSON object".into()))?;
@@ -245,12 +306,14 @@ struct ApiSeries {
 /// assert_eq!(s[0].labels, vec![("job".to_string(), "svc".to_string())]);
 /// ```
 pub fn parse_query_range(json: &str, name: &str, source: &str) -> Result<Vec<MetricSample>> {
-    let bad = |what: String| Error::profile(source, ProfileError::Decode(what));
-    let a: ApiAnswer =
-        serde_json::from_str(json).map_err(|e| bad(format!("not a Prometheus API answer: {e}")))?;
+    let bad = |reason: String| Error::PrometheusApi {
+        source: source.to_string(),
+        reason,
+    };
+    let a: ApiAnswer = serde_json::from_str(json).map_err(|e| bad(format!("not JSON: {e}")))?;
     if a.status != "success" {
         return Err(bad(format!(
-            "Prometheus answered {}: {} {}",
+            "the server answered {} ({}): {}",
             a.status, a.error_type, a.error
         )));
     }
@@ -272,8 +335,12 @@ pub fn parse_query_range(json: &str, name: &str, source: &str) -> Result<Vec<Met
         let labels: Vec<(String, String)> = labels.into_iter().collect();
         for (t, v) in series.values {
             let value = parse_value(&v).ok_or_else(|| bad(format!("invalid value {v:?}")))?;
+            let ms = t * 1000.0;
+            let time_ms = (ms.is_finite() && ms >= 0.0 && ms <= MAX_TIME_MS as f64)
+                .then(|| ms.round() as i64)
+                .ok_or_else(|| bad(format!("invalid time {t} (Unix seconds from 1970 to 9999)")))?;
             out.push(MetricSample {
-                time_ms: (t * 1000.0).round() as i64,
+                time_ms,
                 metric: metric.clone(),
                 labels: labels.clone(),
                 value,
@@ -283,58 +350,131 @@ pub fn parse_query_range(json: &str, name: &str, source: &str) -> Result<Vec<Met
     Ok(out)
 }
 
+/// The header of a metrics table.
+const CSV_HEADER: &str = "time_ms,metric,labels,value";
+
 impl MetricSeries {
     /// Reads every `*.prom` scrape in `dir` (file stem = Unix milliseconds,
     /// else the file's modification time) and `*.csv` tables
-    /// (`time_ms,metric,labels,value`).
+    /// (`time_ms,metric,labels,value`); hidden files (temporaries of a
+    /// write in progress) are skipped. Each must be a regular file within
+    /// its limit ([`MAX_SCRAPE_BYTES`], [`MAX_METRICS_TABLE_BYTES`]).
     pub fn from_dir(dir: &Path) -> Result<MetricSeries> {
-        let mut samples = Vec::new();
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| Error::profile(dir.display().to_string(), ProfileError::Io(e)))?;
+        let mut series = MetricSeries::default();
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::File {
+            path: dir.display().to_string(),
+            error: crate::error::FileError::Io(e),
+        })?;
         let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for p in paths {
-            let source = p.display().to_string();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if ext != "prom" && ext != "csv" {
+            if name.starts_with('.') || (ext != "prom" && ext != "csv") {
                 continue;
             }
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Error::profile(&source, ProfileError::Io(e)))?;
-            if ext == "csv" {
-                samples.extend(parse_csv(&text, &source)?);
-                continue;
-            }
-            let time_ms = match p
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .and_then(|s| s.parse().ok())
-            {
-                Some(t) => t,
-                None => crate::files::mtime_ms(&p).unwrap_or(0),
+            let source = p.display().to_string();
+            let (limit, what) = if ext == "csv" {
+                (MAX_METRICS_TABLE_BYTES, "a metrics table")
+            } else {
+                (MAX_SCRAPE_BYTES, "a metrics scrape")
             };
-            samples.extend(parse_prometheus(&text, time_ms, &source)?);
+            let bytes = read_regular(&p, limit, what)?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                let reason = "not UTF-8 text".to_string();
+                if ext == "csv" {
+                    Error::MetricsTable {
+                        source: source.clone(),
+                        line,
+                        reason,
+                    }
+                } else {
+                    Error::PrometheusText {
+                        source: source.clone(),
+                        line,
+                        reason,
+                    }
+                }
+            })?;
+            let samples = if ext == "csv" {
+                parse_csv(&text, &source)?
+            } else {
+                let time_ms = p
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.parse().ok())
+                    .and_then(time_in_range)
+                    .or_else(|| crate::files::mtime_ms(&p))
+                    .unwrap_or(0);
+                parse_prometheus(&text, time_ms, &source)?
+            };
+            series.add(samples, &source);
         }
-        Ok(MetricSeries::new(samples))
+        series.sort();
+        Ok(series)
     }
 
-    /// A series from samples (sorted by time).
-    pub fn new(mut samples: Vec<MetricSample>) -> MetricSeries {
-        samples.sort_by_key(|s| s.time_ms);
-        MetricSeries { samples }
+    /// A series from samples (sorted by time); those with a value that is
+    /// not finite are kept apart in [`MetricSeries::non_finite`].
+    ///
+    /// ```
+    /// use heapframe::evidence::metrics::{MetricSeries, parse_prometheus};
+    /// let s = MetricSeries::new(parse_prometheus("up 1\nup NaN 2000\n", 1_000, "x")?);
+    /// assert_eq!(s.points("up"), vec![(1_000, 1.0)]);
+    /// assert_eq!(s.non_finite_notes(&["up"]), vec!["1 non-finite value ignored in up"]);
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn new(samples: Vec<MetricSample>) -> MetricSeries {
+        let mut series = MetricSeries::default();
+        series.add(samples, "");
+        series.sort();
+        series
+    }
+
+    /// Adds samples read from `source`, keeping those that are not finite
+    /// apart; call [`MetricSeries::sort`] after the last.
+    fn add(&mut self, samples: Vec<MetricSample>, source: &str) {
+        for s in samples {
+            if s.value.is_finite() {
+                self.samples.push(s);
+            } else {
+                self.non_finite.push(NonFiniteSample {
+                    source: source.to_string(),
+                    sample: s,
+                });
+            }
+        }
+    }
+
+    fn sort(&mut self) {
+        self.samples.sort_by_key(|s| s.time_ms);
+        self.non_finite.sort_by_key(|s| s.sample.time_ms);
+    }
+
+    /// This series and `other` as one.
+    pub fn merged(mut self, other: MetricSeries) -> MetricSeries {
+        self.samples.extend(other.samples);
+        self.non_finite.extend(other.non_finite);
+        self.sort();
+        self
     }
 
     /// Points `(time_ms, value)` of `metric`, summed over label sets at
     /// each time (so `http_requests_total` over all handlers is one line).
+    /// Only finite values count; a time whose sum overflows is left out.
     pub fn points(&self, metric: &str) -> Vec<(i64, f64)> {
         let mut by_time: BTreeMap<i64, f64> = BTreeMap::new();
         for s in self.samples.iter().filter(|s| s.metric == metric) {
             *by_time.entry(s.time_ms).or_default() += s.value;
         }
-        by_time.into_iter().collect()
+        by_time.into_iter().filter(|p| p.1.is_finite()).collect()
     }
 
-    /// Names of the metrics present.
+    /// Names of the metrics present (with at least one finite value).
     pub fn metric_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.samples.iter().map(|s| s.metric.clone()).collect();
         v.sort();
@@ -342,56 +482,300 @@ impl MetricSeries {
         v
     }
 
-    /// Writes the series as CSV (`time_ms,metric,labels,value`).
+    /// One sentence per metric of `metrics` and file that had values that
+    /// are not finite: `3 non-finite values ignored in METRIC (FILE)`.
+    pub fn non_finite_notes(&self, metrics: &[&str]) -> Vec<String> {
+        let mut counts: BTreeMap<(usize, &str), usize> = BTreeMap::new();
+        for s in &self.non_finite {
+            if let Some(i) = metrics.iter().position(|m| *m == s.sample.metric) {
+                *counts.entry((i, s.source.as_str())).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .map(|((i, source), n)| {
+                format!(
+                    "{n} non-finite value{} ignored in {}{}",
+                    if n == 1 { "" } else { "s" },
+                    metrics[i],
+                    if source.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({source})")
+                    }
+                )
+            })
+            .collect()
+    }
+
+    /// Writes the series as CSV (`time_ms,metric,labels,value`), the
+    /// samples that are not finite included, so that [`MetricSeries::from_dir`]
+    /// reads back exactly what was written, whatever the names and values
+    /// hold: fields with a comma, a quote or a line break are quoted (RFC
+    /// 4180), labels are `name=value` pairs joined by `;` with `\`, `;`
+    /// and `=` escaped by a backslash, values are numbers, `NaN`, `+Inf`
+    /// or `-Inf`.
+    ///
+    /// ```
+    /// use heapframe::evidence::metrics::{MetricSample, MetricSeries};
+    /// let s = MetricSeries::new(vec![MetricSample {
+    ///     time_ms: 1_000,
+    ///     metric: "up".into(),
+    ///     labels: vec![("job".into(), "a;b\n\"c\"".into())],
+    ///     value: f64::INFINITY,
+    /// }]);
+    /// assert_eq!(s.to_csv(), "time_ms,metric,labels,value\n1000,up,\"job=a\\;b\n\"\"c\"\"\",+Inf\n");
+    /// ```
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("time_ms,metric,labels,value\n");
-        for s in &self.samples {
-            let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut out = String::from(CSV_HEADER);
+        out.push('\n');
+        let mut finite = self.samples.iter().peekable();
+        let mut other = self.non_finite.iter().map(|n| &n.sample).peekable();
+        loop {
+            let s = match (finite.peek(), other.peek()) {
+                (Some(a), Some(b)) if b.time_ms < a.time_ms => other.next(),
+                (Some(_), _) => finite.next(),
+                (None, _) => other.next(),
+            };
+            let Some(s) = s else { break };
+            let labels: Vec<String> = s
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{}={}", escape_label(k), escape_label(v)))
+                .collect();
             out.push_str(&format!(
-                "{},{},\"{}\",{}\n",
+                "{},{},{},{}\n",
                 s.time_ms,
-                s.metric,
-                labels.join(";").replace('"', "\"\""),
-                s.value
+                csv_field(&s.metric),
+                csv_field(&labels.join(";")),
+                format_value(s.value)
             ));
         }
         out
     }
 }
 
-fn parse_csv(text: &str, source: &str) -> Result<Vec<MetricSample>> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        if line.trim().is_empty() {
-            continue;
+/// A CSV field, quoted when it holds a comma, a quote, a line break or
+/// leading or trailing white space.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) || s.trim() != s {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A label name or value in a table's labels field: `\`, `;` and `=`
+/// escaped by a backslash.
+fn escape_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | ';' | '=') {
+            out.push('\\');
         }
-        let bad = || {
-            Error::profile(
-                source,
-                ProfileError::Decode(format!(
-                    "line {}: expected time_ms,metric,labels,value: {line:?}",
-                    n + 1
-                )),
+        out.push(c);
+    }
+    out
+}
+
+/// The labels of a table's labels field (see [`escape_label`]). A
+/// backslash before any other character stands for itself.
+fn parse_label_field(field: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    let mut labels = Vec::new();
+    if field.is_empty() {
+        return Ok(labels);
+    }
+    let mut key: Option<String> = None;
+    let mut cur = String::new();
+    let mut chars = field.chars().peekable();
+    let mut finish = |key: &mut Option<String>, cur: &mut String| match key.take() {
+        Some(k) => {
+            labels.push((k, std::mem::take(cur)));
+            Ok(())
+        }
+        None => Err(format!("label {cur:?} has no '='")),
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some(&n @ ('\\' | ';' | '=')) => {
+                    cur.push(n);
+                    chars.next();
+                }
+                _ => cur.push('\\'),
+            },
+            '=' if key.is_none() => key = Some(std::mem::take(&mut cur)),
+            ';' => finish(&mut key, &mut cur)?,
+            c => cur.push(c),
+        }
+    }
+    finish(&mut key, &mut cur)?;
+    labels.sort();
+    Ok(labels)
+}
+
+/// A CSV record: the line it starts on, and its fields.
+type CsvRecord = (usize, Vec<String>);
+
+/// The records of a CSV text (RFC 4180) one at a time, each with the line
+/// it starts on; blank lines are skipped.
+struct CsvRecords<'a> {
+    rest: &'a str,
+    line: usize,
+}
+
+impl<'a> CsvRecords<'a> {
+    fn new(text: &'a str) -> Self {
+        CsvRecords {
+            rest: text,
+            line: 1,
+        }
+    }
+
+    /// The next record: `Ok(None)` at the end, `Err((line, reason))` for a
+    /// quoted field that is not closed or not followed by a separator.
+    fn next_record(&mut self) -> std::result::Result<Option<CsvRecord>, (usize, String)> {
+        loop {
+            if self.rest.is_empty() {
+                return Ok(None);
+            }
+            let start = self.line;
+            let mut fields = Vec::new();
+            let mut bytes = self.rest.char_indices().peekable();
+            let mut field = String::new();
+            let mut quoted_field = false;
+            let mut end = self.rest.len();
+            'record: while let Some((i, c)) = bytes.next() {
+                match c {
+                    '"' if field.is_empty() && !quoted_field => {
+                        quoted_field = true;
+                        loop {
+                            match bytes.next() {
+                                Some((_, '"')) => match bytes.peek() {
+                                    Some((_, '"')) => {
+                                        field.push('"');
+                                        bytes.next();
+                                    }
+                                    Some((_, ',' | '\n' | '\r')) | None => break,
+                                    Some(_) => {
+                                        return Err((
+                                            self.line,
+                                            "a quote inside a quoted field must be doubled".into(),
+                                        ));
+                                    }
+                                },
+                                Some((_, c)) => {
+                                    if c == '\n' {
+                                        self.line += 1;
+                                    }
+                                    field.push(c);
+                                }
+                                None => {
+                                    return Err((start, "a quoted field is not closed".into()));
+                                }
+                            }
+                        }
+                    }
+                    ',' => {
+                        fields.push(finish_field(&mut field, quoted_field));
+                        quoted_field = false;
+                    }
+                    '\n' => {
+                        end = i + 1;
+                        self.line += 1;
+                        break 'record;
+                    }
+                    '\r' if matches!(bytes.peek(), Some((_, '\n')) | None) => {}
+                    c => {
+                        if quoted_field {
+                            return Err((
+                                self.line,
+                                "text after a quoted field, before the next comma".into(),
+                            ));
+                        }
+                        field.push(c);
+                    }
+                }
+            }
+            fields.push(finish_field(&mut field, quoted_field));
+            self.rest = &self.rest[end..];
+            if fields.len() == 1 && fields[0].is_empty() && !quoted_field {
+                continue;
+            }
+            return Ok(Some((start, fields)));
+        }
+    }
+}
+
+/// A field as read: unquoted fields lose surrounding white space (old
+/// tables were written with it), quoted ones keep every character.
+fn finish_field(field: &mut String, quoted: bool) -> String {
+    let f = std::mem::take(field);
+    if quoted { f } else { f.trim().to_string() }
+}
+
+/// Parses a metrics table (`time_ms,metric,labels,value`, as
+/// [`MetricSeries::to_csv`] writes it); `source` names the input in
+/// errors, which give the line a bad record starts on. Values are
+/// returned as written, `NaN` and `±Inf` included.
+///
+/// ```
+/// use heapframe::evidence::metrics::{MetricSeries, parse_csv};
+/// let text = "time_ms,metric,labels,value\n1000,up,job=a\\;b,NaN\n";
+/// let s = parse_csv(text, "m.csv")?;
+/// assert_eq!(s[0].labels, vec![("job".to_string(), "a;b".to_string())]);
+/// assert_eq!(MetricSeries::new(s).to_csv(), text);
+/// let e = parse_csv("time_ms,metric,labels,value\n1,up,,x\n", "m.csv").unwrap_err();
+/// assert_eq!(e.to_string(), "m.csv: line 2: invalid metrics table: invalid value \"x\"");
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn parse_csv(text: &str, source: &str) -> Result<Vec<MetricSample>> {
+    let bad = |line: usize, reason: String| Error::MetricsTable {
+        source: source.to_string(),
+        line,
+        reason,
+    };
+    let mut records = CsvRecords::new(text);
+    let mut next = || records.next_record().map_err(|(line, r)| bad(line, r));
+    match next()? {
+        Some((_, header)) if header.join(",") == CSV_HEADER => {}
+        Some((line, header)) => {
+            return Err(bad(
+                line,
+                format!(
+                    "expected the header {CSV_HEADER}, found {:?}",
+                    header.join(",")
+                ),
+            ));
+        }
+        None => return Ok(Vec::new()),
+    }
+    let mut out = Vec::new();
+    while let Some((line, fields)) = next()? {
+        let [time, metric, labels, value] = <[String; 4]>::try_from(fields).map_err(|f| {
+            bad(
+                line,
+                format!("expected 4 fields ({CSV_HEADER}), found {}", f.len()),
             )
-        };
-        let (time, rest) = line.split_once(',').ok_or_else(bad)?;
-        let (metric, rest) = rest.split_once(',').ok_or_else(bad)?;
-        let (labels, value) = rest.rsplit_once(',').ok_or_else(bad)?;
-        let labels = labels.trim_matches('"');
-        let mut ls: Vec<(String, String)> = labels
-            .split(';')
-            .filter(|l| !l.is_empty())
-            .filter_map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            })
-            .collect();
-        ls.sort();
+        })?;
+        let time_ms = time
+            .parse::<i64>()
+            .ok()
+            .and_then(time_in_range)
+            .ok_or_else(|| {
+                bad(
+                    line,
+                    format!("invalid time_ms {time:?} (Unix milliseconds from 1970 to 9999)"),
+                )
+            })?;
+        let labels = parse_label_field(&labels).map_err(|r| bad(line, r))?;
+        let value =
+            parse_value(&value).ok_or_else(|| bad(line, format!("invalid value {value:?}")))?;
         out.push(MetricSample {
-            time_ms: time.trim().parse().map_err(|_| bad())?,
-            metric: metric.trim().to_string(),
-            labels: ls,
-            value: parse_value(value.trim()).ok_or_else(bad)?,
+            time_ms,
+            metric,
+            labels,
+            value,
         });
     }
     Ok(out)

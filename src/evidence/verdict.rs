@@ -209,7 +209,8 @@ pub struct LeakVerdict {
     pub load: Option<Load>,
 }
 
-/// Computes the load from a counter: its rate early and late in the window.
+/// Computes the load from a counter: its rate early and late in the window
+/// (`None` with fewer than four points, or rates too large for an `f64`).
 pub fn load(series: &MetricSeries, counter: &str) -> Option<Load> {
     let p = series.points(counter);
     if p.len() < 4 {
@@ -227,30 +228,70 @@ pub fn load(series: &MetricSeries, counter: &str) -> Option<Load> {
     };
     let early = rate(p[0], p[third]);
     let late = rate(p[n - 1 - third], p[n - 1]);
-    Some(Load {
-        metric: counter.to_string(),
-        early_rate: early,
-        late_rate: late,
-        change_pct: if early > 0.0 {
-            (late - early) / early * 100.0
-        } else {
-            0.0
-        },
-    })
+    let change_pct = if early > 0.0 {
+        (late - early) / early * 100.0
+    } else {
+        0.0
+    };
+    // A counter near the largest f64 overflows the rates: no load figure.
+    [early, late, change_pct]
+        .iter()
+        .all(|x| x.is_finite())
+        .then(|| Load {
+            metric: counter.to_string(),
+            early_rate: early,
+            late_rate: late,
+            change_pct,
+        })
 }
 
 /// The metrics trend check: `leak`, `suspect`, `not a leak` or `not enough
 /// data`, conservatively (see the module docs). `counter` names the request
-/// counter used to judge load ([`names::REQUESTS`] by default).
+/// counter used to judge load ([`names::REQUESTS`] by default). Values that
+/// are not finite numbers are not judged: the reasons end with how many of
+/// each metric read were ignored, and in which file.
 pub fn verdict(series: &MetricSeries, counter: Option<&str>, t: &VerdictThresholds) -> LeakVerdict {
+    let counter = counter.unwrap_or(names::REQUESTS);
+    let mut v = judge(series, counter, t);
+    v.reasons.extend(series.non_finite_notes(&[
+        names::HEAP_INUSE,
+        names::HEAP_OBJECTS,
+        names::RSS,
+        names::GOROUTINES,
+        names::GC_COUNT,
+        counter,
+    ]));
+    v
+}
+
+impl Trend {
+    /// True when every figure of the trend is a finite number (values near
+    /// the largest `f64` overflow the fit).
+    fn is_finite(&self) -> bool {
+        [
+            self.slope_per_min,
+            self.r2,
+            self.floor_slope_per_min,
+            self.floor_r2,
+            self.floor_growth_pct,
+            self.late_to_early,
+        ]
+        .iter()
+        .all(|x| x.is_finite())
+    }
+}
+
+fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVerdict {
     let trend = |m: &str| Trend::of(m, &series.points(m), t.windows);
     let heap_inuse = trend(names::HEAP_INUSE);
     let heap_objects = trend(names::HEAP_OBJECTS);
     let rss = trend(names::RSS);
     let goroutines = trend(names::GOROUTINES);
     let gc = series.points(names::GC_COUNT);
-    let gc_cycles = (gc.len() >= 2).then(|| gc[gc.len() - 1].1 - gc[0].1);
-    let load = load(series, counter.unwrap_or(names::REQUESTS));
+    let gc_cycles = (gc.len() >= 2)
+        .then(|| gc[gc.len() - 1].1 - gc[0].1)
+        .filter(|n| n.is_finite());
+    let load = load(series, counter);
     let heap_points = series.points(names::HEAP_INUSE);
     let span_secs = match (heap_points.first(), heap_points.last()) {
         (Some(a), Some(b)) => (b.0 - a.0) as f64 / 1000.0,
@@ -281,6 +322,19 @@ pub fn verdict(series: &MetricSeries, counter: Option<&str>, t: &VerdictThreshol
             "{} points over {:.0} s; need at least {} points over {:.0} s",
             inuse.points, span_secs, t.min_points, t.min_span_secs
         ));
+        return v;
+    }
+    let overflow = [inuse, objects]
+        .into_iter()
+        .find(|tr| !tr.is_finite())
+        .map(|tr| {
+            format!(
+                "{}: values too large to fit a trend (from {:e} to {:e})",
+                tr.metric, tr.first, tr.last
+            )
+        });
+    if let Some(why) = overflow {
+        v.reasons.push(why);
         return v;
     }
     if let Some(gc) = v.gc_cycles

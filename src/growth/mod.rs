@@ -500,9 +500,27 @@ pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTabl
             &default_classifier
         }
     };
-    let first = &snapshots[0].profile;
-    let si0 = first.sample_index(opts.sample_index.as_deref())?;
-    let sample_type = first.sample_types[si0].clone();
+    // The sample types most snapshots share decide, so that an odd one out
+    // (a CPU profile among heap snapshots) is the one an error names,
+    // wherever it sorts.
+    let reference = {
+        fn names_of(s: &Snapshot) -> Vec<&str> {
+            s.profile.sample_types.iter().map(|t| &*t.name).collect()
+        }
+        let mut counts: HashMap<Vec<&str>, usize> = HashMap::new();
+        for s in snapshots {
+            *counts.entry(names_of(s)).or_default() += 1;
+        }
+        let most = counts.values().copied().max().unwrap_or(0);
+        snapshots
+            .iter()
+            .find(|s| counts[&names_of(s)] == most)
+            .unwrap_or(&snapshots[0])
+    };
+    let si0 = reference
+        .profile
+        .sample_index(opts.sample_index.as_deref())?;
+    let sample_type = reference.profile.sample_types[si0].clone();
     // Values per key id at each snapshot; keys are interned across
     // snapshots, and a call path is a list of interned function names until
     // its text is needed, once per distinct path.
@@ -516,9 +534,15 @@ pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTabl
             .position(|t| t.name == sample_type.name)
             .ok_or_else(|| {
                 Error::Incompatible(format!(
-                    "{}: has no sample type {} (the first snapshot's)",
+                    "{}: has no sample type {} (its sample types: {}), which {} has",
                     s.path.display(),
-                    sample_type.name
+                    sample_type.name,
+                    p.sample_types
+                        .iter()
+                        .map(|t| t.name.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    reference.path.display()
                 ))
             })?;
         per.push(values_by_key(p, si, &opts.key, classifier, &mut keys));

@@ -202,7 +202,7 @@ impl Server {
     /// Returns the history and the file written.
     pub fn import_into(&self, q: &HistoryQuery, bundle: &Path) -> Result<(History, PathBuf)> {
         let h = self.history(q)?;
-        if h.series.samples.is_empty() {
+        if h.series.samples.is_empty() && h.series.non_finite.is_empty() {
             return Err(Error::Option(format!(
                 "{}: no samples for {} between {} and {} (check the selector: the queries were {})",
                 self.base,

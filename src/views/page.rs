@@ -210,19 +210,27 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         section(&mut body, "goroutines", "5. Goroutines", &s);
     }
 
-    // 6. Regression check.
+    // 6. Regression check: the bundle asked for, else the manifest's
+    // after_fix, which Findings checked to be evidence (the manifest is input).
     let mut s = String::new();
-    match &findings.regression {
-        Some(r) => {
+    match (&findings.regression, &findings.after_fix_refused) {
+        (Some(r), _) => {
             let _ = write!(
                 s,
                 "<p class=\"meta\">After-fix bundle: <code>{}</code></p>",
-                escape_html(&r.path.display().to_string())
+                escape_html(&r.after.name())
             );
             s.push_str(&r.validation.to_html());
             s.push_str(&plot::before_after_plot(&bundle.metrics, &r.after.metrics)?.to_html());
         }
-        None => s.push_str(
+        (None, Some(why)) => {
+            let _ = write!(
+                s,
+                "<p class=\"note\">The manifest's after-fix bundle cannot be used: {}</p>",
+                escape_html(why)
+            );
+        }
+        (None, None) => s.push_str(
             "<p class=\"note\">No after-fix bundle yet: capture one under the same load and run <code>heapframe report BUNDLE --after AFTER</code> (or set <code>after_fix</code> in the manifest).</p>",
         ),
     }

@@ -202,8 +202,13 @@ impl Axis {
     }
 }
 
-/// A y range from `lo` to `hi` with some headroom (never empty).
+/// A y range from `lo` to `hi` with some headroom (never empty). Its
+/// bounds and its width are finite whatever the (finite) values: plotters
+/// looks for round ticks without end in an infinite range, so values
+/// beyond a quarter of the largest `f64` are drawn clipped.
 fn y_range(lo: f64, hi: f64, from_zero: bool) -> std::ops::Range<f64> {
+    const LIMIT: f64 = f64::MAX / 4.0;
+    let (lo, hi) = (lo.clamp(-LIMIT, LIMIT), hi.clamp(-LIMIT, LIMIT));
     let lo = if from_zero { lo.min(0.0) } else { lo };
     let span = (hi - lo).abs().max(hi.abs() * 0.05).max(1.0);
     let lo = if from_zero && lo >= 0.0 {
