@@ -26,7 +26,6 @@ use crate::error::Result;
 use crate::evidence::bundle::Bundle;
 use crate::evidence::checklist::{self, AfterFix, Status};
 use crate::evidence::goroutines::{GoroutineCheck, goroutine_check};
-use crate::evidence::metrics::names;
 use crate::evidence::verdict::{self, LeakVerdict, Validation, VerdictThresholds};
 use crate::growth::{GrowthKey, GrowthOptions, GrowthTable, Widening, growth, widening};
 use crate::units::thousands;
@@ -91,7 +90,7 @@ pub struct FindingsOptions {
     /// manifest's `after_fix`, if any).
     pub after: Option<PathBuf>,
     /// The request counter that measures load
-    /// ([`names::REQUESTS`] by default).
+    /// ([`crate::defaults::REQUEST_COUNTER`] by default).
     pub counter: String,
     /// The thresholds of the leak verdict.
     pub thresholds: VerdictThresholds,
@@ -104,7 +103,7 @@ impl Default for FindingsOptions {
     fn default() -> Self {
         FindingsOptions {
             after: None,
-            counter: names::REQUESTS.to_string(),
+            counter: crate::defaults::REQUEST_COUNTER.to_string(),
             thresholds: VerdictThresholds::default(),
             follow: 0.5,
         }

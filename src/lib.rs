@@ -31,7 +31,10 @@
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod address;
+pub mod defaults;
 pub mod error;
 pub mod escape;
 pub mod files;

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules, in order; `bin` is the command.
 const HOUSE: &[&str] = &[
-    "error", "units", "files", "address", "escape", "pprof", "profile", "report", "tables",
-    "growth", "evidence", "live", "findings", "views", "bin",
+    "error", "defaults", "units", "files", "address", "escape", "pprof", "profile", "report",
+    "tables", "growth", "evidence", "live", "findings", "views", "bin",
 ];
 
 /// Modules every other module may use.
-const LEAVES: &[&str] = &["error", "units", "files", "address", "escape"];
+const LEAVES: &[&str] = &["error", "defaults", "units", "files", "address", "escape"];
 
 /// The files of each folder, in order.
 const FOLDERS: &[(&str, &[&str])] = &[

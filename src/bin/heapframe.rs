@@ -68,13 +68,13 @@ struct HttpArgs {
     #[arg(long, value_name = "FILE")]
     basic_file: Option<PathBuf>,
     /// Time allowed for one request (e.g. 30s).
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::HTTP_TIMEOUT), value_name = "DURATION")]
     timeout: String,
     /// Further attempts after a transient failure (with back-off).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = heapframe::defaults::HTTP_RETRIES)]
     retries: u32,
     /// Largest answer accepted, in bytes.
-    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    #[arg(long, default_value_t = heapframe::defaults::HTTP_MAX_BYTES, value_name = "BYTES")]
     max_bytes: u64,
     /// Allow a public address (not loopback or private; a pprof endpoint
     /// should be internal-only). Does not allow link-local or metadata
@@ -112,13 +112,13 @@ struct CollectArgs {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Time between heap captures (500ms, 15s, 5m, 1h...).
-    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::COLLECT_EVERY), value_name = "DURATION")]
     every: String,
     /// Heap captures to take (0 = until Ctrl-C).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = heapframe::defaults::COLLECT_COUNT)]
     count: usize,
     /// Time between metric scrapes.
-    #[arg(long, default_value = "15s", value_name = "DURATION")]
+    #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::METRICS_EVERY), value_name = "DURATION")]
     metrics_every: String,
     /// Where metrics come from.
     #[arg(long, value_enum, default_value = "prometheus")]
@@ -150,13 +150,13 @@ struct ImportArgs {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// How far back the window starts.
-    #[arg(long, default_value = "6h", value_name = "DURATION")]
+    #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::IMPORT_SINCE), value_name = "DURATION")]
     since: String,
     /// Resolution wanted; widened to stay under Prometheus's 11,000 points.
-    #[arg(long, default_value = "15s", value_name = "DURATION")]
+    #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::IMPORT_STEP), value_name = "DURATION")]
     step: String,
     /// The request counter that measures load.
-    #[arg(long, default_value = "http_requests_total")]
+    #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
     #[command(flatten)]
     http: HttpArgs,
@@ -168,13 +168,13 @@ struct ReportArgs {
     /// The bundle folder.
     bundle: PathBuf,
     /// Where to write the page.
-    #[arg(short, long, value_name = "FILE", default_value = "report.html")]
+    #[arg(short, long, value_name = "FILE", default_value = heapframe::defaults::REPORT_FILE)]
     output: PathBuf,
     /// An after-fix bundle to validate against (default: the manifest's after_fix).
     #[arg(long, value_name = "DIR")]
     after: Option<PathBuf>,
     /// The request counter that measures load.
-    #[arg(long, default_value = "http_requests_total")]
+    #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
 }
 
@@ -230,7 +230,7 @@ struct GrowthArgs {
     #[arg(long, value_enum, default_value = "heap")]
     kind: KindArg,
     /// Rows to show in text output.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = heapframe::defaults::GROWTH_ROWS)]
     limit: usize,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -242,10 +242,10 @@ struct VerdictArgs {
     /// The bundle folder.
     bundle: PathBuf,
     /// The request counter that measures load.
-    #[arg(long, default_value = "http_requests_total")]
+    #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
     /// Shortest metrics window that can be judged (e.g. 30s, 5m).
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::MIN_SPAN), value_name = "DURATION")]
     min_span: String,
 }
 
@@ -256,7 +256,7 @@ struct ValidateArgs {
     /// The bundle captured after the fix.
     after: PathBuf,
     /// The request counter that measures load.
-    #[arg(long, default_value = "http_requests_total")]
+    #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
 }
 
@@ -486,15 +486,16 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
 }
 
 fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
-    use heapframe::evidence::bundle::{Bundle, SnapshotKind};
+    use heapframe::evidence::bundle::{Bundle, Load, SnapshotKind};
     use heapframe::growth::{GrowthOptions, growth};
-    let bundle = Bundle::from_paths(&a.inputs)?;
     let kind = match a.kind {
         KindArg::Heap => SnapshotKind::Heap,
         KindArg::Allocs => SnapshotKind::Allocs,
         KindArg::Goroutine => SnapshotKind::Goroutine,
         KindArg::Goroutineleak => SnapshotKind::GoroutineLeak,
     };
+    // Only the snapshots ranked: no metrics, no other kinds.
+    let bundle = Bundle::from_paths_only(&a.inputs, &Load::only(kind))?;
     let snaps = bundle.snapshots(kind);
     if snaps.is_empty() {
         return Err(heapframe::Error::Option(format!(

@@ -163,7 +163,7 @@ impl Default for VerdictThresholds {
     fn default() -> Self {
         VerdictThresholds {
             min_points: 6,
-            min_span_secs: 30.0,
+            min_span_secs: crate::defaults::MIN_SPAN.as_secs_f64(),
             windows: 6,
             min_floor_growth_pct: 10.0,
             min_floor_r2: 0.7,
@@ -251,7 +251,7 @@ pub fn load(series: &MetricSeries, counter: &str) -> Option<Load> {
 /// are not finite numbers are not judged: the reasons end with how many of
 /// each metric read were ignored, and in which file.
 pub fn verdict(series: &MetricSeries, counter: Option<&str>, t: &VerdictThresholds) -> LeakVerdict {
-    let counter = counter.unwrap_or(names::REQUESTS);
+    let counter = counter.unwrap_or(crate::defaults::REQUEST_COUNTER);
     let mut v = judge(series, counter, t);
     v.reasons.extend(series.non_finite_notes(&[
         names::HEAP_INUSE,

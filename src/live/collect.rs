@@ -92,9 +92,9 @@ pub struct CollectOptions {
 impl Default for CollectOptions {
     fn default() -> Self {
         CollectOptions {
-            every: Duration::from_secs(300),
-            count: 12,
-            metrics_every: Duration::from_secs(15),
+            every: crate::defaults::COLLECT_EVERY,
+            count: crate::defaults::COLLECT_COUNT,
+            metrics_every: crate::defaults::METRICS_EVERY,
             metrics: MetricsSource::Prometheus,
             kinds: SnapshotKind::ALL.to_vec(),
             query: ProfileQuery::default(),
@@ -173,6 +173,13 @@ pub fn read_gaps(path: &Path) -> Result<GapLog> {
         }
     }
     Ok(log)
+}
+
+/// Appends `gap` to the gap log `path` as one JSON line (see
+/// [`append_line`]): what the file held stays as it is, readable or not.
+pub fn append_gap(path: &Path, gap: &Gap) -> std::io::Result<()> {
+    let line = serde_json::to_string(gap).map_err(std::io::Error::other)?;
+    append_line(path, &line)
 }
 
 /// Appends `line` and a newline to `path` (created when missing) in one
@@ -433,9 +440,7 @@ impl Collector {
         report.gaps.push(gap.clone());
         // Appended, never rewritten; when even this cannot be written, the
         // report still has it.
-        if let Ok(line) = serde_json::to_string(&gap) {
-            let _ = append_line(&self.out.join("gaps.jsonl"), &line);
-        }
+        let _ = append_gap(&self.out.join("gaps.jsonl"), &gap);
     }
 
     fn capture_profiles(&self, report: &mut CollectReport, kinds: &mut Vec<SnapshotKind>) {

@@ -126,10 +126,10 @@ impl std::fmt::Debug for FetchOptions {
 impl Default for FetchOptions {
     fn default() -> Self {
         FetchOptions {
-            timeout: Duration::from_secs(30),
+            timeout: crate::defaults::HTTP_TIMEOUT,
             connect_timeout: Duration::from_secs(5),
-            max_bytes: 256 << 20,
-            retries: 2,
+            max_bytes: crate::defaults::HTTP_MAX_BYTES,
+            retries: crate::defaults::HTTP_RETRIES,
             backoff: Duration::from_millis(500),
             headers: Vec::new(),
             auth: None,

@@ -85,8 +85,8 @@ impl Default for HistoryQuery {
             selector: String::new(),
             start_ms: 0,
             end_ms: 0,
-            step: Duration::from_secs(15),
-            counter: names::REQUESTS.to_string(),
+            step: crate::defaults::IMPORT_STEP,
+            counter: crate::defaults::REQUEST_COUNTER.to_string(),
         }
     }
 }

@@ -60,8 +60,10 @@ pub struct Profile {
 /// A measured quantity: type and unit, both string indices.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ValueType {
+    /// Name of the quantity, e.g. `inuse_space` (string index).
     #[prost(int64, tag = "1")]
     pub r#type: i64,
+    /// Its unit, e.g. `bytes` (string index).
     #[prost(int64, tag = "2")]
     pub unit: i64,
 }
@@ -69,10 +71,13 @@ pub struct ValueType {
 /// One sample: a call stack (leaf first), its values and labels.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Sample {
+    /// The call stack, leaf first (location ids).
     #[prost(uint64, repeated, tag = "1")]
     pub location_id: Vec<u64>,
+    /// One value per sample type, in the order of `sample_type`.
     #[prost(int64, repeated, tag = "2")]
     pub value: Vec<i64>,
+    /// Labels of the sample.
     #[prost(message, repeated, tag = "3")]
     pub label: Vec<Label>,
 }
@@ -80,12 +85,16 @@ pub struct Sample {
 /// A sample label: a string (`str`) or a number (`num`, `num_unit`).
 #[derive(Clone, PartialEq, Eq, Hash, prost::Message)]
 pub struct Label {
+    /// Label name (string index).
     #[prost(int64, tag = "1")]
     pub key: i64,
+    /// String value (string index), 0 for a numeric label.
     #[prost(int64, tag = "2")]
     pub str: i64,
+    /// Numeric value, for a numeric label.
     #[prost(int64, tag = "3")]
     pub num: i64,
+    /// Unit of `num` (string index), 0 when none.
     #[prost(int64, tag = "4")]
     pub num_unit: i64,
 }
@@ -93,24 +102,34 @@ pub struct Label {
 /// A memory mapping of the profiled process.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Mapping {
+    /// Unique non-zero id.
     #[prost(uint64, tag = "1")]
     pub id: u64,
+    /// Start address of the mapping.
     #[prost(uint64, tag = "2")]
     pub memory_start: u64,
+    /// End address (exclusive).
     #[prost(uint64, tag = "3")]
     pub memory_limit: u64,
+    /// Offset in the mapped file.
     #[prost(uint64, tag = "4")]
     pub file_offset: u64,
+    /// The mapped file (string index).
     #[prost(int64, tag = "5")]
     pub filename: i64,
+    /// Its build id (string index).
     #[prost(int64, tag = "6")]
     pub build_id: i64,
+    /// Whether its locations have function names.
     #[prost(bool, tag = "7")]
     pub has_functions: bool,
+    /// Whether its locations have file names.
     #[prost(bool, tag = "8")]
     pub has_filenames: bool,
+    /// Whether its locations have line numbers.
     #[prost(bool, tag = "9")]
     pub has_line_numbers: bool,
+    /// Whether its locations have inlined frames.
     #[prost(bool, tag = "10")]
     pub has_inline_frames: bool,
 }
@@ -118,14 +137,19 @@ pub struct Mapping {
 /// A program location; several lines mean inlined calls (last = caller).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Location {
+    /// Unique non-zero id.
     #[prost(uint64, tag = "1")]
     pub id: u64,
+    /// The mapping it is in (0: none).
     #[prost(uint64, tag = "2")]
     pub mapping_id: u64,
+    /// Instruction address.
     #[prost(uint64, tag = "3")]
     pub address: u64,
+    /// Source lines: several mean inlined calls, the last is the caller.
     #[prost(message, repeated, tag = "4")]
     pub line: Vec<Line>,
+    /// Whether several functions were folded into this location by the linker.
     #[prost(bool, tag = "5")]
     pub is_folded: bool,
 }
@@ -133,10 +157,13 @@ pub struct Location {
 /// A source line of a location.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Line {
+    /// The function (a `Function` id).
     #[prost(uint64, tag = "1")]
     pub function_id: u64,
+    /// Line number (0: unknown).
     #[prost(int64, tag = "2")]
     pub line: i64,
+    /// Column number (0: unknown).
     #[prost(int64, tag = "3")]
     pub column: i64,
 }
@@ -144,14 +171,19 @@ pub struct Line {
 /// A function: names, source file and first line.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Function {
+    /// Unique non-zero id.
     #[prost(uint64, tag = "1")]
     pub id: u64,
+    /// Human-readable name (string index).
     #[prost(int64, tag = "2")]
     pub name: i64,
+    /// Name as the system knows it, e.g. mangled (string index).
     #[prost(int64, tag = "3")]
     pub system_name: i64,
+    /// Source file (string index).
     #[prost(int64, tag = "4")]
     pub filename: i64,
+    /// Line where the function starts (0: unknown).
     #[prost(int64, tag = "5")]
     pub start_line: i64,
 }
