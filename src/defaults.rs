@@ -56,3 +56,17 @@ pub fn duration_text(d: Duration) -> String {
         format!("{s}s")
     }
 }
+
+/// Threads heapframe works on: the machine's cores, or fewer when the
+/// environment variable `HEAPFRAME_THREADS` says so (`1` turns parallelism
+/// off; a value that is not a positive number is ignored).
+pub fn worker_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match std::env::var("HEAPFRAME_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        Some(n) if n > 0 => n.min(cores),
+        _ => cores,
+    }
+}

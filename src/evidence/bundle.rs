@@ -176,18 +176,15 @@ impl Load {
     }
 }
 
-/// `read` applied to every path, on as many threads as there are cores (at
-/// most one per path), results in the order of `paths`; the first error in
+/// `read` applied to every path, on [`crate::defaults::worker_threads`]
+/// threads (at most one per path), results in the order of `paths`; the first error in
 /// that order wins. Profiles are read and decoded independently, so a
 /// bundle of many snapshots loads in about 1/cores of the time.
 fn read_parallel<T: Send>(
     paths: &[PathBuf],
     read: impl Fn(&Path) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(paths.len());
+    let workers = crate::defaults::worker_threads().min(paths.len());
     if workers <= 1 {
         return paths.iter().map(|p| read(p)).collect();
     }
