@@ -595,6 +595,80 @@ impl<'a> GraphBuilder<'a> {
     /// nodes that are an inlined frame somewhere (what the inline tags
     /// read).
     pub(super) fn build(&self, kept: Option<&[bool]>, with_edges: bool) -> Graph {
+        let parts = if self.tree.len() < MIN_NODES_PER_PART * 2 {
+            1
+        } else {
+            crate::defaults::worker_threads().min(self.tree.len() / MIN_NODES_PER_PART)
+        };
+        self.build_in(parts, kept, with_edges)
+    }
+
+    /// [`GraphBuilder::build`] as `parts` walks of consecutive ranges of
+    /// the walk's positions, on threads, summed. A walk that starts inside
+    /// a subtree first enters the stack nodes above its start without
+    /// their own samples (the walk before it counts those), so that each
+    /// node and edge still counts a sample once; flat, cum and edge weights
+    /// of the parts add up to those of one walk.
+    fn build_in(&self, parts: usize, kept: Option<&[bool]>, with_edges: bool) -> Graph {
+        let n = self.tree.len();
+        let parts = parts.clamp(1, n.max(1));
+        let bounds: Vec<usize> = (0..=parts).map(|k| k * n / parts).collect();
+        let mut walks: Vec<Walk> = if parts == 1 {
+            vec![self.walk(0..n, kept, with_edges)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = bounds
+                    .windows(2)
+                    .map(|w| {
+                        let range = w[0]..w[1];
+                        scope.spawn(move || self.walk(range, kept, with_edges))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut total = walks.swap_remove(0);
+        for w in walks {
+            for (a, b) in total.flat.iter_mut().zip(&w.flat) {
+                *a = a.wrapping_add(*b);
+            }
+            for (a, b) in total.cum.iter_mut().zip(&w.cum) {
+                *a = a.wrapping_add(*b);
+            }
+            for (key, e) in w.edges {
+                let t = total.edges.entry(key).or_insert(Edge {
+                    weight: 0,
+                    inline: true,
+                });
+                t.weight = t.weight.wrapping_add(e.weight);
+                t.inline &= e.inline;
+            }
+        }
+        let Walk { flat, cum, edges } = total;
+        let present = (0..self.n_nodes as u32)
+            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
+            .collect();
+        Graph {
+            flat,
+            cum,
+            edges,
+            present,
+        }
+    }
+
+    /// The stack node at position `pos` of the walk.
+    fn stack_at(&self, pos: usize) -> StackId {
+        match &self.order {
+            Some(o) => o[pos],
+            None => StackId::from_index(pos),
+        }
+    }
+
+    /// One walk over the positions `range` (see [`GraphBuilder::build_in`]).
+    fn walk(&self, range: std::ops::Range<usize>, kept: Option<&[bool]>, with_edges: bool) -> Walk {
         let mut flat = vec![0i64; self.n_nodes];
         let mut cum = vec![0i64; self.n_nodes];
         let mut edges = EdgeMap::default();
@@ -606,7 +680,10 @@ impl<'a> GraphBuilder<'a> {
         let mut level_nodes: Vec<(u32, bool)> = Vec::new();
         let mut level_edges: Vec<(u64, bool, bool)> = Vec::new();
         let mut path: Vec<Level> = Vec::new();
-        let mut weights = self.weights.iter().peekable();
+        let first = self
+            .weights
+            .partition_point(|&(p, _)| (p as usize) < range.start);
+        let mut weights = self.weights[first..].iter().peekable();
 
         // Leaving a level: its weight goes to what first occurred there,
         // then to its caller's level.
@@ -643,12 +720,24 @@ impl<'a> GraphBuilder<'a> {
             }
         };
 
-        let n = self.tree.len();
-        for pos in 0..n {
-            let stack = match &self.order {
-                Some(o) => o[pos],
-                None => StackId::from_index(pos),
-            };
+        // A walk that starts inside a subtree: the stack nodes above its
+        // first position, entered from the root, without their samples.
+        let mut context = Vec::new();
+        if range.start < range.end {
+            let mut up = self.tree.parents()[self.stack_at(range.start).index().unwrap_or(0)];
+            while up != StackId::EMPTY {
+                context.push(up);
+                up = up
+                    .index()
+                    .map_or(StackId::EMPTY, |i| self.tree.parents()[i]);
+            }
+        }
+        let entered = context
+            .into_iter()
+            .rev()
+            .map(|s| (s, None))
+            .chain(range.map(|pos| (self.stack_at(pos), Some(pos))));
+        for (stack, at) in entered {
             let t = stack.index().unwrap_or_else(|| unreachable!());
             let parent = self.tree.parents()[t];
             while path.last().is_some_and(|v| v.stack != parent) {
@@ -693,7 +782,7 @@ impl<'a> GraphBuilder<'a> {
             // The samples at exactly this stack: their flat goes to the
             // innermost frame, if kept.
             let (mut weight, mut any) = (0i64, false);
-            while let Some(&&(p, w)) = weights.peek() {
+            while let (Some(pos), Some(&&(p, w))) = (at, weights.peek()) {
                 if p as usize != pos {
                     break;
                 }
@@ -725,17 +814,20 @@ impl<'a> GraphBuilder<'a> {
                 &mut edges,
             );
         }
-        let present = (0..self.n_nodes as u32)
-            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
-            .collect();
-        Graph {
-            flat,
-            cum,
-            edges,
-            present,
-        }
+        Walk { flat, cum, edges }
     }
 }
+
+/// The sums of one walk of [`GraphBuilder::build_in`].
+struct Walk {
+    flat: Vec<i64>,
+    cum: Vec<i64>,
+    edges: EdgeMap,
+}
+
+/// Stack nodes below which the graph is built on one thread (threads cost
+/// more than they save on small profiles).
+const MIN_NODES_PER_PART: usize = 200_000;
 
 #[cfg(test)]
 mod tests {
@@ -808,13 +900,24 @@ mod tests {
             let b = GraphBuilder::new(&nodes, tree, stacks);
             let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 3 != 1).collect();
             for k in [None, Some(&kept[..])] {
-                let got = b.build(k, true);
                 let (flat, cum, edges) = per_sample(&b, tree, stacks, k);
-                assert_eq!(got.flat, flat, "{name} {gran:?} flat");
-                assert_eq!(got.cum, cum, "{name} {gran:?} cum");
-                assert_eq!(got.edges.len(), edges.len(), "{name} {gran:?} edges");
-                for (key, e) in &got.edges {
-                    assert_eq!((e.weight, e.inline), edges[key], "{name} {gran:?} edge");
+                // One walk, and walks of ranges that start inside subtrees.
+                for parts in [1, 2, 3, 7] {
+                    let got = b.build_in(parts, k, true);
+                    assert_eq!(got.flat, flat, "{name} {gran:?} flat, {parts} parts");
+                    assert_eq!(got.cum, cum, "{name} {gran:?} cum, {parts} parts");
+                    assert_eq!(
+                        got.edges.len(),
+                        edges.len(),
+                        "{name} {gran:?} edges, {parts} parts"
+                    );
+                    for (key, e) in &got.edges {
+                        assert_eq!(
+                            (e.weight, e.inline),
+                            edges[key],
+                            "{name} {gran:?} edge, {parts} parts"
+                        );
+                    }
                 }
             }
         }
