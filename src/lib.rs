@@ -6,21 +6,26 @@
 //! computes — `top`, `-base`/`-diff_base` deltas, focus/ignore/hide/show —
 //! with the same numbers and, for text output, the same bytes.
 //!
-//! Layers (each only uses those above it in this list):
+//! The modules, in layers: each uses only those above it (and the leaves
+//! [`error`], [`defaults`], [`units`], [`files`], [`address`], [`escape`],
+//! which serve everyone; `tests/layers.rs` checks it):
 //! - [`pprof`]: the wire format (prost messages, gzip sniffing, size bounds);
-//! - [`profile`]: the validated model ([`Profile`]);
-//! - [`frames`]: `samples` and `frames` DataFrames ([`frames::Tables`]);
-//! - [`report`]: pprof's analyses ([`report::top()`], [`report::subtract`]);
-//! - evidence: [`bundle`] (incident folders), [`metrics`] (scrapes, leak
-//!   verdict) and, with the `live` feature (on by default), `fetch`
-//!   (profiles and metrics from running services), `collect` (the incident
-//!   collector) and `prometheus` (metric history from a Prometheus server).
-//!
-//! Views (feature `views`, on by default): [`flame`] (flame, icicle and
-//! differential flame graphs with inferno), [`plot`] (SVG charts with
-//! plotters), [`notebook`] (evcxr display, HTML escaping) and
-//! [`incident_report`] (the standalone HTML report). In a notebook,
-//! `use heapframe::prelude::*;` brings the display trait into scope.
+//! - [`profile`]: the validated model ([`Profile`]: a stack tree and
+//!   columnar samples);
+//! - [`report`]: pprof's analyses ([`report::top()`],
+//!   [`report::compare::subtract`], filters);
+//! - `tables` (feature `tables`): the `samples` and `stacks` DataFrames;
+//! - [`growth`]: growth ranking across snapshots, the widening call path,
+//!   allocation kinds;
+//! - [`evidence`]: incident bundles, metrics, the leak verdict and
+//!   regression check, the goroutine check, the on-call checklist;
+//! - `live` (feature `live`, on by default): fetching profiles and metrics
+//!   from running services, the incident collector, Prometheus history;
+//! - [`findings`]: the evidence chain computed once, as data;
+//! - `views` (feature `views`, on by default): flame graphs, SVG charts,
+//!   notebook displays and the standalone report page, all rendering
+//!   [`findings`]. In a notebook, `use heapframe::prelude::*;` brings the
+//!   display trait into scope.
 //!
 //! ```
 //! use heapframe::{Profile, report::{top, TopOptions}};
@@ -64,7 +69,7 @@ pub use profile::Profile;
 
 /// What a notebook's first cell imports: `use heapframe::prelude::*;`.
 ///
-/// It brings [`notebook::NotebookDisplay`] into scope, so every result
+/// It brings [`NotebookDisplay`](crate::views::notebook::NotebookDisplay) into scope, so every result
 /// (and polars `DataFrame`s) renders as an HTML table in evcxr, plus the
 /// view functions a cell calls in one line. Each line below is a notebook
 /// cell whose value renders itself (`evcxr_display`):

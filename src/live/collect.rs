@@ -175,8 +175,8 @@ pub fn read_gaps(path: &Path) -> Result<GapLog> {
     Ok(log)
 }
 
-/// Appends `gap` to the gap log `path` as one JSON line (see
-/// [`append_line`]): what the file held stays as it is, readable or not.
+/// Appends `gap` to the gap log `path` as one JSON line, in one write with
+/// `O_APPEND`: what the file held stays as it is, readable or not.
 pub fn append_gap(path: &Path, gap: &Gap) -> std::io::Result<()> {
     let line = serde_json::to_string(gap).map_err(std::io::Error::other)?;
     append_line(path, &line)

@@ -6,7 +6,7 @@
 //! at the first two bytes (`1f 8b`) rather than at a file name.
 //!
 //! Decompression is bounded by [`ReadOptions::max_decompressed_bytes`] so that a
-//! gzip bomb fails with [`ProfileError::TooLarge`] instead of exhausting memory.
+//! gzip bomb fails with [`ProfileError::TooLarge`](crate::ProfileError::TooLarge) instead of exhausting memory.
 //!
 //! This layer only checks that the bytes are a well-formed message; the model
 //! layer (`Profile`) checks ids and string indices.
