@@ -125,7 +125,7 @@ pub fn mtime_ms(path: &Path) -> Option<i64> {
 
 /// Writes `bytes` as a new file in `dir`, atomically and without ever
 /// replacing a file: the bytes go to a hidden temporary file in the same
-/// folder (ignored by [`Bundle::open`](crate::evidence::bundle::Bundle::open)), are synced to disk, and the file
+/// folder (ignored by `Bundle::open`), are synced to disk, and the file
 /// is then linked under its final name, which fails rather than overwrite.
 /// The name is `<time_ms>.<ext>`; when that exists, the next millisecond is
 /// tried, so names stay Unix milliseconds (what metric scrapes are read by)

@@ -2,7 +2,7 @@
 //! `/metrics` scrapes and `expvar` pages, over HTTP (reqwest's blocking API,
 //! so a notebook cell or a plain loop can call it).
 //!
-//! A [`Service`](crate::live::service::Service) is one Go service's base address (`http://10.0.3.7:6060`).
+//! A `Service` (`live::service`) is one Go service's base address (`http://10.0.3.7:6060`).
 //! Before anything is sent, its address must be allowed by the
 //! [`AddressPolicy`] of [`FetchOptions::addresses`]: loopback and private
 //! addresses always; public, link-local (169.254.0.0/16, `fe80::/10`) and
