@@ -78,6 +78,15 @@ pub mod names {
     pub const GC_COUNT: &str = "go_gc_duration_seconds_count";
     /// A request counter (the default; any counter can be chosen).
     pub const REQUESTS: &str = "http_requests_total";
+    /// Bytes the Go runtime obtained from the system (heap, stacks and its
+    /// own structures; not cgo or foreign mmap).
+    pub const SYS: &str = "go_memstats_sys_bytes";
+    /// Bytes of goroutine stacks.
+    pub const STACK_INUSE: &str = "go_memstats_stack_inuse_bytes";
+    /// Heap bytes in idle spans.
+    pub const HEAP_IDLE: &str = "go_memstats_heap_idle_bytes";
+    /// Idle heap bytes returned to the system.
+    pub const HEAP_RELEASED: &str = "go_memstats_heap_released_bytes";
 }
 
 /// `Some(t)` when `t` (Unix milliseconds) is within `0..=`[`MAX_TIME_MS`].

@@ -102,6 +102,15 @@ impl Trend {
             && self.late_to_early >= t.plateau_ratio
     }
 
+    /// Rises slowly but steadily after GC: less floor growth than
+    /// [`Trend::keeps_rising`] asks for, on a close fit that does not
+    /// flatten (a slow leak: a few percent over the window).
+    pub fn rises_slowly(&self, t: &VerdictThresholds) -> bool {
+        self.floor_growth_pct >= t.min_slow_growth_pct
+            && self.floor_r2 >= t.min_slow_r2
+            && self.late_to_early >= 0.5
+    }
+
     /// Rose, then flattened out (a cache warming up).
     pub fn plateaued(&self, t: &VerdictThresholds) -> bool {
         self.floor_growth_pct >= t.min_floor_growth_pct && self.late_to_early < t.plateau_ratio
@@ -157,6 +166,19 @@ pub struct VerdictThresholds {
     pub plateau_ratio: f64,
     /// Load growth, in percent, above which load explains memory (default 20).
     pub load_growth_pct: f64,
+    /// Floor growth, in percent, that counts as slow but steady growth when
+    /// its fit is close (default 2).
+    pub min_slow_growth_pct: f64,
+    /// R² the floors of slow growth must reach (default 0.95).
+    pub min_slow_r2: f64,
+    /// Late-to-early floor growth ratio, of heap in use and of heap objects
+    /// both, at or above which a flattening is still growth underneath
+    /// (default 0.1: a cache that has filled is below it on one of them).
+    pub still_rising_ratio: f64,
+    /// R² the floors of RSS must reach for memory outside the Go heap to
+    /// count as growing steadily (default 0.9; a warming cache's RSS
+    /// rises on a looser fit and flattens).
+    pub min_outside_r2: f64,
 }
 
 impl Default for VerdictThresholds {
@@ -169,6 +191,10 @@ impl Default for VerdictThresholds {
             min_floor_r2: 0.7,
             plateau_ratio: 0.3,
             load_growth_pct: 20.0,
+            min_slow_growth_pct: 2.0,
+            min_slow_r2: 0.95,
+            min_outside_r2: 0.9,
+            still_rising_ratio: 0.1,
         }
     }
 }
@@ -363,8 +389,25 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
             l.metric, l.early_rate, l.late_rate, l.change_pct
         ));
     }
-    let inuse_rising = inuse.keeps_rising(t);
-    let objects_rising = objects.keeps_rising(t);
+    // Memory outside the Go heap: RSS, else what the runtime took from the
+    // system (which misses cgo and foreign mmap).
+    let outside = v
+        .rss
+        .clone()
+        .or_else(|| trend(names::SYS))
+        .filter(|r| r.is_finite() && r.points >= t.min_points);
+    if let Some(r) = &outside {
+        v.reasons.push(describe(r));
+    }
+    let slow = |tr: &Trend| !tr.keeps_rising(t) && tr.rises_slowly(t);
+    let inuse_rising = inuse.keeps_rising(t) || inuse.rises_slowly(t);
+    let objects_rising = objects.keeps_rising(t) || objects.rises_slowly(t);
+    if slow(inuse) || slow(objects) {
+        v.reasons.push(format!(
+            "slow, steady growth counts too: a floor that rises at least {:.0}% on a fit of R² {:.2} or better without flattening",
+            t.min_slow_growth_pct, t.min_slow_r2
+        ));
+    }
     let rss_rising = v
         .rss
         .as_ref()
@@ -383,6 +426,16 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         v.reasons
             .push("memory rises, but so does load: growth follows load".into());
         Verdict::NotALeak
+    } else if (inuse.plateaued(t) || objects.plateaued(t))
+        && inuse.late_to_early >= t.still_rising_ratio
+        && objects.late_to_early >= t.still_rising_ratio
+        && !load_rising
+    {
+        v.reasons.push(format!(
+            "memory rose fast, then kept rising more slowly (late/early growth {:.2} and {:.2}, both at least {:.2}): a warm-up, or a leak underneath it; rank growth by owner (`heapframe growth`) to tell",
+            inuse.late_to_early, objects.late_to_early, t.still_rising_ratio
+        ));
+        Verdict::Suspect
     } else if inuse.plateaued(t) || objects.plateaued(t) {
         v.reasons
             .push("memory rose, then flattened out: a warm-up that plateaus".into());
@@ -392,6 +445,24 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
             .push("memory comes back down after GC: no lasting growth".into());
         Verdict::NotALeak
     };
+    // RSS that keeps rising steadily is what pages people: it is never
+    // waved away because the Go heap is flat.
+    if !inuse_rising
+        && !objects_rising
+        && let Some(r) = &outside
+        && r.keeps_rising(t)
+        && r.floor_r2 >= t.min_outside_r2
+        && r.late_to_early >= 0.5
+    {
+        v.reasons.push(format!(
+            "but {} keeps rising after GC while the Go heap does not: memory grows outside the Go heap (cgo, mmap, goroutine stacks, or fragmentation); check next: goroutines and {}, {} minus {}, and the process's /proc/PID/smaps",
+            r.metric,
+            names::STACK_INUSE,
+            names::HEAP_IDLE,
+            names::HEAP_RELEASED
+        ));
+        v.verdict = Verdict::Suspect;
+    }
     v
 }
 
