@@ -519,9 +519,8 @@ fn kind_column_matches_growth_by_kind() {
 /// barely move, memory outside the Go heap), the verdict is `suspect`, not
 /// `leak`; a leak under a warming cache (`warmleak`) is `suspect` from the
 /// metrics alone (telling it from a warm-up needs the per-owner growth of
-/// issue 18). `restart` (a series cut by a restart) still gets `not a
-/// leak`: it needs the restart split of issue 18, and is left out here
-/// rather than asserted wrong.
+/// issue 18). A series cut by a restart (`restart`) is judged after the
+/// last start.
 #[test]
 fn scenario_matrix_verdicts() {
     let expected = [
@@ -537,6 +536,7 @@ fn scenario_matrix_verdicts() {
         ("slowleak", Verdict::Suspect),
         ("tinyobjects", Verdict::Suspect),
         ("warmleak", Verdict::Suspect),
+        ("restart", Verdict::Leak),
     ];
     for (name, want) in expected {
         let v = verdict(&bundle(name));
@@ -598,4 +598,24 @@ fn a_leak_under_a_warming_cache_is_suspect_not_a_plateau() {
         "{:?}",
         v.reasons
     );
+}
+
+#[test]
+fn a_restart_is_not_read_as_memory_coming_down() {
+    let b = bundle("restart");
+    assert_eq!(b.metrics.restarts().len(), 1);
+    let v = verdict(&b);
+    assert_eq!(v.verdict, Verdict::Leak, "{:?}", v.reasons);
+    assert!(
+        v.reasons[0].starts_with(
+            "the service restarted 1 time in the window (process_start_time_seconds changed"
+        ),
+        "{:?}",
+        v.reasons
+    );
+    // Without the restart split, the same series read as a warm-up.
+    assert!(v.span_secs < 60.0, "{}", v.span_secs);
+    for other in ["mapcache", "lru", "offheap"] {
+        assert!(bundle(other).metrics.restarts().is_empty(), "{other}");
+    }
 }

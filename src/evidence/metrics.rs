@@ -78,6 +78,8 @@ pub mod names {
     pub const GC_COUNT: &str = "go_gc_duration_seconds_count";
     /// A request counter (the default; any counter can be chosen).
     pub const REQUESTS: &str = "http_requests_total";
+    /// When the process started, in Unix seconds (changes at a restart).
+    pub const PROCESS_START: &str = "process_start_time_seconds";
     /// Bytes the Go runtime obtained from the system (heap, stacks and its
     /// own structures; not cgo or foreign mmap).
     pub const SYS: &str = "go_memstats_sys_bytes";
@@ -481,6 +483,35 @@ impl MetricSeries {
             *by_time.entry(s.time_ms).or_default() += s.value;
         }
         by_time.into_iter().filter(|p| p.1.is_finite()).collect()
+    }
+
+    /// The samples (finite or not) taken at or after `time_ms`.
+    pub fn since(&self, time_ms: i64) -> MetricSeries {
+        MetricSeries {
+            samples: self
+                .samples
+                .iter()
+                .filter(|s| s.time_ms >= time_ms)
+                .cloned()
+                .collect(),
+            non_finite: self
+                .non_finite
+                .iter()
+                .filter(|s| s.sample.time_ms >= time_ms)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// When the service restarted: the times (Unix milliseconds) of the
+    /// first point of each new `process_start_time_seconds` (a change of
+    /// more than a second; none when the metric is absent).
+    pub fn restarts(&self) -> Vec<i64> {
+        self.points(names::PROCESS_START)
+            .windows(2)
+            .filter(|w| (w[1].1 - w[0].1).abs() > 1.0)
+            .map(|w| w[1].0)
+            .collect()
     }
 
     /// Names of the metrics present (with at least one finite value).

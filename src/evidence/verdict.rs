@@ -278,7 +278,32 @@ pub fn load(series: &MetricSeries, counter: &str) -> Option<Load> {
 /// each metric read were ignored, and in which file.
 pub fn verdict(series: &MetricSeries, counter: Option<&str>, t: &VerdictThresholds) -> LeakVerdict {
     let counter = counter.unwrap_or(crate::defaults::REQUEST_COUNTER);
-    let mut v = judge(series, counter, t);
+    // A restart drops memory to its start: a series across it would read
+    // as memory that comes down. Only the points since the last start are
+    // judged, and the verdict says so.
+    let restarts = series.restarts();
+    let since_start;
+    let judged = match restarts.last() {
+        Some(&start) => {
+            since_start = series.since(start);
+            &since_start
+        }
+        None => series,
+    };
+    let mut v = judge(judged, counter, t);
+    if let Some(&start) = restarts.last() {
+        v.reasons.insert(
+            0,
+            format!(
+                "the service restarted {} time{} in the window ({} changed; first point after the last start: {}): only the {} points since then are judged; memory that drops at a restart is not a fix",
+                restarts.len(),
+                if restarts.len() == 1 { "" } else { "s" },
+                names::PROCESS_START,
+                crate::units::format_time_utc(start.saturating_mul(1_000_000)),
+                judged.points(names::HEAP_INUSE).len()
+            ),
+        );
+    }
     v.reasons.extend(series.non_finite_notes(&[
         names::HEAP_INUSE,
         names::HEAP_OBJECTS,
