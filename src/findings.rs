@@ -247,10 +247,14 @@ impl Findings {
 
         let checklist = checklist::checklist(
             bundle,
-            regression.as_ref().map(|r| AfterFix {
-                path: &r.path,
-                outcome: r.validation.outcome,
-            }),
+            match (&regression, &after_fix_refused) {
+                (Some(r), _) => Some(AfterFix::Checked {
+                    path: &r.path,
+                    outcome: r.validation.outcome,
+                }),
+                (None, Some(why)) => Some(AfterFix::Refused(why)),
+                (None, None) => None,
+            },
         );
         let open = checklist
             .iter()

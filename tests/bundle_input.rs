@@ -539,3 +539,32 @@ fn metric_times_out_of_range_are_refused_by_line() {
     );
     assert!(msg.contains("timestamp"), "{msg}");
 }
+
+#[test]
+fn findings_say_why_the_manifests_after_fix_was_refused_once() {
+    let (_cleanup, dir) = mapcache_copy("after-fix-findings");
+    let manifest = serde_json::json!({ "after_fix": "../../.." });
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let b = Bundle::open(&dir).unwrap();
+    let f = heapframe::findings::Findings::of(&b, &Default::default()).unwrap();
+    assert!(f.regression.is_none());
+    let why = f.after_fix_refused.as_deref().expect("a refusal");
+    assert!(why.contains("after_fix \"../../..\""), "{why}");
+    // The checklist says the same as the page, from the same judgement.
+    let item = f
+        .checklist
+        .iter()
+        .find(|i| i.item == "post-fix regression done")
+        .unwrap();
+    assert_eq!(item.status, Status::Failed);
+    assert_eq!(
+        item.detail,
+        format!("the after-fix bundle is not evidence: {why}")
+    );
+    assert!(
+        f.chain.iter().any(|s| s.to_text()
+            == "After the fix: not checked (the manifest's after_fix is not evidence)"),
+        "{:?}",
+        f.chain
+    );
+}

@@ -93,20 +93,25 @@ pub fn internal_target(target: &str) -> (Status, String) {
     }
 }
 
-/// A regression check that was run: the after-fix bundle and what it
-/// concluded.
+/// What became of the regression check, as the caller already knows it.
 #[derive(Debug, Clone, Copy)]
-pub struct AfterFix<'a> {
-    /// Where the after-fix bundle was read from.
-    pub path: &'a std::path::Path,
-    /// The outcome of the check.
-    pub outcome: Outcome,
+pub enum AfterFix<'a> {
+    /// It ran against an after-fix bundle.
+    Checked {
+        /// Where the after-fix bundle was read from.
+        path: &'a std::path::Path,
+        /// The outcome of the check.
+        outcome: Outcome,
+    },
+    /// The manifest's `after_fix` was refused ([`Bundle::after_fix`]'s
+    /// error), so no check ran.
+    Refused(&'a str),
 }
 
-/// Evaluates the checklist on `bundle`; `after` is the regression check run
-/// against an after-fix bundle, when there was one (without it, the
-/// manifest's `after_fix` is opened and judged by [`Bundle::after_fix`],
-/// but no check was run). Evidence must be what it claims: heap snapshot
+/// Evaluates the checklist on `bundle`; `after` is what became of the
+/// regression check, when the caller knows (without it, the manifest's
+/// `after_fix` is opened and judged by [`Bundle::after_fix`], but no check
+/// is run). Evidence must be what it claims: heap snapshot
 /// times must be plausible ([`EARLIEST_PLAUSIBLE_MS`], [`FUTURE_SLACK_MS`],
 /// [`MAX_SNAPSHOT_SPAN_SECS`]).
 pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
@@ -208,8 +213,8 @@ pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
         },
     });
 
-    if let Some(a) = after {
-        let (status, what) = match a.outcome {
+    if let Some(AfterFix::Checked { path, outcome }) = after {
+        let (status, what) = match outcome {
             Outcome::Fixed => (Status::Passed, "the fix holds"),
             Outcome::Improved => (
                 Status::Open,
@@ -223,13 +228,18 @@ pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
             status,
             detail: format!(
                 "regression check against {}: {} ({what})",
-                a.path.display(),
-                a.outcome.as_str()
+                path.display(),
+                outcome.as_str()
             ),
         });
         return items;
     }
-    let (status, detail) = match bundle.after_fix() {
+    // A refusal the caller already has is not judged again.
+    let judged = match after {
+        Some(AfterFix::Refused(why)) => Err(why.to_string()),
+        _ => bundle.after_fix().map_err(|e| e.to_string()),
+    };
+    let (status, detail) = match judged {
         Ok(Some(after)) => (
             Status::Passed,
             format!(
@@ -241,7 +251,10 @@ pub fn checklist(bundle: &Bundle, after: Option<AfterFix<'_>>) -> Vec<Item> {
             Status::Open,
             "not yet: capture a bundle after the fix under the same load, run `heapframe validate BEFORE AFTER`, and set after_fix in the manifest".into(),
         ),
-        Err(e) => (Status::Failed, format!("the after-fix bundle is not evidence: {e}")),
+        Err(why) => (
+            Status::Failed,
+            format!("the after-fix bundle is not evidence: {why}"),
+        ),
     };
     items.push(Item {
         item: "post-fix regression done",
