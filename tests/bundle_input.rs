@@ -3,7 +3,11 @@
 //! it claims to be. Never a hang, unbounded memory or a confident verdict
 //! built on values that are not numbers.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::{Cleanup, scratch};
 
 use heapframe::evidence::bundle::Bundle;
 use heapframe::evidence::checklist::{Status, checklist};
@@ -14,26 +18,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/bundles")
         .join(name)
-}
-
-/// A scratch folder for one test, removed when the test passes (kept for
-/// a look when it fails).
-struct Cleanup(PathBuf);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// A fresh scratch folder for one test.
-fn scratch(test: &str) -> (Cleanup, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("heapframe-input-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    (Cleanup(dir.clone()), dir)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -51,7 +35,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A copy of the `mapcache` fixture bundle (a leak) in a scratch folder.
 fn mapcache_copy(test: &str) -> (Cleanup, PathBuf) {
-    let (cleanup, dir) = scratch(test);
+    let (cleanup, dir) = scratch(&format!("input-{test}"));
     let dir = dir.join("b");
     copy_dir(&fixture("mapcache"), &dir);
     (cleanup, dir)
@@ -316,7 +300,7 @@ fn a_profile_that_is_not_a_regular_file_is_refused() {
 // Defect 9: a label value with a newline was written into the CSV raw.
 #[test]
 fn metric_tables_round_trip_any_label_value_and_name() {
-    let (_cleanup, dir) = scratch("csv-roundtrip");
+    let (_cleanup, dir) = scratch("input-csv-roundtrip");
     let hostile = [
         "a\nb",
         "\r\n",

@@ -10,31 +10,27 @@
 //! `Bundle::open`, which must give back every sample (finite ones among
 //! the samples, the others set aside) with its labels and value.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use common::{Rng, scratch};
 use heapframe::evidence::bundle::Bundle;
 use heapframe::evidence::metrics::{MetricSample, names};
 
-/// A small deterministic generator (xorshift64*), so that a failing seed
-/// can be run again.
-struct Gen(u64);
+/// What the property test draws from a seeded [`Rng`]: pieces that break
+/// naive writers and readers, and metric values.
+trait Draw {
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str;
+    fn hostile(&mut self) -> String;
+    fn value(&mut self) -> String;
+}
 
-impl Gen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
+impl Draw for Rng {
     fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
         from[self.below(from.len())]
     }
@@ -81,7 +77,7 @@ type Answers = Vec<(String, Vec<Series>)>;
 
 /// The answers of one seed.
 fn generate(seed: u64, counter: &str) -> Answers {
-    let mut g = Gen(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut g = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let metrics = [
         names::RSS,
         names::HEAP_INUSE,
@@ -290,27 +286,6 @@ fn run(cmd: &mut Command, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A scratch folder for one test, removed when the test passes (kept for
-/// a look when it fails).
-struct Cleanup(PathBuf);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// A fresh scratch folder for one test.
-fn scratch(test: &str) -> (Cleanup, PathBuf) {
-    let dir =
-        std::env::temp_dir().join(format!("heapframe-import-rt-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    (Cleanup(dir.clone()), dir)
-}
-
 fn import(prom: &FakePrometheus, out: &Path, counter: &str) {
     run(
         heapframe()
@@ -324,11 +299,11 @@ fn import(prom: &FakePrometheus, out: &Path, counter: &str) {
 #[test]
 fn whatever_import_prometheus_writes_every_command_reads_back_unchanged() {
     let prom = FakePrometheus::start();
-    let (_cleanup, dir) = scratch("hostile");
+    let (_cleanup, dir) = scratch("import-rt-hostile");
     const SEEDS: u64 = 24;
     for seed in 1..=SEEDS {
         let counter = if seed % 3 == 0 {
-            format!("odd{}", Gen(seed).hostile().replace(['{', '\0'], ""))
+            format!("odd{}", Rng(seed).hostile().replace(['{', '\0'], ""))
         } else {
             names::REQUESTS.to_string()
         };
@@ -386,7 +361,7 @@ fn whatever_import_prometheus_writes_every_command_reads_back_unchanged() {
 #[test]
 fn a_second_import_adds_a_file_and_both_are_read() {
     let prom = FakePrometheus::start();
-    let (_cleanup, dir) = scratch("twice");
+    let (_cleanup, dir) = scratch("import-rt-twice");
     let answers = generate(99, names::REQUESTS);
     *prom.answers.lock().unwrap() = answers.clone();
     import(&prom, &dir, names::REQUESTS);
@@ -401,7 +376,7 @@ fn a_second_import_adds_a_file_and_both_are_read() {
 #[test]
 fn an_import_of_values_that_are_not_numbers_is_kept_and_judged_not_enough_data() {
     let prom = FakePrometheus::start();
-    let (_cleanup, dir) = scratch("nan");
+    let (_cleanup, dir) = scratch("import-rt-nan");
     let series = |m: &str, v: &str| Series {
         name: Some(m.to_string()),
         labels: vec![("job".into(), "svc".into())],

@@ -7,6 +7,8 @@
 //! so and returns; under CI (`CI=true`) a missing tool fails the test.
 //! All traffic stays on 127.0.0.1.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::Rng;
 use heapframe::evidence::bundle::{Bundle, SnapshotKind};
 use heapframe::evidence::metrics::names;
 use heapframe::evidence::verdict::{Verdict, VerdictThresholds};
@@ -1860,22 +1863,12 @@ const HOSTILE: &[&[u8]] = &[
     b"\xff\xfe not utf-8 \xc3",
 ];
 
-/// A small deterministic generator (xorshift64*), so a failing case can be
-/// replayed from its seed.
-struct Rng(u64);
+/// Hostile names drawn from a seeded [`Rng`].
+trait HostileName {
+    fn name(&mut self, utf8_only: bool) -> Vec<u8>;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
+impl HostileName for Rng {
     /// One to three hostile fragments, sometimes a very long name.
     fn name(&mut self, utf8_only: bool) -> Vec<u8> {
         let mut out = Vec::new();

@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: running a pprof golden case
-//! through heapframe.
+//! through heapframe, scratch folders and a seeded generator.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -155,4 +155,42 @@ pub fn compare_with_golden(got: &str, want: &str) -> Result<(), String> {
         i = j;
     }
     Ok(())
+}
+
+/// A scratch folder for one test, removed when the test passes (kept for
+/// a look when it fails).
+pub struct Cleanup(pub PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A fresh scratch folder `heapframe-NAME-PID` in the system's temporary
+/// folder.
+pub fn scratch(name: &str) -> (Cleanup, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("heapframe-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    (Cleanup(dir.clone()), dir)
+}
+
+/// A small deterministic generator (xorshift64*), so a failing case can be
+/// replayed from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
 }
