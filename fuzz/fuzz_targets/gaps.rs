@@ -24,9 +24,13 @@ fuzz_target!(|data: &[u8]| {
         assert!(u.starts_with(&format!("{name}:")), "{u}");
     }
 
-    // The new gap quotes the log's own bytes, as an error message might.
+    // The new gap quotes the log's own bytes, as an error message might,
+    // with a time from its first eight bytes.
+    let mut time = [0u8; 8];
+    let n = data.len().min(8);
+    time[..n].copy_from_slice(&data[..n]);
     let gap = Gap {
-        time_ms: i64::from_le_bytes(data.iter().copied().chain([0; 8]).take(8).collect::<Vec<_>>().try_into().unwrap()),
+        time_ms: i64::from_le_bytes(time),
         what: "heap".into(),
         stage: "fetch".into(),
         error: String::from_utf8_lossy(data).into_owned(),
