@@ -1,8 +1,9 @@
 //! The evidence chain of an investigation, computed once, as data.
 //!
 //! [`Findings::of`] runs every step of the chain on a bundle (the leak
-//! verdict from the metrics, growth owners across the heap snapshots, the
-//! widening call path, goroutines, the regression check against an
+//! verdict from all the evidence ([`verdict_of`]: the metrics, the owner
+//! that grows steadily across the heap snapshots, goroutines), growth
+//! owners, the widening call path toward the owner ranked first, the regression check against an
 //! after-fix bundle, and the on-call checklist) and states what each step
 //! concludes as [`Sentence`]s: text with the names and verdict words marked,
 //! made here and nowhere else. The command's output, the notebook displays
@@ -26,8 +27,10 @@ use crate::error::Result;
 use crate::evidence::bundle::Bundle;
 use crate::evidence::checklist::{self, AfterFix, Status};
 use crate::evidence::goroutines::{GoroutineCheck, goroutine_check};
-use crate::evidence::verdict::{self, LeakVerdict, Validation, VerdictThresholds};
-use crate::growth::{GrowthKey, GrowthOptions, GrowthTable, Widening, growth, widening};
+use crate::evidence::verdict::{
+    self, CombinedVerdict, GoroutineGrowth, OwnerGrowth, Validation, VerdictThresholds,
+};
+use crate::growth::{GrowthKey, GrowthOptions, GrowthTable, Widening, growth, ranked_widening};
 use crate::units::thousands;
 
 /// A piece of a [`Sentence`].
@@ -117,8 +120,12 @@ pub struct HeapGrowth {
     pub table: GrowthTable,
     /// Growth by allocation kind.
     pub kinds: GrowthTable,
-    /// The widening call path from the first to the last snapshot.
+    /// The widening call path from the first to the last snapshot,
+    /// toward the owner `table` ranks first (steady growth).
     pub widening: Widening,
+    /// The path of the largest growth, when the owner ranked first is not
+    /// on it (a cache that grew more, then flattened).
+    pub largest: Option<Widening>,
 }
 
 /// The regression check against an after-fix bundle.
@@ -138,8 +145,8 @@ pub struct Findings {
     /// What the investigation is about: the manifest's service, else the
     /// bundle's name.
     pub title: String,
-    /// The leak verdict from the metrics.
-    pub verdict: LeakVerdict,
+    /// The leak verdict from all the evidence.
+    pub verdict: CombinedVerdict,
     /// Growth across the heap snapshots (`None`: fewer than two).
     pub heap: Option<HeapGrowth>,
     /// Goroutine counts and growth.
@@ -166,15 +173,6 @@ impl Findings {
         let mut chain = Vec::new();
         let mut after_fix_refused = None;
 
-        let verdict = verdict::verdict(&bundle.metrics, Some(&opts.counter), &opts.thresholds);
-        chain.push(
-            Sentence::default()
-                .text("Metrics: ")
-                .word(verdict.verdict.as_str())
-                .text(" — ")
-                .text(verdict.reasons.first().map(String::as_str).unwrap_or("")),
-        );
-
         let heap = if bundle.heap.len() >= 2 {
             let snaps = &bundle.heap;
             let table = growth(snaps, &GrowthOptions::default())?;
@@ -185,24 +183,36 @@ impl Findings {
                     ..Default::default()
                 },
             )?;
-            let widening = widening(
+            let (widening, largest) = ranked_widening(
                 &snaps[0].profile,
                 &snaps[snaps.len() - 1].profile,
-                None,
+                &table,
                 opts.follow,
             )?;
-            chain.extend(growth_sentences(&table));
-            chain.extend(widening_sentences(&widening));
             Some(HeapGrowth {
                 table,
                 kinds,
                 widening,
+                largest,
             })
         } else {
             None
         };
-
         let goroutines = goroutine_check(bundle)?;
+        let verdict = verdict_of(bundle, heap.as_ref().map(|h| &h.table), &goroutines, opts)?;
+        chain.push(
+            Sentence::default()
+                .text("Verdict: ")
+                .word(verdict.verdict.as_str())
+                .text(" — ")
+                .text(verdict.reasons.first().map(String::as_str).unwrap_or(""))
+                .text(format!(" ({} confidence)", verdict.confidence.word())),
+        );
+        if let Some(h) = &heap {
+            chain.extend(growth_sentences(&h.table));
+            chain.extend(widening_sentences(&h.widening, h.largest.as_ref()));
+        }
+
         if let (Some(first), Some(last)) = (goroutines.counts.first(), goroutines.counts.last()) {
             chain.push(Sentence::default().text(format!("Goroutines: {} → {}", first.1, last.1)));
         }
@@ -288,6 +298,70 @@ impl Findings {
     }
 }
 
+/// The verdict from all the evidence of `bundle` (see
+/// [`verdict::combine`]): its metrics, the owner that grows steadily across
+/// its heap snapshots and its goroutine counts. `table` is the growth of
+/// the heap snapshots by function, when the caller has it already. After a
+/// restart only the heap snapshots of the last process are judged, as
+/// for the metrics; when no owner grows steadily in bytes, growth by
+/// `inuse_objects` is looked at too (a leak of small objects).
+pub fn verdict_of(
+    bundle: &Bundle,
+    table: Option<&GrowthTable>,
+    goroutines: &GoroutineCheck,
+    opts: &FindingsOptions,
+) -> Result<CombinedVerdict> {
+    let t = &opts.thresholds;
+    let metrics = verdict::verdict(&bundle.metrics, Some(&opts.counter), t);
+    let since = bundle.metrics.restarts().last().copied();
+    let alive = |times: &[i64]| match since {
+        Some(start) => times
+            .iter()
+            .position(|&tm| tm >= start)
+            .unwrap_or(times.len()),
+        None => 0,
+    };
+    let heap_times: Vec<i64> = bundle.heap.iter().map(|s| s.time_ms).collect();
+    let snaps = &bundle.heap[alive(&heap_times)..];
+    let mut owners = Vec::new();
+    if snaps.len() >= 2 {
+        let computed;
+        let bytes = match table {
+            Some(t) if snaps.len() == bundle.heap.len() => t,
+            _ => {
+                computed = growth(snaps, &GrowthOptions::default())?;
+                &computed
+            }
+        };
+        owners.extend(OwnerGrowth::of(bytes, t));
+        let has_objects = snaps.iter().all(|s| {
+            s.profile
+                .sample_types
+                .iter()
+                .any(|v| &*v.name == "inuse_objects")
+        });
+        if !owners.iter().any(|o| o.steady) && has_objects {
+            let objects = growth(
+                snaps,
+                &GrowthOptions {
+                    sample_index: Some("inuse_objects".into()),
+                    ..Default::default()
+                },
+            )?;
+            owners.extend(OwnerGrowth::of(&objects, t));
+        }
+    }
+    let counts: Vec<(i64, i64)> = {
+        let times: Vec<i64> = goroutines.counts.iter().map(|c| c.0).collect();
+        goroutines.counts[alive(&times)..].to_vec()
+    };
+    Ok(verdict::combine(
+        metrics,
+        &owners,
+        GoroutineGrowth::of(&counts, t),
+    ))
+}
+
 /// What a growth table concludes: which key grew most, with its numbers.
 pub fn growth_sentences(table: &GrowthTable) -> Vec<Sentence> {
     table
@@ -308,9 +382,31 @@ pub fn growth_sentences(table: &GrowthTable) -> Vec<Sentence> {
 }
 
 /// What a widening path concludes: where growth concentrates, and the
-/// application code to read first.
-pub fn widening_sentences(w: &Widening) -> Vec<Sentence> {
+/// application code to read first; with `largest`, the path of the largest
+/// growth when it does not lead to the owner ranked first, and why the
+/// ranked one is read first.
+pub fn widening_sentences(w: &Widening, largest: Option<&Widening>) -> Vec<Sentence> {
     let mut out = Vec::new();
+    if let (Some(focus), Some(l)) = (&w.focus, largest) {
+        let mut s = Sentence::default()
+            .text("Growth ranked first: ")
+            .code(focus.clone())
+            .text(" grows steadily. The path of the largest growth");
+        if let Some(c) = l.concentration_node() {
+            s = s
+                .text(" concentrates in ")
+                .code(c.function.clone())
+                .text(format!(" ({})", l.format(c.growth)));
+            if let Some(u) = l.user_frame().filter(|u| u.function != c.function) {
+                s = s.text(", application code ").code(u.function.clone());
+            }
+        }
+        out.push(
+            s.text(", and does not lead to ")
+                .code(focus.clone())
+                .text(": the rest of that growth is less steady (the ranking weighs growth by R² and steadiness, a plateau by ¼), so the steady owner's path is read first"),
+        );
+    }
     if let Some(c) = w.concentration_node() {
         out.push(
             Sentence::default()

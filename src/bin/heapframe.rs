@@ -515,19 +515,25 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
             let mut text = table.to_text(a.limit);
             let (first, last) = (&snaps[0], &snaps[snaps.len() - 1]);
             if matches!(kind, SnapshotKind::Heap | SnapshotKind::Goroutine) && snaps.len() >= 2 {
-                let w = heapframe::growth::widening(
-                    &first.profile,
-                    &last.profile,
-                    opts.sample_index.as_deref(),
-                    0.5,
-                )?;
+                let (w, largest) =
+                    heapframe::growth::ranked_widening(&first.profile, &last.profile, &table, 0.5)?;
                 if !w.chain.is_empty() {
                     text.push_str(&format!(
-                        "\nwidening call path (first -> last snapshot): {}\n",
+                        "\nwidening call path (first -> last snapshot){}: {}\n",
+                        match &w.focus {
+                            Some(f) => format!(" toward {}", terminal(f)),
+                            None => String::new(),
+                        },
                         chain_text(&w)
                     ));
                 }
-                for line in heapframe::findings::widening_sentences(&w) {
+                if let Some(l) = largest.as_ref().filter(|l| !l.chain.is_empty()) {
+                    text.push_str(&format!(
+                        "path of the largest growth (less steady): {}\n",
+                        chain_text(l)
+                    ));
+                }
+                for line in heapframe::findings::widening_sentences(&w, largest.as_ref()) {
                     text.push_str(&format!("{line}\n"));
                 }
             }
@@ -573,10 +579,15 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
         min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?.as_secs_f64(),
         ..Default::default()
     };
-    let v = heapframe::evidence::verdict::verdict(&bundle.metrics, Some(&a.counter), &thresholds);
+    let opts = heapframe::findings::FindingsOptions {
+        counter: a.counter.clone(),
+        thresholds,
+        ..Default::default()
+    };
+    let g = heapframe::evidence::goroutines::goroutine_check(&bundle)?;
+    let v = heapframe::findings::verdict_of(&bundle, None, &g, &opts)?;
     // The same lines a notebook shows as the verdict's plain text.
     let mut text = v.to_plain_text();
-    let g = heapframe::evidence::goroutines::goroutine_check(&bundle)?;
     for line in heapframe::findings::goroutine_sentences(&g) {
         text.push_str(&format!("{line}\n"));
     }

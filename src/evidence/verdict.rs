@@ -1,7 +1,8 @@
 //! The leak verdict from metric trends, and the before/after regression check.
 
 use crate::evidence::metrics::{MetricSeries, names};
-use crate::growth::linear_fit;
+use crate::growth::{GrowthTable, linear_fit};
+use crate::profile::ValueType;
 
 /// The trend of one metric over the observation window.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,6 +180,17 @@ pub struct VerdictThresholds {
     /// count as growing steadily (default 0.9; a warming cache's RSS
     /// rises on a looser fit and flattens).
     pub min_outside_r2: f64,
+    /// Fewest heap snapshots for an owner to count as growing steadily
+    /// (default 4: three intervals).
+    pub owner_min_snapshots: usize,
+    /// R² an owner's values over time must reach (default 0.9).
+    pub owner_min_r2: f64,
+    /// Share of the intervals between snapshots in which an owner must
+    /// grow (default 0.8).
+    pub owner_min_steadiness: f64,
+    /// An owner's growth, in percent of the heap at the last snapshot,
+    /// below which it does not count (default 1).
+    pub owner_min_heap_pct: f64,
 }
 
 impl Default for VerdictThresholds {
@@ -195,6 +207,10 @@ impl Default for VerdictThresholds {
             min_slow_r2: 0.95,
             min_outside_r2: 0.9,
             still_rising_ratio: 0.1,
+            owner_min_snapshots: 4,
+            owner_min_r2: 0.9,
+            owner_min_steadiness: 0.8,
+            owner_min_heap_pct: 1.0,
         }
     }
 }
@@ -233,6 +249,38 @@ pub struct LeakVerdict {
     pub gc_cycles: Option<f64>,
     /// Request load, when a counter is present.
     pub load: Option<Load>,
+    /// What the floors after GC show, as a case (the verdict's reason).
+    pub shape: Shape,
+    /// RSS (else `go_memstats_sys_bytes`) keeps rising steadily while the
+    /// Go heap does not: memory grows outside the Go heap.
+    pub outside_heap: bool,
+    /// Restarts in the window (only the points since the last are judged).
+    pub restarts: usize,
+    /// How many of `reasons`, from the first, state numbers (restarts,
+    /// trends, load); the rest conclude.
+    pub facts: usize,
+}
+
+/// What the metrics' floors after GC show: the case [`verdict`] decided
+/// on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Too few points, too short a window, too few GC cycles, or a
+    /// missing heap metric.
+    TooLittle,
+    /// Heap in use and heap objects both keep rising (or rise slowly and
+    /// steadily).
+    BothRising,
+    /// One of heap in use / heap objects keeps rising, the other does not.
+    OneRising,
+    /// Memory rises, and so does load.
+    FollowsLoad,
+    /// Memory rose fast, then kept rising more slowly.
+    StillRising,
+    /// Memory rose, then flattened out.
+    Plateau,
+    /// No lasting growth after GC.
+    Flat,
 }
 
 /// Computes the load from a counter: its rate early and late in the window
@@ -291,7 +339,9 @@ pub fn verdict(series: &MetricSeries, counter: Option<&str>, t: &VerdictThreshol
         None => series,
     };
     let mut v = judge(judged, counter, t);
+    v.restarts = restarts.len();
     if let Some(&start) = restarts.last() {
+        v.facts += 1;
         v.reasons.insert(
             0,
             format!(
@@ -358,6 +408,10 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         goroutines,
         gc_cycles,
         load,
+        shape: Shape::TooLittle,
+        outside_heap: false,
+        restarts: 0,
+        facts: 0,
     };
     let (Some(inuse), Some(objects)) = (&v.heap_inuse, &v.heap_objects) else {
         v.reasons.push(format!(
@@ -424,6 +478,7 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
     if let Some(r) = &outside {
         v.reasons.push(describe(r));
     }
+    v.facts = v.reasons.len();
     let slow = |tr: &Trend| !tr.keeps_rising(t) && tr.rises_slowly(t);
     let inuse_rising = inuse.keeps_rising(t) || inuse.rises_slowly(t);
     let objects_rising = objects.keeps_rising(t) || objects.rises_slowly(t);
@@ -440,16 +495,19 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
     v.verdict = if inuse_rising && objects_rising && !load_rising && rss_rising {
         v.reasons
             .push("heap in use and heap objects keep rising after GC under steady load".into());
+        v.shape = Shape::BothRising;
         Verdict::Leak
     } else if (inuse_rising || objects_rising) && !load_rising {
         v.reasons.push(
             "one of heap in use / heap objects keeps rising after GC, the other does not: watch longer"
                 .into(),
         );
+        v.shape = Shape::OneRising;
         Verdict::Suspect
     } else if (inuse_rising || objects_rising) && load_rising {
         v.reasons
             .push("memory rises, but so does load: growth follows load".into());
+        v.shape = Shape::FollowsLoad;
         Verdict::NotALeak
     } else if (inuse.plateaued(t) || objects.plateaued(t))
         && inuse.late_to_early >= t.still_rising_ratio
@@ -460,14 +518,17 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
             "memory rose fast, then kept rising more slowly (late/early growth {:.2} and {:.2}, both at least {:.2}): a warm-up, or a leak underneath it; rank growth by owner (`heapframe growth`) to tell",
             inuse.late_to_early, objects.late_to_early, t.still_rising_ratio
         ));
+        v.shape = Shape::StillRising;
         Verdict::Suspect
     } else if inuse.plateaued(t) || objects.plateaued(t) {
         v.reasons
             .push("memory rose, then flattened out: a warm-up that plateaus".into());
+        v.shape = Shape::Plateau;
         Verdict::NotALeak
     } else {
         v.reasons
             .push("memory comes back down after GC: no lasting growth".into());
+        v.shape = Shape::Flat;
         Verdict::NotALeak
     };
     // RSS that keeps rising steadily is what pages people: it is never
@@ -487,6 +548,7 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
             names::HEAP_RELEASED
         ));
         v.verdict = Verdict::Suspect;
+        v.outside_heap = true;
     }
     v
 }
@@ -609,4 +671,508 @@ pub fn validate(
         rss_not_one_way,
         reasons,
     }
+}
+
+// ------------------------------------------------------ all the evidence
+
+/// The owner a growth table of the heap snapshots ranks first, judged for
+/// steady growth: at least [`VerdictThresholds::owner_min_snapshots`]
+/// snapshots over at least the verdict's minimum window, an R² of its
+/// values over time of at least [`VerdictThresholds::owner_min_r2`], grown
+/// in at least [`VerdictThresholds::owner_min_steadiness`] of the
+/// intervals, by at least [`VerdictThresholds::owner_min_heap_pct`] of the
+/// heap, and not flattened out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnerGrowth {
+    /// The owner (the table's key: a function, a kind...).
+    pub key: String,
+    /// The sample type measured (`inuse_space`, `inuse_objects`).
+    pub sample_type: ValueType,
+    /// Snapshots judged.
+    pub snapshots: usize,
+    /// Seconds they span.
+    pub span_secs: f64,
+    /// The owner's value at the first snapshot.
+    pub first: i64,
+    /// Its value at the last.
+    pub last: i64,
+    /// `last - first` in percent of the whole heap at the last snapshot.
+    pub heap_pct: f64,
+    /// R² of its values over time.
+    pub r2: f64,
+    /// Intervals between snapshots in which it grew.
+    pub intervals_grown: usize,
+    /// It grew, then flattened out.
+    pub plateau: bool,
+    /// It grows steadily (see the type's docs).
+    pub steady: bool,
+    /// Why it does not count as steady growth (`None` when it does).
+    pub why_not: Option<String>,
+}
+
+impl OwnerGrowth {
+    /// The top row of `table`, judged; `None` when nothing grew.
+    pub fn of(table: &GrowthTable, t: &VerdictThresholds) -> Option<OwnerGrowth> {
+        let top = table.top_grower()?;
+        let n = top.values.len();
+        let span_secs = (table.times_ms[n - 1] - table.times_ms[0]) as f64 / 1000.0;
+        let last_total = table.totals[n - 1];
+        let heap_pct = if last_total > 0 {
+            top.delta as f64 / last_total as f64 * 100.0
+        } else {
+            0.0
+        };
+        let intervals = n.saturating_sub(1).max(1);
+        let intervals_grown = top.values.windows(2).filter(|w| w[1] > w[0]).count();
+        let steadiness = intervals_grown as f64 / intervals as f64;
+        let why_not = if n < t.owner_min_snapshots {
+            Some(format!(
+                "{n} snapshots; steady growth needs at least {}",
+                t.owner_min_snapshots
+            ))
+        } else if span_secs < t.min_span_secs {
+            Some(format!(
+                "the snapshots span {span_secs:.0} s; steady growth needs at least {:.0} s",
+                t.min_span_secs
+            ))
+        } else if top.plateau {
+            Some("it grew, then flattened out".into())
+        } else if !(top.r2 >= t.owner_min_r2) {
+            Some(format!(
+                "its values fit a line loosely (R² {:.2}, below {:.2})",
+                top.r2, t.owner_min_r2
+            ))
+        } else if steadiness < t.owner_min_steadiness {
+            Some(format!(
+                "it grew in only {intervals_grown} of {intervals} intervals"
+            ))
+        } else if heap_pct < t.owner_min_heap_pct {
+            Some(format!(
+                "its growth is {heap_pct:.1}% of the heap, below {:.0}%",
+                t.owner_min_heap_pct
+            ))
+        } else {
+            None
+        };
+        Some(OwnerGrowth {
+            key: top.key.clone(),
+            sample_type: table.sample_type.clone(),
+            snapshots: n,
+            span_secs,
+            first: top.values[0],
+            last: top.values[n - 1],
+            heap_pct,
+            r2: top.r2,
+            intervals_grown,
+            plateau: top.plateau,
+            steady: why_not.is_none(),
+            why_not,
+        })
+    }
+
+    /// The owner's numbers and whether it grows steadily, as one line.
+    pub fn describe(&self) -> String {
+        format!(
+            "heap snapshots: {} ({}) {} → {} over {} snapshots in {:.1} min ({:.1}% of the heap, R² {:.2}, grew in {} of {} intervals): {}",
+            self.key,
+            self.sample_type.name,
+            self.sample_type.format(self.first),
+            self.sample_type.format(self.last),
+            self.snapshots,
+            self.span_secs / 60.0,
+            self.heap_pct,
+            self.r2,
+            self.intervals_grown,
+            self.snapshots.saturating_sub(1),
+            match &self.why_not {
+                None => "grows steadily".to_string(),
+                Some(w) => format!("not steady growth ({w})"),
+            }
+        )
+    }
+}
+
+/// Goroutine counts across the goroutine snapshots, judged like an owner
+/// (at least 10 goroutines and 20% more, besides the owner rules).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoroutineGrowth {
+    /// Snapshots counted.
+    pub snapshots: usize,
+    /// The first count.
+    pub first: i64,
+    /// The last count.
+    pub last: i64,
+    /// R² of the counts over time.
+    pub r2: f64,
+    /// Intervals in which the count grew.
+    pub intervals_grown: usize,
+    /// The count grows steadily.
+    pub steady: bool,
+}
+
+impl GoroutineGrowth {
+    /// Judges `counts` (`(time_ms, goroutines)`); `None` with fewer than
+    /// two.
+    pub fn of(counts: &[(i64, i64)], t: &VerdictThresholds) -> Option<GoroutineGrowth> {
+        if counts.len() < 2 {
+            return None;
+        }
+        let n = counts.len();
+        let t0 = counts[0].0;
+        let xy: Vec<(f64, f64)> = counts
+            .iter()
+            .map(|&(tm, c)| ((tm - t0) as f64 / 60_000.0, c as f64))
+            .collect();
+        let (_, r2) = linear_fit(&xy);
+        let (first, last) = (counts[0].1, counts[n - 1].1);
+        let grown = last.saturating_sub(first);
+        let intervals_grown = counts.windows(2).filter(|w| w[1].1 > w[0].1).count();
+        let span_secs = (counts[n - 1].0 - t0) as f64 / 1000.0;
+        let steady = n >= t.owner_min_snapshots
+            && span_secs >= t.min_span_secs
+            && grown >= 10
+            && grown as f64 >= 0.2 * first.max(1) as f64
+            && r2 >= t.owner_min_r2
+            && intervals_grown as f64 >= t.owner_min_steadiness * (n - 1) as f64;
+        Some(GoroutineGrowth {
+            snapshots: n,
+            first,
+            last,
+            r2,
+            intervals_grown,
+            steady,
+        })
+    }
+
+    /// The counts and whether they grow steadily, as one line.
+    pub fn describe(&self) -> String {
+        format!(
+            "goroutine snapshots: {} → {} goroutines over {} snapshots (R² {:.2}, grew in {} of {} intervals): {}",
+            self.first,
+            self.last,
+            self.snapshots,
+            self.r2,
+            self.intervals_grown,
+            self.snapshots.saturating_sub(1),
+            if self.steady {
+                "grow steadily"
+            } else {
+                "no steady growth"
+            }
+        )
+    }
+}
+
+/// The evidence that decided a [`CombinedVerdict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The metrics' floors after GC.
+    Metrics,
+    /// The profiles: an owner or the goroutine count that grows steadily.
+    Snapshots,
+    /// Both, agreeing.
+    Both,
+}
+
+impl Basis {
+    /// `the metrics`, `the snapshots` or `the metrics and the snapshots`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Metrics => "the metrics",
+            Basis::Snapshots => "the snapshots",
+            Basis::Both => "the metrics and the snapshots",
+        }
+    }
+}
+
+/// How sure a verdict is: a score from 0 to 1, the product of factors
+/// that fall with fewer metric points and snapshots, a shorter window,
+/// looser fits, evidence that disagrees and restarts, each named with
+/// its factor in `lowered_by`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confidence {
+    /// The product of the factors.
+    pub score: f64,
+    /// What lowered it, with the factor.
+    pub lowered_by: Vec<String>,
+}
+
+/// Metric points for full confidence.
+pub const FULL_POINTS: usize = 60;
+/// Heap snapshots for full confidence.
+pub const FULL_SNAPSHOTS: usize = 6;
+/// Window, in seconds, for full confidence (the checklist's five minutes).
+pub const FULL_SPAN_SECS: f64 = 300.0;
+
+impl Confidence {
+    /// `high` (0.75 and above), `medium` (0.5 and above) or `low`.
+    pub fn word(&self) -> &'static str {
+        if self.score >= 0.75 {
+            "high"
+        } else if self.score >= 0.5 {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+
+    /// `confidence: medium (0.62), lowered by ...`, as one line.
+    pub fn describe(&self) -> String {
+        let mut s = format!("confidence: {} ({:.2})", self.word(), self.score);
+        if !self.lowered_by.is_empty() {
+            s.push_str(", lowered by: ");
+            s.push_str(&self.lowered_by.join("; "));
+        }
+        s
+    }
+}
+
+/// The verdict from all the evidence: the metrics' floors after GC, the
+/// owner that grows steadily across the heap snapshots, and the goroutine
+/// count. See [`combine`] for the rules.
+#[derive(Debug, Clone)]
+pub struct CombinedVerdict {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The evidence that decided it.
+    pub decided_by: Basis,
+    /// How it decided first, then every number it rests on (the metrics'
+    /// lines, the owner's, the goroutines'), then how sure it is.
+    pub reasons: Vec<String>,
+    /// The verdict of the metrics alone.
+    pub metrics: LeakVerdict,
+    /// The owner looked at: the first of the tables given whose top owner
+    /// grows steadily, else the first table's top owner.
+    pub owner: Option<OwnerGrowth>,
+    /// The goroutine count.
+    pub goroutines: Option<GoroutineGrowth>,
+    /// How sure the verdict is.
+    pub confidence: Confidence,
+}
+
+/// Judges all the evidence together. `owners` are the top owners of the
+/// heap snapshots' growth tables (by `inuse_space`, then by
+/// `inuse_objects`), `goroutines` the goroutine counts. The rules, on the
+/// metrics' [`Shape`]:
+///
+/// | metrics | an owner (or the goroutines) grows steadily | verdict |
+/// |---|---|---|
+/// | both heap floors keep rising | any | `leak` |
+/// | one keeps rising, or both rise more slowly | yes | `leak` |
+/// | one keeps rising, or both rise more slowly | no | `suspect` |
+/// | memory follows load | any | `not a leak` (the owner is named) |
+/// | plateau or flat | yes | `suspect` (they disagree) |
+/// | plateau or flat, memory outside the Go heap rising | no | `suspect` |
+/// | plateau or flat | no | `not a leak` |
+/// | not enough data | yes | `suspect` |
+/// | not enough data | no | `not enough data` |
+///
+/// Goroutines that grow steadily count like an owner, except that they
+/// alone never turn a `suspect` into a `leak`.
+pub fn combine(
+    metrics: LeakVerdict,
+    owners: &[OwnerGrowth],
+    goroutines: Option<GoroutineGrowth>,
+) -> CombinedVerdict {
+    let owner = owners.iter().find(|o| o.steady).or(owners.first()).cloned();
+    let steady = owner.as_ref().filter(|o| o.steady);
+    let g_steady = goroutines.as_ref().is_some_and(|g| g.steady);
+    let name = |o: &OwnerGrowth| format!("{} ({})", o.key, o.sample_type.name);
+    let judged_owner = owner.as_ref().is_some_and(|o| o.why_not.is_some());
+    use Basis::*;
+    use Verdict::*;
+    let (verdict, basis, why) = match (metrics.shape, steady) {
+        (Shape::BothRising, Some(o)) => (
+            Leak,
+            Both,
+            format!(
+                "heap floors keep rising after GC under steady load, and the heap snapshots show {} growing steadily",
+                name(o)
+            ),
+        ),
+        (Shape::BothRising, None) => (
+            Leak,
+            Metrics,
+            "heap floors keep rising after GC under steady load (no single owner grows steadily in the heap snapshots)".to_string(),
+        ),
+        (Shape::OneRising | Shape::StillRising, Some(o)) => (
+            Leak,
+            Both,
+            format!(
+                "heap floors still rise after GC, and the heap snapshots show {} growing steadily underneath",
+                name(o)
+            ),
+        ),
+        (Shape::OneRising | Shape::StillRising, None) => (
+            Suspect,
+            Metrics,
+            format!(
+                "heap floors still rise after GC but not clearly, and {}: watch longer",
+                if judged_owner {
+                    "no owner grows steadily in the heap snapshots"
+                } else {
+                    "no heap snapshots confirm it"
+                }
+            ),
+        ),
+        (Shape::FollowsLoad, o) => (
+            NotALeak,
+            Metrics,
+            match o {
+                Some(o) => format!(
+                    "memory follows load; {} grows steadily too, as load rose: compare at the same load before ruling a leak out",
+                    name(o)
+                ),
+                None => "memory follows load".to_string(),
+            },
+        ),
+        (Shape::Plateau | Shape::Flat, Some(o)) => (
+            Suspect,
+            Snapshots,
+            format!(
+                "the heap floors flattened, yet the heap snapshots show {} growing steadily: a leak the rest of the heap hides, or growth that has not settled yet; watch longer",
+                name(o)
+            ),
+        ),
+        (Shape::Plateau | Shape::Flat, None) if metrics.outside_heap => (
+            Suspect,
+            Metrics,
+            "memory grows outside the Go heap while the heap floors do not rise".to_string(),
+        ),
+        (Shape::Plateau | Shape::Flat, None) if g_steady => (
+            Suspect,
+            Snapshots,
+            "the heap floors do not rise, yet the goroutine count grows steadily: a goroutine leak in the making".to_string(),
+        ),
+        (Shape::Plateau | Shape::Flat, None) => (
+            NotALeak,
+            if judged_owner { Both } else { Metrics },
+            format!(
+                "{}{}",
+                if metrics.shape == Shape::Plateau {
+                    "memory rose, then flattened out"
+                } else {
+                    "no lasting growth after GC"
+                },
+                if judged_owner {
+                    ", and no owner grows steadily in the heap snapshots"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (Shape::TooLittle, Some(o)) => (
+            Suspect,
+            Snapshots,
+            format!(
+                "the metrics cannot judge yet, but the heap snapshots show {} growing steadily",
+                name(o)
+            ),
+        ),
+        (Shape::TooLittle, None) if g_steady => (
+            Suspect,
+            Snapshots,
+            "the metrics cannot judge yet, but the goroutine count grows steadily".to_string(),
+        ),
+        (Shape::TooLittle, None) => (
+            NotEnoughData,
+            Metrics,
+            "the metrics cannot judge yet and no owner grows steadily in the heap snapshots"
+                .to_string(),
+        ),
+    };
+    let confidence = confidence_of(&metrics, owner.as_ref(), verdict, basis);
+    let mut reasons = vec![format!("decided by {}: {why}", basis.as_str())];
+    // The metrics' own conclusions are marked as theirs: the first line
+    // above is the verdict.
+    for (i, r) in metrics.reasons.iter().enumerate() {
+        if i < metrics.facts {
+            reasons.push(r.clone());
+        } else {
+            reasons.push(format!("the metrics alone ({}): {r}", metrics.verdict));
+        }
+    }
+    if let Some(o) = &owner {
+        reasons.push(o.describe());
+    }
+    if let Some(g) = &goroutines {
+        reasons.push(g.describe());
+    }
+    reasons.push(confidence.describe());
+    CombinedVerdict {
+        verdict,
+        decided_by: basis,
+        reasons,
+        metrics,
+        owner,
+        goroutines,
+        confidence,
+    }
+}
+
+/// The confidence of a combined verdict (see [`Confidence`]).
+fn confidence_of(
+    m: &LeakVerdict,
+    owner: Option<&OwnerGrowth>,
+    verdict: Verdict,
+    basis: Basis,
+) -> Confidence {
+    let mut score = 1.0;
+    let mut lowered_by = Vec::new();
+    let mut factor = |f: f64, why: String| {
+        if f < 0.995 {
+            score *= f;
+            lowered_by.push(format!("{why} (×{f:.2})"));
+        }
+    };
+    let ramp = |x: f64| 0.6 + 0.4 * x.clamp(0.0, 1.0);
+    let points = m.heap_inuse.as_ref().map_or(0, |t| t.points);
+    factor(
+        ramp(points as f64 / FULL_POINTS as f64),
+        format!("{points} metric points (full at {FULL_POINTS})"),
+    );
+    factor(
+        ramp(m.span_secs / FULL_SPAN_SECS),
+        format!(
+            "a window of {:.1} min (full at {:.0} min)",
+            m.span_secs / 60.0,
+            FULL_SPAN_SECS / 60.0
+        ),
+    );
+    match owner {
+        Some(o) => factor(
+            ramp((o.snapshots as f64 - 2.0) / (FULL_SNAPSHOTS as f64 - 2.0)),
+            format!("{} heap snapshots (full at {FULL_SNAPSHOTS})", o.snapshots),
+        ),
+        None => factor(0.7, "no heap snapshots that show growth".to_string()),
+    }
+    if matches!(verdict, Verdict::Leak | Verdict::Suspect) {
+        // The loosest fit among the evidence that rises.
+        let mut fits: Vec<(f64, String)> = Vec::new();
+        for tr in [&m.heap_inuse, &m.heap_objects].into_iter().flatten() {
+            if tr.floor_growth_pct > 0.0 && basis != Basis::Snapshots {
+                fits.push((tr.floor_r2, tr.metric.clone()));
+            }
+        }
+        if let Some(o) = owner.filter(|o| o.steady) {
+            fits.push((o.r2, o.key.clone()));
+        }
+        if let Some((r2, what)) = fits.into_iter().min_by(|a, b| a.0.total_cmp(&b.0)) {
+            factor(r2.clamp(0.5, 1.0), format!("a fit of R² {r2:.2} ({what})"));
+        }
+    }
+    if basis == Basis::Snapshots {
+        factor(0.75, "the metrics and the snapshots disagree".to_string());
+    }
+    if m.restarts > 0 {
+        factor(
+            0.85,
+            format!(
+                "{} restart{} in the window",
+                m.restarts,
+                if m.restarts == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    Confidence { score, lowered_by }
 }

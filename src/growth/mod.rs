@@ -19,7 +19,10 @@ use std::collections::HashMap;
 
 #[cfg(feature = "tables")]
 pub use widening::growth_tree_dataframe;
-pub use widening::{ChainNode, TreeNode, Widening, growth_tree, widening};
+pub use widening::{
+    ChainNode, TreeNode, Widening, growth_tree, owner_samples, owner_side, ranked_widening,
+    widening,
+};
 
 use crate::error::{Error, Result};
 use crate::growth::classify::{Classifier, size_class};

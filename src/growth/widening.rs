@@ -29,6 +29,10 @@ pub struct Widening {
     pub total_growth: i64,
     /// The sample type measured (its unit formats the growth).
     pub sample_type: ValueType,
+    /// The owner the path leads to, for a path found by
+    /// [`ranked_widening`] toward the owner a growth table ranks first;
+    /// `None` for the path of the largest growth ([`widening`]).
+    pub focus: Option<String>,
 }
 
 /// Walks the call tree of the growth from `first` to `last` from the root
@@ -87,7 +91,95 @@ pub fn widening(
         chain,
         total_growth,
         sample_type: last.sample_types[si].clone(),
+        focus: None,
     })
+}
+
+/// The widening call paths of a growth table's snapshots `first` and
+/// `last`: the path toward the owner `table` ranks first (by steady
+/// growth, the table's score), and, when that owner is not on it, the path
+/// of the largest growth as well.
+///
+/// The ranked path walks the growth of the owner's samples only (for a
+/// table by [`GrowthKey::Function`] those whose innermost function is the
+/// owner, by [`GrowthKey::Root`] those whose outermost is), so the node
+/// where growth concentrates and the application code to read first
+/// follow the steady owner, not a cache that grew more and then
+/// flattened. For other keys, or when nothing grew, the ranked path is the
+/// path of the largest growth.
+///
+/// ```
+/// use heapframe::evidence::Bundle;
+/// use heapframe::growth::{GrowthOptions, growth, ranked_widening};
+/// let b = Bundle::open("tests/fixtures/bundles/warmleak")?;
+/// let t = growth(&b.heap, &GrowthOptions::default())?;
+/// let (ranked, largest) = ranked_widening(&b.heap[0].profile, &b.heap[6].profile, &t, 0.5)?;
+/// assert_eq!(ranked.focus.as_deref(), Some("main.(*sessionStore).Add"));
+/// assert_eq!(ranked.user_frame().unwrap().function, "main.(*sessionStore).Add");
+/// // The warming cache grew more, and its path is kept beside.
+/// assert!(largest.unwrap().path().contains("main.loadProfile"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn ranked_widening(
+    first: &Profile,
+    last: &Profile,
+    table: &GrowthTable,
+    follow: f64,
+) -> Result<(Widening, Option<Widening>)> {
+    let sample = Some(&*table.sample_type.name);
+    let largest = widening(first, last, sample, follow)?;
+    let Some(outermost) = owner_side(&table.key) else {
+        return Ok((largest, None));
+    };
+    let Some(top) = table.top_grower() else {
+        return Ok((largest, None));
+    };
+    if largest.chain.iter().any(|n| n.function == top.key) {
+        let mut ranked = largest;
+        ranked.focus = Some(top.key.clone());
+        return Ok((ranked, None));
+    }
+    let only = |p: &Profile| owner_samples(p, outermost, &top.key);
+    let mut ranked = widening(&only(first), &only(last), sample, follow)?;
+    ranked.total_growth = largest.total_growth;
+    ranked.focus = Some(top.key.clone());
+    Ok((ranked, Some(largest)))
+}
+
+/// For a growth key that names a function: `Some(true)` when it is the
+/// outermost function of a stack ([`GrowthKey::Root`]), `Some(false)` for
+/// the innermost ([`GrowthKey::Function`]); `None` for other keys.
+pub fn owner_side(key: &GrowthKey) -> Option<bool> {
+    match key {
+        GrowthKey::Function => Some(false),
+        GrowthKey::Root => Some(true),
+        _ => None,
+    }
+}
+
+/// A copy of `p` in which only the samples of `owner` keep their values
+/// (those whose outermost function is `owner` when `outermost`, else
+/// those whose innermost is); every other sample's values are zero. Its
+/// call tree, flame graph or widening path are then the owner's alone.
+pub fn owner_samples(p: &Profile, outermost: bool, owner: &str) -> Profile {
+    let keys = StackKeys::new(p, true);
+    let mut q = p.clone();
+    for (i, id) in p.samples.stack_ids().iter().enumerate() {
+        let name = id
+            .index()
+            .and_then(|i| {
+                if outermost {
+                    keys.outermost[i]
+                } else {
+                    keys.innermost[i]
+                }
+            })
+            .unwrap_or("<unknown>");
+        if name != owner {
+            q.samples.values_mut(i).fill(0);
+        }
+    }
+    q
 }
 
 impl Widening {

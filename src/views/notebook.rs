@@ -35,7 +35,7 @@ use std::fmt::Write as _;
 
 use crate::escape::terminal;
 use crate::evidence::checklist::Item;
-use crate::evidence::verdict::{LeakVerdict, Validation};
+use crate::evidence::verdict::{CombinedVerdict, LeakVerdict, Validation};
 use crate::findings::goroutine_sentences;
 use crate::growth::GrowthTable;
 use crate::report::TopReport;
@@ -579,6 +579,15 @@ fn reasons_text(title: &str, word: &str, reasons: &[String]) -> String {
 }
 
 impl NotebookDisplay for LeakVerdict {
+    fn to_html(&self) -> String {
+        reasons_html("verdict:", self.verdict.as_str(), &self.reasons)
+    }
+    fn to_plain_text(&self) -> String {
+        reasons_text("verdict:", self.verdict.as_str(), &self.reasons)
+    }
+}
+
+impl NotebookDisplay for CombinedVerdict {
     fn to_html(&self) -> String {
         reasons_html("verdict:", self.verdict.as_str(), &self.reasons)
     }

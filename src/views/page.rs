@@ -127,7 +127,7 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         s.push_str(&plot::metrics_plot(&bundle.metrics)?.to_html());
         s.push_str("<p class=\"note\">Grey lines: scrapes by which another GC cycle had run. A leak shows as floors after GC that keep rising.</p>");
     }
-    section(&mut body, "verdict", "1. Verdict from the metrics", &s);
+    section(&mut body, "verdict", "1. Verdict from all the evidence", &s);
 
     // 2. Growth across heap snapshots.
     let heap = &bundle.heap;
@@ -137,9 +137,22 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
             s.push_str(&h.table.to_table(rows).to_html());
             s.push_str(&plot::growth_plot(&h.table)?.to_html());
             if !h.widening.chain.is_empty() {
-                s.push_str("<h3>Widening call path (first → last snapshot)</h3>");
+                match &h.widening.focus {
+                    Some(f) => {
+                        let _ = write!(
+                            s,
+                            "<h3>Widening call path toward <code>{}</code>, the owner ranked first (first → last snapshot)</h3>",
+                            escape_html(f)
+                        );
+                    }
+                    None => s.push_str("<h3>Widening call path (first → last snapshot)</h3>"),
+                }
                 s.push_str(&h.widening.to_html());
-                for line in widening_sentences(&h.widening) {
+                if let Some(l) = h.largest.as_ref().filter(|l| !l.chain.is_empty()) {
+                    s.push_str("<h3>Path of the largest growth (less steady)</h3>");
+                    s.push_str(&l.to_html());
+                }
+                for line in widening_sentences(&h.widening, h.largest.as_ref()) {
                     let _ = write!(s, "<p>{}</p>", sentence_html(&line));
                 }
             }
@@ -176,6 +189,25 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
                 "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}{}",
                 escape_html(&snapshot_name(&heap[0])),
                 escape_html(&snapshot_name(last)),
+                left_out(&d),
+                d.interactive().to_html()
+            );
+        }
+        // The steady owner's own growth, when the largest growth is
+        // elsewhere: the emphasis follows the ranking.
+        if let Some((h, focus)) = findings
+            .heap
+            .as_ref()
+            .filter(|h| h.largest.is_some())
+            .and_then(|h| Some((h, h.widening.focus.as_ref()?)))
+            && let Some(outermost) = crate::growth::owner_side(&h.table.key)
+        {
+            let only = |p| crate::growth::owner_samples(p, outermost, focus);
+            let d = flame::diff_flame(&only(&heap[0].profile), &only(&last.profile))?;
+            let _ = write!(
+                s,
+                "<h3>Differential flame graph of <code>{}</code> alone, the owner ranked first</h3><p class=\"note\">Only the samples allocated by it: where its steady growth widens. The graph above is dominated by larger growth that is less steady.</p>{}{}",
+                escape_html(focus),
                 left_out(&d),
                 d.interactive().to_html()
             );
