@@ -264,7 +264,9 @@ fn report_with_control_characters_is_well_formed_html_and_its_graphs_xml() {
     let errors = html_errors(&html);
     assert!(errors.is_empty(), "HTML5 parse errors: {errors:?}");
     let svgs = framed_svgs(&html);
-    assert_eq!(svgs.len(), 2, "diff and last flame graphs");
+    // The diff, the ranked owner's own diff (its name is hostile too) and
+    // the last snapshot's flame graph.
+    assert_eq!(svgs.len(), 3, "diff, owner and last flame graphs");
     for svg in &svgs {
         assert_xml(svg, "a flame graph of the page");
     }

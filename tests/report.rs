@@ -35,7 +35,7 @@ fn report_tells_the_whole_evidence_chain() {
     let html = report();
     assert!(html.starts_with("<!DOCTYPE html>"));
     // verdict, culprit, call path, kinds, regression, checklist
-    assert!(html.contains("Metrics: <span class=\"hf-badge\""));
+    assert!(html.contains("Verdict: <span class=\"hf-badge\""));
     assert!(html.contains(">leak</span>"));
     assert!(html.contains("Heap: <code>bytes.Clone</code> grew most"));
     assert!(html.contains("growth concentrates here"));
@@ -108,7 +108,10 @@ fn cli_writes_the_report() {
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains("bytes.Clone"));
     let stdout = String::from_utf8_lossy(&st.stdout);
-    assert!(stdout.starts_with("1. Metrics: leak — "), "{stdout}");
+    assert!(
+        stdout.starts_with("1. Verdict: leak — decided by "),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("\n2. Heap: bytes.Clone grew most ("),
         "{stdout}"

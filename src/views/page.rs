@@ -19,7 +19,7 @@
 //! let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
 //! let report = incident_report(&b, &ReportOptions::default())?;
 //! assert!(report.html.contains("bytes.Clone"));
-//! assert!(report.evidence[0].starts_with("Metrics: leak"));
+//! assert!(report.evidence[0].starts_with("Verdict: leak"));
 //! # Ok::<(), heapframe::Error>(())
 //! ```
 
