@@ -218,12 +218,15 @@ fn parse_labels(mut s: &str) -> Option<(Vec<(String, String)>, &str)> {
 
 /// What Go's `expvar` `memstats` fields are called as Prometheus metrics
 /// (the names client_golang uses), for [`parse_expvar`].
-pub const EXPVAR_MEMSTATS: [(&str, &str); 6] = [
+pub const EXPVAR_MEMSTATS: [(&str, &str); 9] = [
     ("HeapInuse", names::HEAP_INUSE),
     ("HeapObjects", names::HEAP_OBJECTS),
     ("HeapAlloc", "go_memstats_heap_alloc_bytes"),
     ("Alloc", "go_memstats_alloc_bytes"),
-    ("Sys", "go_memstats_sys_bytes"),
+    ("Sys", names::SYS),
+    ("StackInuse", names::STACK_INUSE),
+    ("HeapIdle", names::HEAP_IDLE),
+    ("HeapReleased", names::HEAP_RELEASED),
     ("NumGC", names::GC_COUNT),
 ];
 

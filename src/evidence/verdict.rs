@@ -547,10 +547,66 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
             names::HEAP_IDLE,
             names::HEAP_RELEASED
         ));
+        let numbers = outside_numbers(series);
+        if !numbers.is_empty() {
+            if let Some(last) = v.reasons.last_mut() {
+                last.push_str(&format!(" (in this window: {})", numbers.join("; ")));
+            }
+        }
+        // The heap's own shape stays, said of the heap: the memory did not
+        // flatten out.
+        let heap_shape = v.reasons.len() - 2;
+        match v.shape {
+            Shape::Plateau => {
+                v.reasons[heap_shape] = "the Go heap's floors rose, then flattened out".into()
+            }
+            Shape::Flat => v.reasons[heap_shape] = "the Go heap's floors do not keep rising".into(),
+            _ => {}
+        }
         v.verdict = Verdict::Suspect;
         v.outside_heap = true;
     }
     v
+}
+
+/// What the bundle's metrics say of the usual places memory outside the Go
+/// heap goes, first to last scrape: goroutines, goroutine stacks, and heap
+/// memory the runtime holds but has not returned (idle minus released).
+fn outside_numbers(series: &MetricSeries) -> Vec<String> {
+    let ends = |p: &[(i64, f64)]| Some((p.first()?.1, p.last()?.1));
+    let bytes = |v: f64| crate::units::scaled_label(v as i64, "bytes", "auto");
+    let mut out = Vec::new();
+    if let Some((a, b)) = ends(&series.points(names::GOROUTINES)) {
+        out.push(format!("{}: {a:.0} → {b:.0}", names::GOROUTINES));
+    }
+    if let Some((a, b)) = ends(&series.points(names::STACK_INUSE)) {
+        out.push(format!(
+            "{}: {} → {}",
+            names::STACK_INUSE,
+            bytes(a),
+            bytes(b)
+        ));
+    }
+    let idle = series.points(names::HEAP_IDLE);
+    let released = series.points(names::HEAP_RELEASED);
+    // Idle minus released at the scrapes that have both.
+    let kept: Vec<(i64, f64)> = idle
+        .iter()
+        .filter_map(|&(t, i)| {
+            let r = released.iter().find(|p| p.0 == t)?;
+            Some((t, i - r.1))
+        })
+        .collect();
+    if let Some((a, b)) = ends(&kept) {
+        out.push(format!(
+            "{} minus {}: {} → {}",
+            names::HEAP_IDLE,
+            names::HEAP_RELEASED,
+            bytes(a),
+            bytes(b)
+        ));
+    }
+    out
 }
 
 /// The outcome of a before/after regression check.
@@ -1086,7 +1142,7 @@ pub fn combine(
     // The metrics' own conclusions are marked as theirs: the first line
     // above is the verdict.
     for (i, r) in metrics.reasons.iter().enumerate() {
-        if i < metrics.facts {
+        if i < metrics.facts || metrics.verdict == verdict {
             reasons.push(r.clone());
         } else {
             reasons.push(format!("the metrics alone ({}): {r}", metrics.verdict));
@@ -1175,4 +1231,180 @@ fn confidence_of(
         );
     }
     Confidence { score, lowered_by }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(verdict: Verdict, shape: Shape) -> LeakVerdict {
+        LeakVerdict {
+            verdict,
+            reasons: vec!["a fact".into(), "a conclusion".into()],
+            span_secs: 600.0,
+            rss: None,
+            heap_inuse: None,
+            heap_objects: None,
+            goroutines: None,
+            gc_cycles: Some(10.0),
+            load: None,
+            shape,
+            outside_heap: false,
+            restarts: 0,
+            facts: 1,
+        }
+    }
+
+    fn owner(steady: bool) -> OwnerGrowth {
+        OwnerGrowth {
+            key: "main.keep".into(),
+            sample_type: ValueType {
+                name: "inuse_space".into(),
+                unit: "bytes".into(),
+            },
+            snapshots: 8,
+            span_secs: 600.0,
+            first: 0,
+            last: 1 << 20,
+            heap_pct: 10.0,
+            r2: 0.98,
+            intervals_grown: 7,
+            plateau: false,
+            steady,
+            why_not: (!steady).then(|| "it grew, then flattened out".into()),
+        }
+    }
+
+    fn goroutines(steady: bool) -> GoroutineGrowth {
+        GoroutineGrowth {
+            snapshots: 8,
+            first: 10,
+            last: 400,
+            r2: 0.99,
+            intervals_grown: 7,
+            steady,
+        }
+    }
+
+    /// Every row of `combine`'s table, including those no fixture bundle
+    /// reaches.
+    #[test]
+    fn combine_follows_its_table() {
+        use Shape::*;
+        use Verdict::*;
+        let rows = [
+            (Leak, BothRising, Some(true), false, Leak, Basis::Both),
+            (Leak, BothRising, Some(false), false, Leak, Basis::Metrics),
+            (Suspect, OneRising, Some(true), false, Leak, Basis::Both),
+            (Suspect, StillRising, Some(true), false, Leak, Basis::Both),
+            (
+                Suspect,
+                OneRising,
+                Some(false),
+                true,
+                Suspect,
+                Basis::Metrics,
+            ),
+            (Suspect, StillRising, None, false, Suspect, Basis::Metrics),
+            (
+                NotALeak,
+                FollowsLoad,
+                Some(true),
+                true,
+                NotALeak,
+                Basis::Metrics,
+            ),
+            (
+                NotALeak,
+                Plateau,
+                Some(true),
+                false,
+                Suspect,
+                Basis::Snapshots,
+            ),
+            (NotALeak, Flat, Some(true), false, Suspect, Basis::Snapshots),
+            (NotALeak, Flat, None, true, Suspect, Basis::Snapshots),
+            (NotALeak, Plateau, Some(false), false, NotALeak, Basis::Both),
+            (NotALeak, Flat, None, false, NotALeak, Basis::Metrics),
+            (
+                NotEnoughData,
+                TooLittle,
+                Some(true),
+                false,
+                Suspect,
+                Basis::Snapshots,
+            ),
+            (
+                NotEnoughData,
+                TooLittle,
+                None,
+                true,
+                Suspect,
+                Basis::Snapshots,
+            ),
+            (
+                NotEnoughData,
+                TooLittle,
+                Some(false),
+                false,
+                NotEnoughData,
+                Basis::Metrics,
+            ),
+        ];
+        for (m, shape, o, g, want, basis) in rows {
+            let owners: Vec<OwnerGrowth> = o.map(owner).into_iter().collect();
+            let v = combine(metrics(m, shape), &owners, Some(goroutines(g)));
+            assert_eq!(
+                (v.verdict, v.decided_by),
+                (want, basis),
+                "{m:?} {shape:?} owner {o:?} goroutines {g}: {:?}",
+                v.reasons
+            );
+            assert!(v.reasons[0].starts_with(&format!("decided by {}: ", basis.as_str())));
+            assert!(v.reasons.last().unwrap().starts_with("confidence: "));
+            // The metrics' conclusion is marked as theirs when it differs.
+            assert_eq!(
+                v.reasons.iter().any(|r| r.starts_with("the metrics alone")),
+                want != m,
+                "{:?}",
+                v.reasons
+            );
+        }
+        // Memory outside the heap keeps a flat heap `suspect`.
+        let mut outside = metrics(Suspect, Plateau);
+        outside.outside_heap = true;
+        assert_eq!(combine(outside, &[], None).verdict, Suspect);
+    }
+
+    #[test]
+    fn confidence_names_what_lowered_it() {
+        let full = combine(
+            metrics(Verdict::Leak, Shape::BothRising),
+            &[owner(true)],
+            None,
+        );
+        // No heap trend: zero metric points.
+        assert!(full.confidence.lowered_by[0].starts_with("0 metric points"));
+        let mut restarted = metrics(Verdict::Leak, Shape::BothRising);
+        restarted.restarts = 2;
+        restarted.span_secs = 60.0;
+        let thin = combine(restarted, &[], None);
+        assert!(thin.confidence.score < full.confidence.score);
+        let why = thin.confidence.lowered_by.join("; ");
+        assert!(why.contains("a window of 1.0 min (full at 5 min)"), "{why}");
+        assert!(why.contains("2 restarts in the window (×0.85)"), "{why}");
+        assert!(why.contains("no heap snapshots that show growth"), "{why}");
+        let disagree = combine(
+            metrics(Verdict::NotALeak, Shape::Plateau),
+            &[owner(true)],
+            None,
+        );
+        assert!(
+            disagree
+                .confidence
+                .lowered_by
+                .iter()
+                .any(|w| w.starts_with("the metrics and the snapshots disagree"))
+        );
+    }
 }
