@@ -793,7 +793,7 @@ impl OwnerGrowth {
             ))
         } else if top.plateau {
             Some("it grew, then flattened out".into())
-        } else if !(top.r2 >= t.owner_min_r2) {
+        } else if top.r2.is_nan() || top.r2 < t.owner_min_r2 {
             Some(format!(
                 "its values fit a line loosely (R² {:.2}, below {:.2})",
                 top.r2, t.owner_min_r2
