@@ -60,7 +60,7 @@ impl KindRule {
         self
     }
 
-    fn matches(&self, frames: &[&str], size: Option<i64>) -> bool {
+    fn size_fits(&self, size: Option<i64>) -> bool {
         if let Some(min) = self.min_size
             && size.is_none_or(|s| s < min)
         {
@@ -69,6 +69,13 @@ impl KindRule {
         if let Some(max) = self.max_size
             && size.is_none_or(|s| s > max)
         {
+            return false;
+        }
+        true
+    }
+
+    fn matches(&self, frames: &[&str], size: Option<i64>) -> bool {
+        if !self.size_fits(size) {
             return false;
         }
         frames
@@ -133,6 +140,35 @@ impl Classifier {
                 r("objects", USER_CODE, 1).sizes(None, Some(1024)),
             ],
         }
+    }
+
+    /// The frames rules look at: the largest `within` of the rules.
+    pub(crate) fn depth(&self) -> usize {
+        self.rules.iter().map(|r| r.within).max().unwrap_or(0)
+    }
+
+    /// Which rules' patterns match `name`, one bit per rule (rule `i` is
+    /// bit `i`); `None` with more than 64 rules.
+    pub(crate) fn name_mask(&self, name: &str) -> Option<u64> {
+        if self.rules.len() > 64 {
+            return None;
+        }
+        Some(
+            self.rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.pattern.is_match(name))
+                .fold(0, |m, (i, _)| m | 1 << i),
+        )
+    }
+
+    /// The index of the rule [`Classifier::classify`] picks, from the
+    /// [`Classifier::name_mask`] of each frame (leaf first); `None`:
+    /// `other`.
+    pub(crate) fn classify_masks(&self, masks: &[u64], size: Option<i64>) -> Option<usize> {
+        self.rules.iter().enumerate().position(|(i, r)| {
+            r.size_fits(size) && masks.iter().take(r.within).any(|m| m & (1 << i) != 0)
+        })
     }
 
     /// The kind of a sample given its function names (leaf first) and
@@ -295,5 +331,58 @@ impl Classifier {
         }
         tables.samples.with_column(column).map_err(err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bit-mask path growth uses picks the rule `classify` picks, for
+    /// every stack of up to four frames of names each rule matches and
+    /// names none does, at sizes on both sides of every bound.
+    #[test]
+    fn masks_classify_as_the_patterns_do() {
+        let c = Classifier::go_default();
+        let names = [
+            "runtime.malg",
+            "runtime/pprof.writeHeap",
+            "encoding/json.Marshal",
+            "bufio.NewReaderSize",
+            "bytes.(*Buffer).grow",
+            "runtime.makechan",
+            "internal/runtime/maps.newarray",
+            "runtime.growslice",
+            "fmt.Sprintf",
+            "bytes.Clone",
+            "net/http.(*conn).serve",
+            "main.(*cache).Put",
+            "github.com/acme/svc.Handle",
+            "sync.(*Pool).Get",
+        ];
+        let sizes = [None, Some(8), Some(1024), Some(1025), Some(1 << 20)];
+        let mask: Vec<u64> = names.iter().map(|n| c.name_mask(n).unwrap()).collect();
+        // Every stack of one to four of these frames (14^4 + ... stacks).
+        let n = names.len();
+        for depth in 1..=4u32 {
+            for code in 0..n.pow(depth) {
+                let picks: Vec<usize> = (0..depth).map(|d| code / n.pow(d) % n).collect();
+                let frames: Vec<&str> = picks.iter().map(|&i| names[i]).collect();
+                let masks: Vec<u64> = picks.iter().take(c.depth()).map(|&i| mask[i]).collect();
+                for size in sizes {
+                    let by_mask = c
+                        .classify_masks(&masks, size)
+                        .map_or(OTHER, |i| c.rules[i].kind.as_str());
+                    assert_eq!(by_mask, c.classify(&frames, size), "{frames:?} {size:?}");
+                }
+            }
+        }
+        // More rules than bits: no masks, the patterns decide.
+        let many = Classifier {
+            rules: (0..65)
+                .map(|i| KindRule::new(&format!("k{i}"), "^x", 1).unwrap())
+                .collect(),
+        };
+        assert_eq!(many.name_mask("x"), None);
     }
 }

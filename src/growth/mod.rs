@@ -190,6 +190,8 @@ pub(crate) struct KeyInterner {
     /// Truncated call paths (`path:K`) as word ids, root first, after a
     /// `u32::MAX` when frames were left out.
     paths: InputMap<Vec<u32>, u32>,
+    /// The kind rules each function name matches ([`Classifier::name_mask`]).
+    kind_masks: InputMap<Str, u64>,
     /// What each id stands for.
     keys: Vec<Key>,
 }
@@ -419,12 +421,13 @@ pub(crate) fn values_by_key(
     // Whole paths: each stack node's path-tree node, from its caller's.
     let path_of: Vec<u32> = if matches!(key, GrowthKey::Path(None)) {
         let tree = p.samples.tree();
+        // Each function's word once, not once per frame.
+        let fword: Vec<u32> = p.functions.iter().map(|f| keys.word(&f.name)).collect();
         let mut path_of = Vec::with_capacity(tree.len());
         for i in 0..tree.len() {
             let mut node = tree.parents()[i].index().map_or(NO_PATH, |q| path_of[q]);
-            for f in p.location_frames(tree.locations()[i]).rev() {
-                let w = keys.word(&f.function.name);
-                node = keys.path_push(node, w);
+            for ln in p.locations[tree.locations()[i] as usize].lines.iter().rev() {
+                node = keys.path_push(node, fword[ln.function as usize]);
             }
             path_of.push(node);
         }
@@ -435,6 +438,36 @@ pub(crate) fn values_by_key(
     let mut order: Vec<((StackId, Option<i64>), i64)> = per_stack.into_iter().collect();
     // Keys are interned in a stable order, whatever the hash seed.
     order.sort_unstable_by_key(|&(k, _)| k);
+    // Kinds: each function's rule matches once (names cached across
+    // snapshots), then a stack's kind from its innermost frames' bits.
+    let kind_masks: Option<Vec<u64>> = if with_size {
+        p.functions
+            .iter()
+            .map(|f| match keys.kind_masks.get(&f.name) {
+                Some(&m) => Some(m),
+                None => {
+                    let m = classifier.name_mask(&f.name)?;
+                    keys.kind_masks.insert(f.name.clone(), m);
+                    Some(m)
+                }
+            })
+            .collect()
+    } else {
+        None
+    };
+    let kind_ids: Vec<u32> = if kind_masks.is_some() {
+        let mut ids: Vec<u32> = classifier
+            .rules
+            .iter()
+            .map(|r| keys.text_id(&r.kind))
+            .collect();
+        ids.push(keys.text_id(classify::OTHER));
+        ids
+    } else {
+        Vec::new()
+    };
+    let depth = classifier.depth();
+    let mut masks: Vec<u64> = Vec::with_capacity(depth);
     let mut words: Vec<u32> = Vec::new();
     for ((stack, size), v) in order {
         match key {
@@ -480,18 +513,45 @@ pub(crate) fn values_by_key(
                 }
                 add(&mut out, keys.path_id(&words), v);
             }
-            GrowthKey::Kind => {
-                let st = sk.names(stack);
-                add(&mut out, keys.text_id(classifier.classify(&st, size)), v);
-            }
+            GrowthKey::Kind => match &kind_masks {
+                Some(fm) => {
+                    masks.clear();
+                    let tree = p.samples.tree();
+                    let mut node = stack;
+                    'frames: while let Some(i) = node.index() {
+                        for ln in &p.locations[tree.locations()[i] as usize].lines {
+                            if masks.len() == depth {
+                                break 'frames;
+                            }
+                            masks.push(fm[ln.function as usize]);
+                        }
+                        node = tree.parents()[i];
+                    }
+                    let rule = classifier.classify_masks(&masks, size);
+                    add(&mut out, kind_ids[rule.unwrap_or(kind_ids.len() - 1)], v);
+                }
+                None => {
+                    let st = sk.names(stack);
+                    add(&mut out, keys.text_id(classifier.classify(&st, size)), v);
+                }
+            },
             GrowthKey::SizeClass | GrowthKey::Label(_) => unreachable!(),
         }
     }
     out
 }
 
-/// Ranks the growth of `key` across `snapshots` (time order).
+/// Fewest snapshots worth a worker thread of [`growth`].
+const MIN_SNAPSHOTS_PER_WORKER: usize = 16;
+
+/// Ranks the growth of `key` across `snapshots` (time order), on
+/// [`crate::defaults::worker_threads`] threads for long series.
 pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTable> {
+    growth_on(snapshots, opts, crate::defaults::worker_threads())
+}
+
+/// [`growth`] on at most `threads` threads.
+fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Result<GrowthTable> {
     if snapshots.is_empty() {
         return Err(Error::Option("growth needs at least one snapshot".into()));
     }
@@ -527,8 +587,7 @@ pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTabl
     // Values per key id at each snapshot; keys are interned across
     // snapshots, and a call path is a list of interned function names until
     // its text is needed, once per distinct path.
-    let mut keys = KeyInterner::default();
-    let mut per: Vec<HashMap<u32, i64>> = Vec::with_capacity(snapshots.len());
+    let mut sis = Vec::with_capacity(snapshots.len());
     for s in snapshots {
         let p = &s.profile;
         let si = p
@@ -548,9 +607,73 @@ pub fn growth(snapshots: &[Snapshot], opts: &GrowthOptions) -> Result<GrowthTabl
                     reference.path.display()
                 ))
             })?;
-        per.push(values_by_key(p, si, &opts.key, classifier, &mut keys));
+        sis.push(si);
     }
-    let names = keys.into_names();
+    // Consecutive runs of snapshots on the worker threads, each with its
+    // own interner; the ids of the later runs are then mapped to the
+    // first's by key text.
+    let rank = |range: std::ops::Range<usize>| {
+        let mut keys = KeyInterner::default();
+        let per: Vec<HashMap<u32, i64>> = range
+            .map(|i| {
+                values_by_key(
+                    &snapshots[i].profile,
+                    sis[i],
+                    &opts.key,
+                    classifier,
+                    &mut keys,
+                )
+            })
+            .collect();
+        (per, keys.into_names())
+    };
+    let workers = threads
+        .min(snapshots.len() / MIN_SNAPSHOTS_PER_WORKER)
+        .max(1);
+    let parts: Vec<(Vec<HashMap<u32, i64>>, Vec<String>)> = if workers == 1 {
+        vec![rank(0..snapshots.len())]
+    } else {
+        let n = snapshots.len();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let range = n * w / workers..n * (w + 1) / workers;
+                    scope.spawn(move || rank(range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a growth worker panicked"))
+                .collect()
+        })
+    };
+    let mut parts = parts.into_iter();
+    let (mut per, mut names) = parts.next().expect("at least one part");
+    let mut global: HashMap<String, u32> = names
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), i as u32))
+        .collect();
+    for (maps, local) in parts {
+        let ids: Vec<u32> = local
+            .into_iter()
+            .map(|k| {
+                *global.entry(k).or_insert_with_key(|k| {
+                    names.push(k.clone());
+                    names.len() as u32 - 1
+                })
+            })
+            .collect();
+        per.extend(maps.into_iter().map(|m| {
+            let mut out: HashMap<u32, i64> = HashMap::with_capacity(m.len());
+            for (id, v) in m {
+                let e = out.entry(ids[id as usize]).or_default();
+                *e = e.wrapping_add(v);
+            }
+            out
+        }));
+    }
+    drop(global);
     let totals: Vec<i64> = snapshots
         .iter()
         .map(|s| {
@@ -853,4 +976,58 @@ pub fn linear_fit(points: &[(f64, f64)]) -> (f64, f64) {
         (sxy * sxy) / (sxx * syy)
     };
     (slope, r2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ranking on several threads (each run of snapshots with its own
+    /// interner, merged by key text) gives the table one thread gives, for
+    /// every key.
+    #[test]
+    fn threads_rank_as_one_does() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/bundles/warmleak/heap");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let profiles: Vec<Profile> = files
+            .iter()
+            .map(|f| Profile::from_path(f).unwrap())
+            .collect();
+        // 50 snapshots, the seven cycled, a minute apart.
+        let snaps: Vec<Snapshot> = (0..50)
+            .map(|i| Snapshot {
+                path: files[i % files.len()].clone(),
+                time_ms: i as i64 * 60_000,
+                profile: profiles[i % profiles.len()].clone(),
+            })
+            .collect();
+        for key in [
+            GrowthKey::Function,
+            GrowthKey::FunctionCum,
+            GrowthKey::Leaf,
+            GrowthKey::Root,
+            GrowthKey::Path(None),
+            GrowthKey::Path(Some(3)),
+            GrowthKey::File,
+            GrowthKey::Kind,
+            GrowthKey::SizeClass,
+        ] {
+            let opts = GrowthOptions {
+                key: key.clone(),
+                ..Default::default()
+            };
+            let one = growth_on(&snaps, &opts, 1).unwrap();
+            for threads in [2, 3] {
+                let many = growth_on(&snaps, &opts, threads).unwrap();
+                assert_eq!(many.rows, one.rows, "{key} on {threads} threads");
+                assert_eq!(many.totals, one.totals);
+            }
+            assert!(one.rows.len() > 3, "{key}");
+        }
+    }
 }
