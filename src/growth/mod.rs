@@ -541,6 +541,10 @@ pub(crate) fn values_by_key(
     out
 }
 
+/// One worker's run of [`growth`]: values per key id at each snapshot,
+/// and the text of each id.
+type RankedRun = (Vec<HashMap<u32, i64>>, Vec<String>);
+
 /// Fewest snapshots worth a worker thread of [`growth`].
 const MIN_SNAPSHOTS_PER_WORKER: usize = 16;
 
@@ -630,7 +634,7 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
     let workers = threads
         .min(snapshots.len() / MIN_SNAPSHOTS_PER_WORKER)
         .max(1);
-    let parts: Vec<(Vec<HashMap<u32, i64>>, Vec<String>)> = if workers == 1 {
+    let parts: Vec<RankedRun> = if workers == 1 {
         vec![rank(0..snapshots.len())]
     } else {
         let n = snapshots.len();
