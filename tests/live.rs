@@ -1325,6 +1325,11 @@ fn prometheus_range_query_against_a_real_server() {
         names::HEAP_OBJECTS,
         names::GOROUTINES,
         names::GC_COUNT,
+        names::SYS,
+        names::STACK_INUSE,
+        names::HEAP_IDLE,
+        names::HEAP_RELEASED,
+        names::PROCESS_START,
     ] {
         let p = h.series.points(name);
         assert!(p.len() >= 3, "{name}: {p:?}");

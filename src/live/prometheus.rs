@@ -161,8 +161,9 @@ impl Server {
     }
 
     /// The memory history of the service picked by `q.selector`: RSS,
-    /// heap in use, heap objects, goroutines, GC cycles and the request
-    /// counter, each one range query.
+    /// heap in use, heap objects, goroutines, GC cycles, the runtime's
+    /// total, stack, idle and released bytes, the process start time and
+    /// the request counter, each one range query.
     pub fn history(&self, q: &HistoryQuery) -> Result<History> {
         let inner = q
             .selector
@@ -174,12 +175,20 @@ impl Server {
         let step = choose_step(span, q.step);
         let mut samples = Vec::new();
         let mut queries = Vec::new();
+        // The verdict's metrics, the gauges it reads when memory grows
+        // outside the Go heap, and the process start time that marks a
+        // restart; a metric the server does not have comes back empty.
         for metric in [
             names::RSS,
             names::HEAP_INUSE,
             names::HEAP_OBJECTS,
             names::GOROUTINES,
             names::GC_COUNT,
+            names::SYS,
+            names::STACK_INUSE,
+            names::HEAP_IDLE,
+            names::HEAP_RELEASED,
+            names::PROCESS_START,
             q.counter.as_str(),
         ] {
             let query = format!("{metric}{{{inner}}}");
