@@ -182,11 +182,12 @@ pub(crate) struct KeyInterner {
     /// Function names of call paths.
     words: InputMap<Str, u32>,
     word_text: Vec<Str>,
-    /// Whole call paths as a tree of `(caller path, word)` pairs, so a
-    /// stack's path is found from its caller's in one step.
-    path_nodes: InputMap<(u32, u32), u32>,
-    path_parent: Vec<(u32, u32)>,
-    path_key: Vec<u32>,
+    /// Whole call paths by a 128-bit hash of their words (each stack's
+    /// from its caller's in a few multiplications, no table per frame);
+    /// the key holds the words.
+    full_paths: InputMap<(u64, u64), u32>,
+    /// The seed of those hashes, random per interner.
+    path_seed: (u64, u64),
     /// Truncated call paths (`path:K`) as word ids, root first, after a
     /// `u32::MAX` when frames were left out.
     paths: InputMap<Vec<u32>, u32>,
@@ -198,14 +199,23 @@ pub(crate) struct KeyInterner {
 
 enum Key {
     Text(String),
-    /// A node of the path tree.
-    PathNode(u32),
     /// Word ids, root first.
     Path(Vec<u32>),
 }
 
-/// The root of the path tree (the empty path).
-const NO_PATH: u32 = u32::MAX;
+/// One word more on a call path's hash `h` (two independent 64-bit
+/// lanes, each a multiply-xorshift mix of the lane and the word).
+fn path_hash_push(h: (u64, u64), word: u32) -> (u64, u64) {
+    let mix = |x: u64, k: u64| {
+        let x = (x ^ (word as u64).wrapping_add(k)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let x = (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x ^ (x >> 32)
+    };
+    (
+        mix(h.0, 0x632b_e59b_d9b4_e019),
+        mix(h.1.rotate_left(17), 0x8cb9_2ba7_2f3d_8dd7),
+    )
+}
 
 impl KeyInterner {
     fn text_id(&mut self, k: &str) -> u32 {
@@ -228,25 +238,26 @@ impl KeyInterner {
         id
     }
 
-    /// The path `path` (a node of the path tree) followed by `word`.
-    fn path_push(&mut self, path: u32, word: u32) -> u32 {
-        let next = self.path_parent.len() as u32;
-        let id = *self.path_nodes.entry((path, word)).or_insert(next);
-        if id == next {
-            self.path_parent.push((path, word));
-            self.path_key.push(u32::MAX);
+    /// The seed of path hashes, drawn on first use.
+    fn path_seed(&mut self) -> (u64, u64) {
+        if self.path_seed == (0, 0) {
+            use std::hash::BuildHasher;
+            let r = std::collections::hash_map::RandomState::new();
+            self.path_seed = (r.hash_one(1u8) | 1, r.hash_one(2u8) | 1);
         }
-        id
+        self.path_seed
     }
 
-    /// The key id of a node of the path tree.
-    fn path_node_key(&mut self, node: u32) -> u32 {
-        let k = &mut self.path_key[node as usize];
-        if *k == u32::MAX {
-            *k = self.keys.len() as u32;
-            self.keys.push(Key::PathNode(node));
+    /// The key id of the whole call path hashed as `h`; `words` (root
+    /// first) gives its words the first time it is seen.
+    fn full_path_id(&mut self, h: (u64, u64), words: impl FnOnce() -> Vec<u32>) -> u32 {
+        if let Some(&id) = self.full_paths.get(&h) {
+            return id;
         }
-        *k
+        let id = self.keys.len() as u32;
+        self.full_paths.insert(h, id);
+        self.keys.push(Key::Path(words()));
+        id
     }
 
     /// The key id of a truncated path (word ids root first).
@@ -288,16 +299,6 @@ impl KeyInterner {
             .map(|k| match k {
                 Key::Text(t) => t.clone(),
                 Key::Path(ids) => text_of(&mut ids.iter().copied()),
-                Key::PathNode(node) => {
-                    let mut ids = Vec::new();
-                    let mut n = *node;
-                    while n != NO_PATH {
-                        let (parent, word) = self.path_parent[n as usize];
-                        ids.push(word);
-                        n = parent;
-                    }
-                    text_of(&mut ids.into_iter().rev())
-                }
             })
             .collect()
     }
@@ -317,13 +318,21 @@ impl<'a> StackKeys<'a> {
         let tree = p.samples.tree();
         let n = if names { tree.len() } else { 0 };
         let (mut innermost, mut outermost) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        // Each location's innermost and outermost function once: the
+        // nodes then read two small arrays, not each location's lines.
+        let ends: Vec<(Option<&'a str>, Option<&'a str>)> = if names {
+            p.locations
+                .iter()
+                .map(|l| {
+                    let name = |ln: &crate::profile::Line| &*p.functions[ln.function as usize].name;
+                    (l.lines.first().map(name), l.lines.last().map(name))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         for i in 0..n {
-            let l = tree.locations()[i];
-            let mut fs = p.location_frames(l);
-            let (first, last) = (
-                fs.next().map(|f| &*f.function.name),
-                p.location_frames(l).next_back().map(|f| &*f.function.name),
-            );
+            let (first, last) = ends[tree.locations()[i] as usize];
             let parent = tree.parents()[i].index();
             innermost.push(first.or_else(|| parent.and_then(|p| innermost[p])));
             outermost.push(parent.and_then(|p| outermost[p]).or(last));
@@ -419,20 +428,45 @@ pub(crate) fn values_by_key(
     let names = matches!(key, GrowthKey::Function | GrowthKey::Root);
     let sk = StackKeys::new(p, names);
     // Whole paths: each stack node's path-tree node, from its caller's.
-    let path_of: Vec<u32> = if matches!(key, GrowthKey::Path(None)) {
+    // Whole paths: each stack node's path hash, from its caller's; `None`
+    // while the path has no named frame.
+    let fword: Vec<u32>;
+    let path_hash: Vec<Option<(u64, u64)>> = if matches!(key, GrowthKey::Path(None)) {
         let tree = p.samples.tree();
         // Each function's word once, not once per frame.
-        let fword: Vec<u32> = p.functions.iter().map(|f| keys.word(&f.name)).collect();
-        let mut path_of = Vec::with_capacity(tree.len());
+        fword = p.functions.iter().map(|f| keys.word(&f.name)).collect();
+        let seed = keys.path_seed();
+        // Each location's word when it has one line (most do), else
+        // `MANY` (its lines are read) or `NONE`.
+        const NONE: u32 = u32::MAX;
+        const MANY: u32 = u32::MAX - 1;
+        let loc_word: Vec<u32> = p
+            .locations
+            .iter()
+            .map(|l| match l.lines.as_slice() {
+                [] => NONE,
+                [one] => fword[one.function as usize],
+                _ => MANY,
+            })
+            .collect();
+        let mut path_hash: Vec<Option<(u64, u64)>> = Vec::with_capacity(tree.len());
         for i in 0..tree.len() {
-            let mut node = tree.parents()[i].index().map_or(NO_PATH, |q| path_of[q]);
-            for ln in p.locations[tree.locations()[i] as usize].lines.iter().rev() {
-                node = keys.path_push(node, fword[ln.function as usize]);
+            let mut h = tree.parents()[i].index().and_then(|q| path_hash[q]);
+            let l = tree.locations()[i] as usize;
+            match loc_word[l] {
+                NONE => {}
+                MANY => {
+                    for ln in p.locations[l].lines.iter().rev() {
+                        h = Some(path_hash_push(h.unwrap_or(seed), fword[ln.function as usize]));
+                    }
+                }
+                w => h = Some(path_hash_push(h.unwrap_or(seed), w)),
             }
-            path_of.push(node);
+            path_hash.push(h);
         }
-        path_of
+        path_hash
     } else {
+        fword = Vec::new();
         Vec::new()
     };
     let mut order: Vec<((StackId, Option<i64>), i64)> = per_stack.into_iter().collect();
@@ -490,9 +524,22 @@ pub(crate) fn values_by_key(
             GrowthKey::Leaf => add(&mut out, keys.text_id(&sk.leaf(stack).0), v),
             GrowthKey::File => add(&mut out, keys.text_id(&sk.leaf(stack).1), v),
             GrowthKey::Path(None) => {
-                let id = match stack.index() {
-                    Some(i) if path_of[i] != NO_PATH => keys.path_node_key(path_of[i]),
-                    _ => keys.path_id(&[]),
+                let id = match stack.index().and_then(|i| path_hash[i]) {
+                    Some(h) => keys.full_path_id(h, || {
+                        // Innermost first, then root first.
+                        let tree = p.samples.tree();
+                        let mut words = Vec::new();
+                        let mut node = stack;
+                        while let Some(i) = node.index() {
+                            for ln in &p.locations[tree.locations()[i] as usize].lines {
+                                words.push(fword[ln.function as usize]);
+                            }
+                            node = tree.parents()[i];
+                        }
+                        words.reverse();
+                        words
+                    }),
+                    None => keys.path_id(&[]),
                 };
                 add(&mut out, id, v);
             }
