@@ -304,44 +304,54 @@ impl KeyInterner {
     }
 }
 
-/// What growth keys read of each stack of a profile, computed once per
-/// stack node from its caller's (nodes come after their parents).
+/// What growth keys read of a stack of a profile, found from the stack
+/// when asked (only stacks with samples are), without arrays over every
+/// stack node.
 struct StackKeys<'a> {
     p: &'a Profile,
-    /// Innermost and outermost function name (`None`: no named frame).
-    innermost: Vec<Option<&'a str>>,
-    outermost: Vec<Option<&'a str>>,
 }
 
 impl<'a> StackKeys<'a> {
-    fn new(p: &'a Profile, names: bool) -> Self {
-        let tree = p.samples.tree();
-        let n = if names { tree.len() } else { 0 };
-        let (mut innermost, mut outermost) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        // Each location's innermost and outermost function once: the
-        // nodes then read two small arrays, not each location's lines.
-        let ends: Vec<(Option<&'a str>, Option<&'a str>)> = if names {
-            p.locations
-                .iter()
-                .map(|l| {
-                    let name = |ln: &crate::profile::Line| &*p.functions[ln.function as usize].name;
-                    (l.lines.first().map(name), l.lines.last().map(name))
-                })
-                .collect()
+    fn new(p: &'a Profile) -> Self {
+        StackKeys { p }
+    }
+
+    /// The index of the innermost function of `stack` (`None`: no named
+    /// frame).
+    fn innermost_fn(&self, stack: StackId) -> Option<u32> {
+        let tree = self.p.samples.tree();
+        let mut node = stack;
+        while let Some(i) = node.index() {
+            if let Some(ln) = self.p.locations[tree.locations()[i] as usize].lines.first() {
+                return Some(ln.function);
+            }
+            node = tree.parents()[i];
+        }
+        None
+    }
+
+    /// The index of the outermost function of `stack`.
+    fn outermost_fn(&self, stack: StackId) -> Option<u32> {
+        let tree = self.p.samples.tree();
+        let mut node = stack;
+        let mut found = None;
+        while let Some(i) = node.index() {
+            if let Some(ln) = self.p.locations[tree.locations()[i] as usize].lines.last() {
+                found = Some(ln.function);
+            }
+            node = tree.parents()[i];
+        }
+        found
+    }
+
+    /// The name of the innermost (else the outermost) function of `stack`.
+    fn end_name(&self, stack: StackId, outermost: bool) -> Option<&'a str> {
+        let f = if outermost {
+            self.outermost_fn(stack)
         } else {
-            Vec::new()
+            self.innermost_fn(stack)
         };
-        for i in 0..n {
-            let (first, last) = ends[tree.locations()[i] as usize];
-            let parent = tree.parents()[i].index();
-            innermost.push(first.or_else(|| parent.and_then(|p| innermost[p])));
-            outermost.push(parent.and_then(|p| outermost[p]).or(last));
-        }
-        StackKeys {
-            p,
-            innermost,
-            outermost,
-        }
+        f.map(|f| &*self.p.functions[f as usize].name)
     }
 
     /// The innermost location's innermost line, `name file:line`, and its
@@ -376,9 +386,9 @@ pub(crate) fn values_by_key(
     key: &GrowthKey,
     classifier: &Classifier,
     keys: &mut KeyInterner,
-) -> HashMap<u32, i64> {
-    let mut out: HashMap<u32, i64> = HashMap::new();
-    let add = |out: &mut HashMap<u32, i64>, id: u32, v: i64| {
+) -> InputMap<u32, i64> {
+    let mut out: InputMap<u32, i64> = InputMap::default();
+    let add = |out: &mut InputMap<u32, i64>, id: u32, v: i64| {
         let e = out.entry(id).or_default();
         *e = e.wrapping_add(v);
     };
@@ -411,7 +421,8 @@ pub(crate) fn values_by_key(
     // size): sum the samples per stack first, then find each stack's key
     // once.
     let with_size = matches!(key, GrowthKey::Kind);
-    let mut per_stack: InputMap<(StackId, Option<i64>), i64> = InputMap::default();
+    let mut per_stack: InputMap<(StackId, Option<i64>), i64> =
+        InputMap::with_capacity_and_hasher(p.samples.len(), Default::default());
     for s in &p.samples {
         let v = s.values[si];
         if v == 0 {
@@ -426,7 +437,13 @@ pub(crate) fn values_by_key(
         *e = e.wrapping_add(v);
     }
     let names = matches!(key, GrowthKey::Function | GrowthKey::Root);
-    let sk = StackKeys::new(p, names);
+    let sk = StackKeys::new(p);
+    // Each function's key id, found once per function.
+    let mut fn_key: Vec<u32> = if names {
+        vec![u32::MAX; p.functions.len()]
+    } else {
+        Vec::new()
+    };
     // Whole paths: each stack node's path-tree node, from its caller's.
     // Whole paths: each stack node's path hash, from its caller's; `None`
     // while the path has no named frame.
@@ -457,7 +474,10 @@ pub(crate) fn values_by_key(
                 NONE => {}
                 MANY => {
                     for ln in p.locations[l].lines.iter().rev() {
-                        h = Some(path_hash_push(h.unwrap_or(seed), fword[ln.function as usize]));
+                        h = Some(path_hash_push(
+                            h.unwrap_or(seed),
+                            fword[ln.function as usize],
+                        ));
                     }
                 }
                 w => h = Some(path_hash_push(h.unwrap_or(seed), w)),
@@ -505,13 +525,23 @@ pub(crate) fn values_by_key(
     let mut words: Vec<u32> = Vec::new();
     for ((stack, size), v) in order {
         match key {
-            GrowthKey::Function => {
-                let name = stack.index().and_then(|i| sk.innermost[i]);
-                add(&mut out, keys.text_id(name.unwrap_or("<unknown>")), v);
-            }
-            GrowthKey::Root => {
-                let name = stack.index().and_then(|i| sk.outermost[i]);
-                add(&mut out, keys.text_id(name.unwrap_or("<unknown>")), v);
+            GrowthKey::Function | GrowthKey::Root => {
+                let f = if matches!(key, GrowthKey::Root) {
+                    sk.outermost_fn(stack)
+                } else {
+                    sk.innermost_fn(stack)
+                };
+                let id = match f {
+                    Some(f) => {
+                        let k = &mut fn_key[f as usize];
+                        if *k == u32::MAX {
+                            *k = keys.text_id(&p.functions[f as usize].name);
+                        }
+                        *k
+                    }
+                    None => keys.text_id("<unknown>"),
+                };
+                add(&mut out, id, v);
             }
             GrowthKey::FunctionCum => {
                 let mut st = sk.names(stack);
@@ -590,7 +620,7 @@ pub(crate) fn values_by_key(
 
 /// One worker's run of [`growth`]: values per key id at each snapshot,
 /// and the text of each id.
-type RankedRun = (Vec<HashMap<u32, i64>>, Vec<String>);
+type RankedRun = (Vec<InputMap<u32, i64>>, Vec<String>);
 
 /// Fewest snapshots worth a worker thread of [`growth`].
 const MIN_SNAPSHOTS_PER_WORKER: usize = 16;
@@ -665,7 +695,7 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
     // first's by key text.
     let rank = |range: std::ops::Range<usize>| {
         let mut keys = KeyInterner::default();
-        let per: Vec<HashMap<u32, i64>> = range
+        let per: Vec<InputMap<u32, i64>> = range
             .map(|i| {
                 values_by_key(
                     &snapshots[i].profile,
@@ -698,31 +728,43 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
                 .collect()
         })
     };
-    let mut parts = parts.into_iter();
-    let (mut per, mut names) = parts.next().expect("at least one part");
-    let mut global: HashMap<String, u32> = names
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.clone(), i as u32))
-        .collect();
-    for (maps, local) in parts {
-        let ids: Vec<u32> = local
-            .into_iter()
-            .map(|k| {
-                *global.entry(k).or_insert_with_key(|k| {
-                    names.push(k.clone());
-                    names.len() as u32 - 1
-                })
-            })
-            .collect();
-        per.extend(maps.into_iter().map(|m| {
-            let mut out: HashMap<u32, i64> = HashMap::with_capacity(m.len());
-            for (id, v) in m {
-                let e = out.entry(ids[id as usize]).or_default();
-                *e = e.wrapping_add(v);
+    // Each key's value at every snapshot, scattered from the runs' maps
+    // (a later run's ids mapped to the first's by key text).
+    let n = snapshots.len();
+    let mut names: Vec<String> = Vec::new();
+    let mut global: HashMap<String, u32> = HashMap::new();
+    let mut columns: Vec<Option<Vec<i64>>> = Vec::new();
+    let mut at = 0;
+    for (k, (maps, local)) in parts.into_iter().enumerate() {
+        let ids: Vec<u32> = if k == 0 {
+            names = local;
+            if workers > 1 {
+                global = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.clone(), i as u32))
+                    .collect();
             }
-            out
-        }));
+            (0..names.len() as u32).collect()
+        } else {
+            local
+                .into_iter()
+                .map(|k| {
+                    *global.entry(k).or_insert_with_key(|k| {
+                        names.push(k.clone());
+                        names.len() as u32 - 1
+                    })
+                })
+                .collect()
+        };
+        columns.resize(names.len(), None);
+        for m in maps {
+            for (id, v) in m {
+                let col = columns[ids[id as usize] as usize].get_or_insert_with(|| vec![0; n]);
+                col[at] = col[at].wrapping_add(v);
+            }
+            at += 1;
+        }
     }
     drop(global);
     let totals: Vec<i64> = snapshots
@@ -745,19 +787,15 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
         .map(|&t| (t - t0) as f64 / 60_000.0)
         .collect();
 
-    let mut key_ids: Vec<u32> = per.iter().flat_map(|m| m.keys().copied()).collect();
-    key_ids.sort_unstable();
-    key_ids.dedup();
+    let mut key_ids: Vec<u32> = (0..columns.len() as u32)
+        .filter(|&id| columns[id as usize].is_some())
+        .collect();
     key_ids.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
-    let n = snapshots.len();
     let mut rows: Vec<GrowthRow> = key_ids
         .into_iter()
         .map(|id| {
             let k = &names[id as usize];
-            let values: Vec<i64> = per
-                .iter()
-                .map(|m| m.get(&id).copied().unwrap_or(0))
-                .collect();
+            let values: Vec<i64> = columns[id as usize].take().unwrap_or_default();
             let delta = values[n - 1] - values[0];
             let pts: Vec<(f64, f64)> = xs
                 .iter()

@@ -163,19 +163,10 @@ pub fn owner_side(key: &GrowthKey) -> Option<bool> {
 /// those whose innermost is); every other sample's values are zero. Its
 /// call tree, flame graph or widening path are then the owner's alone.
 pub fn owner_samples(p: &Profile, outermost: bool, owner: &str) -> Profile {
-    let keys = StackKeys::new(p, true);
+    let keys = StackKeys::new(p);
     let mut q = p.clone();
-    for (i, id) in p.samples.stack_ids().iter().enumerate() {
-        let name = id
-            .index()
-            .and_then(|i| {
-                if outermost {
-                    keys.outermost[i]
-                } else {
-                    keys.innermost[i]
-                }
-            })
-            .unwrap_or("<unknown>");
+    for (i, &id) in p.samples.stack_ids().iter().enumerate() {
+        let name = keys.end_name(id, outermost).unwrap_or("<unknown>");
         if name != owner {
             q.samples.values_mut(i).fill(0);
         }
