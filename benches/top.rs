@@ -350,18 +350,13 @@ fn bench_base(base: &Path, src: &Path, runs: usize, go: Option<&Path>) {
 /// Growth ranking over the given snapshot files (loaded as one series).
 fn bench_growth(files: &[PathBuf], runs: usize, go: Option<&Path>) {
     // The way `heapframe growth FILES` loads them: on all cores, heap
-    // snapshots only.
-    let t = Instant::now();
-    let bundle = Bundle::from_paths_only(
-        &files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>(),
-        &Load::only(SnapshotKind::Heap),
-    )
-    .unwrap();
+    // snapshots only; the median of up to three loads (the first after a
+    // build can read evicted files from disk).
+    let paths: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let read = || Bundle::from_paths_only(&paths, &Load::only(SnapshotKind::Heap)).unwrap();
+    let load = time(runs.clamp(1, 3), read);
+    let bundle = read();
     let snaps: &[Snapshot] = bundle.snapshots(SnapshotKind::Heap);
-    let load = t.elapsed();
     let samples: usize = snaps.iter().map(|s| s.profile.samples.len()).sum();
     println!(
         "\ngrowth over {} snapshots ({} samples in all, from {})",
