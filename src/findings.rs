@@ -323,8 +323,13 @@ pub fn verdict_of(
     };
     let heap_times: Vec<i64> = bundle.heap.iter().map(|s| s.time_ms).collect();
     let snaps = &bundle.heap[alive(&heap_times)..];
-    let mut owners = Vec::new();
-    if snaps.len() >= 2 {
+    // Snapshots that cannot be ranked (of another sample type, say) leave
+    // the verdict to the rest of the evidence, and it says why.
+    let owners = || -> Result<Vec<OwnerGrowth>> {
+        let mut owners = Vec::new();
+        if snaps.len() < 2 {
+            return Ok(owners);
+        }
         let computed;
         let bytes = match table {
             Some(t) if snaps.len() == bundle.heap.len() => t,
@@ -350,16 +355,22 @@ pub fn verdict_of(
             )?;
             owners.extend(OwnerGrowth::of(&objects, t));
         }
-    }
+        Ok(owners)
+    };
+    let (owners, unranked) = match owners() {
+        Ok(o) => (o, None),
+        Err(e) => (Vec::new(), Some(format!("heap snapshots not judged: {e}"))),
+    };
     let counts: Vec<(i64, i64)> = {
         let times: Vec<i64> = goroutines.counts.iter().map(|c| c.0).collect();
         goroutines.counts[alive(&times)..].to_vec()
     };
-    Ok(verdict::combine(
-        metrics,
-        &owners,
-        GoroutineGrowth::of(&counts, t),
-    ))
+    let mut v = verdict::combine(metrics, &owners, GoroutineGrowth::of(&counts, t));
+    if let Some(why) = unranked {
+        let at = v.reasons.len() - 1;
+        v.reasons.insert(at, why);
+    }
+    Ok(v)
 }
 
 /// What a growth table concludes: which key grew most, with its numbers.

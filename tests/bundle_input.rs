@@ -439,6 +439,34 @@ fn growth_errors_name_the_snapshot_that_differs() {
     );
 }
 
+/// Heap snapshots that cannot be ranked leave the verdict to the metrics,
+/// and the verdict says which snapshot and why.
+#[test]
+fn a_verdict_survives_snapshots_it_cannot_rank_and_names_them() {
+    let (_cleanup, dir) = mapcache_copy("verdict-unranked");
+    let mut b = Bundle::open(&dir).unwrap();
+    let mut cpu = b.heap[0].clone();
+    cpu.path = dir.join("heap/000.pb.gz");
+    cpu.profile = heapframe::Profile::from_path(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/conformance/profiles/pprof.large.cpu.pb.gz"),
+    )
+    .unwrap();
+    b.heap.insert(0, cpu);
+    let g = heapframe::evidence::goroutines::goroutine_check(&b).unwrap();
+    let opts = heapframe::findings::FindingsOptions::default();
+    let v = heapframe::findings::verdict_of(&b, None, &g, &opts).unwrap();
+    assert_eq!(v.verdict, Verdict::Leak, "{:?}", v.reasons);
+    assert!(v.owner.is_none());
+    let why = v
+        .reasons
+        .iter()
+        .find(|r| r.starts_with("heap snapshots not judged: "))
+        .unwrap_or_else(|| panic!("{:?}", v.reasons));
+    assert!(why.contains("000.pb.gz"), "{why}");
+    assert!(v.reasons.last().unwrap().starts_with("confidence: "));
+}
+
 #[test]
 fn implausible_snapshot_times_do_not_pass_the_checklist() {
     let (_cleanup, dir) = mapcache_copy("times");
