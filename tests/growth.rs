@@ -747,6 +747,43 @@ fn rss_rising_outside_a_flat_heap_is_suspect_and_says_where_to_look() {
     );
 }
 
+/// Without RSS, the runtime/metrics total stands in for it, else
+/// `go_memstats_sys_bytes`, which does not see mmap'd memory: the verdict
+/// says which it read.
+#[test]
+fn memory_outside_the_heap_without_rss_reads_the_runtime_totals() {
+    let mut b = bundle("offheap");
+    for s in &mut b.metrics.samples {
+        if s.metric == "process_resident_memory_bytes" {
+            s.metric = "go_memory_classes_total_bytes".into();
+        }
+    }
+    let v = verdict(&b);
+    assert_eq!(v.verdict, Verdict::Suspect, "{:?}", v.reasons);
+    assert!(v.outside_heap);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.starts_with("but go_memory_classes_total_bytes keeps rising after GC")),
+        "{:?}",
+        v.reasons
+    );
+    // Only go_memstats_sys_bytes: it stays flat while the mmap'd arena
+    // grows, so the metrics cannot see this leak; they show the line.
+    b.metrics
+        .samples
+        .retain(|s| s.metric != "go_memory_classes_total_bytes");
+    let v = verdict(&b);
+    assert!(!v.outside_heap, "{:?}", v.reasons);
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.starts_with("go_memstats_sys_bytes: floor after GC")),
+        "{:?}",
+        v.reasons
+    );
+}
+
 #[test]
 fn a_slow_steady_heap_floor_is_not_waved_away() {
     let v = verdict(&bundle("slowleak"));

@@ -83,6 +83,10 @@ pub mod names {
     /// Bytes the Go runtime obtained from the system (heap, stacks and its
     /// own structures; not cgo or foreign mmap).
     pub const SYS: &str = "go_memstats_sys_bytes";
+    /// All memory mapped by the Go runtime, from `runtime/metrics`
+    /// (`/memory/classes/total:bytes`; client_golang exports it when its
+    /// Go collector reads runtime/metrics).
+    pub const MEMORY_TOTAL: &str = "go_memory_classes_total_bytes";
     /// Bytes of goroutine stacks.
     pub const STACK_INUSE: &str = "go_memstats_stack_inuse_bytes";
     /// Heap bytes in idle spans.

@@ -468,11 +468,13 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
             l.metric, l.early_rate, l.late_rate, l.change_pct
         ));
     }
-    // Memory outside the Go heap: RSS, else what the runtime took from the
-    // system (which misses cgo and foreign mmap).
+    // Memory outside the Go heap: RSS, else the runtime/metrics total,
+    // else what the runtime took from the system (both miss cgo and
+    // foreign mmap).
     let outside = v
         .rss
         .clone()
+        .or_else(|| trend(names::MEMORY_TOTAL))
         .or_else(|| trend(names::SYS))
         .filter(|r| r.is_finite() && r.points >= t.min_points);
     if let Some(r) = &outside {

@@ -185,6 +185,7 @@ impl Server {
             names::GOROUTINES,
             names::GC_COUNT,
             names::SYS,
+            names::MEMORY_TOTAL,
             names::STACK_INUSE,
             names::HEAP_IDLE,
             names::HEAP_RELEASED,
