@@ -375,21 +375,35 @@ pub fn verdict_of(
 
 /// What a growth table concludes: which key grew most, with its numbers.
 pub fn growth_sentences(table: &GrowthTable) -> Vec<Sentence> {
-    table
-        .top_grower()
-        .map(|top| {
-            Sentence::default()
-                .text("Heap: ")
-                .code(top.key.clone())
-                .text(format!(
-                    " grew most ({}, {:.0}% of the growth, R² {:.2})",
-                    table.format(top.delta),
-                    top.share * 100.0,
-                    top.r2
-                ))
-        })
-        .into_iter()
-        .collect()
+    let Some(top) = table.top_grower() else {
+        return Vec::new();
+    };
+    let numbers = format!(
+        "{}, {:.0}% of the growth, R² {:.2}",
+        table.format(top.delta),
+        top.share * 100.0,
+        top.r2
+    );
+    // The table ranks steady growth first: when a less steady key grew
+    // more, say both rather than call the first the largest.
+    let larger = table
+        .rows
+        .iter()
+        .filter(|r| r.delta > top.delta)
+        .max_by_key(|r| r.delta);
+    let s = Sentence::default().text("Heap: ").code(top.key.clone());
+    vec![match larger {
+        None => s.text(format!(" grew most ({numbers})")),
+        Some(l) => s
+            .text(format!(" grows most steadily ({numbers}); "))
+            .code(l.key.clone())
+            .text(format!(
+                " grew more ({}, R² {:.2}{}) but less steadily",
+                table.format(l.delta),
+                l.r2,
+                if l.plateau { ", flattening out" } else { "" }
+            )),
+    }]
 }
 
 /// What a widening path concludes: where growth concentrates, and the

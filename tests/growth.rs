@@ -662,6 +662,13 @@ fn culprit_follows_steady_growth_not_the_largest_delta() {
         text.contains("Growth ranked first: main.(*sessionStore).Add grows steadily"),
         "{text}"
     );
+    // Ranked first is not called the largest: the cache grew more.
+    assert!(
+        text.contains(
+            "Heap: main.(*sessionStore).Add grows most steadily (3.17MB, 25% of the growth, R² 0.98); bytes.Clone grew more (4.54MB"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("Code to read first: main.(*sessionStore).Add"),
         "{text}"
