@@ -316,32 +316,30 @@ impl<'a> StackKeys<'a> {
         StackKeys { p }
     }
 
+    /// The function indices of `stack`'s frames, innermost first (inlined
+    /// frames count; locations without lines have none).
+    fn function_ids(&self, stack: StackId) -> impl Iterator<Item = u32> + 'a {
+        let p = self.p;
+        let tree = p.samples.tree();
+        std::iter::successors(stack.index(), move |&i| tree.parents()[i].index()).flat_map(
+            move |i| {
+                p.locations[tree.locations()[i] as usize]
+                    .lines
+                    .iter()
+                    .map(|ln| ln.function)
+            },
+        )
+    }
+
     /// The index of the innermost function of `stack` (`None`: no named
     /// frame).
     fn innermost_fn(&self, stack: StackId) -> Option<u32> {
-        let tree = self.p.samples.tree();
-        let mut node = stack;
-        while let Some(i) = node.index() {
-            if let Some(ln) = self.p.locations[tree.locations()[i] as usize].lines.first() {
-                return Some(ln.function);
-            }
-            node = tree.parents()[i];
-        }
-        None
+        self.function_ids(stack).next()
     }
 
     /// The index of the outermost function of `stack`.
     fn outermost_fn(&self, stack: StackId) -> Option<u32> {
-        let tree = self.p.samples.tree();
-        let mut node = stack;
-        let mut found = None;
-        while let Some(i) = node.index() {
-            if let Some(ln) = self.p.locations[tree.locations()[i] as usize].lines.last() {
-                found = Some(ln.function);
-            }
-            node = tree.parents()[i];
-        }
-        found
+        self.function_ids(stack).last()
     }
 
     /// The name of the innermost (else the outermost) function of `stack`.
@@ -374,8 +372,10 @@ impl<'a> StackKeys<'a> {
 
     /// Function names of `stack`, innermost first.
     fn names(&self, stack: StackId) -> Vec<&'a str> {
-        let st = self.p.samples.tree().stack(stack);
-        self.p.frames(st).map(|f| &*f.function.name).collect()
+        let p = self.p;
+        self.function_ids(stack)
+            .map(|f| &*p.functions[f as usize].name)
+            .collect()
     }
 }
 
@@ -444,7 +444,6 @@ pub(crate) fn values_by_key(
     } else {
         Vec::new()
     };
-    // Whole paths: each stack node's path-tree node, from its caller's.
     // Whole paths: each stack node's path hash, from its caller's; `None`
     // while the path has no named frame.
     let fword: Vec<u32>;
@@ -556,16 +555,8 @@ pub(crate) fn values_by_key(
             GrowthKey::Path(None) => {
                 let id = match stack.index().and_then(|i| path_hash[i]) {
                     Some(h) => keys.full_path_id(h, || {
-                        // Innermost first, then root first.
-                        let tree = p.samples.tree();
-                        let mut words = Vec::new();
-                        let mut node = stack;
-                        while let Some(i) = node.index() {
-                            for ln in &p.locations[tree.locations()[i] as usize].lines {
-                                words.push(fword[ln.function as usize]);
-                            }
-                            node = tree.parents()[i];
-                        }
+                        let mut words: Vec<u32> =
+                            sk.function_ids(stack).map(|f| fword[f as usize]).collect();
                         words.reverse();
                         words
                     }),
@@ -593,17 +584,7 @@ pub(crate) fn values_by_key(
             GrowthKey::Kind => match &kind_masks {
                 Some(fm) => {
                     masks.clear();
-                    let tree = p.samples.tree();
-                    let mut node = stack;
-                    'frames: while let Some(i) = node.index() {
-                        for ln in &p.locations[tree.locations()[i] as usize].lines {
-                            if masks.len() == depth {
-                                break 'frames;
-                            }
-                            masks.push(fm[ln.function as usize]);
-                        }
-                        node = tree.parents()[i];
-                    }
+                    masks.extend(sk.function_ids(stack).take(depth).map(|f| fm[f as usize]));
                     let rule = classifier.classify_masks(&masks, size);
                     add(&mut out, kind_ids[rule.unwrap_or(kind_ids.len() - 1)], v);
                 }
