@@ -70,3 +70,27 @@ pub fn worker_threads() -> usize {
         _ => cores,
     }
 }
+
+/// `f` on `parts` consecutive ranges of `0..n` (the `k`th is
+/// `k*n/parts..(k+1)*n/parts`), one thread each, or on this thread for one
+/// part; results in range order, and a part's panic goes on in the caller.
+pub(crate) fn on_ranges<T: Send>(
+    n: usize,
+    parts: usize,
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let parts = parts.max(1);
+    if parts == 1 {
+        return vec![f(0..n)];
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..parts)
+            .map(|k| scope.spawn(move || f(k * n / parts..(k + 1) * n / parts)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}

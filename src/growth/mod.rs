@@ -692,23 +692,7 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
     let workers = threads
         .min(snapshots.len() / MIN_SNAPSHOTS_PER_WORKER)
         .max(1);
-    let parts: Vec<RankedRun> = if workers == 1 {
-        vec![rank(0..snapshots.len())]
-    } else {
-        let n = snapshots.len();
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|w| {
-                    let range = n * w / workers..n * (w + 1) / workers;
-                    scope.spawn(move || rank(range))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a growth worker panicked"))
-                .collect()
-        })
-    };
+    let parts: Vec<RankedRun> = crate::defaults::on_ranges(snapshots.len(), workers, rank);
     // Each key's value at every snapshot, scattered from the runs' maps
     // (a later run's ids mapped to the first's by key text).
     let n = snapshots.len();

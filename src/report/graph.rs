@@ -612,24 +612,8 @@ impl<'a> GraphBuilder<'a> {
     fn build_in(&self, parts: usize, kept: Option<&[bool]>, with_edges: bool) -> Graph {
         let n = self.tree.len();
         let parts = parts.clamp(1, n.max(1));
-        let bounds: Vec<usize> = (0..=parts).map(|k| k * n / parts).collect();
-        let mut walks: Vec<Walk> = if parts == 1 {
-            vec![self.walk(0..n, kept, with_edges)]
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = bounds
-                    .windows(2)
-                    .map(|w| {
-                        let range = w[0]..w[1];
-                        scope.spawn(move || self.walk(range, kept, with_edges))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            })
-        };
+        let mut walks: Vec<Walk> =
+            crate::defaults::on_ranges(n, parts, |range| self.walk(range, kept, with_edges));
         let mut total = walks.swap_remove(0);
         for w in walks {
             for (a, b) in total.flat.iter_mut().zip(&w.flat) {
