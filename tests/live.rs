@@ -402,22 +402,29 @@ const LOGIN_PAGE: &[u8] =
 
 // ------------------------------------------------------------------ tests
 
+/// `heapframe collect` of ten snapshots a second apart from `svc`
+/// (metrics every 200 ms) into `out`, as `service`: its exit status, stdout
+/// and stderr (a minute at most).
+fn collect_ten(svc: &Svc, service: &str, out: &Path) -> (std::process::ExitStatus, String, String) {
+    let child = heapframe()
+        .args(["collect", &svc.url(), "--every", "1s", "--count", "10"])
+        .args(["--metrics-every", "200ms", "--service", service])
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, Duration::from_secs(60))
+}
+
 #[test]
 fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdict_read() {
     let Some(bin) = leakysvc() else { return };
     let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 1000);
     let tmp = scratch("collect");
     let out = tmp.join("incident");
-    let child = heapframe()
-        .args(["collect", &svc.url(), "--every", "1s", "--count", "10"])
-        .args(["--metrics-every", "200ms", "--service", "leakysvc"])
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (st, stdout, stderr) = finish(child, Duration::from_secs(60));
+    let (st, stdout, stderr) = collect_ten(&svc, "leakysvc", &out);
     assert!(st.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("10 heap snapshots written"), "{stdout}");
     assert!(stderr.contains("capture 10/10"), "{stderr}");
@@ -517,16 +524,7 @@ fn scenarios_under_collect_get_their_verdict_and_culprit() {
         let svc = Svc::start(&bin, "127.0.0.1:0", scenario, rps);
         std::thread::sleep(settle);
         let out = tmp.join(scenario);
-        let child = heapframe()
-            .args(["collect", &svc.url(), "--every", "1s", "--count", "10"])
-            .args(["--metrics-every", "200ms", "--service", scenario])
-            .arg("--out")
-            .arg(&out)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (st, _, stderr) = finish(child, Duration::from_secs(60));
+        let (st, _, stderr) = collect_ten(&svc, scenario, &out);
         assert!(st.success(), "{scenario}: {stderr}");
         let b = Bundle::open(&out).unwrap();
         let f = Findings::of(&b, &opts).unwrap();

@@ -195,11 +195,8 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         }
         // The steady owner's own growth, when the largest growth is
         // elsewhere: the emphasis follows the ranking.
-        if let Some((h, focus)) = findings
-            .heap
-            .as_ref()
-            .filter(|h| h.largest.is_some())
-            .and_then(|h| Some((h, h.widening.focus.as_ref()?)))
+        if let Some(h) = findings.heap.as_ref().filter(|h| h.largest.is_some())
+            && let Some(focus) = &h.widening.focus
             && let Some(outermost) = crate::growth::owner_side(&h.table.key)
         {
             let only = |p| crate::growth::owner_samples(p, outermost, focus);
