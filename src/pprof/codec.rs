@@ -49,11 +49,7 @@ pub fn uncompressed<'a>(
     }
     // A gzip member ends with its uncompressed size modulo 2^32 (ISIZE):
     // a good first guess for the buffer, never trusted beyond the limit.
-    let isize_hint = data
-        .len()
-        .checked_sub(4)
-        .map(|i| u32::from_le_bytes(data[i..].try_into().expect("4 bytes")) as usize)
-        .unwrap_or(0);
+    let isize_hint = gzip_size_hint(data);
     let guess = if isize_hint >= data.len() {
         isize_hint.saturating_add(1)
     } else {
@@ -81,13 +77,142 @@ pub fn checked_raw<'a>(
         return Err(ProfileError::Empty);
     }
     let raw = uncompressed(data, opts)?;
+    check_decompressed(&raw)?;
+    Ok(raw)
+}
+
+/// The checks of [`checked_raw`] that look at the decompressed bytes.
+pub fn check_decompressed(raw: &[u8]) -> Result<(), ProfileError> {
     if raw.is_empty() {
         return Err(ProfileError::Empty);
     }
-    if looks_like_legacy_text(&raw) {
+    if looks_like_legacy_text(raw) {
         return Err(ProfileError::LegacyText);
     }
-    Ok(raw)
+    Ok(())
+}
+
+/// The decompressed size from which [`gunzip_streamed`] decompresses on a
+/// second thread: below it the thread costs more than it saves.
+pub const STREAM_FROM_BYTES: usize = 4 << 20;
+
+/// How much [`gunzip_streamed`] decompresses per read.
+const STREAM_CHUNK: usize = 256 << 10;
+
+/// The uncompressed size a gzip member's trailer gives (ISIZE, modulo
+/// 2^32): a hint only, since a file may hold several members or lie.
+fn gzip_size_hint(data: &[u8]) -> usize {
+    data.len()
+        .checked_sub(4)
+        .map(|i| u32::from_le_bytes(data[i..].try_into().expect("4 bytes")) as usize)
+        .unwrap_or(0)
+}
+
+/// The pieces of a profile [`gunzip_streamed`] hands to its reader, in
+/// order, as they are decompressed; each piece ends where a top-level field
+/// ends, except perhaps the last.
+pub struct Pieces<'s> {
+    rx: std::sync::mpsc::Receiver<&'s [u8]>,
+    size: usize,
+}
+
+impl Pieces<'_> {
+    /// The decompressed size the gzip trailer gives (the pieces add up to
+    /// at most this much).
+    pub fn size_hint_bytes(&self) -> usize {
+        self.size
+    }
+}
+
+impl<'s> Iterator for Pieces<'s> {
+    type Item = &'s [u8];
+
+    fn next(&mut self) -> Option<&'s [u8]> {
+        self.rx.recv().ok()
+    }
+}
+
+/// Decompresses the gzip profile `data` on a second thread while `read`
+/// reads the decompressed bytes on this one, in [`Pieces`] that hold whole
+/// top-level fields (the samples, which Go writes first, can be read while
+/// the rest is still being decompressed). Returns all the decompressed
+/// bytes and what `read` made of them.
+///
+/// `None` when the data is not streamed and should be read the usual way
+/// ([`checked_raw`]), which also says what is wrong with it: not gzip,
+/// smaller than [`STREAM_FROM_BYTES`], a trailer size over the bound of
+/// `opts`, bad compressed data, or more bytes than the trailer said (the
+/// buffer is sized from the trailer and never grows). A `read` that stops
+/// early loses nothing: decompression goes on to the end.
+pub fn gunzip_streamed<T>(
+    data: &[u8],
+    opts: &ReadOptions,
+    read: impl for<'s> FnOnce(Pieces<'s>) -> T,
+) -> Option<(Vec<u8>, T)> {
+    if !is_gzip(data) {
+        return None;
+    }
+    let hint = gzip_size_hint(data);
+    if hint < STREAM_FROM_BYTES || hint as u64 > opts.max_decompressed_bytes {
+        return None;
+    }
+    // One byte more than the trailer says: filling it means the trailer
+    // was wrong.
+    let mut buf = vec![0u8; hint + 1];
+    let (total, made) = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+        let out = &mut buf[..];
+        let inflater = s.spawn(move || inflate_in_pieces(data, out, tx));
+        let made = read(Pieces { rx, size: hint });
+        (inflater.join().ok().flatten(), made)
+    });
+    let total = total.filter(|&n| n <= hint)?;
+    buf.truncate(total);
+    Some((buf, made))
+}
+
+/// Decompresses `data` into `out`, sending each stretch of whole top-level
+/// fields to `tx` as soon as it is complete. The total size, or `None` for
+/// bad data or a stream longer than `out`.
+fn inflate_in_pieces<'s>(
+    data: &[u8],
+    mut out: &'s mut [u8],
+    tx: std::sync::mpsc::SyncSender<&'s [u8]>,
+) -> Option<usize> {
+    let mut decoder = flate2::read::MultiGzDecoder::new(data);
+    // `out[..filled]` is decompressed and not sent yet; its first
+    // `whole` bytes are whole fields.
+    let (mut filled, mut whole, mut total) = (0usize, 0usize, 0usize);
+    let mut reading = true;
+    loop {
+        if filled == out.len() {
+            return None;
+        }
+        let end = (filled + STREAM_CHUNK).min(out.len());
+        let n = match decoder.read(&mut out[filled..end]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        filled += n;
+        total += n;
+        if !reading {
+            continue;
+        }
+        whole = super::wire::whole_fields_end(&out[..filled], whole);
+        if whole >= STREAM_CHUNK / 4 {
+            let (piece, rest) = std::mem::take(&mut out).split_at_mut(whole);
+            out = rest;
+            filled -= whole;
+            whole = 0;
+            reading = tx.send(&*piece).is_ok();
+        }
+    }
+    if filled > 0 && reading {
+        let _ = tx.send(&out[..filled]);
+    }
+    Some(total)
 }
 
 /// Decodes a profile from gzip-compressed or raw protobuf bytes into the

@@ -109,6 +109,62 @@ fn try_split(raw: &[u8], frames_aside: bool) -> Option<Split<'_>> {
     Some(out)
 }
 
+/// Where the top-level fields that are whole in `buf[from..]` end: the
+/// offset just after the last field that is complete there (`from` when
+/// none is). Stops at anything [`split`] would not read (a bad key, a
+/// group): what follows is then never whole, and the reader that needs it
+/// reads the complete buffer instead.
+pub fn whole_fields_end(buf: &[u8], from: usize) -> usize {
+    let mut r = Cursor { buf, pos: from };
+    let mut end = from;
+    while !r.done() {
+        let Some(key) = r.key() else { break };
+        if key >> 3 == 0 || r.skip(key & 7).is_none() {
+            break;
+        }
+        end = r.pos;
+    }
+    end
+}
+
+/// One top-level field of a profile, as [`top_fields`] yields it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopField<'a> {
+    /// The field number.
+    pub field: u64,
+    /// Its payload when length-delimited (wire type 2), else `None`.
+    pub bytes: Option<&'a [u8]>,
+}
+
+/// The top-level fields of `buf`, in order; an item is `None` where the
+/// bytes stop being fields [`split`] reads (and nothing follows it).
+pub fn top_fields(buf: &[u8]) -> impl Iterator<Item = Option<TopField<'_>>> {
+    let mut r = Cursor { buf, pos: 0 };
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || r.done() {
+            return None;
+        }
+        let field = (|| {
+            let key = r.key()?;
+            let (field, wire) = (key >> 3, key & 7);
+            if field == 0 {
+                return None;
+            }
+            if wire == 2 {
+                return Some(TopField {
+                    field,
+                    bytes: Some(r.bytes()?),
+                });
+            }
+            r.skip(wire)?;
+            Some(TopField { field, bytes: None })
+        })();
+        failed = field.is_none();
+        Some(field)
+    })
+}
+
 /// A `Function` message's fields (string fields as string-table indices).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RawFunction {

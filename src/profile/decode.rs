@@ -11,18 +11,42 @@ impl Profile {
     /// reader ([`pprof::wire`]); what that reader leaves to prost is decoded
     /// with prost.
     pub(super) fn from_wire(data: &[u8], opts: &ReadOptions) -> Result<Profile, ProfileError> {
-        let raw = pprof::checked_raw(data, opts)?;
-        let Some(split) = pprof::wire::split(&raw) else {
-            return Self::from_proto(&pprof::decode_raw(&raw)?);
+        // Large gzip profiles: their samples are read while the rest is
+        // still being decompressed.
+        if let Some((raw, streamed)) = pprof::gunzip_streamed(data, opts, StreamedSamples::read) {
+            return Self::from_raw(&raw, streamed);
+        }
+        Self::from_raw(&pprof::checked_raw(data, opts)?, None)
+    }
+
+    /// Decodes decompressed bytes; `streamed` holds their samples when they
+    /// were read while decompressing (used only when they agree with the
+    /// whole bytes, which are read again otherwise).
+    fn from_raw(raw: &[u8], streamed: Option<StreamedSamples>) -> Result<Profile, ProfileError> {
+        pprof::check_decompressed(raw)?;
+        let Some(split) = pprof::wire::split(raw) else {
+            return Self::from_proto(&pprof::decode_raw(raw)?);
         };
         if split.time_fields > 1 {
             return Err(ProfileError::Concatenated);
         }
-        let input = SampleInput::Encoded(&split.samples);
-        match Self::from_parts(&split.rest, &split.strings, input) {
+        let encoded = SampleInput::Encoded(&split.samples);
+        let first = match streamed {
+            Some(s) if s.count == split.samples.len() => SampleInput::Streamed(Box::new(s)),
+            _ => encoded,
+        };
+        let mut result = Self::from_parts(&split.rest, &split.strings, first);
+        if let Err(Stop::Redo) = result {
+            result = Self::from_parts(
+                &split.rest,
+                &split.strings,
+                SampleInput::Encoded(&split.samples),
+            );
+        }
+        match result {
             Ok(p) => Ok(p),
             Err(Stop::Invalid(e)) => Err(e),
-            Err(Stop::Prost) => Self::from_proto(&pprof::decode_raw(&raw)?),
+            Err(Stop::Prost | Stop::Redo) => Self::from_proto(&pprof::decode_raw(raw)?),
         }
     }
 
@@ -133,6 +157,7 @@ impl Profile {
         let samples = match input {
             SampleInput::Decoded(list) => resolver.decoded(list)?,
             SampleInput::Encoded(list) => resolver.encoded(list)?,
+            SampleInput::Streamed(streamed) => resolver.streamed(*streamed)?,
         };
 
         let period_type = match &m.period_type {
@@ -171,6 +196,9 @@ impl Profile {
 pub(super) enum Stop {
     Invalid(ProfileError),
     Prost,
+    /// Samples read while decompressing did not resolve: read them again
+    /// from the whole bytes (which then say what is wrong).
+    Redo,
 }
 
 impl From<ProfileError> for Stop {
@@ -184,7 +212,7 @@ impl Stop {
     pub(super) fn into_error(self) -> ProfileError {
         match self {
             Stop::Invalid(e) => e,
-            Stop::Prost => {
+            Stop::Prost | Stop::Redo => {
                 ProfileError::Decode("the direct reader stopped on decoded input".into())
             }
         }
@@ -197,6 +225,121 @@ pub(super) enum SampleInput<'a> {
     Decoded(&'a [proto::Sample]),
     /// Encoded `Sample` messages, read directly.
     Encoded(&'a [&'a [u8]]),
+    /// Samples read while the profile was being decompressed, their ids
+    /// and labels not resolved yet.
+    Streamed(Box<StreamedSamples>),
+}
+
+/// Samples read from the pieces of a profile while it is decompressed
+/// ([`pprof::gunzip_streamed`]), before the locations and strings they
+/// refer to, which come after them: their stacks hold location ids, their
+/// label sets are numbered wire label lists. [`SampleResolver::streamed`]
+/// resolves them into what [`SampleResolver::encoded`] makes of the same
+/// bytes.
+pub(super) struct StreamedSamples {
+    /// Stacks of location ids, values, and label sets numbered from 1 in
+    /// `label_lists` (0: no labels).
+    samples: Samples,
+    label_lists: Vec<Vec<proto::Label>>,
+    /// How many samples and sample types were read.
+    count: usize,
+    sample_types: usize,
+}
+
+impl StreamedSamples {
+    /// Reads the samples of `pieces`; `None` when they are not what this
+    /// reader reads in one pass (a sample type after a sample, bad bytes,
+    /// an id over 32 bits...): the whole bytes are read the usual way.
+    fn read<'s>(pieces: pprof::Pieces<'s>) -> Option<StreamedSamples> {
+        let mut out = Samples::default();
+        let mut tree = StackTree::default();
+        // Room for what profiles of this size usually hold (a node per few
+        // bytes of samples, a sample per few dozen), so that the columns are
+        // not copied as they grow; untouched room costs no memory.
+        let size = pieces.size_hint_bytes();
+        tree.reserve(size / 8);
+        out.stack.reserve(size / 48);
+        out.label_set.reserve(size / 48);
+        let mut sink = StackSink::new(&RawIds);
+        let mut reader = pprof::wire::SampleReader::default();
+        let mut lists = LabelSets::default();
+        let mut label_lists = Vec::new();
+        let (mut count, mut sample_types) = (0usize, 0usize);
+        for piece in pieces {
+            for field in pprof::wire::top_fields(piece) {
+                let field = field?;
+                match (field.field, field.bytes) {
+                    (1, Some(_)) if count == 0 => sample_types += 1,
+                    (1 | 2, None) | (1, Some(_)) => return None,
+                    (2, Some(buf)) => {
+                        if count == 0 {
+                            out.values.reserve(size / 48 * sample_types);
+                        }
+                        sink.next_sample();
+                        let mut stack = SampleStack {
+                            sink: &mut sink,
+                            tree: &tree,
+                        };
+                        reader.read_with(buf, &mut stack)?;
+                        if sink.dangling.is_some() || reader.values.len() != sample_types {
+                            return None;
+                        }
+                        out.stack.push(sink.finish(&mut tree));
+                        out.values.extend_from_slice(&reader.values);
+                        let set = if reader.labels.is_empty() {
+                            0
+                        } else if let Some(&k) = lists.get(&reader.labels[..]) {
+                            k
+                        } else {
+                            label_lists.push(reader.labels.clone());
+                            let k = u32::try_from(label_lists.len()).ok()?;
+                            lists.insert(reader.labels.clone(), k);
+                            k
+                        };
+                        out.label_set.push(set);
+                        count += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tree.shrink();
+        // A sink makes each new node under the path of the sample before.
+        tree.set_depth_first();
+        out.tree = tree;
+        out.stack.shrink_to_fit();
+        out.values.shrink_to_fit();
+        out.label_set.shrink_to_fit();
+        Some(StreamedSamples {
+            samples: out,
+            label_lists,
+            count,
+            sample_types,
+        })
+    }
+}
+
+/// Resolves location ids to location indices for a [`StackSink`].
+trait Resolve {
+    fn get(&self, id: u64) -> Option<u32>;
+}
+
+impl Resolve for IdIndex {
+    #[inline(always)]
+    fn get(&self, id: u64) -> Option<u32> {
+        IdIndex::get(self, id)
+    }
+}
+
+/// Keeps ids as they are, for stacks read before the locations
+/// ([`StreamedSamples`]); 0 and ids over 32 bits resolve to nothing.
+struct RawIds;
+
+impl Resolve for RawIds {
+    #[inline(always)]
+    fn get(&self, id: u64) -> Option<u32> {
+        u32::try_from(id).ok().filter(|&id| id != 0)
+    }
 }
 
 /// The string table, as shared text: each string is converted once, when
@@ -348,9 +491,9 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
 /// found on the previous sample's path. A sample's new frames become new
 /// nodes under that tail (no lookup), so the tree comes out in depth-first
 /// order.
-struct StackSink<'a, 'b> {
+struct StackSink<'a, 'b, R: Resolve> {
     tail: RunTail<'b>,
-    ix: &'a IdIndex,
+    ix: &'a R,
     /// The locations read for the sample, leaf first, before `shared`.
     head: Vec<u32>,
     /// How many frames at the root end the sample shares with the previous
@@ -362,8 +505,8 @@ struct StackSink<'a, 'b> {
     dangling: Option<u64>,
 }
 
-impl<'a, 'b> StackSink<'a, 'b> {
-    fn new(ix: &'a IdIndex) -> Self {
+impl<'a, 'b, R: Resolve> StackSink<'a, 'b, R> {
+    fn new(ix: &'a R) -> Self {
         StackSink {
             tail: RunTail::default(),
             ix,
@@ -412,12 +555,12 @@ impl<'a, 'b> StackSink<'a, 'b> {
 }
 
 /// A [`StackSink`] with the tree it reads into, for one sample.
-struct SampleStack<'s, 'a, 'b> {
-    sink: &'s mut StackSink<'a, 'b>,
+struct SampleStack<'s, 'a, 'b, R: Resolve> {
+    sink: &'s mut StackSink<'a, 'b, R>,
     tree: &'s StackTree,
 }
 
-impl<'b> pprof::wire::LocationSink<'b> for SampleStack<'_, '_, 'b> {
+impl<'b, R: Resolve> pprof::wire::LocationSink<'b> for SampleStack<'_, '_, 'b, R> {
     #[inline(always)]
     fn push(&mut self, id: u64) {
         self.sink.tail.loose();
@@ -574,8 +717,50 @@ impl SampleResolver<'_> {
             out.label_set.push(set);
         }
         tree.shrink();
+        // A sink makes each new node under the path of the sample before.
+        tree.set_depth_first();
         out.tree = tree;
         Ok(out)
+    }
+}
+
+impl SampleResolver<'_> {
+    /// Resolves samples read while decompressing: their stacks' location
+    /// ids and their label lists. [`Stop::Redo`] for anything that does not
+    /// resolve, so that the whole bytes are read again and the error names
+    /// the sample.
+    fn streamed(&self, streamed: StreamedSamples) -> Result<Samples, Stop> {
+        let StreamedSamples {
+            mut samples,
+            label_lists,
+            sample_types,
+            ..
+        } = streamed;
+        if sample_types != self.want {
+            return Err(Stop::Redo);
+        }
+        samples.width = self.want;
+        samples
+            .tree
+            .map_locations(|id| self.locations.get(u64::from(id)))
+            .ok_or(Stop::Redo)?;
+        let mut sets = Vec::with_capacity(label_lists.len() + 1);
+        sets.push(0);
+        let mut store = Samples::default();
+        for list in &label_lists {
+            let resolved = self.labels(0, list).map_err(|_| Stop::Redo)?;
+            sets.push(if resolved.is_empty() {
+                0
+            } else {
+                store.add_label_set(resolved)
+            });
+        }
+        for k in &mut samples.label_set {
+            *k = sets[*k as usize];
+        }
+        samples.set_start = store.set_start;
+        samples.set_labels = store.set_labels;
+        Ok(samples)
     }
 }
 
@@ -764,6 +949,268 @@ mod tests {
         }
         .push_packed(&bad[2..]);
         assert_eq!(sink.dangling, Some(401));
+    }
+
+    /// A profile of `n` samples with stacks sharing tails, labels from a
+    /// few lists, and a comment that pads it past the size from which
+    /// profiles are streamed.
+    fn streamable(n: usize) -> proto::Profile {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut strings: Vec<Vec<u8>> = ["", "alloc_space", "bytes", "f", "kind", "map", "slice"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        strings.push(vec![b'x'; pprof::STREAM_FROM_BYTES]);
+        let locations = 3000u64;
+        let mut samples = Vec::with_capacity(n);
+        let mut prev: Vec<u64> = Vec::new();
+        for _ in 0..n {
+            let keep = next(prev.len() as u64 + 1) as usize;
+            let mut st = prev[prev.len() - keep..].to_vec();
+            for _ in 0..1 + next(5) {
+                st.insert(0, 1 + next(locations));
+            }
+            let label = match next(4) {
+                0 => vec![],
+                1 => vec![proto::Label {
+                    key: 2,
+                    num: 64,
+                    ..Default::default()
+                }],
+                2 => vec![proto::Label {
+                    key: 4,
+                    str: 5,
+                    ..Default::default()
+                }],
+                _ => vec![proto::Label {
+                    key: 4,
+                    str: 6,
+                    ..Default::default()
+                }],
+            };
+            samples.push(proto::Sample {
+                location_id: st.clone(),
+                value: vec![next(1000) as i64, next(1 << 20) as i64 - 4],
+                label,
+            });
+            prev = st;
+        }
+        proto::Profile {
+            sample_type: vec![
+                proto::ValueType { r#type: 1, unit: 2 },
+                proto::ValueType { r#type: 1, unit: 2 },
+            ],
+            sample: samples,
+            location: (1..=locations)
+                .map(|id| proto::Location {
+                    id,
+                    line: vec![proto::Line {
+                        function_id: 1 + id % 7,
+                        line: id as i64,
+                        column: 0,
+                    }],
+                    ..Default::default()
+                })
+                .collect(),
+            function: (1..=7)
+                .map(|id| proto::Function {
+                    id,
+                    name: 3,
+                    ..Default::default()
+                })
+                .collect(),
+            string_table: strings,
+            comment: vec![7],
+            ..Default::default()
+        }
+    }
+
+    /// Decodes `m` gzipped, streamed, and checks it against the whole-bytes
+    /// reader; returns whether the streamed samples were used.
+    fn decode_both(m: &proto::Profile, what: &str) -> (Result<Profile, ProfileError>, bool) {
+        use prost::Message;
+        let raw = m.encode_to_vec();
+        let gz = gzip(&raw);
+        let opts = ReadOptions::default();
+        let (whole, streamed) =
+            pprof::gunzip_streamed(&gz, &opts, StreamedSamples::read).expect(what);
+        assert_eq!(whole, raw, "{what}: the streamed bytes");
+        let used = streamed.as_ref().is_some_and(|s| s.count == m.sample.len());
+        let got = Profile::from_wire(&gz, &opts);
+        let want = Profile::from_raw(&raw, None);
+        match (&got, &want) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.samples, b.samples, "{what}");
+                assert_eq!(a.samples.tree(), b.samples.tree(), "{what}");
+                assert_eq!(a.locations, b.locations, "{what}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
+            _ => panic!("{what}: streamed {got:?}, whole {want:?}"),
+        }
+        (got, used)
+    }
+
+    #[test]
+    fn streamed_samples_are_the_samples_of_the_whole_bytes() {
+        let m = streamable(60_000);
+        let (p, used) = decode_both(&m, "plain");
+        assert!(used, "the samples were read while decompressing");
+        let p = p.unwrap();
+        assert_eq!(p.samples.len(), 60_000);
+        // Spot checks against the wire message itself.
+        for i in [0, 1, 17, 59_999] {
+            let s = p.samples.get(i);
+            let ids: Vec<u64> = s.stack.iter().map(|l| p.locations[l as usize].id).collect();
+            assert_eq!(ids, m.sample[i].location_id, "sample {i}");
+            assert_eq!(s.values, &m.sample[i].value[..], "sample {i}");
+        }
+
+        // Locations listed in another order than their ids: still resolved.
+        let mut shuffled = m.clone();
+        shuffled.location.reverse();
+        assert!(decode_both(&shuffled, "shuffled locations").1);
+
+        // A sample type after the first sample: not streamed, same profile.
+        let mut late = m.clone();
+        late.sample_type
+            .push(proto::ValueType { r#type: 1, unit: 2 });
+        for s in &mut late.sample {
+            s.value.push(1);
+        }
+        let raw = {
+            use prost::Message;
+            let mut head = proto::Profile {
+                sample_type: late.sample_type[..2].to_vec(),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            let rest = proto::Profile {
+                sample_type: late.sample_type[2..].to_vec(),
+                ..late.clone()
+            };
+            let mut tail = rest.encode_to_vec();
+            // Move the third sample type after the samples: drop it from
+            // the front of `tail` and append it.
+            let t = proto::Profile {
+                sample_type: late.sample_type[2..].to_vec(),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            assert!(tail.starts_with(&t));
+            tail.drain(..t.len());
+            head.extend_from_slice(&tail);
+            head.extend_from_slice(&t);
+            head
+        };
+        let gz = gzip(&raw);
+        let (_, streamed) =
+            pprof::gunzip_streamed(&gz, &ReadOptions::default(), StreamedSamples::read).unwrap();
+        assert!(
+            streamed.is_none(),
+            "a sample type after the samples stops streaming"
+        );
+        let p = Profile::from_wire(&gz, &ReadOptions::default()).unwrap();
+        assert_eq!(p.sample_types.len(), 3);
+        assert_eq!(p.samples.len(), 60_000);
+    }
+
+    #[test]
+    fn streamed_samples_that_do_not_resolve_get_the_errors_of_the_whole_bytes() {
+        let m = streamable(40_000);
+        // A location id no location has, deep in the samples.
+        let mut dangling = m.clone();
+        dangling.sample[31_000].location_id.push(99_999);
+        let (got, _) = decode_both(&dangling, "dangling");
+        assert!(
+            matches!(
+                got,
+                Err(ProfileError::DanglingLocation {
+                    sample: 31_000,
+                    id: 99_999
+                })
+            ),
+            "{got:?}"
+        );
+        // A label string index past the table.
+        let mut bad_label = m.clone();
+        bad_label.sample[20_000].label = vec![proto::Label {
+            key: 4,
+            str: 500,
+            ..Default::default()
+        }];
+        let (got, _) = decode_both(&bad_label, "bad label");
+        assert!(
+            got.unwrap_err()
+                .to_string()
+                .contains("sample[20000].label[0].str")
+        );
+        // Too many values.
+        let mut wide = m.clone();
+        wide.sample[39_999].value.push(3);
+        let (got, _) = decode_both(&wide, "wide");
+        assert!(
+            matches!(got, Err(ProfileError::ValueCount { sample: 39_999, .. })),
+            "{got:?}"
+        );
+        // A location id over 32 bits.
+        let mut big = m.clone();
+        big.location[5].id = 1 << 40;
+        for s in &mut big.sample {
+            for id in &mut s.location_id {
+                if *id == 6 {
+                    *id = 1 << 40;
+                }
+            }
+        }
+        assert!(decode_both(&big, "big ids").0.is_ok());
+    }
+
+    fn gzip(raw: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(raw).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn trailers_that_do_not_give_the_size_are_read_the_usual_way() {
+        use prost::Message;
+        let raw = streamable(20_000).encode_to_vec();
+        let opts = ReadOptions::default();
+        let want = Profile::from_raw(&raw, None).unwrap();
+        // Two gzip members: the trailer gives the second one's size only,
+        // the buffer is too small, and the profile is decompressed again.
+        let mut two = gzip(&raw[..1000]);
+        two.extend_from_slice(&gzip(&raw[1000..]));
+        assert!(pprof::gunzip_streamed(&two, &opts, StreamedSamples::read).is_none());
+        assert_eq!(
+            Profile::from_wire(&two, &opts).unwrap().samples,
+            want.samples
+        );
+        // A trailer that lies is bad data, whatever size it gives.
+        let gz = gzip(&raw);
+        let n = gz.len();
+        for size in [
+            raw.len() - 1,
+            pprof::STREAM_FROM_BYTES,
+            raw.len() + 1000,
+            600 << 20,
+        ] {
+            let mut lie = gz.clone();
+            lie[n - 4..].copy_from_slice(&(size as u32).to_le_bytes());
+            assert!(pprof::gunzip_streamed(&lie, &opts, StreamedSamples::read).is_none());
+            let got = Profile::from_wire(&lie, &opts);
+            assert!(
+                matches!(got, Err(ProfileError::Gzip(_))),
+                "size {size}: {got:?}"
+            );
+        }
     }
 
     fn label(k: &str, v: i64) -> Label {

@@ -70,6 +70,9 @@ pub struct StackTree {
     /// Finds a node by `(parent, location)` while the tree grows; made
     /// again when needed after a clone or [`StackTree::shrink`].
     index: Option<ChildIndex>,
+    /// Known to be in depth-first id order (see [`StackTree::preorder`]):
+    /// set by a reader that builds it so, cleared by any new node.
+    depth_first: bool,
 }
 
 /// Children lists to find a node by `(parent, location)`: a short list per
@@ -210,6 +213,7 @@ impl StackTree {
     }
 
     fn append(&mut self, parent: StackId, location: u32) -> StackId {
+        self.depth_first = false;
         let id = self.location.len() as u32;
         assert!(id < NONE, "more than 2^32 - 1 stack nodes");
         self.location.push(location);
@@ -223,6 +227,25 @@ impl StackTree {
     pub(crate) fn push_new(&mut self, parent: StackId, location: u32) -> StackId {
         self.index = None;
         self.append(parent, location)
+    }
+
+    /// Replaces each node's location by `map` of it; `None` (and the tree
+    /// half mapped) when `map` gives `None` for one. Drops the lookup index.
+    pub(crate) fn map_locations(&mut self, mut map: impl FnMut(u32) -> Option<u32>) -> Option<()> {
+        self.index = None;
+        for l in &mut self.location {
+            *l = map(*l)?;
+        }
+        Some(())
+    }
+
+    /// Records that the nodes are in depth-first id order, for a reader
+    /// that built the tree so (each new node's parent on the path from the
+    /// root to the node made before it), so that [`StackTree::preorder`]
+    /// need not check it.
+    pub(crate) fn set_depth_first(&mut self) {
+        debug_assert!(self.ids_depth_first());
+        self.depth_first = true;
     }
 
     /// Reserves room for `n` more nodes.
@@ -317,26 +340,7 @@ impl StackTree {
     /// `None` when id order is already one, as in trees read from files;
     /// otherwise the order, computed from the children lists.
     pub fn preorder(&self) -> Option<Vec<StackId>> {
-        // Id order is depth-first when every node's parent is on the path
-        // from the root to the node before it.
-        let mut path: Vec<u32> = Vec::new();
-        let mut ok = true;
-        for (i, p) in self.parent.iter().enumerate() {
-            match p.index() {
-                None => path.clear(),
-                Some(p) => {
-                    while path.last().is_some_and(|&top| top as usize != p) {
-                        path.pop();
-                    }
-                    if path.is_empty() {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            path.push(i as u32);
-        }
-        if ok {
+        if self.depth_first || self.ids_depth_first() {
             return None;
         }
         let children = self.children();
@@ -347,6 +351,27 @@ impl StackTree {
             stack.extend(children.of(n).iter().rev());
         }
         Some(order)
+    }
+
+    /// Whether id order is depth-first: every node's parent is on the path
+    /// from the root to the node before it.
+    fn ids_depth_first(&self) -> bool {
+        let mut path: Vec<u32> = Vec::new();
+        for (i, p) in self.parent.iter().enumerate() {
+            match p.index() {
+                None => path.clear(),
+                Some(p) => {
+                    while path.last().is_some_and(|&top| top as usize != p) {
+                        path.pop();
+                    }
+                    if path.is_empty() {
+                        return false;
+                    }
+                }
+            }
+            path.push(i as u32);
+        }
+        true
     }
 
     /// The nodes' children, for walks from the outermost frames down: the
