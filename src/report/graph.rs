@@ -507,8 +507,10 @@ pub(crate) struct GraphBuilder<'a> {
     pub(super) inline_target: Vec<bool>,
     pub(super) n_nodes: usize,
     tree: &'a StackTree,
-    /// The walk's order (`None`: id order).
+    /// The walk's order (`None`: id order), and each node's position in
+    /// it.
     order: Option<Vec<StackId>>,
+    position: Option<Vec<u32>>,
     /// The samples' non-zero weights summed per stack node, as
     /// `(position in the walk, weight)`, by position.
     weights: Vec<(u32, i64)>,
@@ -584,6 +586,7 @@ impl<'a> GraphBuilder<'a> {
             n_nodes: nodes.len(),
             tree,
             order,
+            position,
             weights,
         }
     }
@@ -595,12 +598,20 @@ impl<'a> GraphBuilder<'a> {
     /// nodes that are an inlined frame somewhere (what the inline tags
     /// read).
     pub(super) fn build(&self, kept: Option<&[bool]>, with_edges: bool) -> Graph {
-        let parts = if self.tree.len() < MIN_NODES_PER_PART * 2 {
+        if kept.is_none() && !with_edges {
+            return self.sums();
+        }
+        self.build_in(self.parts(), kept, with_edges)
+    }
+
+    /// How many threads walk the tree: one per [`MIN_NODES_PER_PART`]
+    /// nodes, at most one per core.
+    fn parts(&self) -> usize {
+        if self.tree.len() < MIN_NODES_PER_PART * 2 {
             1
         } else {
             crate::defaults::worker_threads().min(self.tree.len() / MIN_NODES_PER_PART)
-        };
-        self.build_in(parts, kept, with_edges)
+        }
     }
 
     /// [`GraphBuilder::build`] as `parts` walks of consecutive ranges of
@@ -641,6 +652,120 @@ impl<'a> GraphBuilder<'a> {
             edges,
             present,
         }
+    }
+
+    /// [`GraphBuilder::build`] of all nodes without edges: the walk of
+    /// [`GraphBuilder::walk`] without what only kept nodes and edges need,
+    /// on ranges of positions on threads, summed (see
+    /// [`GraphBuilder::build_in`]).
+    fn sums(&self) -> Graph {
+        let n = self.tree.len();
+        let parts = self.parts();
+        let mut all = crate::defaults::on_ranges(n, parts, |range| self.sums_in(range));
+        let (mut flat, mut cum) = all.swap_remove(0);
+        for (f, c) in all {
+            for (a, b) in flat.iter_mut().zip(&f) {
+                *a = a.wrapping_add(*b);
+            }
+            for (a, b) in cum.iter_mut().zip(&c) {
+                *a = a.wrapping_add(*b);
+            }
+        }
+        let present = (0..self.n_nodes as u32)
+            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
+            .collect();
+        Graph {
+            flat,
+            cum,
+            edges: EdgeMap::default(),
+            present,
+        }
+    }
+
+    /// Flat and cum of the samples at the positions `range`, in one pass:
+    /// each stack node on the path keeps the weight at or below it and the
+    /// graph nodes that first occur there; leaving it adds that weight to
+    /// their cum. A range that starts inside a subtree first enters the
+    /// stack nodes above its start, without their samples.
+    fn sums_in(&self, range: std::ops::Range<usize>) -> (Vec<i64>, Vec<i64>) {
+        type Level = (u32, i64, u32, u32);
+        fn leave(path: &mut Vec<Level>, firsts: &mut Vec<u32>, cum: &mut [i64], on: &mut [bool]) {
+            let Some((_, w, from, _)) = path.pop() else {
+                return;
+            };
+            for g in firsts.drain(from as usize..) {
+                cum[g as usize] = cum[g as usize].wrapping_add(w);
+                on[g as usize] = false;
+            }
+            if let Some(up) = path.last_mut() {
+                up.1 = up.1.wrapping_add(w);
+            }
+        }
+        let (parents, locations) = (self.tree.parents(), self.tree.locations());
+        let position = |t: usize| self.position.as_ref().map_or(t, |p| p[t] as usize) as u32;
+        let mut flat = vec![0i64; self.n_nodes];
+        let mut cum = vec![0i64; self.n_nodes];
+        let mut on_path = vec![false; self.n_nodes];
+        // The graph nodes that first occur on the path, level by level.
+        let mut firsts: Vec<u32> = Vec::new();
+        // Per stack node on the path: its position, the weight at or below
+        // it, where its first occurrences start in `firsts`, and its
+        // innermost graph node.
+        let mut path: Vec<Level> = Vec::new();
+        let first = self
+            .weights
+            .partition_point(|&(p, _)| (p as usize) < range.start);
+        let mut weights = self.weights[first..].iter().peekable();
+        let mut context = Vec::new();
+        if range.start < range.end {
+            let mut up = parents[self.stack_at(range.start).index().unwrap_or(0)];
+            while let Some(u) = up.index() {
+                context.push(position(u) as usize);
+                up = parents[u];
+            }
+        }
+        let entered = context
+            .into_iter()
+            .rev()
+            .map(|pos| (pos, false))
+            .chain(range.map(|pos| (pos, true)));
+        for (pos, own) in entered {
+            let t = self.stack_at(pos).index().unwrap_or(0);
+            let up = parents[t].index().map(position);
+            while path.last().is_some_and(|l| Some(l.0) != up) {
+                leave(&mut path, &mut firsts, &mut cum, &mut on_path);
+            }
+            let mut inner = path.last().map_or(NO_NODE, |l| l.3);
+            let from = firsts.len() as u32;
+            let loc = locations[t] as usize;
+            let (a, b) = (
+                self.loc_start[loc] as usize,
+                self.loc_start[loc + 1] as usize,
+            );
+            for &tagged in &self.loc_nodes[a..b] {
+                let node = tagged & !INLINED;
+                if !std::mem::replace(&mut on_path[node as usize], true) {
+                    firsts.push(node);
+                }
+                inner = node;
+            }
+            let mut w = 0i64;
+            while let (true, Some(&&(p, x))) = (own, weights.peek()) {
+                if p as usize != pos {
+                    break;
+                }
+                w = w.wrapping_add(x);
+                weights.next();
+            }
+            if inner != NO_NODE {
+                flat[inner as usize] = flat[inner as usize].wrapping_add(w);
+            }
+            path.push((pos as u32, w, from, inner));
+        }
+        while !path.is_empty() {
+            leave(&mut path, &mut firsts, &mut cum, &mut on_path);
+        }
+        (flat, cum)
     }
 
     /// The stack node at position `pos` of the walk.
@@ -885,6 +1010,22 @@ mod tests {
             let kept: Vec<bool> = (0..nodes.len()).map(|i| i % 3 != 1).collect();
             for k in [None, Some(&kept[..])] {
                 let (flat, cum, edges) = per_sample(&b, tree, stacks, k);
+                if k.is_none() {
+                    let got = b.build(None, false);
+                    assert_eq!(got.flat, flat, "{name} {gran:?} flat, without edges");
+                    assert_eq!(got.cum, cum, "{name} {gran:?} cum, without edges");
+                    assert!(got.edges.is_empty());
+                    for parts in [2, 3, 7] {
+                        let n = tree.len();
+                        let (mut f, mut c) = (vec![0; nodes.len()], vec![0; nodes.len()]);
+                        for k in 0..parts {
+                            let (pf, pc) = b.sums_in(k * n / parts..(k + 1) * n / parts);
+                            f.iter_mut().zip(pf).for_each(|(a, x)| *a += x);
+                            c.iter_mut().zip(pc).for_each(|(a, x)| *a += x);
+                        }
+                        assert_eq!((&f, &c), (&flat, &cum), "{name} {gran:?}, {parts} parts");
+                    }
+                }
                 // One walk, and walks of ranges that start inside subtrees.
                 for parts in [1, 2, 3, 7] {
                     let got = b.build_in(parts, k, true);
