@@ -167,6 +167,11 @@ pub struct VerdictThresholds {
     pub plateau_ratio: f64,
     /// Load growth, in percent, above which load explains memory (default 20).
     pub load_growth_pct: f64,
+    /// How many times the load's growth (in percent) memory's floor may
+    /// grow and still be said to follow load (default 3: a window of
+    /// requests or a per-client cache grows about as load does; a heap
+    /// floor up 500% on load up 25% is not explained by it).
+    pub load_outpaced_ratio: f64,
     /// Floor growth, in percent, that counts as slow but steady growth when
     /// its fit is close (default 2).
     pub min_slow_growth_pct: f64,
@@ -203,6 +208,7 @@ impl Default for VerdictThresholds {
             min_floor_r2: 0.7,
             plateau_ratio: 0.3,
             load_growth_pct: 20.0,
+            load_outpaced_ratio: 3.0,
             min_slow_growth_pct: 2.0,
             min_slow_r2: 0.95,
             min_outside_r2: 0.9,
@@ -273,8 +279,11 @@ pub enum Shape {
     BothRising,
     /// One of heap in use / heap objects keeps rising, the other does not.
     OneRising,
-    /// Memory rises, and so does load.
+    /// Memory rises, and so does load, in proportion.
     FollowsLoad,
+    /// Memory rises, and so does load, but memory far faster: load alone
+    /// does not explain it.
+    OutpacesLoad,
     /// Memory rose fast, then kept rising more slowly.
     StillRising,
     /// Memory rose, then flattened out.
@@ -507,10 +516,27 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         v.shape = Shape::OneRising;
         Verdict::Suspect
     } else if (inuse_rising || objects_rising) && load_rising {
-        v.reasons
-            .push("memory rises, but so does load: growth follows load".into());
-        v.shape = Shape::FollowsLoad;
-        Verdict::NotALeak
+        // The growth of the floors that rise, against the load's.
+        let memory_pct = [(inuse, inuse_rising), (objects, objects_rising)]
+            .iter()
+            .filter(|(_, rising)| *rising)
+            .map(|(tr, _)| tr.floor_growth_pct)
+            .fold(f64::MIN, f64::max);
+        let load_pct = v.load.as_ref().map_or(0.0, |l| l.change_pct);
+        if memory_pct > t.load_outpaced_ratio * load_pct {
+            v.reasons.push(format!(
+                "memory rises far faster than load (a heap floor {memory_pct:+.0}% against load {load_pct:+.0}%, more than {:.0} times as much): load does not explain it; compare at the same load",
+                t.load_outpaced_ratio
+            ));
+            v.shape = Shape::OutpacesLoad;
+            Verdict::Suspect
+        } else {
+            v.reasons.push(format!(
+                "memory rises, but so does load, about as much (a heap floor {memory_pct:+.0}% against load {load_pct:+.0}%): growth follows load"
+            ));
+            v.shape = Shape::FollowsLoad;
+            Verdict::NotALeak
+        }
     } else if (inuse.plateaued(t) || objects.plateaued(t))
         && inuse.late_to_early >= t.still_rising_ratio
         && objects.late_to_early >= t.still_rising_ratio
@@ -1019,6 +1045,8 @@ pub struct CombinedVerdict {
 /// | one keeps rising, or both rise more slowly | yes | `leak` |
 /// | one keeps rising, or both rise more slowly | no | `suspect` |
 /// | memory follows load | any | `not a leak` (the owner is named) |
+/// | memory rises far faster than load | yes | `suspect` (decided by both) |
+/// | memory rises far faster than load | no | `suspect` |
 /// | plateau or flat | yes | `suspect` (they disagree) |
 /// | plateau or flat, memory outside the Go heap rising | no | `suspect` |
 /// | plateau or flat | no | `not a leak` |
@@ -1083,6 +1111,20 @@ pub fn combine(
                 ),
                 None => "memory follows load".to_string(),
             },
+        ),
+        (Shape::OutpacesLoad, Some(o)) => (
+            Suspect,
+            Both,
+            format!(
+                "memory rises far faster than load, and the heap snapshots show {} growing steadily: a leak is likely, but load rose too; confirm at the same load",
+                name(o)
+            ),
+        ),
+        (Shape::OutpacesLoad, None) => (
+            Suspect,
+            Metrics,
+            "memory rises far faster than load, which rose too: confirm at the same load"
+                .to_string(),
         ),
         (Shape::Plateau | Shape::Flat, Some(o)) => (
             Suspect,
@@ -1288,6 +1330,65 @@ mod tests {
         }
     }
 
+    /// Ten minutes of a heap that rises steadily after GC (a saw-tooth
+    /// whose floor grows `heap_pct` percent), under a load that grows
+    /// `load_pct` percent.
+    fn rising_heap_under_load(heap_pct: f64, load_pct: f64) -> LeakVerdict {
+        use crate::evidence::metrics::{MetricSample, MetricSeries};
+        let mut samples = Vec::new();
+        let mut requests = 0.0;
+        for i in 0..=120 {
+            let t = i as f64 / 120.0;
+            let time_ms = 1_000_000 + i * 5_000;
+            let floor = 10e6 * (1.0 + heap_pct / 100.0 * t);
+            let sawtooth = 1.0 + 0.3 * ((i % 4) as f64 / 4.0);
+            requests += 500.0 * (1.0 + load_pct / 100.0 * t);
+            for (metric, value) in [
+                (names::HEAP_INUSE, floor * sawtooth),
+                (names::HEAP_OBJECTS, floor / 100.0 * sawtooth),
+                (names::RSS, floor * 1.5),
+                (crate::defaults::REQUEST_COUNTER, requests),
+            ] {
+                samples.push(MetricSample {
+                    time_ms,
+                    metric: metric.to_string(),
+                    labels: vec![],
+                    value,
+                });
+            }
+        }
+        verdict(&MetricSeries::new(samples), None, &Default::default())
+    }
+
+    #[test]
+    fn memory_that_outpaces_load_is_not_explained_by_it() {
+        // A heap floor that grows ten times as much as load (in percent):
+        // suspect, not "follows load".
+        let v = rising_heap_under_load(400.0, 50.0);
+        assert_eq!(
+            (v.verdict, v.shape),
+            (Verdict::Suspect, Shape::OutpacesLoad),
+            "{:#?}",
+            v.reasons
+        );
+        assert!(
+            v.reasons.iter().any(|r| r.contains("far faster than load")),
+            "{:#?}",
+            v.reasons
+        );
+        // About as much as load: growth follows load.
+        let v = rising_heap_under_load(300.0, 200.0);
+        assert_eq!(
+            (v.verdict, v.shape),
+            (Verdict::NotALeak, Shape::FollowsLoad),
+            "{:#?}",
+            v.reasons
+        );
+        // Flat load: a leak.
+        let v = rising_heap_under_load(300.0, 0.0);
+        assert_eq!(v.verdict, Verdict::Leak, "{:#?}", v.reasons);
+    }
+
     /// Every row of `combine`'s table, including those no fixture bundle
     /// reaches.
     #[test]
@@ -1327,6 +1428,22 @@ mod tests {
             (NotALeak, Flat, Some(true), false, Suspect, Basis::Snapshots),
             (NotALeak, Flat, None, true, Suspect, Basis::Snapshots),
             (NotALeak, Plateau, Some(false), false, NotALeak, Basis::Both),
+            (
+                Suspect,
+                OutpacesLoad,
+                Some(true),
+                false,
+                Suspect,
+                Basis::Both,
+            ),
+            (
+                Suspect,
+                OutpacesLoad,
+                Some(false),
+                false,
+                Suspect,
+                Basis::Metrics,
+            ),
             (NotALeak, Flat, None, false, NotALeak, Basis::Metrics),
             (
                 NotEnoughData,
