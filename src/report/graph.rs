@@ -627,12 +627,8 @@ impl<'a> GraphBuilder<'a> {
             crate::defaults::on_ranges(n, parts, |range| self.walk(range, kept, with_edges));
         let mut total = walks.swap_remove(0);
         for w in walks {
-            for (a, b) in total.flat.iter_mut().zip(&w.flat) {
-                *a = a.wrapping_add(*b);
-            }
-            for (a, b) in total.cum.iter_mut().zip(&w.cum) {
-                *a = a.wrapping_add(*b);
-            }
+            add_into(&mut total.flat, &w.flat);
+            add_into(&mut total.cum, &w.cum);
             for (key, e) in w.edges {
                 let t = total.edges.entry(key).or_insert(Edge {
                     weight: 0,
@@ -643,15 +639,7 @@ impl<'a> GraphBuilder<'a> {
             }
         }
         let Walk { flat, cum, edges } = total;
-        let present = (0..self.n_nodes as u32)
-            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
-            .collect();
-        Graph {
-            flat,
-            cum,
-            edges,
-            present,
-        }
+        Graph::of_sums(flat, cum, edges)
     }
 
     /// [`GraphBuilder::build`] of all nodes without edges: the walk of
@@ -664,22 +652,10 @@ impl<'a> GraphBuilder<'a> {
         let mut all = crate::defaults::on_ranges(n, parts, |range| self.sums_in(range));
         let (mut flat, mut cum) = all.swap_remove(0);
         for (f, c) in all {
-            for (a, b) in flat.iter_mut().zip(&f) {
-                *a = a.wrapping_add(*b);
-            }
-            for (a, b) in cum.iter_mut().zip(&c) {
-                *a = a.wrapping_add(*b);
-            }
+            add_into(&mut flat, &f);
+            add_into(&mut cum, &c);
         }
-        let present = (0..self.n_nodes as u32)
-            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
-            .collect();
-        Graph {
-            flat,
-            cum,
-            edges: EdgeMap::default(),
-            present,
-        }
+        Graph::of_sums(flat, cum, EdgeMap::default())
     }
 
     /// Flat and cum of the samples at the positions `range`, in one pass:
@@ -924,6 +900,29 @@ impl<'a> GraphBuilder<'a> {
             );
         }
         Walk { flat, cum, edges }
+    }
+}
+
+/// Adds `b` to `a`, element by element (wrapping, as pprof's sums do).
+fn add_into(a: &mut [i64], b: &[i64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = x.wrapping_add(*y);
+    }
+}
+
+impl Graph {
+    /// The graph of these sums: its present nodes are those with a flat
+    /// or cum value.
+    fn of_sums(flat: Vec<i64>, cum: Vec<i64>, edges: EdgeMap) -> Graph {
+        let present = (0..flat.len() as u32)
+            .filter(|&i| flat[i as usize] != 0 || cum[i as usize] != 0)
+            .collect();
+        Graph {
+            flat,
+            cum,
+            edges,
+            present,
+        }
     }
 }
 
