@@ -5,11 +5,9 @@
 //! (sample types, mappings, locations, functions, strings, scalars) is copied
 //! into a small buffer and decoded with prost; each sample stays a borrowed
 //! slice of the input, to be read by [`SampleReader`] straight into the model
-//! without an intermediate message per sample. The model layer reads the
-//! sample slices on several threads. [`split_frames`] also leaves the
-//! locations and functions encoded, for the top report, which reads them
-//! with [`read_location`] and [`read_function`] into its own integer
-//! tables.
+//! without an intermediate message per sample. [`split_counting`] counts
+//! the samples instead, for a reader that has read them already (while the
+//! profile was being decompressed: [`crate::pprof::gunzip_streamed`]).
 //!
 //! This reader handles the wire format as profile.proto writers produce it
 //! and is never more lenient than prost: whatever it does not read (bad
@@ -27,25 +25,20 @@ use crate::error::ProfileError;
 pub struct Split<'a> {
     /// Every field except `sample`, decoded.
     pub rest: proto::Profile,
-    /// The encoded `Sample` messages, in file order.
+    /// The encoded `Sample` messages, in file order (empty after
+    /// [`split_counting`]).
     pub samples: Vec<&'a [u8]>,
+    /// How many `Sample` messages there are.
+    pub sample_count: usize,
     /// The string table, borrowed from the input (`rest.string_table` is
     /// left empty).
     pub strings: Vec<&'a [u8]>,
     /// How many times `time_nanos` occurs (more than once: concatenated
     /// profiles).
     pub time_fields: usize,
-    /// The encoded `Location` messages, in file order, when the split was
-    /// asked to leave them undecoded ([`split_frames`]); `rest.location`
-    /// is then empty.
-    pub locations: Vec<&'a [u8]>,
-    /// Likewise the encoded `Function` messages.
-    pub functions: Vec<&'a [u8]>,
 }
 
 const SAMPLE_FIELD: u64 = 2;
-const LOCATION_FIELD: u64 = 4;
-const FUNCTION_FIELD: u64 = 5;
 const STRING_FIELD: u64 = 6;
 const TIME_FIELD: u64 = 9;
 
@@ -54,25 +47,23 @@ const TIME_FIELD: u64 = 9;
 /// the whole profile with prost, which either reads it or says what is
 /// wrong).
 pub fn split(raw: &[u8]) -> Option<Split<'_>> {
-    try_split(raw, false)
-}
-
-/// [`split`], leaving the locations and functions undecoded too, for a
-/// reader that resolves them itself ([`read_location`], [`read_function`]).
-pub fn split_frames(raw: &[u8]) -> Option<Split<'_>> {
     try_split(raw, true)
 }
 
-fn try_split(raw: &[u8], frames_aside: bool) -> Option<Split<'_>> {
+/// [`split`] without the list of samples, only their count.
+pub fn split_counting(raw: &[u8]) -> Option<Split<'_>> {
+    try_split(raw, false)
+}
+
+fn try_split(raw: &[u8], list_samples: bool) -> Option<Split<'_>> {
     let mut r = Cursor { buf: raw, pos: 0 };
     let mut rest = Vec::new();
     let mut out = Split {
         rest: proto::Profile::default(),
         samples: Vec::new(),
+        sample_count: 0,
         strings: Vec::new(),
         time_fields: 0,
-        locations: Vec::new(),
-        functions: Vec::new(),
     };
     while !r.done() {
         let start = r.pos;
@@ -85,22 +76,16 @@ fn try_split(raw: &[u8], frames_aside: bool) -> Option<Split<'_>> {
             out.time_fields += 1;
         }
         if field == SAMPLE_FIELD && wire == 2 {
-            out.samples.push(r.bytes()?);
+            let sample = r.bytes()?;
+            if list_samples {
+                out.samples.push(sample);
+            }
+            out.sample_count += 1;
             continue;
         }
         if field == STRING_FIELD && wire == 2 {
             out.strings.push(r.bytes()?);
             continue;
-        }
-        if frames_aside && wire == 2 {
-            if field == LOCATION_FIELD {
-                out.locations.push(r.bytes()?);
-                continue;
-            }
-            if field == FUNCTION_FIELD {
-                out.functions.push(r.bytes()?);
-                continue;
-            }
         }
         r.skip(wire)?;
         rest.extend_from_slice(&raw[start..r.pos]);
@@ -163,105 +148,6 @@ pub fn top_fields(buf: &[u8]) -> impl Iterator<Item = Option<TopField<'_>>> {
         failed = field.is_none();
         Some(field)
     })
-}
-
-/// A `Function` message's fields (string fields as string-table indices).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RawFunction {
-    /// `id`.
-    pub id: u64,
-    /// `name`.
-    pub name: i64,
-    /// `system_name`.
-    pub system_name: i64,
-    /// `filename`.
-    pub filename: i64,
-    /// `start_line`.
-    pub start_line: i64,
-}
-
-/// Reads one encoded `Function`; `None` for anything prost would refuse or
-/// this reader does not read.
-pub fn read_function(buf: &[u8]) -> Option<RawFunction> {
-    let mut f = RawFunction::default();
-    let mut r = Cursor { buf, pos: 0 };
-    while !r.done() {
-        let key = r.key()?;
-        match (key >> 3, key & 7) {
-            (0, _) => return None,
-            (1, 0) => f.id = r.varint()?,
-            (2, 0) => f.name = r.varint()? as i64,
-            (3, 0) => f.system_name = r.varint()? as i64,
-            (4, 0) => f.filename = r.varint()? as i64,
-            (5, 0) => f.start_line = r.varint()? as i64,
-            (1..=5, _) => return None,
-            (_, wire) => r.skip(wire)?,
-        }
-    }
-    Some(f)
-}
-
-/// A `Location` message's scalar fields; its lines go to a separate list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RawLocation {
-    /// `id`.
-    pub id: u64,
-    /// `mapping_id`.
-    pub mapping_id: u64,
-    /// `address`.
-    pub address: u64,
-    /// `is_folded`.
-    pub is_folded: bool,
-}
-
-/// A `Line` message's fields.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RawLine {
-    /// `function_id`.
-    pub function_id: u64,
-    /// `line`.
-    pub line: i64,
-    /// `column`.
-    pub column: i64,
-}
-
-/// Reads one encoded `Location`, appending its lines (innermost first, as
-/// written) to `lines`; `None` for anything prost would refuse or this
-/// reader does not read (then `lines` may hold some of its lines).
-pub fn read_location(buf: &[u8], lines: &mut Vec<RawLine>) -> Option<RawLocation> {
-    let mut l = RawLocation::default();
-    let mut r = Cursor { buf, pos: 0 };
-    while !r.done() {
-        let key = r.key()?;
-        match (key >> 3, key & 7) {
-            (0, _) => return None,
-            (1, 0) => l.id = r.varint()?,
-            (2, 0) => l.mapping_id = r.varint()?,
-            (3, 0) => l.address = r.varint()?,
-            (4, 2) => lines.push(read_line(r.bytes()?)?),
-            (5, 0) => l.is_folded = r.varint()? != 0,
-            (1..=5, _) => return None,
-            (_, wire) => r.skip(wire)?,
-        }
-    }
-    Some(l)
-}
-
-fn read_line(buf: &[u8]) -> Option<RawLine> {
-    let mut l = RawLine::default();
-    let mut r = Cursor { buf, pos: 0 };
-    while !r.done() {
-        let key = r.key()?;
-        match (key >> 3, key & 7) {
-            (0, _) => return None,
-            (1, 0) => l.function_id = r.varint()?,
-            (2, 0) => l.line = r.varint()? as i64,
-            (3, 0) => l.column = r.varint()? as i64,
-            (1..=3, _) => return None,
-            (_, wire) => r.skip(wire)?,
-        }
-    }
-    Some(l)
 }
 
 /// The error prost gives for bytes this reader refused; if prost accepts
@@ -355,40 +241,6 @@ impl LocationSink<'_> for Vec<u64> {
     fn push(&mut self, id: u64) {
         Vec::push(self, id);
     }
-}
-
-/// The number of location ids an encoded `Sample` holds, from its field
-/// lengths alone (a quick pass before the real read); `None` when the bytes
-/// are not a well-formed sample.
-pub fn count_locations(buf: &[u8]) -> Option<usize> {
-    let mut r = Cursor { buf, pos: 0 };
-    let mut n = 0;
-    while !r.done() {
-        let key = r.key()?;
-        match (key >> 3, key & 7) {
-            (0, _) => return None,
-            (1, 0) => {
-                r.varint()?;
-                n += 1;
-            }
-            (1, 2) => {
-                let p = Cursor {
-                    buf: r.bytes()?,
-                    pos: 0,
-                };
-                n += p.count_varints();
-            }
-            (2, 0) => {
-                r.varint()?;
-            }
-            (2 | 3, 2) => {
-                r.bytes()?;
-            }
-            (1..=3, _) => return None,
-            (_, wire) => r.skip(wire)?,
-        }
-    }
-    Some(n)
 }
 
 #[inline(always)]

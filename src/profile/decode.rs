@@ -24,24 +24,37 @@ impl Profile {
     /// whole bytes, which are read again otherwise).
     fn from_raw(raw: &[u8], streamed: Option<StreamedSamples>) -> Result<Profile, ProfileError> {
         pprof::check_decompressed(raw)?;
-        let Some(split) = pprof::wire::split(raw) else {
+        // Samples read already need only be counted.
+        let split = match streamed {
+            Some(_) => pprof::wire::split_counting(raw),
+            None => pprof::wire::split(raw),
+        };
+        let Some(split) = split else {
             return Self::from_proto(&pprof::decode_raw(raw)?);
         };
         if split.time_fields > 1 {
             return Err(ProfileError::Concatenated);
         }
-        let encoded = SampleInput::Encoded(&split.samples);
-        let first = match streamed {
-            Some(s) if s.count == split.samples.len() => SampleInput::Streamed(Box::new(s)),
-            _ => encoded,
-        };
-        let mut result = Self::from_parts(&split.rest, &split.strings, first);
-        if let Err(Stop::Redo) = result {
-            result = Self::from_parts(
+        let mut result = match streamed {
+            Some(s) if s.count == split.sample_count => Self::from_parts(
                 &split.rest,
                 &split.strings,
-                SampleInput::Encoded(&split.samples),
-            );
+                SampleInput::Streamed(Box::new(s)),
+            ),
+            _ => Err(Stop::Redo),
+        };
+        if let Err(Stop::Redo) = result {
+            // Read the samples from the whole bytes (listed this time).
+            let listed;
+            let samples = if split.samples.len() == split.sample_count {
+                &split.samples
+            } else {
+                listed = pprof::wire::split(raw)
+                    .map(|s| s.samples)
+                    .unwrap_or_default();
+                &listed
+            };
+            result = Self::from_parts(&split.rest, &split.strings, SampleInput::Encoded(samples));
         }
         match result {
             Ok(p) => Ok(p),
@@ -331,14 +344,16 @@ impl Resolve for IdIndex {
     }
 }
 
-/// Keeps ids as they are, for stacks read before the locations
-/// ([`StreamedSamples`]); 0 and ids over 32 bits resolve to nothing.
+/// Keeps ids less one, for stacks read before the locations
+/// ([`StreamedSamples`]): what they resolve to when the locations have
+/// ids 1, 2, 3... in order, as Go writes them. 0 and ids over 32 bits
+/// resolve to nothing.
 struct RawIds;
 
 impl Resolve for RawIds {
     #[inline(always)]
     fn get(&self, id: u64) -> Option<u32> {
-        u32::try_from(id).ok().filter(|&id| id != 0)
+        u32::try_from(id).ok()?.checked_sub(1)
     }
 }
 
@@ -740,10 +755,16 @@ impl SampleResolver<'_> {
             return Err(Stop::Redo);
         }
         samples.width = self.want;
-        samples
-            .tree
-            .map_locations(|id| self.locations.get(u64::from(id)))
-            .ok_or(Stop::Redo)?;
+        let tree = &mut samples.tree;
+        if let Some(n) = self.locations.in_order() {
+            // Ids 1..=n in order: each stack node holds its index already.
+            if tree.locations().iter().any(|&l| l as usize >= n) {
+                return Err(Stop::Redo);
+            }
+        } else {
+            tree.map_locations(|id| self.locations.get(u64::from(id) + 1))
+                .ok_or(Stop::Redo)?;
+        }
         let mut sets = Vec::with_capacity(label_lists.len() + 1);
         sets.push(0);
         let mut store = Samples::default();
@@ -794,6 +815,14 @@ impl IdIndex {
             }
         }
         Ok(ix)
+    }
+
+    /// `Some(n)` when the ids are 1, 2, ..., n in order (each id is its
+    /// index plus one).
+    fn in_order(&self) -> Option<usize> {
+        let n = self.dense.len() - 1;
+        (self.sparse.is_empty() && self.dense.iter().enumerate().all(|(i, &v)| v as usize == i))
+            .then_some(n)
     }
 
     #[inline(always)]
