@@ -694,7 +694,9 @@ mod tests {
         }
     }
 
-    /// Answers each connection with `answer(path)`; counts connections.
+    /// Answers each connection with `answer(path)`, then closes it (and
+    /// says so: a client that kept it for its next request would race the
+    /// close and read a reset); counts connections.
     fn serve(answer: fn(&str) -> String) -> (u16, Arc<AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -714,7 +716,8 @@ mod tests {
                     }
                 }
                 let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
-                let _ = stream.write_all(answer(&path).as_bytes());
+                let reply = answer(&path).replacen("\r\n", "\r\nConnection: close\r\n", 1);
+                let _ = stream.write_all(reply.as_bytes());
             }
         });
         (port, hits)
