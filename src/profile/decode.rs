@@ -16,7 +16,8 @@ impl Profile {
         if let Some((raw, streamed)) = pprof::gunzip_streamed(data, opts, StreamedSamples::read) {
             return Self::from_raw(&raw, streamed);
         }
-        Self::from_raw(&pprof::checked_raw(data, opts)?, None)
+        // `from_raw` makes the checks of `checked_raw` on the bytes.
+        Self::from_raw(&pprof::uncompressed(data, opts)?, None)
     }
 
     /// Decodes decompressed bytes; `streamed` holds their samples when they
@@ -275,8 +276,9 @@ impl StreamedSamples {
         out.label_set.reserve(size / 48);
         let mut sink = StackSink::new(&RawIds);
         let mut reader = pprof::wire::SampleReader::default();
+        // Each distinct wire label list, numbered from 1 in order of first
+        // use.
         let mut lists = LabelSets::default();
-        let mut label_lists = Vec::new();
         let (mut count, mut sample_types) = (0usize, 0usize);
         for piece in pieces {
             for field in pprof::wire::top_fields(piece) {
@@ -288,24 +290,18 @@ impl StreamedSamples {
                         if count == 0 {
                             out.values.reserve(size / 48 * sample_types);
                         }
-                        sink.next_sample();
-                        let mut stack = SampleStack {
-                            sink: &mut sink,
-                            tree: &tree,
-                        };
-                        reader.read_with(buf, &mut stack)?;
+                        let stack = sink.read_sample(&mut reader, buf, &mut tree)?;
                         if sink.dangling.is_some() || reader.values.len() != sample_types {
                             return None;
                         }
-                        out.stack.push(sink.finish(&mut tree));
+                        out.stack.push(stack);
                         out.values.extend_from_slice(&reader.values);
                         let set = if reader.labels.is_empty() {
                             0
                         } else if let Some(&k) = lists.get(&reader.labels[..]) {
                             k
                         } else {
-                            label_lists.push(reader.labels.clone());
-                            let k = u32::try_from(label_lists.len()).ok()?;
+                            let k = u32::try_from(lists.len() + 1).ok()?;
                             lists.insert(reader.labels.clone(), k);
                             k
                         };
@@ -323,6 +319,10 @@ impl StreamedSamples {
         out.stack.shrink_to_fit();
         out.values.shrink_to_fit();
         out.label_set.shrink_to_fit();
+        let mut label_lists = vec![Vec::new(); lists.len()];
+        for (list, k) in lists {
+            label_lists[k as usize - 1] = list;
+        }
         Some(StreamedSamples {
             samples: out,
             label_lists,
@@ -557,6 +557,20 @@ impl<'a, 'b, R: Resolve> StackSink<'a, 'b, R> {
         }
     }
 
+    /// Reads the encoded sample `buf` with `reader`, its stack into `tree`;
+    /// `None` when the bytes are not a sample this reader reads. The first
+    /// id that resolved to nothing is left in `dangling`.
+    fn read_sample(
+        &mut self,
+        reader: &mut pprof::wire::SampleReader,
+        buf: &'b [u8],
+        tree: &mut StackTree,
+    ) -> Option<StackId> {
+        self.next_sample();
+        reader.read_with(buf, &mut SampleStack { sink: self, tree })?;
+        Some(self.finish(tree))
+    }
+
     /// The sample's stack in `tree`, made from what was read.
     fn finish(&mut self, tree: &mut StackTree) -> StackId {
         self.path.truncate(self.shared.take().unwrap_or(0));
@@ -713,12 +727,9 @@ impl SampleResolver<'_> {
         let mut sink = StackSink::new(&self.locations);
         let mut tree = std::mem::take(&mut out.tree);
         for (si, buf) in list.iter().enumerate() {
-            sink.next_sample();
-            let mut stack = SampleStack {
-                sink: &mut sink,
-                tree: &tree,
-            };
-            reader.read_with(buf, &mut stack).ok_or(Stop::Prost)?;
+            let stack = sink
+                .read_sample(&mut reader, buf, &mut tree)
+                .ok_or(Stop::Prost)?;
             if let Some(id) = sink.dangling {
                 return Err(Stop::Invalid(ProfileError::DanglingLocation {
                     sample: si,
@@ -726,7 +737,7 @@ impl SampleResolver<'_> {
                 }));
             }
             self.check_values(si, reader.values.len())?;
-            out.stack.push(sink.finish(&mut tree));
+            out.stack.push(stack);
             out.values.extend_from_slice(&reader.values);
             let set = self.label_set(&mut out, &mut cache, si, &reader.labels)?;
             out.label_set.push(set);
