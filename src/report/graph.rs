@@ -507,10 +507,8 @@ pub(crate) struct GraphBuilder<'a> {
     pub(super) inline_target: Vec<bool>,
     pub(super) n_nodes: usize,
     tree: &'a StackTree,
-    /// The walk's order (`None`: id order), and each node's position in
-    /// it.
+    /// The walk's order (`None`: id order).
     order: Option<Vec<StackId>>,
-    position: Option<Vec<u32>>,
     /// The samples' non-zero weights summed per stack node, as
     /// `(position in the walk, weight)`, by position.
     weights: Vec<(u32, i64)>,
@@ -586,7 +584,6 @@ impl<'a> GraphBuilder<'a> {
             n_nodes: nodes.len(),
             tree,
             order,
-            position,
             weights,
         }
     }
@@ -664,7 +661,7 @@ impl<'a> GraphBuilder<'a> {
     /// their cum. A range that starts inside a subtree first enters the
     /// stack nodes above its start, without their samples.
     fn sums_in(&self, range: std::ops::Range<usize>) -> (Vec<i64>, Vec<i64>) {
-        type Level = (u32, i64, u32, u32);
+        type Level = (StackId, i64, u32, u32);
         fn leave(path: &mut Vec<Level>, firsts: &mut Vec<u32>, cum: &mut [i64], on: &mut [bool]) {
             let Some((_, w, from, _)) = path.pop() else {
                 return;
@@ -678,37 +675,19 @@ impl<'a> GraphBuilder<'a> {
             }
         }
         let (parents, locations) = (self.tree.parents(), self.tree.locations());
-        let position = |t: usize| self.position.as_ref().map_or(t, |p| p[t] as usize) as u32;
         let mut flat = vec![0i64; self.n_nodes];
         let mut cum = vec![0i64; self.n_nodes];
         let mut on_path = vec![false; self.n_nodes];
         // The graph nodes that first occur on the path, level by level.
         let mut firsts: Vec<u32> = Vec::new();
-        // Per stack node on the path: its position, the weight at or below
-        // it, where its first occurrences start in `firsts`, and its
-        // innermost graph node.
+        // Per stack node on the path: the node, the weight at or below it,
+        // where its first occurrences start in `firsts`, and its innermost
+        // graph node.
         let mut path: Vec<Level> = Vec::new();
-        let first = self
-            .weights
-            .partition_point(|&(p, _)| (p as usize) < range.start);
-        let mut weights = self.weights[first..].iter().peekable();
-        let mut context = Vec::new();
-        if range.start < range.end {
-            let mut up = parents[self.stack_at(range.start).index().unwrap_or(0)];
-            while let Some(u) = up.index() {
-                context.push(position(u) as usize);
-                up = parents[u];
-            }
-        }
-        let entered = context
-            .into_iter()
-            .rev()
-            .map(|pos| (pos, false))
-            .chain(range.map(|pos| (pos, true)));
-        for (pos, own) in entered {
-            let t = self.stack_at(pos).index().unwrap_or(0);
-            let up = parents[t].index().map(position);
-            while path.last().is_some_and(|l| Some(l.0) != up) {
+        let mut weights = self.weights_from(range.start);
+        for (stack, at) in self.entered(range) {
+            let t = stack.index().unwrap_or_else(|| unreachable!());
+            while path.last().is_some_and(|l| l.0 != parents[t]) {
                 leave(&mut path, &mut firsts, &mut cum, &mut on_path);
             }
             let mut inner = path.last().map_or(NO_NODE, |l| l.3);
@@ -725,23 +704,49 @@ impl<'a> GraphBuilder<'a> {
                 }
                 inner = node;
             }
-            let mut w = 0i64;
-            while let (true, Some(&&(p, x))) = (own, weights.peek()) {
-                if p as usize != pos {
-                    break;
-                }
-                w = w.wrapping_add(x);
-                weights.next();
-            }
+            let (w, _) = weights.at(at);
             if inner != NO_NODE {
                 flat[inner as usize] = flat[inner as usize].wrapping_add(w);
             }
-            path.push((pos as u32, w, from, inner));
+            path.push((stack, w, from, inner));
         }
         while !path.is_empty() {
             leave(&mut path, &mut firsts, &mut cum, &mut on_path);
         }
         (flat, cum)
+    }
+
+    /// The stack nodes a walk of the positions `range` enters, in order:
+    /// the nodes above its first position, from the root, without their
+    /// samples (`None`: the walk before counts those), then the node at
+    /// each position.
+    fn entered(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (StackId, Option<usize>)> + '_ {
+        let parents = self.tree.parents();
+        let mut context = Vec::new();
+        if range.start < range.end {
+            let mut up = parents[self.stack_at(range.start).index().unwrap_or(0)];
+            while let Some(u) = up.index() {
+                context.push(up);
+                up = parents[u];
+            }
+        }
+        context
+            .into_iter()
+            .rev()
+            .map(|s| (s, None))
+            .chain(range.map(|pos| (self.stack_at(pos), Some(pos))))
+    }
+
+    /// The samples' weights from position `start` on, for a walk that
+    /// takes them position by position.
+    fn weights_from(&self, start: usize) -> WeightsFrom<'_> {
+        let first = self.weights.partition_point(|&(p, _)| (p as usize) < start);
+        WeightsFrom {
+            rest: &self.weights[first..],
+        }
     }
 
     /// The stack node at position `pos` of the walk.
@@ -765,10 +770,7 @@ impl<'a> GraphBuilder<'a> {
         let mut level_nodes: Vec<(u32, bool)> = Vec::new();
         let mut level_edges: Vec<(u64, bool, bool)> = Vec::new();
         let mut path: Vec<Level> = Vec::new();
-        let first = self
-            .weights
-            .partition_point(|&(p, _)| (p as usize) < range.start);
-        let mut weights = self.weights[first..].iter().peekable();
+        let mut weights = self.weights_from(range.start);
 
         // Leaving a level: its weight goes to what first occurred there,
         // then to its caller's level.
@@ -805,24 +807,7 @@ impl<'a> GraphBuilder<'a> {
             }
         };
 
-        // A walk that starts inside a subtree: the stack nodes above its
-        // first position, entered from the root, without their samples.
-        let mut context = Vec::new();
-        if range.start < range.end {
-            let mut up = self.tree.parents()[self.stack_at(range.start).index().unwrap_or(0)];
-            while up != StackId::EMPTY {
-                context.push(up);
-                up = up
-                    .index()
-                    .map_or(StackId::EMPTY, |i| self.tree.parents()[i]);
-            }
-        }
-        let entered = context
-            .into_iter()
-            .rev()
-            .map(|s| (s, None))
-            .chain(range.map(|pos| (self.stack_at(pos), Some(pos))));
-        for (stack, at) in entered {
+        for (stack, at) in self.entered(range) {
             let t = stack.index().unwrap_or_else(|| unreachable!());
             let parent = self.tree.parents()[t];
             while path.last().is_some_and(|v| v.stack != parent) {
@@ -866,15 +851,7 @@ impl<'a> GraphBuilder<'a> {
             }
             // The samples at exactly this stack: their flat goes to the
             // innermost frame, if kept.
-            let (mut weight, mut any) = (0i64, false);
-            while let (Some(pos), Some(&&(p, w))) = (at, weights.peek()) {
-                if p as usize != pos {
-                    break;
-                }
-                weight = weight.wrapping_add(w);
-                any = true;
-                weights.next();
-            }
+            let (weight, any) = weights.at(at);
             if any && last != NO_NODE && !residual {
                 flat[last as usize] = flat[last as usize].wrapping_add(weight);
             }
@@ -900,6 +877,30 @@ impl<'a> GraphBuilder<'a> {
             );
         }
         Walk { flat, cum, edges }
+    }
+}
+
+/// The samples' weights a walk has not reached yet, by position.
+struct WeightsFrom<'w> {
+    rest: &'w [(u32, i64)],
+}
+
+impl WeightsFrom<'_> {
+    /// The summed weight of the samples at position `at` (none for
+    /// `None`), and whether there are any; the walk then moves past them.
+    fn at(&mut self, at: Option<usize>) -> (i64, bool) {
+        let Some(pos) = at else {
+            return (0, false);
+        };
+        let n = self
+            .rest
+            .iter()
+            .take_while(|&&(p, _)| p as usize == pos)
+            .count();
+        let (here, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        let weight = here.iter().fold(0i64, |a, &(_, w)| a.wrapping_add(w));
+        (weight, n > 0)
     }
 }
 
