@@ -102,11 +102,7 @@ fn try_split(raw: &[u8], list_samples: bool) -> Option<Split<'_>> {
 pub fn whole_fields_end(buf: &[u8], from: usize) -> usize {
     let mut r = Cursor { buf, pos: from };
     let mut end = from;
-    while !r.done() {
-        let Some(key) = r.key() else { break };
-        if key >> 3 == 0 || r.skip(key & 7).is_none() {
-            break;
-        }
+    while !r.done() && r.top_field().is_some() {
         end = r.pos;
     }
     end
@@ -130,21 +126,7 @@ pub fn top_fields(buf: &[u8]) -> impl Iterator<Item = Option<TopField<'_>>> {
         if failed || r.done() {
             return None;
         }
-        let field = (|| {
-            let key = r.key()?;
-            let (field, wire) = (key >> 3, key & 7);
-            if field == 0 {
-                return None;
-            }
-            if wire == 2 {
-                return Some(TopField {
-                    field,
-                    bytes: Some(r.bytes()?),
-                });
-            }
-            r.skip(wire)?;
-            Some(TopField { field, bytes: None })
-        })();
+        let field = r.top_field();
         failed = field.is_none();
         Some(field)
     })
@@ -370,6 +352,23 @@ impl<'a> Cursor<'a> {
         let out = self.buf.get(self.pos..end)?;
         self.pos = end;
         Some(out)
+    }
+
+    /// A top-level field of a profile: `None` for a bad key, field 0, or
+    /// anything [`Cursor::skip`] leaves to prost.
+    fn top_field(&mut self) -> Option<TopField<'a>> {
+        let key = self.key()?;
+        let (field, wire) = (key >> 3, key & 7);
+        if field == 0 {
+            return None;
+        }
+        let bytes = if wire == 2 {
+            Some(self.bytes()?)
+        } else {
+            self.skip(wire)?;
+            None
+        };
+        Some(TopField { field, bytes })
     }
 
     fn skip(&mut self, wire: u64) -> Option<()> {
