@@ -99,6 +99,11 @@ pub const STREAM_FROM_BYTES: usize = 4 << 20;
 /// How much [`gunzip_streamed`] decompresses per read.
 const STREAM_CHUNK: usize = 256 << 10;
 
+/// The least [`gunzip_streamed`] leaves unread when decompression ends
+/// for its second thread to read half of it: below it, handing work over
+/// costs more than it saves.
+const HELP_FROM_BYTES: usize = 1 << 20;
+
 /// The uncompressed size a gzip member's trailer gives (ISIZE, modulo
 /// 2^32): a hint only, since a file may hold several members or lie.
 fn gzip_size_hint(data: &[u8]) -> usize {
@@ -108,19 +113,103 @@ fn gzip_size_hint(data: &[u8]) -> usize {
         .unwrap_or(0)
 }
 
-/// The pieces of a profile [`gunzip_streamed`] hands to its reader, in
+/// The decompressed pieces waiting for the reader of the first part.
+#[derive(Default)]
+struct Queue<'s> {
+    state: std::sync::Mutex<QueueState<'s>>,
+    ready: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct QueueState<'s> {
+    pieces: std::collections::VecDeque<&'s [u8]>,
+    /// No piece will be added.
+    done: bool,
+    /// The reader stopped: add nothing more.
+    closed: bool,
+}
+
+impl<'s> Queue<'s> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<'s>> {
+        // A reader that panicked leaves nothing half-changed here.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a piece; false when the reader has stopped.
+    fn push(&self, piece: &'s [u8]) -> bool {
+        let mut state = self.lock();
+        if state.closed {
+            return false;
+        }
+        state.pieces.push_back(piece);
+        drop(state);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Says that no piece will be added, and takes the later half (in
+    /// bytes) of what the reader has not read yet when that is worth
+    /// reading on another thread.
+    fn finish(&self) -> Vec<&'s [u8]> {
+        let mut state = self.lock();
+        state.done = true;
+        let waiting: usize = state.pieces.iter().map(|p| p.len()).sum();
+        let mut taken = Vec::new();
+        if !state.closed && waiting >= HELP_FROM_BYTES && state.pieces.len() >= 2 {
+            let (mut from, mut later) = (state.pieces.len(), 0);
+            while from > 1 && later < waiting / 2 {
+                from -= 1;
+                later += state.pieces[from].len();
+            }
+            taken = state.pieces.split_off(from).into();
+        }
+        drop(state);
+        self.ready.notify_all();
+        taken
+    }
+}
+
+/// The pieces of a profile [`gunzip_streamed`] hands to a reader, in
 /// order, as they are decompressed; each piece ends where a top-level field
-/// ends, except perhaps the last.
+/// ends, except perhaps the last. The reader of the first part gets the
+/// pieces from the start of the profile; the reader of the later part, when
+/// there is one, the pieces after those ([`Pieces::is_first`]).
 pub struct Pieces<'s> {
-    rx: std::sync::mpsc::Receiver<&'s [u8]>,
+    from: Source<'s>,
     size: usize,
 }
 
+enum Source<'s> {
+    /// The first part: from the queue the decompressing thread fills.
+    Queue(&'s Queue<'s>),
+    /// The later part: pieces taken from the end of the queue.
+    Taken(std::vec::IntoIter<&'s [u8]>),
+}
+
 impl Pieces<'_> {
-    /// The decompressed size the gzip trailer gives (the pieces add up to
-    /// at most this much).
+    /// The decompressed size the gzip trailer gives (the pieces of both
+    /// parts add up to at most this much).
     pub fn size_hint_bytes(&self) -> usize {
         self.size
+    }
+
+    /// Whether these pieces start where the profile starts (otherwise they
+    /// continue where the first part's pieces end).
+    pub fn is_first(&self) -> bool {
+        matches!(self.from, Source::Queue(_))
+    }
+
+    /// Waits until decompression has ended (and the later half of the
+    /// pieces has been taken by the other thread), so that tests read in
+    /// two parts whatever the timing.
+    #[cfg(test)]
+    pub(crate) fn wait_for_the_end(&self) {
+        if let Source::Queue(queue) = self.from {
+            let mut state = queue.lock();
+            while !state.done {
+                state = queue.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+        }
     }
 }
 
@@ -128,15 +217,50 @@ impl<'s> Iterator for Pieces<'s> {
     type Item = &'s [u8];
 
     fn next(&mut self) -> Option<&'s [u8]> {
-        self.rx.recv().ok()
+        match &mut self.from {
+            Source::Taken(pieces) => pieces.next(),
+            Source::Queue(queue) => {
+                let mut state = queue.lock();
+                loop {
+                    if let Some(piece) = state.pieces.pop_front() {
+                        return Some(piece);
+                    }
+                    if state.done {
+                        return None;
+                    }
+                    state = queue.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
     }
+}
+
+impl Drop for Pieces<'_> {
+    fn drop(&mut self) {
+        if let Source::Queue(queue) = self.from {
+            queue.lock().closed = true;
+        }
+    }
+}
+
+/// What [`gunzip_streamed`] made of a profile: all its decompressed bytes
+/// and what the reader made of its pieces, in two parts when the
+/// decompressing thread read the later pieces itself.
+pub struct Streamed<T> {
+    /// The decompressed bytes.
+    pub raw: Vec<u8>,
+    /// What the reader made of the first part.
+    pub first: T,
+    /// What it made of the later part, when there was one.
+    pub later: Option<T>,
 }
 
 /// Decompresses the gzip profile `data` on a second thread while `read`
 /// reads the decompressed bytes on this one, in [`Pieces`] that hold whole
 /// top-level fields (the samples, which Go writes first, can be read while
-/// the rest is still being decompressed). Returns all the decompressed
-/// bytes and what `read` made of them.
+/// the rest is still being decompressed). When decompression ends with much
+/// left to read, the second thread reads the later half of it with `read`
+/// too, so that both threads read until the end.
 ///
 /// `None` when the data is not streamed and should be read the usual way
 /// ([`checked_raw`]), which also says what is wrong with it: not gzip,
@@ -144,11 +268,11 @@ impl<'s> Iterator for Pieces<'s> {
 /// `opts`, bad compressed data, or more bytes than the trailer said (the
 /// buffer is sized from the trailer and never grows). A `read` that stops
 /// early loses nothing: decompression goes on to the end.
-pub fn gunzip_streamed<T>(
+pub fn gunzip_streamed<T: Send>(
     data: &[u8],
     opts: &ReadOptions,
-    read: impl for<'s> FnOnce(Pieces<'s>) -> T,
-) -> Option<(Vec<u8>, T)> {
+    read: impl for<'s> Fn(Pieces<'s>) -> T + Sync,
+) -> Option<Streamed<T>> {
     if !is_gzip(data) {
         return None;
     }
@@ -159,28 +283,43 @@ pub fn gunzip_streamed<T>(
     // One byte more than the trailer says: filling it means the trailer
     // was wrong.
     let mut buf = vec![0u8; hint + 1];
-    let (total, made) = std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let queue = Queue::default();
+    let ((total, later), first) = std::thread::scope(|s| {
+        let (queue, read) = (&queue, &read);
         let out = &mut buf[..];
-        let inflater = s.spawn(move || inflate_in_pieces(data, out, tx));
-        let made = read(Pieces { rx, size: hint });
-        (inflater.join().ok().flatten(), made)
+        let inflater = s.spawn(move || {
+            let total = inflate_in_pieces(data, out, queue);
+            let taken = queue.finish();
+            let later = (!taken.is_empty()).then(|| {
+                read(Pieces {
+                    from: Source::Taken(taken.into_iter()),
+                    size: hint,
+                })
+            });
+            (total, later)
+        });
+        let first = read(Pieces {
+            from: Source::Queue(queue),
+            size: hint,
+        });
+        let done = inflater.join().unwrap_or((None, None));
+        (done, first)
     });
     let total = total.filter(|&n| n <= hint)?;
     buf.truncate(total);
-    Some((buf, made))
+    Some(Streamed {
+        raw: buf,
+        first,
+        later,
+    })
 }
 
-/// Decompresses `data` into `out`, sending each stretch of whole top-level
-/// fields to `tx` as soon as it is complete. The total size, or `None` for
-/// bad data or a stream longer than `out`.
-fn inflate_in_pieces<'s>(
-    data: &[u8],
-    mut out: &'s mut [u8],
-    tx: std::sync::mpsc::SyncSender<&'s [u8]>,
-) -> Option<usize> {
+/// Decompresses `data` into `out`, adding each stretch of whole top-level
+/// fields to `queue` as soon as it is complete. The total size, or `None`
+/// for bad data or a stream longer than `out`.
+fn inflate_in_pieces<'s>(data: &[u8], mut out: &'s mut [u8], queue: &Queue<'s>) -> Option<usize> {
     let mut decoder = flate2::read::MultiGzDecoder::new(data);
-    // `out[..filled]` is decompressed and not sent yet; its first
+    // `out[..filled]` is decompressed and not handed over yet; its first
     // `whole` bytes are whole fields.
     let (mut filled, mut whole, mut total) = (0usize, 0usize, 0usize);
     let mut reading = true;
@@ -206,11 +345,11 @@ fn inflate_in_pieces<'s>(
             out = rest;
             filled -= whole;
             whole = 0;
-            reading = tx.send(&*piece).is_ok();
+            reading = queue.push(piece);
         }
     }
     if filled > 0 && reading {
-        let _ = tx.send(&out[..filled]);
+        queue.push(&out[..filled]);
     }
     Some(total)
 }

@@ -13,8 +13,9 @@ impl Profile {
     pub(super) fn from_wire(data: &[u8], opts: &ReadOptions) -> Result<Profile, ProfileError> {
         // Large gzip profiles: their samples are read while the rest is
         // still being decompressed.
-        if let Some((raw, streamed)) = pprof::gunzip_streamed(data, opts, StreamedSamples::read) {
-            return Self::from_raw(&raw, streamed);
+        if let Some(mut streamed) = pprof::gunzip_streamed(data, opts, StreamedSamples::read) {
+            let samples = StreamedSamples::joined(&mut streamed);
+            return Self::from_raw(&streamed.raw, samples);
         }
         // `from_raw` makes the checks of `checked_raw` on the bytes.
         Self::from_raw(&pprof::uncompressed(data, opts)?, None)
@@ -264,7 +265,11 @@ impl StreamedSamples {
     /// Reads the samples of `pieces`; `None` when they are not what this
     /// reader reads in one pass (a sample type after a sample, bad bytes,
     /// an id over 32 bits...): the whole bytes are read the usual way.
+    ///
+    /// Pieces that do not start the profile ([`pprof::Pieces::is_first`])
+    /// hold no sample types: their samples' width is that of the first one.
     fn read<'s>(pieces: pprof::Pieces<'s>) -> Option<StreamedSamples> {
+        let first = pieces.is_first();
         let mut out = Samples::default();
         let mut tree = StackTree::default();
         // Room for what profiles of this size usually hold (a node per few
@@ -284,13 +289,16 @@ impl StreamedSamples {
             for field in pprof::wire::top_fields(piece) {
                 let field = field?;
                 match (field.field, field.bytes) {
-                    (1, Some(_)) if count == 0 => sample_types += 1,
+                    (1, Some(_)) if count == 0 && first => sample_types += 1,
                     (1 | 2, None) | (1, Some(_)) => return None,
                     (2, Some(buf)) => {
+                        let stack = sink.read_sample(&mut reader, buf, &mut tree)?;
                         if count == 0 {
+                            if !first {
+                                sample_types = reader.values.len();
+                            }
                             out.values.reserve(size / 48 * sample_types);
                         }
-                        let stack = sink.read_sample(&mut reader, buf, &mut tree)?;
                         if sink.dangling.is_some() || reader.values.len() != sample_types {
                             return None;
                         }
@@ -329,6 +337,65 @@ impl StreamedSamples {
             count,
             sample_types,
         })
+    }
+
+    /// The samples of both parts of a streamed profile, as one; `None` when
+    /// a part was not read (then the whole bytes are read the usual way).
+    fn joined(streamed: &mut pprof::Streamed<Option<StreamedSamples>>) -> Option<StreamedSamples> {
+        let mut first = streamed.first.take()?;
+        match streamed.later.take() {
+            None => Some(first),
+            Some(later) => {
+                first.append(later?)?;
+                Some(first)
+            }
+        }
+    }
+
+    /// Adds the samples read after these ones; `None` when they do not have
+    /// as many values.
+    fn append(&mut self, later: StreamedSamples) -> Option<()> {
+        if later.count == 0 {
+            return Some(());
+        }
+        if self.count > 0 && later.sample_types != self.sample_types {
+            return None;
+        }
+        self.sample_types = later.sample_types;
+        // The later part's label lists, numbered after these.
+        let mut numbers: LabelSets = self
+            .label_lists
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.clone(), i as u32 + 1))
+            .collect();
+        let mut renumber = vec![0u32; later.label_lists.len() + 1];
+        for (i, list) in later.label_lists.into_iter().enumerate() {
+            renumber[i + 1] = match numbers.get(&list) {
+                Some(&k) => k,
+                None => {
+                    let k = u32::try_from(self.label_lists.len() + 1).ok()?;
+                    numbers.insert(list.clone(), k);
+                    self.label_lists.push(list);
+                    k
+                }
+            };
+        }
+        let StreamedSamples {
+            samples: mut more, ..
+        } = later;
+        let offset = self.samples.tree.append_tree(&more.tree)?;
+        let shift = |s: StackId| match s.index() {
+            Some(i) => StackId::from_index(i + offset),
+            None => s,
+        };
+        let out = &mut self.samples;
+        out.stack.extend(more.stack.iter().map(|&s| shift(s)));
+        out.values.append(&mut more.values);
+        out.label_set
+            .extend(more.label_set.iter().map(|&k| renumber[k as usize]));
+        self.count += later.count;
+        Some(())
     }
 }
 
@@ -1078,20 +1145,45 @@ mod tests {
         let raw = m.encode_to_vec();
         let gz = gzip(&raw);
         let opts = ReadOptions::default();
-        let (whole, streamed) =
-            pprof::gunzip_streamed(&gz, &opts, StreamedSamples::read).expect(what);
-        assert_eq!(whole, raw, "{what}: the streamed bytes");
-        let used = streamed.as_ref().is_some_and(|s| s.count == m.sample.len());
-        let got = Profile::from_wire(&gz, &opts);
+        // Read in one part (the first reader waits for nothing: most of
+        // the time it reads everything) and in two (it waits until
+        // decompression has ended, so that the other thread takes half).
+        let one = pprof::gunzip_streamed(&gz, &opts, StreamedSamples::read).expect(what);
+        let mut two = pprof::gunzip_streamed(&gz, &opts, |pieces| {
+            pieces.wait_for_the_end();
+            StreamedSamples::read(pieces)
+        })
+        .expect(what);
+        assert_eq!(one.raw, raw, "{what}: the streamed bytes");
+        assert_eq!(two.raw, raw, "{what}: the streamed bytes");
+        assert!(two.later.is_some(), "{what}: read in two parts");
+        let used = one
+            .first
+            .as_ref()
+            .is_some_and(|s| s.count == m.sample.len())
+            || one.later.is_some();
         let want = Profile::from_raw(&raw, None);
-        match (&got, &want) {
-            (Ok(a), Ok(b)) => {
-                assert_eq!(a.samples, b.samples, "{what}");
-                assert_eq!(a.samples.tree(), b.samples.tree(), "{what}");
-                assert_eq!(a.locations, b.locations, "{what}");
+        let got = Profile::from_wire(&gz, &opts);
+        let joined = StreamedSamples::joined(&mut two);
+        let used_two = joined.as_ref().is_some_and(|s| s.count == m.sample.len());
+        assert_eq!(
+            used, used_two,
+            "{what}: the samples read in one part and in two"
+        );
+        let got_two = Profile::from_raw(&raw, joined);
+        for got in [&got, &got_two] {
+            match (got, &want) {
+                (Ok(a), Ok(b)) => {
+                    // Equal stacks, frame by frame (a part read on its
+                    // own makes its own nodes for the stacks it shares with
+                    // the part before).
+                    assert_eq!(a.samples, b.samples, "{what}");
+                    assert!(a.samples.tree().preorder().is_none(), "{what}: depth-first");
+                    assert_eq!(a.locations, b.locations, "{what}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
+                _ => panic!("{what}: streamed {got:?}, whole {want:?}"),
             }
-            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{what}"),
-            _ => panic!("{what}: streamed {got:?}, whole {want:?}"),
         }
         (got, used)
     }
@@ -1149,10 +1241,10 @@ mod tests {
             head
         };
         let gz = gzip(&raw);
-        let (_, streamed) =
+        let mut streamed =
             pprof::gunzip_streamed(&gz, &ReadOptions::default(), StreamedSamples::read).unwrap();
         assert!(
-            streamed.is_none(),
+            StreamedSamples::joined(&mut streamed).is_none(),
             "a sample type after the samples stops streaming"
         );
         let p = Profile::from_wire(&gz, &ReadOptions::default()).unwrap();

@@ -248,6 +248,29 @@ impl StackTree {
         self.depth_first = true;
     }
 
+    /// Adds the nodes of `other` after these, each under its parent there:
+    /// the node `i` of `other` becomes `offset + i`, where `offset` (the
+    /// number of nodes before) is returned; `None`, and nothing added, when
+    /// the ids would not fit. Equal stacks of the two trees stay two nodes;
+    /// two depth-first trees make a depth-first one.
+    pub(crate) fn append_tree(&mut self, other: &StackTree) -> Option<usize> {
+        let offset = self.len();
+        let total = offset.checked_add(other.len())?;
+        if total > NONE as usize {
+            return None;
+        }
+        let depth_first = (self.depth_first || self.is_empty()) && other.depth_first;
+        self.index = None;
+        self.location.extend_from_slice(&other.location);
+        self.parent
+            .extend(other.parent.iter().map(|p| match p.index() {
+                Some(i) => StackId((i + offset) as u32),
+                None => StackId::EMPTY,
+            }));
+        self.depth_first = depth_first;
+        Some(offset)
+    }
+
     /// Reserves room for `n` more nodes.
     pub fn reserve(&mut self, n: usize) {
         self.location.reserve(n);
