@@ -50,7 +50,7 @@ use heapframe::evidence::bundle::{Bundle, Load, SnapshotKind};
 use heapframe::growth::{GrowthKey, GrowthOptions, growth};
 use heapframe::pprof::{self, ReadOptions};
 use heapframe::profile::Snapshot;
-use heapframe::report::{self, BaseMode, TopOptions};
+use heapframe::report::{self, TopOptions};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -360,13 +360,13 @@ fn bench_base(base: &Path, src: &Path, runs: usize, go: Option<&Path>) {
     let both = time(runs, || {
         let b = Profile::from_bytes(&bb, "base").unwrap();
         let s = Profile::from_bytes(&sb, "src").unwrap();
-        let d = report::subtract(&s, &b, BaseMode::Subtract, false).unwrap();
+        let d = report::subtract(&s, &b, &Default::default()).unwrap();
         report::top(&d, &TopOptions::default()).unwrap().to_text()
     });
     let b = Profile::from_bytes(&bb, "base").unwrap();
     let s = Profile::from_bytes(&sb, "src").unwrap();
     let sub = time(runs, || {
-        report::subtract(&s, &b, BaseMode::Subtract, false)
+        report::subtract(&s, &b, &Default::default())
             .unwrap()
             .samples
             .len()

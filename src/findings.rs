@@ -28,7 +28,7 @@ use crate::evidence::bundle::Bundle;
 use crate::evidence::checklist::{self, AfterFix, Status};
 use crate::evidence::goroutines::{GoroutineCheck, goroutine_check};
 use crate::evidence::verdict::{
-    self, CombinedVerdict, GoroutineGrowth, OwnerGrowth, Validation, VerdictThresholds,
+    self, CombinedVerdict, GoroutineGrowth, OwnerGrowth, Validation, VerdictOptions,
 };
 use crate::growth::{GrowthKey, GrowthOptions, GrowthTable, Widening, growth, ranked_widening};
 use crate::units::thousands;
@@ -86,17 +86,25 @@ impl std::fmt::Display for Sentence {
     }
 }
 
+impl Bundle {
+    /// The evidence chain of this bundle with the default options
+    /// ([`Findings::of`]): the verdict from all the evidence, the growth
+    /// owners, the widening path, goroutines, the regression check of the
+    /// manifest's after-fix bundle and the checklist.
+    pub fn findings(&self) -> Result<Findings> {
+        Findings::of(self, &FindingsOptions::default())
+    }
+}
+
 /// Options of [`Findings::of`].
 #[derive(Debug, Clone)]
 pub struct FindingsOptions {
     /// The after-fix bundle to check the fix against (`None`: the
     /// manifest's `after_fix`, if any).
     pub after: Option<PathBuf>,
-    /// The request counter that measures load
-    /// ([`crate::defaults::REQUEST_COUNTER`] by default).
-    pub counter: String,
-    /// The thresholds of the leak verdict.
-    pub thresholds: VerdictThresholds,
+    /// How the metrics are judged: the request counter that measures load
+    /// and the thresholds of the leak verdict.
+    pub verdict: VerdictOptions,
     /// The widening path follows a child while it carries at least this
     /// share of its parent's growth (default 0.5).
     pub follow: f64,
@@ -106,8 +114,7 @@ impl Default for FindingsOptions {
     fn default() -> Self {
         FindingsOptions {
             after: None,
-            counter: crate::defaults::REQUEST_COUNTER.to_string(),
-            thresholds: VerdictThresholds::default(),
+            verdict: VerdictOptions::default(),
             follow: 0.5,
         }
     }
@@ -235,12 +242,8 @@ impl Findings {
         };
         let regression = match after {
             Some((path, after)) => {
-                let validation = verdict::validate(
-                    &bundle.metrics,
-                    &after.metrics,
-                    Some(&opts.counter),
-                    &opts.thresholds,
-                );
+                let validation =
+                    verdict::validate_with(&bundle.metrics, &after.metrics, &opts.verdict);
                 chain.push(
                     Sentence::default()
                         .text("After the fix: ")
@@ -311,8 +314,8 @@ pub fn verdict_of(
     goroutines: &GoroutineCheck,
     opts: &FindingsOptions,
 ) -> Result<CombinedVerdict> {
-    let t = &opts.thresholds;
-    let metrics = verdict::verdict(&bundle.metrics, Some(&opts.counter), t);
+    let t = &opts.verdict.thresholds;
+    let metrics = verdict::verdict_with(&bundle.metrics, &opts.verdict);
     let since = bundle.metrics.restarts().last().copied();
     let alive = |times: &[i64]| match since {
         Some(start) => times

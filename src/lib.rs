@@ -70,26 +70,39 @@ pub use profile::Profile;
 /// What a notebook's first cell imports: `use heapframe::prelude::*;`.
 ///
 /// It brings [`NotebookDisplay`](crate::views::notebook::NotebookDisplay) into scope, so every result
-/// (and polars `DataFrame`s) renders as an HTML table in evcxr, plus the
-/// view functions a cell calls in one line. Each line below is a notebook
+/// (and polars `DataFrame`s) renders as an HTML table in evcxr, plus what
+/// the notebooks call: the bundle and its findings, the verdict and the
+/// fix's validation, growth, top and deltas, tables, flame graphs and
+/// plots. polars' own names come with `use heapframe::polars::prelude::*;`. Each line below is a notebook
 /// cell whose value renders itself (`evcxr_display`):
 ///
 /// ```
 /// use heapframe::prelude::*;
 /// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
-/// let t = heapframe::growth::growth(&b.heap, &Default::default())?;
+/// let _ = b.findings()?.verdict.to_html();             // the verdict from all the evidence
+/// let t = growth(&b.heap, &Default::default())?;
 /// let _ = t.to_html();                                   // cell `t`: the growth table
 /// let _ = growth_plot(&t)?;                              // the growth chart
 /// let _ = metrics_plot(&b.metrics)?;                     // metric trends with GC marks
-/// let _ = flame(&b.heap[6].profile)?;                    // static SVG
-/// let _ = diff_flame(&b.heap[0].profile, &b.heap[6].profile)?.interactive(); // zoom + search
+/// let _ = flame(b.last_heap()?)?;                        // static SVG
+/// let _ = diff_flame(b.first_heap()?, b.last_heap()?)?.interactive(); // zoom + search
 /// let _ = t.to_dataframe()?.to_html();                   // any DataFrame as an HTML table
 /// # Ok::<(), heapframe::Error>(())
 /// ```
 #[cfg(feature = "views")]
 pub mod prelude {
     pub use crate::evidence::bundle::Bundle;
+    pub use crate::evidence::checklist::checklist;
+    pub use crate::evidence::goroutines::goroutine_check;
+    pub use crate::evidence::verdict::{
+        VerdictOptions, validate, validate_with, verdict, verdict_with,
+    };
+    pub use crate::findings::{Findings, FindingsOptions};
+    pub use crate::growth::classify::Classifier;
+    pub use crate::growth::{GrowthKey, GrowthOptions, SnapshotSeries, growth};
     pub use crate::profile::Profile;
+    pub use crate::report::{BaseOptions, TopOptions, delta, subtract, top};
+    pub use crate::tables::Tables;
     pub use crate::views::flame::{diff_flame, flame, icicle};
     pub use crate::views::notebook::NotebookDisplay;
     pub use crate::views::plot::{before_after_plot, growth_bars, growth_plot, metrics_plot};

@@ -82,7 +82,7 @@ fn infinite_metric_values_stay_out_of_series_and_are_reported() {
     let points = b.metrics.points(names::HEAP_INUSE);
     assert!(!points.is_empty());
     assert!(points.iter().all(|p| p.1.is_finite()), "{points:?}");
-    let v = verdict(&b.metrics, None, &Default::default());
+    let v = verdict(&b.metrics);
     let note = format!(
         "1 non-finite value ignored in {} ({})",
         names::HEAP_INUSE,
@@ -134,7 +134,7 @@ fn nan_heap_values_are_not_enough_data() {
     let (_cleanup, dir) = mapcache_copy("nan");
     rewrite_metric(&dir, names::HEAP_INUSE, "NaN");
     let b = Bundle::open(&dir).unwrap();
-    let v = verdict(&b.metrics, None, &Default::default());
+    let v = verdict(&b.metrics);
     assert_eq!(v.verdict, Verdict::NotEnoughData, "{:?}", v.reasons);
     assert!(
         v.reasons
@@ -146,10 +146,7 @@ fn nan_heap_values_are_not_enough_data() {
     // Both heap metrics NaN: the same.
     rewrite_metric(&dir, names::HEAP_OBJECTS, "NaN");
     let b = Bundle::open(&dir).unwrap();
-    assert_eq!(
-        verdict(&b.metrics, None, &Default::default()).verdict,
-        Verdict::NotEnoughData
-    );
+    assert_eq!(verdict(&b.metrics).verdict, Verdict::NotEnoughData);
 }
 
 #[test]
@@ -175,7 +172,7 @@ fn values_too_large_to_fit_are_not_enough_data() {
         std::fs::write(&p, text).unwrap();
     }
     let b = Bundle::open(&dir).unwrap();
-    let v = verdict(&b.metrics, None, &Default::default());
+    let v = verdict(&b.metrics);
     assert_eq!(v.verdict, Verdict::NotEnoughData, "{:?}", v.reasons);
     // Charts of such values are drawn (plotters looked for ticks in an
     // infinite range without end).

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use heapframe::evidence::bundle::{Bundle, SnapshotKind};
 use heapframe::evidence::checklist::{self, Status};
-use heapframe::evidence::verdict::{self as judge, Outcome, Verdict, VerdictThresholds};
+use heapframe::evidence::verdict::{
+    self as judge, Outcome, Verdict, VerdictOptions, VerdictThresholds,
+};
 use heapframe::findings::{Findings, FindingsOptions};
 use heapframe::growth::{GrowthKey, GrowthOptions, growth, widening};
 use heapframe::profile::Snapshot;
@@ -23,7 +25,7 @@ fn bundle(s: &str) -> Bundle {
 }
 
 fn verdict(b: &Bundle) -> judge::LeakVerdict {
-    judge::verdict(&b.metrics, None, &VerdictThresholds::default())
+    judge::verdict(&b.metrics)
 }
 
 fn top(snaps: &[Snapshot], key: GrowthKey) -> String {
@@ -112,12 +114,11 @@ fn fixed_cache_is_not_a_leak_and_validates_as_fixed() {
     let before = bundle("mapcache");
     let after = bundle("fixed");
     assert_eq!(verdict(&after).verdict, Verdict::NotALeak);
-    let t = VerdictThresholds::default();
-    let v = judge::validate(&before.metrics, &after.metrics, None, &t);
+    let v = judge::validate(&before.metrics, &after.metrics);
     assert_eq!(v.outcome, Outcome::Fixed, "{:?}", v.reasons);
-    let same = judge::validate(&before.metrics, &before.metrics, None, &t);
+    let same = judge::validate(&before.metrics, &before.metrics);
     assert_eq!(same.outcome, Outcome::NotFixed, "{:?}", same.reasons);
-    let other = judge::validate(&before.metrics, &bundle("queue").metrics, None, &t);
+    let other = judge::validate(&before.metrics, &bundle("queue").metrics);
     assert_eq!(other.outcome, Outcome::NotFixed, "{:?}", other.reasons);
 }
 
@@ -309,15 +310,9 @@ fn too_little_data_says_so() {
             .cloned()
             .collect(),
     );
-    assert_eq!(
-        judge::verdict(&few, None, &VerdictThresholds::default()).verdict,
-        Verdict::NotEnoughData
-    );
+    assert_eq!(judge::verdict(&few).verdict, Verdict::NotEnoughData);
     let none = heapframe::evidence::metrics::MetricSeries::default();
-    assert_eq!(
-        judge::verdict(&none, None, &VerdictThresholds::default()).verdict,
-        Verdict::NotEnoughData
-    );
+    assert_eq!(judge::verdict(&none).verdict, Verdict::NotEnoughData);
 }
 
 #[test]
@@ -710,8 +705,11 @@ fn confidence_falls_with_thinner_evidence() {
     let cut = thin.heap[3].time_ms;
     thin.metrics.samples.retain(|s| s.time_ms <= cut);
     let opts = FindingsOptions {
-        thresholds: VerdictThresholds {
-            min_span_secs: 20.0,
+        verdict: VerdictOptions {
+            thresholds: VerdictThresholds {
+                min_span_secs: 20.0,
+                ..Default::default()
+            },
             ..Default::default()
         },
         ..Default::default()

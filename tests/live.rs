@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::Rng;
 use heapframe::evidence::bundle::{Bundle, SnapshotKind};
 use heapframe::evidence::metrics::names;
-use heapframe::evidence::verdict::{Basis, Verdict, VerdictThresholds};
+use heapframe::evidence::verdict::{Basis, Verdict, VerdictOptions, VerdictThresholds};
 use heapframe::findings::{Findings, FindingsOptions};
 use heapframe::growth::{GrowthOptions, growth, widening};
 use heapframe::live::collect::{CollectOptions, Collector, MetricsSource};
@@ -460,7 +460,10 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     // seemed to flatten); the owner that grows steadily across the ten
     // snapshots decides it.
     let opts = FindingsOptions {
-        thresholds: t.clone(),
+        verdict: VerdictOptions {
+            thresholds: t.clone(),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let f = Findings::of(&b, &opts).unwrap();
@@ -527,7 +530,10 @@ fn scenarios_under_collect_get_their_verdict_and_culprit() {
         ..Default::default()
     };
     let opts = FindingsOptions {
-        thresholds: t,
+        verdict: VerdictOptions {
+            thresholds: t,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let run = |scenario: &str, rps: u32, settle: Duration| {

@@ -391,8 +391,7 @@ fn bad_sample_index_and_regex_are_option_errors() {
 fn incompatible_base_is_an_error() {
     let heap = Profile::from_bytes(&fixture("svc.heap.2.pb.gz"), "heap").unwrap();
     let gor = Profile::from_bytes(&fixture("svc.goroutine.pb.gz"), "goroutine").unwrap();
-    let e = heapframe::report::subtract(&heap, &gor, heapframe::report::BaseMode::Subtract, false)
-        .unwrap_err();
+    let e = heapframe::report::subtract(&heap, &gor, &Default::default()).unwrap_err();
     assert!(e.to_string().contains("heap and goroutine"), "{e}");
 }
 

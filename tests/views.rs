@@ -402,7 +402,7 @@ fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
 #[test]
 fn verdicts_and_checklists_render_with_escaped_evidence() {
     let b = Bundle::open(MAPCACHE).unwrap();
-    let v = heapframe::evidence::verdict::verdict(&b.metrics, None, &Default::default());
+    let v = heapframe::evidence::verdict::verdict(&b.metrics);
     assert!(v.to_html().contains(">leak</span>"), "{}", v.to_html());
     assert!(v.to_plain_text().starts_with("verdict: leak\n"));
     let mut items = heapframe::evidence::checklist::checklist(&b, None);
@@ -483,7 +483,7 @@ fn widening_goroutines_and_bundle_render_for_notebooks() {
     // the widening chain: root first, the culprit where growth concentrates,
     // the deepest application frame marked, values in the sample's unit
     let w = heapframe::growth::SnapshotSeries::new(&b.heap)
-        .widening(None)
+        .widening()
         .unwrap();
     let t = w.to_table();
     assert_eq!(t.rows.len(), w.chain.len());

@@ -409,7 +409,17 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
             };
             let source = Profile::from_path(&a.profile)?;
             let base = Profile::from_path(b)?;
-            report::top(&report::subtract(&source, &base, mode, a.normalize)?, &opts)?
+            report::top(
+                &report::subtract(
+                    &source,
+                    &base,
+                    &report::BaseOptions {
+                        mode,
+                        normalize: a.normalize,
+                    },
+                )?,
+                &opts,
+            )?
         }
         // One profile: read straight into the report.
         _ => {
@@ -580,8 +590,10 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
         ..Default::default()
     };
     let opts = heapframe::findings::FindingsOptions {
-        counter: a.counter.clone(),
-        thresholds,
+        verdict: heapframe::evidence::verdict::VerdictOptions {
+            counter: a.counter.clone(),
+            thresholds,
+        },
         ..Default::default()
     };
     let g = heapframe::evidence::goroutines::goroutine_check(&bundle)?;
@@ -597,11 +609,13 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
 fn run_validate(a: ValidateArgs) -> heapframe::Result<()> {
     let before = heapframe::evidence::bundle::Bundle::open(&a.before)?;
     let after = heapframe::evidence::bundle::Bundle::open(&a.after)?;
-    let v = heapframe::evidence::verdict::validate(
+    let v = heapframe::evidence::verdict::validate_with(
         &before.metrics,
         &after.metrics,
-        Some(&a.counter),
-        &Default::default(),
+        &heapframe::evidence::verdict::VerdictOptions {
+            counter: a.counter.clone(),
+            ..Default::default()
+        },
     );
     let mut s = v.to_plain_text();
     s.push_str(&format!(
@@ -839,7 +853,10 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
         &bundle,
         &FindingsOptions {
             after: a.after,
-            counter: a.counter,
+            verdict: heapframe::evidence::verdict::VerdictOptions {
+                counter: a.counter,
+                ..Default::default()
+            },
             ..Default::default()
         },
     )?;

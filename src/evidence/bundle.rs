@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, FileError, ProfileError, Result};
 use crate::evidence::metrics::MetricSeries;
 use crate::files::{MAX_MANIFEST_BYTES, mtime_ms, read_regular};
+use crate::growth::SnapshotSeries;
 use crate::profile::{Profile, Snapshot};
 
 /// What a bundle says about itself (`manifest.json`); every field optional.
@@ -522,6 +523,41 @@ impl Bundle {
             SnapshotKind::Goroutine => &mut self.goroutine,
             SnapshotKind::GoroutineLeak => &mut self.goroutineleak,
         }
+    }
+
+    /// The first heap snapshot's profile; an error naming the bundle when
+    /// it has none.
+    pub fn first_heap(&self) -> Result<&Profile> {
+        self.heap
+            .first()
+            .map(|s| &s.profile)
+            .ok_or_else(|| self.no_heap())
+    }
+
+    /// The last heap snapshot's profile; an error naming the bundle when
+    /// it has none.
+    ///
+    /// ```
+    /// use heapframe::evidence::bundle::Bundle;
+    /// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+    /// assert!(b.last_heap()?.time_nanos > b.first_heap()?.time_nanos);
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn last_heap(&self) -> Result<&Profile> {
+        self.heap
+            .last()
+            .map(|s| &s.profile)
+            .ok_or_else(|| self.no_heap())
+    }
+
+    /// The heap snapshots as a series: growth, widening, the total delta
+    /// and tables across them.
+    pub fn heap_series(&self) -> SnapshotSeries<'_> {
+        SnapshotSeries::new(&self.heap)
+    }
+
+    fn no_heap(&self) -> Error {
+        Error::Option(format!("{} holds no heap snapshot", self.name()))
     }
 
     /// A name for messages: the folder, or "these files".

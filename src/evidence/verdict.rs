@@ -234,6 +234,20 @@ pub struct Load {
     pub change_pct: f64,
 }
 
+/// "412 req/s early, 398 req/s late (-3%, http_requests_total)".
+impl std::fmt::Display for Load {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.0} req/s early, {:.0} req/s late ({:+.0}%, {})",
+            self.early_rate,
+            self.late_rate,
+            self.change_pct,
+            crate::escape::terminal(&self.metric)
+        )
+    }
+}
+
 /// A leak verdict with the numbers behind it.
 #[derive(Debug, Clone)]
 pub struct LeakVerdict {
@@ -328,13 +342,46 @@ pub fn load(series: &MetricSeries, counter: &str) -> Option<Load> {
         })
 }
 
+/// How [`verdict_with`] and [`validate_with`] judge a metric series.
+#[derive(Debug, Clone)]
+pub struct VerdictOptions {
+    /// The request counter that measures load (default
+    /// [`names::REQUESTS`]).
+    pub counter: String,
+    /// The thresholds (conservative by default).
+    pub thresholds: VerdictThresholds,
+}
+
+impl Default for VerdictOptions {
+    fn default() -> Self {
+        VerdictOptions {
+            counter: crate::defaults::REQUEST_COUNTER.to_string(),
+            thresholds: VerdictThresholds::default(),
+        }
+    }
+}
+
+/// The metrics trend check with the default options: `leak`, `suspect`,
+/// `not a leak` or `not enough data`, conservatively (see the module docs
+/// and [`verdict_with`]).
+///
+/// ```
+/// use heapframe::evidence::{bundle::Bundle, verdict};
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// assert_eq!(verdict::verdict(&b.metrics).verdict, verdict::Verdict::Leak);
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn verdict(series: &MetricSeries) -> LeakVerdict {
+    verdict_with(series, &VerdictOptions::default())
+}
+
 /// The metrics trend check: `leak`, `suspect`, `not a leak` or `not enough
-/// data`, conservatively (see the module docs). `counter` names the request
-/// counter used to judge load ([`names::REQUESTS`] by default). Values that
-/// are not finite numbers are not judged: the reasons end with how many of
-/// each metric read were ignored, and in which file.
-pub fn verdict(series: &MetricSeries, counter: Option<&str>, t: &VerdictThresholds) -> LeakVerdict {
-    let counter = counter.unwrap_or(crate::defaults::REQUEST_COUNTER);
+/// data`, conservatively (see the module docs). `opts.counter` names the
+/// request counter used to judge load. Values that are not finite numbers
+/// are not judged: the reasons end with how many of each metric read were
+/// ignored, and in which file.
+pub fn verdict_with(series: &MetricSeries, opts: &VerdictOptions) -> LeakVerdict {
+    let (counter, t) = (opts.counter.as_str(), &opts.thresholds);
     // A restart drops memory to its start: a series across it would read
     // as memory that comes down. Only the points since the last start are
     // judged, and the verdict says so.
@@ -678,9 +725,9 @@ pub struct Validation {
     /// The verdict on the window after the fix.
     pub after: LeakVerdict,
     /// Heap-object floor slope per minute, before and after.
-    pub objects_slope: (f64, f64),
+    pub objects_slope: BeforeAfter,
     /// Heap-in-use floor slope per minute (bytes), before and after.
-    pub inuse_slope: (f64, f64),
+    pub inuse_slope: BeforeAfter,
     /// After the fix, the object count flattened out or stayed flat.
     pub objects_plateau: bool,
     /// After the fix, heap in use comes back down after GC (no floor growth).
@@ -691,23 +738,44 @@ pub struct Validation {
     pub reasons: Vec<String>,
 }
 
-/// Compares the metrics of a window before a fix with one after it.
-pub fn validate(
+/// One number measured before a fix and after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BeforeAfter {
+    /// On the window before the fix.
+    pub before: f64,
+    /// On the window after the fix.
+    pub after: f64,
+}
+
+/// Compares the metrics of a window before a fix with one after it, with
+/// the default options (see [`validate_with`]).
+pub fn validate(before: &MetricSeries, after: &MetricSeries) -> Validation {
+    validate_with(before, after, &VerdictOptions::default())
+}
+
+/// Compares the metrics of a window before a fix with one after it: the
+/// verdict on each, their floor slopes side by side, and whether the
+/// objects plateau, heap in use falls after GC and RSS stopped going one
+/// way after the fix.
+pub fn validate_with(
     before: &MetricSeries,
     after: &MetricSeries,
-    counter: Option<&str>,
-    t: &VerdictThresholds,
+    opts: &VerdictOptions,
 ) -> Validation {
-    let b = verdict(before, counter, t);
-    let a = verdict(after, counter, t);
+    let t = &opts.thresholds;
+    let b = verdict_with(before, opts);
+    let a = verdict_with(after, opts);
     let slope = |v: &LeakVerdict, f: fn(&LeakVerdict) -> &Option<Trend>| {
         f(v).as_ref().map_or(0.0, |tr| tr.floor_slope_per_min)
     };
-    let objects_slope = (
-        slope(&b, |v| &v.heap_objects),
-        slope(&a, |v| &v.heap_objects),
-    );
-    let inuse_slope = (slope(&b, |v| &v.heap_inuse), slope(&a, |v| &v.heap_inuse));
+    let objects_slope = BeforeAfter {
+        before: slope(&b, |v| &v.heap_objects),
+        after: slope(&a, |v| &v.heap_objects),
+    };
+    let inuse_slope = BeforeAfter {
+        before: slope(&b, |v| &v.heap_inuse),
+        after: slope(&a, |v| &v.heap_inuse),
+    };
     let objects_plateau = a
         .heap_objects
         .as_ref()
@@ -717,12 +785,12 @@ pub fn validate(
     let mut reasons = vec![
         format!(
             "heap objects after GC: {:+.0}/min before, {:+.0}/min after",
-            objects_slope.0, objects_slope.1
+            objects_slope.before, objects_slope.after
         ),
         format!(
             "heap in use after GC: {}/min before, {}/min after",
-            crate::units::scaled_label(inuse_slope.0 as i64, "bytes", "auto"),
-            crate::units::scaled_label(inuse_slope.1 as i64, "bytes", "auto"),
+            crate::units::scaled_label(inuse_slope.before as i64, "bytes", "auto"),
+            crate::units::scaled_label(inuse_slope.after as i64, "bytes", "auto"),
         ),
     ];
     if let (Some(lb), Some(la)) = (&b.load, &a.load) {
@@ -738,7 +806,7 @@ pub fn validate(
         Outcome::NotEnoughData
     } else if a.verdict == Verdict::NotALeak && inuse_falls_after_gc && objects_plateau {
         Outcome::Fixed
-    } else if objects_slope.0 > 0.0 && objects_slope.1 < 0.5 * objects_slope.0 {
+    } else if objects_slope.before > 0.0 && objects_slope.after < 0.5 * objects_slope.before {
         Outcome::Improved
     } else {
         Outcome::NotFixed
@@ -1357,7 +1425,7 @@ mod tests {
                 });
             }
         }
-        verdict(&MetricSeries::new(samples), None, &Default::default())
+        verdict(&MetricSeries::new(samples))
     }
 
     #[test]

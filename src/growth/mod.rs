@@ -955,12 +955,7 @@ impl<'a> SnapshotSeries<'a> {
                 )));
             }
         };
-        crate::report::subtract(
-            &b.profile,
-            &a.profile,
-            crate::report::BaseMode::Subtract,
-            false,
-        )
+        crate::report::delta(&a.profile, &b.profile)
     }
 
     /// Every adjacent delta.
@@ -973,12 +968,9 @@ impl<'a> SnapshotSeries<'a> {
     /// Last minus first.
     pub fn total_delta(&self) -> Result<Profile> {
         match (self.snapshots.first(), self.snapshots.last()) {
-            (Some(a), Some(b)) if self.snapshots.len() >= 2 => crate::report::subtract(
-                &b.profile,
-                &a.profile,
-                crate::report::BaseMode::Subtract,
-                false,
-            ),
+            (Some(a), Some(b)) if self.snapshots.len() >= 2 => {
+                crate::report::delta(&a.profile, &b.profile)
+            }
             _ => Err(Error::Option("a delta needs at least two snapshots".into())),
         }
     }
@@ -988,8 +980,19 @@ impl<'a> SnapshotSeries<'a> {
         growth(self.snapshots, opts)
     }
 
-    /// The widening chain from the first to the last snapshot.
-    pub fn widening(&self, sample_index: Option<&str>) -> Result<Widening> {
+    /// The widening chain from the first to the last snapshot, in the
+    /// profiles' default sample type (`inuse_space` for heap profiles).
+    pub fn widening(&self) -> Result<Widening> {
+        self.widening_in(None)
+    }
+
+    /// The widening chain from the first to the last snapshot, in the
+    /// sample type `sample_index` (e.g. `inuse_objects`).
+    pub fn widening_of(&self, sample_index: &str) -> Result<Widening> {
+        self.widening_in(Some(sample_index))
+    }
+
+    fn widening_in(&self, sample_index: Option<&str>) -> Result<Widening> {
         match (self.snapshots.first(), self.snapshots.last()) {
             (Some(a), Some(b)) => widening(&a.profile, &b.profile, sample_index, 0.5),
             _ => Err(Error::Option("widening needs snapshots".into())),

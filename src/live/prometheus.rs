@@ -25,7 +25,7 @@
 //!     ..Default::default()
 //! };
 //! let history = prom.history(&q)?;
-//! let v = heapframe::evidence::verdict::verdict(&history.series, None, &Default::default());
+//! let v = heapframe::evidence::verdict::verdict(&history.series);
 //! println!("{}", v.verdict);
 //! # Ok::<(), heapframe::Error>(())
 //! ```

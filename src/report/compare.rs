@@ -35,14 +35,37 @@ pub fn is_base_sample(s: &SampleRef<'_>) -> bool {
         .any(|l| &*l.key == BASE_LABEL && matches!(&l.value, LabelValue::Str(v) if &**v == "true"))
 }
 
+/// How [`subtract`] applies its base profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BaseOptions {
+    /// `-base` (the default) or `-diff_base`.
+    pub mode: BaseMode,
+    /// `-normalize`: scale the base to the profile's total first.
+    pub normalize: bool,
+}
+
+/// What grew from `before` to `after`: `after` with `before` subtracted as
+/// `go tool pprof -base before after` does (see [`subtract`]).
+///
+/// ```
+/// use heapframe::{Profile, report};
+/// let dir = "tests/fixtures/bundles/mapcache/heap";
+/// let before = Profile::from_path(format!("{dir}/001.pb.gz"))?;
+/// let after = Profile::from_path(format!("{dir}/007.pb.gz"))?;
+/// let grew = report::delta(&before, &after)?;
+/// let top = report::top(&grew, &Default::default())?;
+/// assert!(top.rows[0].flat > 0);
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn delta(before: &Profile, after: &Profile) -> Result<Profile> {
+    subtract(after, before, &BaseOptions::default())
+}
+
 /// Subtracts `base` from `profile` as `go tool pprof -base`/`-diff_base`
-/// (with `-normalize` when `normalize`) does, returning the merged profile.
-pub fn subtract(
-    profile: &Profile,
-    base: &Profile,
-    mode: BaseMode,
-    normalize: bool,
-) -> Result<Profile> {
+/// (with `-normalize` when `opts.normalize`) does, returning the merged
+/// profile.
+pub fn subtract(profile: &Profile, base: &Profile, opts: &BaseOptions) -> Result<Profile> {
+    let BaseOptions { mode, normalize } = *opts;
     check_compatible(profile, base)?;
     let n = profile.sample_types.len();
     let src_scale = if normalize {

@@ -11,6 +11,6 @@ pub mod filter;
 pub mod graph;
 pub mod top;
 
-pub use compare::{BaseMode, subtract};
+pub use compare::{BaseMode, BaseOptions, delta, subtract};
 pub use graph::Granularity;
 pub use top::{InlineTag, TopOptions, TopReport, TopRow, top, top_bytes};

@@ -76,7 +76,11 @@ pub fn run_pprof_args(args: &[String], dir: &Path) -> heapframe::Result<String> 
     assert_eq!(files.len(), 1, "one profile per case: {args:?}");
     let p = Profile::from_path(&files[0])?;
     let p = match base {
-        Some((b, mode)) => report::subtract(&p, &Profile::from_path(b)?, mode, normalize)?,
+        Some((b, mode)) => report::subtract(
+            &p,
+            &Profile::from_path(b)?,
+            &report::BaseOptions { mode, normalize },
+        )?,
         None => {
             // The direct path (samples read into the graph) must print the
             // same bytes as the report of the decoded profile.
