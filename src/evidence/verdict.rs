@@ -234,16 +234,14 @@ pub struct Load {
     pub change_pct: f64,
 }
 
-/// "412 req/s early, 398 req/s late (-3%, http_requests_total)".
+/// "load (http_requests_total): 412.0/s early, 398.3/s late (-3%)", as
+/// the verdict's reasons say it.
 impl std::fmt::Display for Load {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:.0} req/s early, {:.0} req/s late ({:+.0}%, {})",
-            self.early_rate,
-            self.late_rate,
-            self.change_pct,
-            crate::escape::terminal(&self.metric)
+            "load ({}): {:.1}/s early, {:.1}/s late ({:+.0}%)",
+            self.metric, self.early_rate, self.late_rate, self.change_pct
         )
     }
 }
@@ -519,10 +517,7 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         .as_ref()
         .is_some_and(|l| l.change_pct > t.load_growth_pct);
     if let Some(l) = &v.load {
-        v.reasons.push(format!(
-            "load ({}): {:.1}/s early, {:.1}/s late ({:+.0}%)",
-            l.metric, l.early_rate, l.late_rate, l.change_pct
-        ));
+        v.reasons.push(l.to_string());
     }
     // Memory outside the Go heap: RSS, else the runtime/metrics total,
     // else what the runtime took from the system (both miss cgo and
