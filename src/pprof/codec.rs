@@ -129,6 +129,17 @@ struct QueueState<'s> {
     closed: bool,
 }
 
+/// Says on drop that no piece will be added, so that the reader never
+/// waits for a decompressing thread that stopped, even by a panic.
+struct Ending<'q, 's>(&'q Queue<'s>);
+
+impl Drop for Ending<'_, '_> {
+    fn drop(&mut self) {
+        self.0.lock().done = true;
+        self.0.ready.notify_all();
+    }
+}
+
 impl<'s> Queue<'s> {
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<'s>> {
         // A reader that panicked leaves nothing half-changed here.
@@ -288,6 +299,7 @@ pub fn gunzip_streamed<T: Send>(
         let (queue, read) = (&queue, &read);
         let out = &mut buf[..];
         let inflater = s.spawn(move || {
+            let _ending = Ending(queue);
             let total = inflate_in_pieces(data, out, queue);
             let taken = queue.finish();
             let later = (!taken.is_empty()).then(|| {
