@@ -73,8 +73,9 @@ pub use profile::Profile;
 /// (and polars `DataFrame`s) renders as an HTML table in evcxr, plus what
 /// the notebooks call: the bundle and its findings, the verdict and the
 /// fix's validation, growth, top and deltas, tables, flame graphs and
-/// plots. polars' own names come with `use heapframe::polars::prelude::*;`. Each line below is a notebook
-/// cell whose value renders itself (`evcxr_display`):
+/// plots. polars' own names come with `use heapframe::polars::prelude::*;`.
+/// Each line below is a notebook cell whose value renders itself
+/// (`evcxr_display`):
 ///
 /// ```
 /// use heapframe::prelude::*;

@@ -135,8 +135,7 @@ struct Ending<'q, 's>(&'q Queue<'s>);
 
 impl Drop for Ending<'_, '_> {
     fn drop(&mut self) {
-        self.0.lock().done = true;
-        self.0.ready.notify_all();
+        self.0.end(|_| ());
     }
 }
 
@@ -158,25 +157,33 @@ impl<'s> Queue<'s> {
         true
     }
 
+    /// Says that no piece will be added, and returns what `take` takes
+    /// from the pieces at that moment.
+    fn end<R>(&self, take: impl FnOnce(&mut QueueState<'s>) -> R) -> R {
+        let mut state = self.lock();
+        state.done = true;
+        let taken = take(&mut state);
+        drop(state);
+        self.ready.notify_all();
+        taken
+    }
+
     /// Says that no piece will be added, and takes the later half (in
     /// bytes) of what the reader has not read yet when that is worth
     /// reading on another thread.
     fn finish(&self) -> Vec<&'s [u8]> {
-        let mut state = self.lock();
-        state.done = true;
-        let waiting: usize = state.pieces.iter().map(|p| p.len()).sum();
-        let mut taken = Vec::new();
-        if !state.closed && waiting >= HELP_FROM_BYTES && state.pieces.len() >= 2 {
+        self.end(|state| {
+            let waiting: usize = state.pieces.iter().map(|p| p.len()).sum();
+            if state.closed || waiting < HELP_FROM_BYTES || state.pieces.len() < 2 {
+                return Vec::new();
+            }
             let (mut from, mut later) = (state.pieces.len(), 0);
             while from > 1 && later < waiting / 2 {
                 from -= 1;
                 later += state.pieces[from].len();
             }
-            taken = state.pieces.split_off(from).into();
-        }
-        drop(state);
-        self.ready.notify_all();
-        taken
+            state.pieces.split_off(from).into()
+        })
     }
 }
 

@@ -320,13 +320,9 @@ impl StreamedSamples {
                 }
             }
         }
-        tree.shrink();
         // A sink makes each new node under the path of the sample before.
         tree.set_depth_first();
         out.tree = tree;
-        out.stack.shrink_to_fit();
-        out.values.shrink_to_fit();
-        out.label_set.shrink_to_fit();
         let mut label_lists = vec![Vec::new(); lists.len()];
         for (list, k) in lists {
             label_lists[k as usize - 1] = list;
@@ -339,29 +335,32 @@ impl StreamedSamples {
         })
     }
 
-    /// The samples of both parts of a streamed profile, as one; `None` when
-    /// a part was not read (then the whole bytes are read the usual way).
+    /// The samples of both parts of a streamed profile, as one, their
+    /// columns shrunk to fit (the reader reserves room for a whole
+    /// profile); `None` when a part was not read (then the whole bytes are
+    /// read the usual way).
     fn joined(streamed: &mut pprof::Streamed<Option<StreamedSamples>>) -> Option<StreamedSamples> {
         let mut first = streamed.first.take()?;
-        match streamed.later.take() {
-            None => Some(first),
-            Some(later) => {
-                first.append(later?)?;
-                Some(first)
-            }
+        if let Some(later) = streamed.later.take() {
+            first.append(later?)?;
         }
+        let out = &mut first.samples;
+        out.tree.shrink();
+        out.stack.shrink_to_fit();
+        out.values.shrink_to_fit();
+        out.label_set.shrink_to_fit();
+        Some(first)
     }
 
     /// Adds the samples read after these ones; `None` when they do not have
-    /// as many values.
+    /// as many values as these have sample types.
     fn append(&mut self, later: StreamedSamples) -> Option<()> {
         if later.count == 0 {
             return Some(());
         }
-        if self.count > 0 && later.sample_types != self.sample_types {
+        if later.sample_types != self.sample_types {
             return None;
         }
-        self.sample_types = later.sample_types;
         // The later part's label lists, numbered after these.
         let mut numbers: LabelSets = self
             .label_lists
@@ -1148,7 +1147,7 @@ mod tests {
         // Read in one part (the first reader waits for nothing: most of
         // the time it reads everything) and in two (it waits until
         // decompression has ended, so that the other thread takes half).
-        let one = pprof::gunzip_streamed(&gz, &opts, StreamedSamples::read).expect(what);
+        let mut one = pprof::gunzip_streamed(&gz, &opts, StreamedSamples::read).expect(what);
         let mut two = pprof::gunzip_streamed(&gz, &opts, |pieces| {
             pieces.wait_for_the_end();
             StreamedSamples::read(pieces)
@@ -1157,11 +1156,9 @@ mod tests {
         assert_eq!(one.raw, raw, "{what}: the streamed bytes");
         assert_eq!(two.raw, raw, "{what}: the streamed bytes");
         assert!(two.later.is_some(), "{what}: read in two parts");
-        let used = one
-            .first
-            .as_ref()
-            .is_some_and(|s| s.count == m.sample.len())
-            || one.later.is_some();
+        // However the reads were split, the samples are used only when
+        // every part was read.
+        let used = StreamedSamples::joined(&mut one).is_some_and(|s| s.count == m.sample.len());
         let want = Profile::from_raw(&raw, None);
         let got = Profile::from_wire(&gz, &opts);
         let joined = StreamedSamples::joined(&mut two);
