@@ -30,7 +30,10 @@ use crate::evidence::goroutines::{GoroutineCheck, goroutine_check};
 use crate::evidence::verdict::{
     self, CombinedVerdict, GoroutineGrowth, OwnerGrowth, Validation, VerdictOptions,
 };
-use crate::growth::{GrowthKey, GrowthOptions, GrowthTable, Widening, growth, ranked_widening};
+use crate::growth::{
+    GrowthKey, GrowthOptions, GrowthTable, HolderCandidate, Widening, growth, holder_candidates,
+    ranked_widening,
+};
 use crate::units::thousands;
 
 /// A piece of a [`Sentence`].
@@ -133,6 +136,10 @@ pub struct HeapGrowth {
     /// The path of the largest growth, when the owner ranked first is not
     /// on it (a cache that grew more, then flattened).
     pub largest: Option<Widening>,
+    /// Application functions whose own allocations grow in step with the
+    /// owner ranked first: where to look for what holds its memory;
+    /// `None` when no owner grows steadily (nothing to hold).
+    pub holders: Option<Vec<HolderCandidate>>,
 }
 
 /// The regression check against an after-fix bundle.
@@ -182,7 +189,9 @@ impl Findings {
 
         let heap = if bundle.heap.len() >= 2 {
             let snaps = &bundle.heap;
-            let table = growth(snaps, &GrowthOptions::default())?;
+            let links = bundle.source_links();
+            let mut table = growth(snaps, &GrowthOptions::default())?;
+            table.links = links.clone();
             let kinds = growth(
                 snaps,
                 &GrowthOptions {
@@ -190,17 +199,25 @@ impl Findings {
                     ..Default::default()
                 },
             )?;
-            let (widening, largest) = ranked_widening(
+            let (mut widening, mut largest) = ranked_widening(
                 &snaps[0].profile,
                 &snaps[snaps.len() - 1].profile,
                 &table,
                 opts.follow,
             )?;
+            widening.links = links.clone();
+            if let Some(l) = &mut largest {
+                l.links = links;
+            }
+            let steady = verdict::OwnerGrowth::of(&table, &opts.verdict.thresholds)
+                .is_some_and(|o| o.steady);
+            let holders = steady.then(|| holder_candidates(&table, 3));
             Some(HeapGrowth {
                 table,
                 kinds,
                 widening,
                 largest,
+                holders,
             })
         } else {
             None
@@ -218,6 +235,7 @@ impl Findings {
         if let Some(h) = &heap {
             chain.extend(growth_sentences(&h.table));
             chain.extend(widening_sentences(&h.widening, h.largest.as_ref()));
+            chain.extend(holder_sentences(h));
         }
 
         if let (Some(first), Some(last)) = (goroutines.counts.first(), goroutines.counts.last()) {
@@ -395,6 +413,20 @@ pub fn growth_sentences(table: &GrowthTable) -> Vec<Sentence> {
         .filter(|r| r.delta > top.delta)
         .max_by_key(|r| r.delta);
     let s = Sentence::default().text("Heap: ").code(top.key.clone());
+    if top.below_resolution {
+        // Every row is below the resolution (such rows rank last): say
+        // so rather than name a grower.
+        let why = table
+            .resolution
+            .as_ref()
+            .map(|r| r.explain())
+            .unwrap_or_else(|| "below the sampling resolution".into());
+        return vec![
+            s.text(format!(" changed most ({numbers}), but "))
+                .word("not enough data")
+                .text(format!(": {why}")),
+        ];
+    }
     vec![match larger {
         None => s.text(format!(" grew most ({numbers})")),
         Some(l) => s
@@ -448,17 +480,65 @@ pub fn widening_sentences(w: &Widening, largest: Option<&Widening>) -> Vec<Sente
         );
     }
     if let Some(u) = w.user_frame() {
-        out.push(
-            Sentence::default()
-                .text("Code to read first: ")
-                .code(u.function.clone())
-                .text(format!(
-                    " (the deepest application code on that path; {} of the growth passes through it)",
-                    w.format(u.growth)
-                )),
-        );
+        let mut s = Sentence::default()
+            .text("Code to read first: ")
+            .code(u.function.clone())
+            .text(" (the deepest application code on that path");
+        if let Some(c) = &u.code {
+            s = s.text(", defined at ").code(c.to_string());
+        }
+        out.push(s.text(format!(
+            "; {} of the growth passes through it)",
+            w.format(u.growth)
+        )));
     }
     out
+}
+
+/// Where to look for what holds the growing memory: the application
+/// functions whose own allocations grow in step with the owner ranked
+/// first, with their numbers, and what a heap profile cannot show. Nothing
+/// when no owner grows steadily.
+pub fn holder_sentences(h: &HeapGrowth) -> Vec<Sentence> {
+    let (Some(top), Some(holders)) = (h.table.top_grower(), &h.holders) else {
+        return Vec::new();
+    };
+    if !matches!(h.table.key, GrowthKey::Function) {
+        return Vec::new();
+    }
+    let mut s = Sentence::default()
+        .text("Holder: a heap profile shows where memory was allocated, not what keeps it alive. ");
+    if holders.is_empty() {
+        s = s.text(format!(
+            "No application function's own allocations grow in step with {} (correlation ≥ {:.1} over ≥ {} snapshots): look for what keeps references to what ",
+            top.key, crate::growth::HOLDER_MIN_CORRELATION, crate::growth::HOLDER_MIN_SNAPSHOTS
+        ))
+        .code(top.key.clone())
+        .text(" allocates (a map, a slice, a channel, goroutines) along the call path above");
+        return vec![s];
+    }
+    s = s.text("Application code whose own allocations grow in step with ")
+        .code(top.key.clone())
+        .text(" (what a holder allocates beside what it keeps: map buckets, keys, slice backing), so read it for the holder: ");
+    for (i, c) in holders.iter().enumerate() {
+        if i > 0 {
+            s = s.text("; ");
+        }
+        s = s.code(c.key.clone());
+        let at = c
+            .code
+            .as_ref()
+            .map(|c| format!(" at {c}"))
+            .unwrap_or_default();
+        s = s.text(format!(
+            "{at} ({}{}, correlation {:.2}, R² {:.2})",
+            if c.delta > 0 { "+" } else { "" },
+            h.table.format(c.delta),
+            c.correlation,
+            c.r2
+        ));
+    }
+    vec![s]
 }
 
 /// What the goroutine check concludes: counts, who started the growing

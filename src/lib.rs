@@ -104,7 +104,8 @@ pub mod prelude {
     pub use crate::profile::Profile;
     pub use crate::report::{BaseOptions, TopOptions, delta, subtract, top};
     pub use crate::tables::Tables;
-    pub use crate::views::flame::{diff_flame, flame, icicle};
-    pub use crate::views::notebook::NotebookDisplay;
+    pub use crate::views::chart::Chart;
+    pub use crate::views::flame::{FlameOptions, diff_flame, diff_flames, flame, icicle};
+    pub use crate::views::notebook::{NotebookDisplay, ShowErr};
     pub use crate::views::plot::{before_after_plot, growth_bars, growth_plot, metrics_plot};
 }

@@ -94,9 +94,11 @@ pub const EMPTY_STACK: u32 = u32::MAX;
 
 /// A `LazyFrame` over `df`'s columns whose column index (schema) is built
 /// afresh by the calling code: where a query in a notebook starts from a
-/// DataFrame kept from an earlier cell (feature `notebook`).
+/// DataFrame kept from an earlier cell (feature `notebook`). Not needed on
+/// the "Rust (heapframe)" kernel that `notebooks/setup` registers, whose
+/// cells share one copy of polars; this is for evcxr's default kernel.
 ///
-/// The evcxr kernel compiles every cell into a library of its own that
+/// The default evcxr kernel compiles every cell into a library of its own that
 /// links its own copy of polars. A DataFrame keeps the column index it
 /// built, hashed with the seed of the copy that built it, and a later
 /// cell's copy hashes with another seed: its lookups miss, and polars says
@@ -357,8 +359,9 @@ impl Tables {
 
     /// The frames of stack `id`, innermost first, as (frame index, depth
     /// of its location from the leaf).
+    /// Frames of an id that is not a stack of these tables: none.
     fn frames_of_stack(&self, id: u32) -> impl Iterator<Item = (u32, usize)> + '_ {
-        let stack = if id == EMPTY_STACK {
+        let stack = if id == EMPTY_STACK || !self.is_stack(id) {
             StackId::EMPTY
         } else {
             StackId::from_index(id as usize)
@@ -368,6 +371,12 @@ impl Tables {
             .iter()
             .enumerate()
             .flat_map(move |(d, l)| self.loc_frames[l as usize].iter().map(move |&f| (f, d)))
+    }
+
+    /// Whether `id` is a `stack_id` of these tables (the empty stack's
+    /// [`EMPTY_STACK`] included).
+    pub fn is_stack(&self, id: u32) -> bool {
+        id == EMPTY_STACK || (id as usize) < self.tree.len()
     }
 
     /// The function names of stack `id` (a `stack_id` of `samples`),

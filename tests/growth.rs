@@ -490,10 +490,13 @@ fn kind_column_matches_growth_by_kind() {
     for (k, v) in kinds.iter().zip(inuse.iter()) {
         *sums.entry(k.unwrap().to_string()).or_default() += v.unwrap();
     }
+    // The column classifies every sample; growth leaves the profiler's own
+    // out unless asked to keep them.
     let g = growth(
         &b.heap[6..],
         &GrowthOptions {
             key: GrowthKey::Kind,
+            keep_profiler: true,
             ..Default::default()
         },
     )
@@ -833,4 +836,58 @@ fn a_restart_is_not_read_as_memory_coming_down() {
     for other in ["mapcache", "lru", "offheap"] {
         assert!(bundle(other).metrics.restarts().is_empty(), "{other}");
     }
+}
+
+/// Issue 15, item 5: next to the code to read first, the application code
+/// whose own allocations grow in step with the top grower, with the
+/// numbers, and the plain statement that a heap profile shows where memory
+/// was allocated, not what keeps it. No candidates when nothing grows
+/// steadily.
+#[test]
+fn holder_candidates_grow_in_step_with_the_owner() {
+    use heapframe::findings::holder_sentences;
+    let b = bundle("mapcache");
+    let f = Findings::of(&b, &FindingsOptions::default()).unwrap();
+    let h = f.heap.as_ref().unwrap();
+    let holders = h.holders.as_ref().unwrap();
+    let keys: Vec<&str> = holders.iter().map(|c| c.key.as_str()).collect();
+    assert!(keys.contains(&"main.(*profileCache).Put"), "{keys:?}");
+    assert!(keys.contains(&"main.GetUserProfile"), "{keys:?}");
+    assert!(
+        !keys.contains(&"bytes.Clone"),
+        "the owner itself is not its holder"
+    );
+    for c in holders {
+        assert!(
+            c.correlation >= 0.8 && c.correlation <= 1.0 && c.delta > 0,
+            "{c:?}"
+        );
+        assert!(c.code.as_ref().unwrap().file.starts_with("leakysvc/"));
+    }
+    let said: Vec<String> = holder_sentences(h).iter().map(|s| s.to_text()).collect();
+    assert_eq!(said.len(), 1);
+    assert!(said[0].starts_with(
+        "Holder: a heap profile shows where memory was allocated, not what keeps it alive."
+    ));
+    assert!(
+        said[0].contains("main.(*profileCache).Put at leakysvc/main.go:"),
+        "{}",
+        said[0]
+    );
+    assert!(f.to_text().contains(&said[0]));
+    // A cache that warms up and plateaus has no steady owner: no holder
+    // talk at all.
+    let lru = bundle("lru");
+    let f = Findings::of(&lru, &FindingsOptions::default()).unwrap();
+    let h = f.heap.as_ref().unwrap();
+    assert_eq!(h.holders, None);
+    assert!(holder_sentences(h).is_empty());
+    // Standard-library functions are never candidates, however well they
+    // correlate, and fewer than four snapshots give none.
+    let b = bundle("mapcache");
+    let t = growth(&b.heap, &GrowthOptions::default()).unwrap();
+    let all = heapframe::growth::holder_candidates(&t, 100);
+    assert!(all.iter().all(|c| c.key.starts_with("main.")), "{all:?}");
+    let short = growth(&b.heap[..3], &GrowthOptions::default()).unwrap();
+    assert!(heapframe::growth::holder_candidates(&short, 100).is_empty());
 }

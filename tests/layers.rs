@@ -29,7 +29,12 @@ const FOLDERS: &[(&str, &[&str])] = &[
         &["metrics", "bundle", "verdict", "goroutines", "checklist"],
     ),
     ("live", &["http", "service", "collect", "prometheus"]),
-    ("views", &["html", "notebook", "plot", "flame", "page"]),
+    (
+        "views",
+        &[
+            "html", "notebook", "plot", "chart", "flame", "page", "markdown",
+        ],
+    ),
 ];
 
 fn rank(top: &str) -> Option<usize> {

@@ -85,17 +85,22 @@ impl Executed {
         panic!("{}: {what}", self.path.display())
     }
 
-    /// Ran top to bottom from a fresh kernel with the Rust kernel: code
+    /// Ran top to bottom from a fresh kernel with the heapframe kernel: code
     /// cells numbered consecutively from the kernel's first execution (evcxr
-    /// counts one of its own before the first cell), and no cell failed.
-    /// evcxr reports an error a cell returns (`?`) on standard error, not as
-    /// an error output, so anything on standard error counts as a failure.
+    /// counts one of its own before the first cell), no cell failed, and at
+    /// least one chart or flame graph is shown. evcxr reports an error a
+    /// cell returns (`?`) on standard error, not as an error output, so
+    /// anything on standard error counts as a failure, and so does an error
+    /// heapframe shows as output (a cell ending in an `Err`, `.show_err()`).
     fn check_executed(&self) {
         let kernel = &self.json["metadata"]["kernelspec"]["name"];
-        if kernel != "rust" {
+        if kernel != "heapframe" {
             self.fail(&format!(
-                "kernel is {kernel}, not the evcxr kernel \"rust\""
+                "kernel is {kernel}, not \"heapframe\" (the evcxr kernel notebooks/setup registers)"
             ));
+        }
+        if self.svgs().is_empty() {
+            self.fail("shows no SVG chart or flame graph");
         }
         let mut expected: Option<u64> = None;
         for (i, c) in self.code_cells().enumerate() {
@@ -119,6 +124,14 @@ impl Executed {
                         i + 1,
                         o["ename"],
                         o["evalue"]
+                    ));
+                }
+                let html = o.get("data").and_then(|d| d.get("text/html")).map(text);
+                if html.is_some_and(|h| h.contains("class=\"hf-error\"")) {
+                    self.fail(&format!(
+                        "code cell {} shows an error: {}",
+                        i + 1,
+                        text(&o["data"]["text/plain"]).trim_end()
                     ));
                 }
                 if o["output_type"] == "stream" && o["name"] == "stderr" {
@@ -234,6 +247,39 @@ fn check_regression(nb: &Executed) {
 
 fn check_slicing(nb: &Executed) {
     nb.check_executed();
+    // Plain polars across cells: no helper that rebuilds the column index.
+    for (i, code) in nb.code_sources().iter().enumerate() {
+        for helper in ["samples_lazy", "stacks_lazy", "frames_lazy", "tables::lazy"] {
+            if code.contains(helper) {
+                nb.fail(&format!("code cell {} uses {helper}", i + 1));
+            }
+        }
+    }
+    // DataFrames made in earlier cells, queried by column name (the output
+    // of the cells that do so).
+    let out = nb.stdout();
+    for needle in [
+        "through main.BuildResponse: ",
+        "samples of kind map: ",
+        "samples in the last snapshot: ",
+    ] {
+        if !out.contains(needle) {
+            nb.fail(&format!("no output says {needle:?}"));
+        }
+    }
+    let svgs = nb.svgs();
+    if svgs.len() < 4 {
+        nb.fail(&format!(
+            "expected at least three charts of its slices and a flame graph, found {} SVGs",
+            svgs.len()
+        ));
+    }
+    if !svgs
+        .iter()
+        .any(|s| s.contains("main.BuildResponse") && s.contains("inuse_space"))
+    {
+        nb.fail("no flame graph of the samples through main.BuildResponse");
+    }
     nb.require_html(&[
         "stack_id",
         "inuse_space",

@@ -49,13 +49,25 @@ fn report_tells_the_whole_evidence_chain() {
     assert_eq!(html.matches("<div class=\"hf-plot\"><svg ").count(), 4);
     assert!(html.contains("Metric trends"));
     assert!(html.contains("Before and after the fix"));
-    assert_eq!(html.matches("<iframe class=\"hf-flame\"").count(), 2);
+    // The incident's diff, the last snapshot's flame graph, and the
+    // after-fix diff on the incident's colour scale.
+    assert_eq!(html.matches("<iframe class=\"hf-flame\"").count(), 3);
     assert!(html.contains("Differential flame graph, heap/001.pb.gz → heap/007.pb.gz"));
+    assert!(
+        html.contains("After the fix: differential flame graph, heap/001.pb.gz → heap/007.pb.gz")
+    );
 }
 
 #[test]
 fn report_is_self_contained() {
-    let html = report();
+    let report = report();
+    // Code links (the demo manifest has a source template) are links a
+    // reader follows, not loads: http(s), in a new tab without referrer.
+    let links =
+        regex::Regex::new(r#"<a href="https://[^"]*" target="_blank" rel="noopener noreferrer">"#)
+            .unwrap();
+    assert!(links.find_iter(&report).count() >= 2, "code links");
+    let html = links.replace_all(&report, "<a>");
     let re =
         regex::Regex::new(r#"(?i)\b(src|href|xlink:href|action)\s*=\s*["']?([^"'\s>]*)"#).unwrap();
     let mut n = 0;
@@ -377,6 +389,18 @@ fn report_opens_in_headless_chromium_without_console_errors() {
     let html = report();
     let made = t.elapsed();
     std::fs::write(&page, &html).unwrap();
+    // The sections issue 15 added are on the page Chromium opens: the
+    // postmortem's own words, code links, the diff flames' colour legend
+    // (inside their data: frames) and the after-fix diff.
+    assert!(html.contains("<section id=\"postmortem\">"));
+    assert!(html.contains("rel=\"noopener noreferrer\">leakysvc/main.go:"));
+    assert!(html.contains("After the fix: differential flame graph"));
+    let legends = regex::Regex::new(r#"src="data:image/svg\+xml;base64,([^"]+)""#)
+        .unwrap()
+        .captures_iter(&html)
+        .filter(|c| String::from_utf8_lossy(&base64_decode(&c[1])).contains("<g id=\"hf-legend\">"))
+        .count();
+    assert_eq!(legends, 2, "the two diff flames carry a colour legend");
     let shot = dir.join("report.png");
     let msgs = open_in_chromium(&bin, &page, &shot, (1280, 6400));
     assert!(msgs.is_empty(), "console messages:\n{}", msgs.join("\n"));

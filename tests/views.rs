@@ -111,7 +111,14 @@ fn flame_graph_of_the_leak_puts_the_culprit_under_its_caller_with_units_in_the_t
         "{}",
         put.title
     );
-    assert!(put.title.ends_with("%)"));
+    // ... and where the function is defined.
+    assert!(
+        regex::Regex::new(r"%\) at [^ ]+\.go:\d+$")
+            .unwrap()
+            .is_match(&put.title),
+        "{}",
+        put.title
+    );
     // inferno's zoom/search script is there.
     assert!(g.svg().contains("function zoom("));
 }
@@ -209,6 +216,54 @@ fn diff_flame_of_the_incident_shows_the_leak_in_red() {
     assert!(put.title.contains("growth +"), "{}", put.title);
 }
 
+/// Issue 15: the after-fix diff no longer looks like a leak. Drawn on the
+/// leak's scale, what still grows after the fix is pale; drawn alone (its
+/// own scale), it would be as red as the leak. The legend says which.
+#[test]
+fn diff_flames_share_one_colour_scale() {
+    let p = |b: &str, n: &str| {
+        Profile::from_path(format!("tests/fixtures/bundles/{b}/heap/{n}.pb.gz")).unwrap()
+    };
+    let (l0, l1, f0, f1) = (
+        p("mapcache", "001"),
+        p("mapcache", "007"),
+        p("fixed", "001"),
+        p("fixed", "007"),
+    );
+    let alone = flame::diff_flame(&f0, &f1).unwrap();
+    let both = flame::diff_flames(&[(&l0, &l1), (&f0, &f1)], &FlameOptions::default()).unwrap();
+    let (leak, fixed) = (&both[0], &both[1]);
+    let scale = leak.color_scale().unwrap();
+    assert_eq!(fixed.color_scale(), Some(scale));
+    assert!(
+        alone.color_scale().unwrap() * 3 < scale,
+        "{alone:?}",
+        alone = alone.color_scale()
+    );
+    let reddest = |g: &flame::FlameGraph| {
+        frames(g.svg())
+            .iter()
+            .filter(|f| f.fill.0 == 255 && f.fill.1 == f.fill.2 && !f.title.starts_with("all ("))
+            .map(|f| f.fill.1)
+            .min()
+            .unwrap()
+    };
+    // Full red is rgb(255,40,40); on the shared scale the after-fix
+    // growth stays light.
+    assert_eq!(reddest(leak), 40);
+    assert_eq!(reddest(&alone), 40);
+    assert!(reddest(fixed) > 120, "{}", reddest(fixed));
+    // The legend: nine swatches and what full colour means.
+    for (g, shared) in [(leak, true), (fixed, true), (&alone, false)] {
+        let svg = g.svg();
+        assert_eq!(svg.matches("<g id=\"hf-legend\">").count(), 1);
+        let full =
+            heapframe::views::flame::format_value(g.color_scale().unwrap(), &l1.sample_types[3]);
+        assert!(svg.contains(&format!("full red +{full}")), "{full}");
+        assert_eq!(svg.contains("a scale shared with the graphs"), shared);
+    }
+}
+
 #[test]
 fn profile_text_is_escaped_in_flame_graphs() {
     let evil = "main.<script>alert(1)</script>&x";
@@ -299,7 +354,7 @@ fn charts_have_titles_units_legends_and_gc_marks() {
     let g = plot::growth_plot(&t).unwrap();
     assert!(
         g.title()
-            .starts_with("Top 5 growth owners by function (inuse_space)")
+            .starts_with("Top 5 owners by function (inuse_space), 7 snapshots over 1.0 min")
     );
     assert!(g.svg().contains(CULPRIT));
     assert!(g.svg().contains(CACHE));
@@ -345,8 +400,19 @@ fn html_tables_escape_align_numbers_right_and_count_hidden_rows() {
     let html = t.to_table(1).to_html();
     assert!(html.contains(CULPRIT));
     assert!(!html.contains("<script>"));
-    let rest = t.rows.len() - 1;
+    // Rows unchanged at every snapshot are counted in a note, not as
+    // rows left out.
+    let unchanged = t
+        .rows
+        .iter()
+        .filter(|r| r.values.windows(2).all(|w| w[0] == w[1]))
+        .count();
+    assert!(unchanged > 0);
+    let rest = t.rows.len() - 1 - unchanged;
     assert!(html.contains(&format!("{rest} more rows")), "{html}");
+    assert!(html.contains(&format!(
+        "{unchanged} unchanged rows (the same value at every snapshot) not shown"
+    )));
     assert!(html.contains("<td style=\"text-align:right;"));
     let full = t.to_table(10).to_html();
     assert!(full.contains("main.&lt;script&gt;x&lt;/script&gt;&amp;y"));
@@ -489,11 +555,12 @@ fn widening_goroutines_and_bundle_render_for_notebooks() {
     assert_eq!(t.rows.len(), w.chain.len());
     let last = t.rows.last().unwrap();
     assert_eq!(last[5], CULPRIT);
-    assert!(last[6].contains("growth concentrates here"), "{last:?}");
+    assert!(last[6].starts_with("bytes/bytes.go:"), "{last:?}");
+    assert!(last[7].contains("growth concentrates here"), "{last:?}");
     let user = t
         .rows
         .iter()
-        .find(|r| r[6].contains("read it first"))
+        .find(|r| r[7].contains("read it first"))
         .expect("the deepest application frame is marked");
     assert_eq!(user[5], "main.BuildResponse");
     assert!(
@@ -540,4 +607,60 @@ fn widening_goroutines_and_bundle_render_for_notebooks() {
             .starts_with("leakysvc (mapcache scenario) (")
     );
     assert_eq!(t.rows[3][1], "60");
+}
+
+/// Issue 15, item 2: bars in the order of the value they show, and the
+/// growth of the top owners as small multiples (a panel each, titled with
+/// its growth, on its own scale), so small growers are not flattened by the
+/// largest.
+#[test]
+fn charts_order_bars_by_value_and_give_each_owner_a_panel() {
+    let b = Bundle::open(MAPCACHE).unwrap();
+    let kinds = growth(
+        &b.heap,
+        &GrowthOptions {
+            key: heapframe::growth::GrowthKey::Kind,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let svg = plot::growth_bars(&kinds, 8).unwrap().svg().to_string();
+    let mut shown: Vec<&heapframe::growth::GrowthRow> = kinds.shown(8).collect();
+    shown.sort_by(|a, b| b.delta.cmp(&a.delta).then_with(|| a.key.cmp(&b.key)));
+    // Each label's height on the chart: the largest growth on top.
+    let label_y =
+        regex::Regex::new(r#"<text[^>]* y="([0-9.]+)"[^>]*>\s*([^<]*?)\s*</text>"#).unwrap();
+    let ys: Vec<(String, f64)> = label_y
+        .captures_iter(&svg)
+        .map(|c| (c[2].to_string(), c[1].parse().unwrap()))
+        .collect();
+    let at: Vec<f64> = shown
+        .iter()
+        .map(|r| {
+            ys.iter()
+                .find(|(k, _)| *k == r.key)
+                .unwrap_or_else(|| panic!("{} not in {ys:?}", r.key))
+                .1
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "bars follow the values shown: {at:?}"
+    );
+    let t = growth(&b.heap, &GrowthOptions::default()).unwrap();
+    let svg = plot::growth_plot(&t).unwrap().svg().to_string();
+    let words = texts(&svg);
+    for r in t.shown(5) {
+        let title = format!(
+            "{}: {}{}",
+            r.key,
+            if r.delta > 0 { "+" } else { "" },
+            t.format(r.delta)
+        );
+        assert!(
+            words.iter().any(|w| w.starts_with(&title)),
+            "{title} not in {words:?}"
+        );
+    }
+    assert!(words.iter().any(|w| w.ends_with("own scales")));
 }

@@ -167,9 +167,14 @@ struct ImportArgs {
 struct ReportArgs {
     /// The bundle folder.
     bundle: PathBuf,
-    /// Where to write the page.
-    #[arg(short, long, value_name = "FILE", default_value = heapframe::defaults::REPORT_FILE)]
-    output: PathBuf,
+    /// Where to write the page (html; default report.html), or the folder
+    /// for report.md and its figures (md; default report/).
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// html: one self-contained page; md: Markdown with the charts and
+    /// flame graphs as SVG files beside it, to paste into a document.
+    #[arg(long, value_enum, default_value = "html")]
+    format: ReportFormat,
     /// An after-fix bundle to validate against (default: the manifest's after_fix).
     #[arg(long, value_name = "DIR")]
     after: Option<PathBuf>,
@@ -195,9 +200,20 @@ struct FlameArgs {
     /// Title (default: sample type, total and file).
     #[arg(long)]
     title: Option<String>,
+    /// With --base: the change drawn in full colour, in the sample type's
+    /// unit (bytes, objects...), to draw several graphs on one scale (by
+    /// default the graph's own largest change, which it prints).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..), requires = "base")]
+    color_scale: Option<i64>,
     /// Where to write the SVG.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Html,
+    Md,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -232,6 +248,10 @@ struct GrowthArgs {
     /// Rows to show in text output.
     #[arg(long, default_value_t = heapframe::defaults::GROWTH_ROWS)]
     limit: usize,
+    /// Rank the profiler's own samples (runtime/pprof or net/http/pprof on
+    /// the stack) like the rest instead of leaving them out.
+    #[arg(long)]
+    keep_profiler: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
@@ -517,6 +537,7 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
     let opts = GrowthOptions {
         key: a.by.parse()?,
         sample_index: a.sample_index,
+        keep_profiler: a.keep_profiler,
         ..Default::default()
     };
     let table = growth(snaps, &opts)?;
@@ -847,7 +868,13 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
 #[cfg(feature = "views")]
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     use heapframe::findings::{Findings, FindingsOptions};
-    check_output(&a.output, &[Some(&a.bundle), a.after.as_ref()])?;
+    let output = a.output.clone().unwrap_or_else(|| {
+        PathBuf::from(match a.format {
+            ReportFormat::Html => heapframe::defaults::REPORT_FILE,
+            ReportFormat::Md => "report",
+        })
+    });
+    check_output(&output, &[Some(&a.bundle), a.after.as_ref()])?;
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
     let findings = Findings::of(
         &bundle,
@@ -860,14 +887,27 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
             ..Default::default()
         },
     )?;
-    let report = heapframe::views::page::page(&bundle, &findings, 12)?;
-    heapframe::files::replace_file(&a.output, report.html.as_bytes())?;
     let mut text = findings.to_text();
-    text.push_str(&format!(
-        "report: {} ({} kB)\n",
-        terminal(&a.output.display().to_string()),
-        report.html.len().div_ceil(1024)
-    ));
+    match a.format {
+        ReportFormat::Html => {
+            let report = heapframe::views::page::page(&bundle, &findings, 12)?;
+            heapframe::files::replace_file(&output, report.html.as_bytes())?;
+            text.push_str(&format!(
+                "report: {} ({} kB)\n",
+                terminal(&output.display().to_string()),
+                report.html.len().div_ceil(1024)
+            ));
+        }
+        ReportFormat::Md => {
+            let path =
+                heapframe::views::markdown::write_markdown_report(&bundle, &findings, 12, &output)?;
+            text.push_str(&format!(
+                "report: {} (figures in {})\n",
+                terminal(&path.display().to_string()),
+                terminal(&output.join("figures").display().to_string())
+            ));
+        }
+    }
     write_out(None, text.as_bytes())
 }
 
@@ -883,6 +923,7 @@ fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
         },
         title: a.title,
         width: None,
+        color_scale: a.color_scale,
     };
     check_output(&a.output, &[Some(&a.profile), a.base.as_ref()])?;
     let profile = Profile::from_path(&a.profile)?;
@@ -890,5 +931,11 @@ fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
         Some(b) => diff_flame_with(&Profile::from_path(b)?, &profile, &opts)?,
         None => flame_with(&profile, &opts)?,
     };
-    graph.save(&a.output)
+    graph.save(&a.output)?;
+    if let Some(scale) = graph.color_scale() {
+        eprintln!(
+            "colour scale: full colour at ±{scale} (--color-scale {scale} draws another graph on the same scale)"
+        );
+    }
+    Ok(())
 }

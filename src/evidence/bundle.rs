@@ -59,6 +59,66 @@ pub struct Manifest {
     /// Answers to the checklist questions a tool cannot judge
     /// (e.g. `"cache has a limit and a TTL": "yes, LRU 10k, 10 min"`).
     pub answers: std::collections::BTreeMap<String, String>,
+    /// A source browser's URL template for code links, with `{file}`,
+    /// `{line}` and `{rev}` (e.g.
+    /// `https://git.example/org/svc/blob/{rev}/{file}#L{line}`); see
+    /// [`SourceLinks`](crate::profile::SourceLinks).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    /// The revision the profiled binary was built from (`{rev}`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source_rev: String,
+    /// The prefix of the profile's file names that is the repository's
+    /// root (removed for `{file}`; only files under it get links).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source_root: String,
+    /// Postmortem: the incident's title.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// Postmortem: who or what was affected, how badly, for how long.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub impact: String,
+    /// Postmortem: why memory grew (what the evidence could not say:
+    /// which code kept the memory).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub root_cause: String,
+    /// Postmortem: the fix (a link to the change).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+    /// Postmortem: who owns the follow-up.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub owner: String,
+    /// Postmortem: what is to be done so that it does not happen again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub action_items: Vec<String>,
+}
+
+impl Manifest {
+    /// The postmortem fields that are set, as `(label, text)`: title,
+    /// impact, root cause, fix, owner (action items are a list apart).
+    pub fn postmortem_fields(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("Title", &self.title),
+            ("Impact", &self.impact),
+            ("Root cause", &self.root_cause),
+            ("Fix", &self.fix),
+            ("Owner", &self.owner),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(l, v)| (l, v.as_str()))
+        .collect()
+    }
+
+    /// The code links the manifest asks for (`None` without `source`), or
+    /// what is wrong with its template.
+    pub fn source_links(&self) -> std::result::Result<Option<crate::profile::SourceLinks>, String> {
+        if self.source.is_empty() {
+            return Ok(None);
+        }
+        crate::profile::SourceLinks::new(&self.source, &self.source_rev, &self.source_root)
+            .map(Some)
+    }
 }
 
 /// The kind of a profile in a bundle.
@@ -287,10 +347,17 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
         reason,
     };
     let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {e}")))?;
-    serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    m.source_links().map_err(bad)?;
+    Ok(m)
 }
 
 impl Bundle {
+    /// The manifest's code links (checked when the manifest was read).
+    pub fn source_links(&self) -> Option<crate::profile::SourceLinks> {
+        self.manifest.source_links().ok().flatten()
+    }
+
     /// Opens a bundle folder. Every file it names must be a regular file
     /// within the limits of [`crate::files`], and every profile must be of
     /// its folder's kind (a CPU profile in `heap/` is refused, by name).
@@ -588,7 +655,7 @@ pub const EVIDENCE: &[&str] = &[
 /// Whether `dir` is a bundle folder: it has a manifest or gaps log, or an
 /// evidence folder holding a file heapframe reads (a profile, or metrics
 /// as `.prom` or `.csv`).
-fn is_bundle_folder(dir: &Path) -> bool {
+pub(crate) fn is_bundle_folder(dir: &Path) -> bool {
     EVIDENCE.iter().any(|e| {
         let p = dir.join(e);
         if e.contains('.') {

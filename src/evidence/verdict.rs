@@ -882,6 +882,11 @@ impl OwnerGrowth {
                 "the snapshots span {span_secs:.0} s; steady growth needs at least {:.0} s",
                 t.min_span_secs
             ))
+        } else if top.below_resolution {
+            Some(match &table.resolution {
+                Some(r) => format!("its change is {}", r.explain()),
+                None => "its change is below the sampling resolution".into(),
+            })
         } else if top.plateau {
             Some("it grew, then flattened out".into())
         } else if top.r2.is_nan() || top.r2 < t.owner_min_r2 {

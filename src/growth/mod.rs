@@ -27,7 +27,9 @@ pub use widening::{
 use crate::error::{Error, Result};
 use crate::growth::classify::{Classifier, size_class};
 use crate::profile::Snapshot;
-use crate::profile::{InputMap, LabelValue, Profile, StackId, Str, ValueType};
+use crate::profile::{
+    CodeRef, InputMap, LabelValue, Profile, SourceLinks, StackId, Str, ValueType,
+};
 
 /// What growth is grouped by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +125,11 @@ pub struct GrowthOptions {
     /// Relative growth in the second half below which a key counts as
     /// plateaued (default 0.2: the second half grew < 20% as much as the first).
     pub plateau_ratio: f64,
+    /// Rank the profiler's own samples ([`PROFILER_CODE`] on the stack:
+    /// memory Go allocated to serve a profile) under their keys like any
+    /// other; by default they are left out of the rows and summed in
+    /// [`GrowthTable::profiler`].
+    pub keep_profiler: bool,
 }
 
 impl Default for GrowthOptions {
@@ -132,6 +139,7 @@ impl Default for GrowthOptions {
             sample_index: None,
             classifier: None,
             plateau_ratio: 0.2,
+            keep_profiler: false,
         }
     }
 }
@@ -157,6 +165,14 @@ pub struct GrowthRow {
     pub plateau: bool,
     /// The ranking score (see the module docs).
     pub score: f64,
+    /// Changed (by a non-zero amount) less than the profile's sampling
+    /// can tell apart from chance (see [`GrowthTable::resolution`]); such
+    /// rows rank after all others.
+    pub below_resolution: bool,
+    /// Where the key's code is: the function's definition (for a call
+    /// path, the innermost function's), the leaf's line, or the file;
+    /// `None` for keys that are not code (kinds, sizes, labels).
+    pub code: Option<CodeRef>,
 }
 
 /// The result of [`growth`].
@@ -172,6 +188,55 @@ pub struct GrowthTable {
     pub totals: Vec<i64>,
     /// Rows, best-ranked first.
     pub rows: Vec<GrowthRow>,
+    /// The profiler's own samples at each snapshot, left out of the rows
+    /// (all 0 with [`GrowthOptions::keep_profiler`] or when there were none).
+    pub profiler: Vec<i64>,
+    /// The sampling resolution the rows were judged against, when the
+    /// profiles are sampled (heap: one sample per `period` bytes
+    /// allocated; CPU: per `period` ns).
+    pub resolution: Option<Resolution>,
+    /// Links from the rows' [`GrowthRow::code`] to a source browser, for
+    /// displays (set from a bundle's manifest by the findings of a
+    /// bundle, or by hand).
+    pub links: Option<SourceLinks>,
+}
+
+/// The smallest change a sampled profile can show apart from chance: a
+/// row whose change is under two sampling periods (for object counts: whose
+/// bytes changed by less) rests on one or two samples, and a second
+/// collection could as well show none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolution {
+    /// The profile's period (`period_type`'s unit).
+    pub period: i64,
+    /// What the period counts (`space`/`bytes` for heap profiles).
+    pub period_type: ValueType,
+    /// The sample type whose change was compared with it (the table's
+    /// own, or for object counts the matching `_space` type).
+    pub compared: String,
+}
+
+impl Resolution {
+    /// Changes smaller than this (in `period_type`'s unit) are below the
+    /// resolution.
+    pub fn threshold(&self) -> i64 {
+        self.period.saturating_mul(2)
+    }
+
+    /// One line saying what the mark means, with the numbers.
+    pub fn explain(&self) -> String {
+        format!(
+            "below the sampling resolution: {} changed by less than two sampling periods ({}; the profile records one sample per {} {}), too few samples to tell growth from chance",
+            self.compared,
+            self.period_type.format(self.threshold()),
+            self.period_type.format(self.period),
+            match &*self.period_type.unit {
+                "bytes" => "allocated",
+                "nanoseconds" => "of CPU time",
+                _ => "events",
+            }
+        )
+    }
 }
 
 /// Key texts interned as ids, across the snapshots of one growth ranking.
@@ -387,6 +452,56 @@ pub(crate) fn values_by_key(
     classifier: &Classifier,
     keys: &mut KeyInterner,
 ) -> InputMap<u32, i64> {
+    values_by_key_apart(p, si, key, classifier, keys, false).0
+}
+
+/// Functions of Go's profiler: a sample with one of them on its stack was
+/// allocated to serve a profile (`runtime/pprof`, `net/http/pprof`).
+pub const PROFILER_CODE: &str = r"^(runtime/pprof|net/http/pprof)\.";
+
+/// Which stack-tree nodes of `p` run the profiler's code
+/// ([`PROFILER_CODE`] on the node or a caller); `None` when no function
+/// of `p` is the profiler's.
+pub(crate) fn profiler_nodes(p: &Profile) -> Option<Vec<bool>> {
+    fn is_profiler(name: &str) -> bool {
+        name.strip_prefix("runtime/pprof.")
+            .or_else(|| name.strip_prefix("net/http/pprof."))
+            .is_some()
+    }
+    let fns: Vec<bool> = p.functions.iter().map(|f| is_profiler(&f.name)).collect();
+    if !fns.iter().any(|&b| b) {
+        return None;
+    }
+    let locs: Vec<bool> = p
+        .locations
+        .iter()
+        .map(|l| l.lines.iter().any(|ln| fns[ln.function as usize]))
+        .collect();
+    let tree = p.samples.tree();
+    let mut nodes: Vec<bool> = Vec::with_capacity(tree.len());
+    for i in 0..tree.len() {
+        let caller = tree.parents()[i].index().is_some_and(|q| nodes[q]);
+        nodes.push(caller || locs[tree.locations()[i] as usize]);
+    }
+    Some(nodes)
+}
+
+/// [`values_by_key`], and with `apart`, the profiler's own samples
+/// ([`profiler_nodes`]) summed apart instead of under their keys.
+pub(crate) fn values_by_key_apart(
+    p: &Profile,
+    si: usize,
+    key: &GrowthKey,
+    classifier: &Classifier,
+    keys: &mut KeyInterner,
+    apart: bool,
+) -> (InputMap<u32, i64>, i64) {
+    let profiler = if apart { profiler_nodes(p) } else { None };
+    let is_profiler = |s: StackId| match &profiler {
+        Some(nodes) => s.index().is_some_and(|i| nodes[i]),
+        None => false,
+    };
+    let mut left_out: i64 = 0;
     let mut out: InputMap<u32, i64> = InputMap::default();
     let add = |out: &mut InputMap<u32, i64>, id: u32, v: i64| {
         let e = out.entry(id).or_default();
@@ -398,6 +513,10 @@ pub(crate) fn values_by_key(
             for s in &p.samples {
                 let v = s.values[si];
                 if v == 0 {
+                    continue;
+                }
+                if is_profiler(s.stack.id()) {
+                    left_out = left_out.wrapping_add(v);
                     continue;
                 }
                 let id = match key {
@@ -413,7 +532,7 @@ pub(crate) fn values_by_key(
                 };
                 add(&mut out, id, v);
             }
-            return out;
+            return (out, left_out);
         }
         _ => {}
     }
@@ -426,6 +545,10 @@ pub(crate) fn values_by_key(
     for s in &p.samples {
         let v = s.values[si];
         if v == 0 {
+            continue;
+        }
+        if is_profiler(s.stack.id()) {
+            left_out = left_out.wrapping_add(v);
             continue;
         }
         let size = if with_size {
@@ -596,12 +719,12 @@ pub(crate) fn values_by_key(
             GrowthKey::SizeClass | GrowthKey::Label(_) => unreachable!(),
         }
     }
-    out
+    (out, left_out)
 }
 
 /// One worker's run of [`growth`]: values per key id at each snapshot,
 /// and the text of each id.
-type RankedRun = (Vec<InputMap<u32, i64>>, Vec<String>);
+type RankedRun = (Vec<(InputMap<u32, i64>, i64)>, Vec<String>);
 
 /// Fewest snapshots worth a worker thread of [`growth`].
 const MIN_SNAPSHOTS_PER_WORKER: usize = 16;
@@ -676,14 +799,15 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
     // first's by key text.
     let rank = |range: std::ops::Range<usize>| {
         let mut keys = KeyInterner::default();
-        let per: Vec<InputMap<u32, i64>> = range
+        let per: Vec<(InputMap<u32, i64>, i64)> = range
             .map(|i| {
-                values_by_key(
+                values_by_key_apart(
                     &snapshots[i].profile,
                     sis[i],
                     &opts.key,
                     classifier,
                     &mut keys,
+                    !opts.keep_profiler,
                 )
             })
             .collect();
@@ -699,6 +823,7 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
     let mut names: Vec<String> = Vec::new();
     let mut global: HashMap<String, u32> = HashMap::new();
     let mut columns: Vec<Option<Vec<i64>>> = Vec::new();
+    let mut profiler: Vec<i64> = Vec::with_capacity(n);
     let mut at = 0;
     for (k, (maps, local)) in parts.into_iter().enumerate() {
         let ids: Vec<u32> = if k == 0 {
@@ -723,7 +848,8 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
                 .collect()
         };
         columns.resize(names.len(), None);
-        for m in maps {
+        for (m, apart) in maps {
+            profiler.push(apart);
             for (id, v) in m {
                 let col = columns[ids[id as usize] as usize].get_or_insert_with(|| vec![0; n]);
                 col[at] = col[at].wrapping_add(v);
@@ -756,6 +882,9 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
         .filter(|&id| columns[id as usize].is_some())
         .collect();
     key_ids.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+    // The sampling resolution, and for object counts each key's change in
+    // the matching bytes (first and last snapshots only).
+    let (resolution, companion) = resolution_of(snapshots, &sample_type, opts, classifier);
     let mut rows: Vec<GrowthRow> = key_ids
         .into_iter()
         .map(|id| {
@@ -784,6 +913,14 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
                 0.0
             };
             let score = (delta.max(0) as f64) * r2 * steadiness * if plateau { 0.25 } else { 1.0 };
+            let below_resolution = n >= 2
+                && resolution.as_ref().is_some_and(|r| {
+                    let change = match &companion {
+                        Some(c) => c.get(k.as_str()).copied().unwrap_or(0),
+                        None => delta,
+                    };
+                    change != 0 && change.unsigned_abs() < r.threshold().unsigned_abs()
+                });
             GrowthRow {
                 key: k.clone(),
                 values,
@@ -794,12 +931,23 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
                 monotone,
                 plateau,
                 score,
+                below_resolution,
+                code: None,
             }
         })
         .collect();
+    // Where each key's code is, from the function names of the last
+    // snapshot (then the first).
+    if let Some(last) = snapshots.last() {
+        let codes = crate::profile::code_of_functions_in(&[&last.profile, &snapshots[0].profile]);
+        for r in &mut rows {
+            r.code = code_of_key(&opts.key, &r.key, &codes);
+        }
+    }
     rows.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+        a.below_resolution
+            .cmp(&b.below_resolution)
+            .then_with(|| b.score.total_cmp(&a.score))
             .then_with(|| b.delta.cmp(&a.delta))
             .then_with(|| a.key.cmp(&b.key))
     });
@@ -809,13 +957,184 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
         times_ms,
         totals,
         rows,
+        profiler,
+        resolution,
+        links: None,
     })
 }
 
+/// An application function that may hold what the top grower allocates:
+/// its own allocations grow in step with the top grower's (see
+/// [`holder_candidates`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HolderCandidate {
+    /// The function (a growth-table key).
+    pub key: String,
+    /// Where it is defined.
+    pub code: Option<CodeRef>,
+    /// Its own growth, first to last snapshot.
+    pub delta: i64,
+    /// Pearson correlation of its values with the top grower's, over the
+    /// snapshots.
+    pub correlation: f64,
+    /// R² of its own values over time.
+    pub r2: f64,
+}
+
+/// Fewest snapshots for [`holder_candidates`]: a correlation over fewer
+/// says nothing.
+pub const HOLDER_MIN_SNAPSHOTS: usize = 4;
+/// Smallest correlation with the top grower for a [`HolderCandidate`].
+pub const HOLDER_MIN_CORRELATION: f64 = 0.8;
+
+/// Application functions (`main.*`, `module.domain/...`) other than the
+/// top grower of `table` (a table by function) whose own allocations grew
+/// in step with it: over at least [`HOLDER_MIN_SNAPSHOTS`] snapshots, by
+/// more than the sampling resolution, with a correlation of at least
+/// [`HOLDER_MIN_CORRELATION`]; best first, at most `n`. A heap profile
+/// shows where memory was allocated, not what keeps it alive: a cache's
+/// `Put` that grows its map (map buckets, slice backing) in step with the
+/// bytes it stores is where to look for the holder, not proof of it.
+pub fn holder_candidates(table: &GrowthTable, n: usize) -> Vec<HolderCandidate> {
+    if !matches!(table.key, GrowthKey::Function) || table.times_ms.len() < HOLDER_MIN_SNAPSHOTS {
+        return Vec::new();
+    }
+    let Some(top) = table.top_grower().filter(|t| !t.below_resolution) else {
+        return Vec::new();
+    };
+    let user = regex::Regex::new(classify::USER_CODE).expect("valid pattern");
+    let mut out: Vec<HolderCandidate> = table
+        .rows
+        .iter()
+        .filter(|r| r.key != top.key && r.delta > 0 && !r.below_resolution && user.is_match(&r.key))
+        .filter_map(|r| {
+            let c = correlation(&top.values, &r.values)?;
+            (c >= HOLDER_MIN_CORRELATION).then(|| HolderCandidate {
+                key: r.key.clone(),
+                code: r.code.clone(),
+                delta: r.delta,
+                correlation: c,
+                r2: r.r2,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.correlation
+            .total_cmp(&a.correlation)
+            .then_with(|| b.delta.cmp(&a.delta))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    out.truncate(n);
+    out
+}
+
+/// Pearson correlation of two series of the same length; `None` when
+/// either does not vary.
+fn correlation(a: &[i64], b: &[i64]) -> Option<f64> {
+    if a.len() != b.len() || a.len() < 2 {
+        return None;
+    }
+    let n = a.len() as f64;
+    let ma = a.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let mb = b.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (dx, dy) = (x as f64 - ma, y as f64 - mb);
+        sab += dx * dy;
+        saa += dx * dx;
+        sbb += dy * dy;
+    }
+    let r = sab / (saa.sqrt() * sbb.sqrt());
+    (saa > 0.0 && sbb > 0.0 && r.is_finite()).then_some(r)
+}
+
+/// Where the code of a growth key is (see [`GrowthRow::code`]).
+fn code_of_key(key: &GrowthKey, text: &str, codes: &HashMap<&str, CodeRef>) -> Option<CodeRef> {
+    match key {
+        GrowthKey::Function | GrowthKey::FunctionCum | GrowthKey::Root => codes.get(text).cloned(),
+        GrowthKey::Path(_) => codes.get(text.rsplit(" -> ").next()?).cloned(),
+        // `name file:line`
+        GrowthKey::Leaf => {
+            let (_, at) = text.rsplit_once(' ')?;
+            let (file, line) = at.rsplit_once(':')?;
+            Some(CodeRef {
+                file: file.to_string(),
+                line: line.parse().ok()?,
+            })
+        }
+        GrowthKey::File => (!text.is_empty()).then(|| CodeRef {
+            file: text.to_string(),
+            line: 0,
+        }),
+        GrowthKey::Kind | GrowthKey::SizeClass | GrowthKey::Label(_) => None,
+    }
+}
+
+/// The [`Resolution`] the rows of a growth ranking of `sample_type` are
+/// judged against, and for an object count, each key's change in the
+/// matching `_space` type between the first and last snapshots (by key
+/// text); `(None, None)` for unsampled profiles (goroutines) or fewer than
+/// two snapshots.
+fn resolution_of(
+    snapshots: &[Snapshot],
+    sample_type: &ValueType,
+    opts: &GrowthOptions,
+    classifier: &Classifier,
+) -> (Option<Resolution>, Option<HashMap<String, i64>>) {
+    let (Some(first), Some(last)) = (snapshots.first(), snapshots.last()) else {
+        return (None, None);
+    };
+    let p = &last.profile;
+    if snapshots.len() < 2 || p.period <= 1 || p.period_type.unit.is_empty() {
+        return (None, None);
+    }
+    let resolution = |compared: &str| Resolution {
+        period: p.period,
+        period_type: p.period_type.clone(),
+        compared: compared.to_string(),
+    };
+    if sample_type.unit == p.period_type.unit {
+        return (Some(resolution(&sample_type.name)), None);
+    }
+    let Some(space) = sample_type
+        .name
+        .strip_suffix("_objects")
+        .map(|k| format!("{k}_space"))
+    else {
+        return (None, None);
+    };
+    let index = |p: &Profile| {
+        p.sample_types
+            .iter()
+            .position(|t| *t.name == *space && t.unit == p.period_type.unit)
+    };
+    let (Some(i0), Some(i1)) = (index(&first.profile), index(p)) else {
+        return (None, None);
+    };
+    let mut keys = KeyInterner::default();
+    let apart = !opts.keep_profiler;
+    let (before, _) =
+        values_by_key_apart(&first.profile, i0, &opts.key, classifier, &mut keys, apart);
+    let (after, _) = values_by_key_apart(p, i1, &opts.key, classifier, &mut keys, apart);
+    let names = keys.into_names();
+    let mut change: HashMap<String, i64> = HashMap::new();
+    for (id, v) in after {
+        let e = change.entry(names[id as usize].clone()).or_default();
+        *e = e.wrapping_add(v);
+    }
+    for (id, v) in before {
+        let e = change.entry(names[id as usize].clone()).or_default();
+        *e = e.wrapping_sub(v);
+    }
+    (Some(resolution(&space)), Some(change))
+}
+
 impl GrowthTable {
-    /// The top row, if it grew.
+    /// The best-ranked row that grew: the top row, else (when every row
+    /// that grew is below the resolution, ranked after the rest) the first
+    /// of those.
     pub fn top_grower(&self) -> Option<&GrowthRow> {
-        self.rows.first().filter(|r| r.delta > 0)
+        self.rows.iter().find(|r| r.delta > 0)
     }
 
     /// Formats a value in the sample type's unit.
@@ -846,23 +1165,122 @@ impl GrowthTable {
             "{:>10} {:>10} {:>7} {:>5} {:>4} {:>8}  {}\n",
             "delta", "per min", "share", "R²", "mono", "plateau", "key"
         ));
-        for r in self.rows.iter().take(limit) {
+        for r in self.shown(limit) {
             s.push_str(&format!(
-                "{:>10} {:>10} {:>6.1}% {:>5.2} {:>4} {:>8}  {}\n",
+                "{:>10} {:>10} {:>6.1}% {:>5.2} {:>4} {:>8} {}{}\n",
                 self.format(r.delta),
                 self.format(r.slope_per_min.round() as i64),
                 r.share * 100.0,
                 r.r2,
                 if r.monotone { "yes" } else { "no" },
                 if r.plateau { "yes" } else { "no" },
-                crate::escape::terminal(&r.key)
+                if r.below_resolution {
+                    Self::BELOW_MARK
+                } else {
+                    " "
+                },
+                crate::escape::terminal(Self::key_text(&r.key))
             ));
+        }
+        for note in self.notes(limit) {
+            s.push_str(&crate::escape::terminal(&note));
+            s.push('\n');
         }
         s
     }
 
+    /// The mark of a row [below the resolution](GrowthRow::below_resolution).
+    pub const BELOW_MARK: &'static str = "~";
+
+    /// The rows a display of `limit` rows shows: the first `limit` that
+    /// changed at some snapshot (unchanged rows are counted in
+    /// [`Self::notes`] instead).
+    pub fn shown(&self, limit: usize) -> impl Iterator<Item = &GrowthRow> {
+        self.rows.iter().filter(|r| !Self::unchanged(r)).take(limit)
+    }
+
+    /// The row has the same value at every snapshot (of two or more).
+    pub(crate) fn unchanged(r: &GrowthRow) -> bool {
+        r.values.len() >= 2 && r.values.windows(2).all(|w| w[0] == w[1])
+    }
+
+    /// A key as displays show it: an empty key as `(empty name)`.
+    pub fn key_text(key: &str) -> &str {
+        if key.is_empty() { "(empty name)" } else { key }
+    }
+
+    /// One line for each thing in the first `limit` rows that would
+    /// otherwise read as odd or be missed: rows below the sampling
+    /// resolution (marked [`Self::BELOW_MARK`]), shares above 100% or
+    /// below 0, a slope whose sign differs from the delta's, and the
+    /// profiler's samples left out.
+    pub fn notes(&self, limit: usize) -> Vec<String> {
+        let shown: Vec<&GrowthRow> = self.shown(limit).collect();
+        let mut out = Vec::new();
+        let unchanged = self.rows.iter().filter(|r| Self::unchanged(r)).count();
+        if unchanged > 0 {
+            out.push(format!(
+                "{unchanged} unchanged row{} (the same value at every snapshot) not shown",
+                if unchanged == 1 { "" } else { "s" }
+            ));
+        }
+        if shown.iter().any(|r| r.key == "<unknown>") {
+            out.push(
+                "<unknown>: samples whose stack has no function name (the profile carries no symbols for those frames)"
+                    .to_string(),
+            );
+        }
+        if shown.iter().any(|r| r.key.is_empty()) {
+            out.push(format!(
+                "{}: samples whose key is an empty name",
+                Self::key_text("")
+            ));
+        }
+        if let Some(r) = &self.resolution {
+            let n = shown.iter().filter(|r| r.below_resolution).count();
+            if n > 0 {
+                out.push(format!(
+                    "{} {n} of these rows: {}",
+                    Self::BELOW_MARK,
+                    r.explain()
+                ));
+            }
+        }
+        let n = self.totals.len();
+        let net = self.totals[n - 1].wrapping_sub(self.totals[0]);
+        if shown.iter().any(|r| {
+            r.share > 1.0 || (r.delta > 0 && r.share < 0.0) || (r.delta < 0 && r.share > 0.0)
+        }) {
+            out.push(format!(
+                "share: delta as a part of the net change of all samples ({}{}); over 100% where other keys shrank, of the other sign than delta where the total fell",
+                if net >= 0 { "+" } else { "" },
+                self.format(net)
+            ));
+        }
+        if shown.iter().any(|r| {
+            (r.delta >= 0 && r.slope_per_min <= -0.5) || (r.delta <= 0 && r.slope_per_min >= 0.5)
+        }) {
+            out.push(
+                "per min: the least-squares slope over all snapshots; delta is last minus first, so the two can differ in sign (or a slope show beside a delta of 0) when a key rose and fell in between"
+                    .to_string(),
+            );
+        }
+        let (first, last) = (self.profiler[0], self.profiler[self.profiler.len() - 1]);
+        if first != 0 || last != 0 {
+            let d = last.wrapping_sub(first);
+            out.push(format!(
+                "left out: the profiler's own samples (runtime/pprof or net/http/pprof on the stack: memory Go used to serve the profiles), {} at the last snapshot ({}{} since the first)",
+                self.format(last),
+                if d >= 0 { "+" } else { "" },
+                self.format(d)
+            ));
+        }
+        out
+    }
+
     /// The table as a DataFrame: `rank`, `key`, `first`, `last`, `delta`,
-    /// `slope_per_min`, `r2`, `share`, `monotone`, `plateau`, `score`, and
+    /// `slope_per_min`, `r2`, `share`, `monotone`, `plateau`, `score`,
+    /// `below_resolution`, and
     /// one column `v0`, `v1`, ... per snapshot.
     #[cfg(feature = "tables")]
     pub fn to_dataframe(&self) -> Result<polars::prelude::DataFrame> {
@@ -915,6 +1333,13 @@ impl GrowthTable {
             Column::new(
                 "score".into(),
                 self.rows.iter().map(|r| r.score).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "below_resolution".into(),
+                self.rows
+                    .iter()
+                    .map(|r| r.below_resolution)
+                    .collect::<Vec<_>>(),
             ),
         ];
         for i in 0..self.times_ms.len() {

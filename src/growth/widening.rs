@@ -15,6 +15,8 @@ pub struct ChainNode {
     pub growth: i64,
     /// This node's own (flat) growth.
     pub flat_growth: i64,
+    /// Where the function is defined.
+    pub code: Option<CodeRef>,
 }
 
 /// The call path whose cumulative growth widens, root first.
@@ -33,6 +35,9 @@ pub struct Widening {
     /// [`ranked_widening`] toward the owner a growth table ranks first;
     /// `None` for the path of the largest growth ([`widening`]).
     pub focus: Option<String>,
+    /// Links from the chain's [`ChainNode::code`] to a source browser, for
+    /// displays (see [`GrowthTable::links`]).
+    pub links: Option<SourceLinks>,
 }
 
 /// Walks the call tree of the growth from `first` to `last` from the root
@@ -63,6 +68,7 @@ pub fn widening(
                 .then_with(|| nodes[b].function.cmp(&nodes[a].function))
         })
     };
+    let codes = crate::profile::code_of_functions_in(&[last, first]);
     let mut chain = Vec::new();
     let mut cur: Option<usize> = None;
     loop {
@@ -82,6 +88,7 @@ pub fn widening(
             last: nodes[b].last,
             growth: bg,
             flat_growth: bg - child_growth,
+            code: codes.get(nodes[b].function.as_str()).cloned(),
         });
         cur = Some(b);
     }
@@ -92,6 +99,7 @@ pub fn widening(
         total_growth,
         sample_type: last.sample_types[si].clone(),
         focus: None,
+        links: None,
     })
 }
 

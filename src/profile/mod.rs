@@ -193,6 +193,163 @@ pub struct Function {
     pub start_line: i64,
 }
 
+/// A place in the source code, as a profile names it: a file (a build
+/// path such as `/src/app/main.go`, or `module/pkg/file.go` when built
+/// with `-trimpath`) and a line (0 when unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CodeRef {
+    /// The file.
+    pub file: String,
+    /// The line (0: unknown).
+    pub line: i64,
+}
+
+impl std::fmt::Display for CodeRef {
+    /// `file:line`, or `file` when the line is unknown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}", self.file, self.line)
+        } else {
+            f.write_str(&self.file)
+        }
+    }
+}
+
+impl CodeRef {
+    /// The file's last two path elements and the line (`leakysvc/main.go:95`),
+    /// for table cells.
+    pub fn short(&self) -> String {
+        let mut parts = self.file.rsplitn(3, '/');
+        let name = parts.next().unwrap_or("");
+        let short = match parts.next() {
+            Some(dir) => format!("{dir}/{name}"),
+            None => name.to_string(),
+        };
+        CodeRef {
+            file: short,
+            line: self.line,
+        }
+        .to_string()
+    }
+}
+
+/// Links from [`CodeRef`]s to a source browser, from a URL template with
+/// `{file}`, `{line}` and `{rev}` (a bundle manifest's `source`,
+/// `source_rev` and `source_root`).
+///
+/// ```
+/// use heapframe::profile::{CodeRef, SourceLinks};
+/// let l = SourceLinks::new("https://git.example/org/svc/blob/{rev}/{file}#L{line}", "v1.4.2", "leakysvc/")?;
+/// let at = |f: &str| CodeRef { file: f.into(), line: 95 };
+/// assert_eq!(l.url(&at("leakysvc/main.go")).as_deref(), Some("https://git.example/org/svc/blob/v1.4.2/main.go#L95"));
+/// // Files outside the root (the standard library) get no link.
+/// assert_eq!(l.url(&at("/usr/local/go/src/bytes/bytes.go")), None);
+/// assert!(SourceLinks::new("javascript:alert(1)//{file}", "", "").is_err());
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLinks {
+    template: String,
+    rev: String,
+    root: String,
+}
+
+impl SourceLinks {
+    /// Longest template, revision or root accepted.
+    pub const MAX_LEN: usize = 2048;
+
+    /// Links from `template` (an `http://` or `https://` URL naming
+    /// `{file}`; `{line}` and `{rev}` optional). Only files under `root`
+    /// get links, with `root` removed; with no root, only files named
+    /// relative to their module (`-trimpath` builds) do. An error says
+    /// what is wrong with the template.
+    pub fn new(template: &str, rev: &str, root: &str) -> std::result::Result<SourceLinks, String> {
+        for (what, v) in [
+            ("source", template),
+            ("source_rev", rev),
+            ("source_root", root),
+        ] {
+            if v.len() > Self::MAX_LEN {
+                return Err(format!("{what} is longer than {} bytes", Self::MAX_LEN));
+            }
+            if v.chars().any(|c| c.is_control()) {
+                return Err(format!("{what} holds a control character"));
+            }
+        }
+        let lower = template.to_ascii_lowercase();
+        if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+            return Err(format!(
+                "source {template:?} must be an http:// or https:// URL template"
+            ));
+        }
+        if !template.contains("{file}") {
+            return Err(format!("source {template:?} must name {{file}}"));
+        }
+        if template.contains(['"', '<', '>', ' ', '\\']) {
+            return Err(format!(
+                "source {template:?} holds a character a URL cannot (quote, angle bracket, space, backslash)"
+            ));
+        }
+        Ok(SourceLinks {
+            template: template.to_string(),
+            rev: rev.to_string(),
+            root: root.to_string(),
+        })
+    }
+
+    /// The link to `code`, or `None` when its file is outside the root
+    /// (or, without a root, an absolute path).
+    pub fn url(&self, code: &CodeRef) -> Option<String> {
+        let rel = if self.root.is_empty() {
+            (!code.file.starts_with('/') && !code.file.is_empty()).then_some(code.file.as_str())?
+        } else {
+            code.file.strip_prefix(&self.root)?
+        };
+        let rel = rel.trim_start_matches('/');
+        if rel.is_empty() || rel.split('/').any(|p| p == "..") {
+            return None;
+        }
+        Some(
+            self.template
+                .replace("{rev}", &percent(&self.rev, false))
+                .replace("{line}", &code.line.max(0).to_string())
+                .replace("{file}", &percent(rel, true)),
+        )
+    }
+}
+
+/// `s` with every byte outside the URL-safe set percent-encoded (`/` kept
+/// when `keep_slash`).
+fn percent(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Where each function of `profiles` is defined, by name: its file and
+/// first line, from the first profile (and function) that names it with a
+/// file.
+pub fn code_of_functions_in<'a>(
+    profiles: &[&'a Profile],
+) -> std::collections::HashMap<&'a str, CodeRef> {
+    let mut out = std::collections::HashMap::new();
+    for f in profiles.iter().flat_map(|p| &p.functions) {
+        if !f.filename.is_empty() {
+            out.entry(&*f.name).or_insert_with(|| CodeRef {
+                file: f.filename.to_string(),
+                line: f.start_line.max(0),
+            });
+        }
+    }
+    out
+}
+
 /// One frame of a stack: a line of a location, with its function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
@@ -244,6 +401,12 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Where each function is defined, by name: its file and first line
+    /// (the first function of a name wins).
+    pub fn code_of_functions(&self) -> std::collections::HashMap<&str, CodeRef> {
+        code_of_functions_in(&[self])
+    }
+
     /// Reads a profile file (gzip or raw protobuf).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Profile> {
         Self::from_path_with(path, &ReadOptions::default())

@@ -48,7 +48,7 @@ use std::path::Path;
 use inferno::flamegraph::{self, Direction, color};
 
 use crate::error::{Error, Result};
-use crate::profile::{Profile, StackId, Str, ValueType};
+use crate::profile::{CodeRef, Profile, StackId, Str, ValueType};
 use crate::units::thousands;
 use crate::views::html::{escape_html, shorten, xml_safe};
 use crate::views::notebook::{NotebookDisplay, print_evcxr};
@@ -185,6 +185,10 @@ pub struct FlameOptions {
     pub title: Option<String>,
     /// Image width in pixels (`None`: 1200; kept within 200–10,000).
     pub width: Option<usize>,
+    /// Differential graphs: the change drawn in full red (or blue), so
+    /// that graphs drawn on one scale compare by colour (`None`: the
+    /// graph's own largest change; see [`diff_flames`]).
+    pub color_scale: Option<i64>,
 }
 
 impl FlameOptions {
@@ -205,6 +209,7 @@ pub struct FlameGraph {
     title: String,
     height: usize,
     note: Option<String>,
+    color_scale: Option<i64>,
 }
 
 impl FlameGraph {
@@ -221,6 +226,13 @@ impl FlameGraph {
     /// The image height in pixels.
     pub fn height(&self) -> usize {
         self.height
+    }
+
+    /// A differential graph's colour scale: the change drawn in full
+    /// colour (`None` for other graphs). Pass it as
+    /// [`FlameOptions::color_scale`] to draw another graph comparably.
+    pub fn color_scale(&self) -> Option<i64> {
+        self.color_scale
     }
 
     /// What the graph left out to stay within its bounds (see the module
@@ -265,17 +277,7 @@ impl FlameGraph {
     /// # Ok::<(), heapframe::Error>(())
     /// ```
     pub fn interactive(&self) -> InteractiveFlame {
-        // inferno's script records zoom and search in the URL; a data: or
-        // sandboxed document may not change its URL, so that step is made
-        // best-effort (zoom and search themselves do not depend on it).
-        const SHIM: &str = "(function(){var r=history.replaceState;history.replaceState=function(){try{return r.apply(history,arguments)}catch(e){}}})();\n";
-        let svg = match self.svg.find("<![CDATA[") {
-            Some(i) => {
-                let at = i + "<![CDATA[".len();
-                format!("{}{SHIM}{}", &self.svg[..at], &self.svg[at..])
-            }
-            None => self.svg.clone(),
-        };
+        let svg = self.live_svg();
         InteractiveFlame {
             html: format!(
                 "<iframe class=\"hf-flame\" title=\"{}\" sandbox=\"allow-scripts allow-modals\" style=\"width:100%;height:{}px;border:0\" src=\"data:image/svg+xml;base64,{}\"></iframe>",
@@ -283,6 +285,31 @@ impl FlameGraph {
                 self.height + 8,
                 base64(svg.as_bytes())
             ),
+        }
+    }
+
+    /// The SVG the interactive form shows: the controls and the
+    /// interaction hint, which the static image leaves out (it cannot be
+    /// clicked or searched), and the script made to run sandboxed.
+    fn live_svg(&self) -> String {
+        // inferno's script records zoom and search in the URL; a data: or
+        // sandboxed document may not change its URL, so that step is made
+        // best-effort (zoom and search themselves do not depend on it).
+        const SHIM: &str = "(function(){var r=history.replaceState;history.replaceState=function(){try{return r.apply(history,arguments)}catch(e){}}})();\n";
+        let live = regex::Regex::new(r#"(<text [^>]*id="subtitle"[^>]*>[^<]*)</text>"#)
+            .expect("valid pattern")
+            .replacen(
+                &self.svg.replacen(STATIC_STYLE, "", 1),
+                1,
+                |c: &regex::Captures| format!("{}; {INTERACTION_HINT}</text>", &c[1]),
+            )
+            .into_owned();
+        match live.find("<![CDATA[") {
+            Some(i) => {
+                let at = i + "<![CDATA[".len();
+                format!("{}{SHIM}{}", &live[..at], &live[at..])
+            }
+            None => live,
         }
     }
 
@@ -295,6 +322,20 @@ impl FlameGraph {
                 &crate::views::notebook::fit_width(&self.svg),
             ),
         ]);
+    }
+}
+
+impl NotebookDisplay for FlameGraph {
+    /// The SVG, inline.
+    fn to_html(&self) -> String {
+        format!("<div class=\"hf-flame\">{}</div>", self.svg)
+    }
+    fn to_plain_text(&self) -> String {
+        format!("flame graph: {}", self.title)
+    }
+    /// Shows the graph as an SVG image.
+    fn evcxr_display(&self) {
+        FlameGraph::evcxr_display(self)
     }
 }
 
@@ -324,6 +365,13 @@ impl NotebookDisplay for InteractiveFlame {
         "interactive flame graph (needs a trusted notebook for HTML output)".to_string()
     }
 }
+
+/// Hides inferno's Search and Reset Zoom controls in the static image
+/// (an image cannot be clicked); [`FlameGraph::interactive`] removes it.
+const STATIC_STYLE: &str = "<style id=\"hf-static\">#search,#unzoom,#matched{display:none}</style>";
+
+/// What the interactive graph's subtitle adds.
+pub const INTERACTION_HINT: &str = "click a frame to zoom, Ctrl-F or Search to find";
 
 /// Standard base64 with padding.
 fn base64(data: &[u8]) -> String {
@@ -420,6 +468,45 @@ pub fn diff_flame_with(
     )
 }
 
+/// Differential flame graphs of several `(before, after)` pairs drawn on
+/// one colour scale, the largest change of any of them (or
+/// `opts.color_scale` when set), so that the same red means the same
+/// growth in each: an after-fix graph whose largest change is small next
+/// to the leak's is drawn pale, not as red as the leak. Each graph's
+/// legend says the scale is shared and gives its own largest change.
+///
+/// ```
+/// use heapframe::{Profile, views::flame};
+/// let leak = (Profile::from_path("tests/fixtures/bundles/mapcache/heap/001.pb.gz")?,
+///             Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?);
+/// let fixed = (Profile::from_path("tests/fixtures/bundles/fixed/heap/001.pb.gz")?,
+///              Profile::from_path("tests/fixtures/bundles/fixed/heap/007.pb.gz")?);
+/// let g = flame::diff_flames(&[(&leak.0, &leak.1), (&fixed.0, &fixed.1)], &Default::default())?;
+/// assert_eq!(g[0].color_scale(), g[1].color_scale());
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn diff_flames(pairs: &[(&Profile, &Profile)], opts: &FlameOptions) -> Result<Vec<FlameGraph>> {
+    let draw_all = |o: &FlameOptions| -> Result<Vec<FlameGraph>> {
+        pairs
+            .iter()
+            .map(|(before, after)| diff_flame_with(before, after, o))
+            .collect()
+    };
+    let graphs = draw_all(opts)?;
+    if opts.color_scale.is_some() || graphs.len() < 2 {
+        return Ok(graphs);
+    }
+    let scale = graphs
+        .iter()
+        .filter_map(|g| g.color_scale)
+        .max()
+        .unwrap_or(0);
+    draw_all(&FlameOptions {
+        color_scale: Some(scale),
+        ..opts.clone()
+    })
+}
+
 /// What a sample type counts, for labels: `bytes`, `objects`,
 /// `goroutines`, or the unit.
 pub fn count_name(t: &ValueType) -> String {
@@ -465,7 +552,16 @@ enum StackSource<'a> {
     Stacks(&'a Stacks),
 }
 
-impl StackSource<'_> {
+impl<'a> StackSource<'a> {
+    /// Where each function is defined, by name (none for ready-made
+    /// stacks).
+    fn codes(&self) -> HashMap<&'a str, CodeRef> {
+        match self {
+            StackSource::Profile { p, .. } => p.code_of_functions(),
+            StackSource::Stacks(_) => HashMap::new(),
+        }
+    }
+
     fn sample_type(&self) -> &ValueType {
         match self {
             StackSource::Profile { p, si } => &p.sample_types[*si],
@@ -541,6 +637,14 @@ struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
+    /// Bytes [`at`] adds to the tooltip of each name, by name id.
+    fn code_bytes(&self, codes: &HashMap<&str, CodeRef>) -> Vec<usize> {
+        self.names
+            .iter()
+            .map(|n| escape_html(&at(codes, n)).len())
+            .collect()
+    }
+
     fn new() -> Tree<'a> {
         let mut t = Tree {
             nodes: Vec::new(),
@@ -801,7 +905,12 @@ impl<'a> Tree<'a> {
                 )
                 .then(a.cmp(&b))
         });
-        let name_bytes: Vec<usize> = self.names.iter().map(|n| escape_html(n).len()).collect();
+        let name_bytes: Vec<usize> = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| escape_html(n).len() + d.name_extra.get(i).copied().unwrap_or(0))
+            .collect();
         // A label holds what fits of the name: at most `fit` characters of
         // at most 6 bytes (`&quot;`) in a frame `w` wide.
         let fit = |w: i64| {
@@ -958,20 +1067,31 @@ fn inferno_options(
     o
 }
 
-/// The label inferno would write in a frame `width_percent` wide, for a
-/// name: whole when it fits, else its start and `..`, nothing when not
-/// even three characters fit.
+/// The label of a frame `width_percent` wide, for a name: whole when it
+/// fits; else without its package path (`json.Marshal`), then without its
+/// package (`(*profileCache).Put`), since a Go name's end says most; else
+/// `..` and its end; nothing when not even three characters fit. The
+/// tooltip always has the whole name.
 fn label(name: &str, width_percent: f64, image_width: usize) -> Cow<'_, str> {
     let fits = (width_percent / (100.0 * FONT_SIZE * FONT_WIDTH / image_width as f64)) as usize;
     if fits < 3 {
-        Cow::Borrowed("")
-    } else if name.chars().count() < fits {
-        Cow::Borrowed(name)
-    } else {
-        let mut s: String = name.chars().take(fits - 2).collect();
-        s.push_str("..");
-        Cow::Owned(s)
+        return Cow::Borrowed("");
     }
+    let short = name.rsplit_once('/').map_or(name, |(_, s)| s);
+    let shorter = short
+        .split_once('.')
+        .map(|(_, s)| s)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(short);
+    for candidate in [name, short, shorter] {
+        if candidate.chars().count() < fits {
+            return Cow::Borrowed(candidate);
+        }
+    }
+    let n = shorter.chars().count();
+    let mut s = String::from("..");
+    s.extend(shorter.chars().skip(n + 2 - fits));
+    Cow::Owned(s)
 }
 
 /// How a graph draws its frames: the tree, each node's drawn width, its
@@ -985,6 +1105,63 @@ struct Drawing<'t, 'a> {
     /// Bytes of a frame besides its name: [`FRAME_BYTES`] or
     /// [`DIFF_FRAME_BYTES`].
     frame_bytes: usize,
+    /// A differential graph's colour legend.
+    legend: Option<Legend>,
+    /// Bytes each name's tooltip adds besides the name (its code place),
+    /// by name id.
+    name_extra: Vec<usize>,
+}
+
+/// The colour legend of a differential graph: swatches from full blue
+/// through grey to full red, and what full colour means.
+struct Legend {
+    /// The change drawn in full colour.
+    scale: i64,
+    /// The graph's own largest change.
+    own: i64,
+    /// `scale` was given (shared with other graphs).
+    shared: bool,
+    t: ValueType,
+}
+
+impl Legend {
+    const STEPS: [f64; 9] = [-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0];
+
+    /// The legend as SVG elements on the line whose text baseline is `y`.
+    fn svg(&self, y: usize) -> String {
+        let mut out = String::from("<g id=\"hf-legend\">");
+        for (i, f) in Self::STEPS.iter().enumerate() {
+            let v = (self.scale as f64 * f).round() as i64;
+            let _ = write!(
+                out,
+                r#"<rect x="{}" y="{}" width="14" height="12" fill="{}"><title>{}</title></rect>"#,
+                10 + 16 * i,
+                y.saturating_sub(11),
+                growth_color(v, self.scale),
+                escape_html(&signed(v, &self.t))
+            );
+        }
+        let _ = write!(
+            out,
+            r#"<text x="{}" y="{y}" fill="rgb(90,90,90)">{}</text></g>"#,
+            10 + 16 * Self::STEPS.len() + 6,
+            escape_html(&self.text())
+        );
+        out
+    }
+
+    /// What the legend says in words.
+    fn text(&self) -> String {
+        let full = format_value(self.scale, &self.t);
+        if self.shared {
+            format!(
+                "full blue −{full} … grey 0 … full red +{full}: a scale shared with the graphs this one is compared with (its own largest change: {})",
+                format_value(self.own, &self.t)
+            )
+        } else {
+            format!("full blue −{full} … grey 0 … full red +{full}: this graph's largest change")
+        }
+    }
 }
 
 /// Draws the tree with inferno within the bounds of the module docs, then
@@ -1089,13 +1266,27 @@ fn draw_once(
     let mut svg = xml_safe(svg.into_owned());
     let mut height = svg_height(&svg);
     if let Some(n) = &note {
-        (svg, height) = add_note(svg, height, n)?;
+        let n = escape_html(n);
+        (svg, height) = add_line(svg, height, |y| {
+            format!(r#"<text id="hf-note" x="10" y="{y}" fill="rgb(90,90,90)">{n}</text>"#)
+        })?;
+    }
+    if let Some(l) = &frames.legend {
+        (svg, height) = add_line(svg, height, |y| l.svg(y))?;
+    }
+    // The static image shows no controls it cannot serve.
+    if let Some(i) = svg
+        .find("<svg ")
+        .and_then(|i| svg[i..].find('>').map(|j| i + j + 1))
+    {
+        svg.insert_str(i, STATIC_STYLE);
     }
     Ok(FlameGraph {
         svg,
         title,
         height,
         note,
+        color_scale: None,
     })
 }
 
@@ -1108,9 +1299,10 @@ fn svg_height(svg: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// `svg` one line taller, with `note` on that line at the bottom (below
-/// inferno's details line).
-fn add_note(svg: String, height: usize, note: &str) -> Result<(String, usize)> {
+/// `svg` one line taller, with the elements `line` makes for the text
+/// baseline it is given on that line at the bottom (below inferno's
+/// details line).
+fn add_line(svg: String, height: usize, line: impl Fn(usize) -> String) -> Result<(String, usize)> {
     const LINE: usize = 18;
     let taller = height + LINE;
     let head = regex::Regex::new(
@@ -1129,13 +1321,7 @@ fn add_note(svg: String, height: usize, note: &str) -> Result<(String, usize)> {
         .rfind("</svg>")
         .ok_or_else(|| Error::Output("the flame graph has no end".into()))?;
     Ok((
-        format!(
-            r#"{}<text id="hf-note" x="10" y="{}" fill="rgb(90,90,90)">{}</text>{}"#,
-            &svg[..end],
-            taller - 6,
-            escape_html(note),
-            &svg[end..]
-        ),
+        format!("{}{}{}", &svg[..end], line(taller - 6), &svg[end..]),
         taller,
     ))
 }
@@ -1204,19 +1390,22 @@ fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGrap
     }))
     .into_owned();
     let subtitle = format!(
-        "width: {} including callees; {} stacks; click to zoom, Ctrl-F to search",
+        "width: {} including callees; {} stacks",
         count_name(t),
         thousands(source.stack_count() as i64)
     );
     let nodes = &tree.nodes;
     let names = &tree.names;
+    let codes = source.codes();
     let tooltip = |n: u32| {
         let node = &nodes[n as usize];
+        let name = &names[node.name as usize];
         format!(
-            "{} ({}, {:.2}%)",
-            names[node.name as usize],
+            "{} ({}, {:.2}%){}",
+            name,
             format_value(node.cum_after, t),
-            100.0 * node.cum_after as f64 / total as f64
+            100.0 * node.cum_after as f64 / total as f64,
+            at(&codes, name)
         )
     };
     let frames = Drawing {
@@ -1226,6 +1415,8 @@ fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGrap
         fill: &|_| None,
         image_width: opts.image_width(),
         frame_bytes: FRAME_BYTES,
+        legend: None,
+        name_extra: tree.code_bytes(&codes),
     };
     draw(
         &|| inferno_options(&title, &subtitle, t, opts),
@@ -1233,6 +1424,15 @@ fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGrap
         opts.layout,
         t,
     )
+}
+
+/// ` at file:line` for a frame's tooltip, when its function's definition
+/// is known.
+fn at(codes: &HashMap<&str, CodeRef>, name: &str) -> String {
+    match codes.get(name) {
+        Some(c) => format!(" at {c}"),
+        None => String::new(),
+    }
 }
 
 /// The colour of a frame whose subtree grew by `g`, the largest change
@@ -1306,12 +1506,13 @@ fn draw_diff(
     let nodes = &tree.nodes;
     let names = &tree.names;
     let growth = |n: &Node| n.cum_after.saturating_sub(n.cum_before);
-    let scale = nodes
+    let own_scale = nodes
         .iter()
         .skip(1)
         .map(|n| growth(n).saturating_abs())
         .max()
         .unwrap_or(0);
+    let scale = opts.color_scale.filter(|&s| s > 0).unwrap_or(own_scale);
     let (mut vanished, mut vanished_v) = (0usize, 0i64);
     for n in nodes.iter().skip(1) {
         if n.cum_after == 0 && n.cum_before > 0 && n.self_before > 0 {
@@ -1351,6 +1552,10 @@ fn draw_diff(
         if vanished == 1 { "" } else { "s" },
         format_value(vanished_v, t)
     );
+    let mut codes = after.codes();
+    for (name, c) in before.codes() {
+        codes.entry(name).or_insert(c);
+    }
     let tooltip = |i: u32| {
         let n = &nodes[i as usize];
         let state = if n.cum_after == 0 && n.cum_before > 0 {
@@ -1360,13 +1565,15 @@ fn draw_diff(
         } else {
             ""
         };
+        let name = &names[n.name as usize];
         format!(
-            "{} ({state}before {}, after {}, growth {}, own growth {})",
-            names[n.name as usize],
+            "{} ({state}before {}, after {}, growth {}, own growth {}){}",
+            name,
             format_value(n.cum_before, t),
             format_value(n.cum_after, t),
             signed(growth(n), t),
-            signed(n.self_after.saturating_sub(n.self_before), t)
+            signed(n.self_after.saturating_sub(n.self_before), t),
+            at(&codes, name)
         )
     };
     let fill = |i: u32| Some(growth_color(growth(&nodes[i as usize]), scale));
@@ -1382,8 +1589,152 @@ fn draw_diff(
         fill: &fill,
         image_width: opts.image_width(),
         frame_bytes: DIFF_FRAME_BYTES,
+        legend: Some(Legend {
+            scale,
+            own: own_scale,
+            shared: opts.color_scale.is_some_and(|s| s > 0),
+            t: t.clone(),
+        }),
+        name_extra: tree.code_bytes(&codes),
     };
-    draw(&options, &frames, opts.layout, t)
+    let mut g = draw(&options, &frames, opts.layout, t)?;
+    g.color_scale = Some(scale);
+    Ok(g)
+}
+
+/// Flame graphs of a slice of a [`Tables`](crate::tables::Tables)'
+/// `samples`: any filter, join or selection of its rows that keeps the
+/// `stack_id` column draws the stacks of just those rows.
+impl crate::tables::Tables {
+    /// The stacks of the rows of `samples` (these tables' `samples`, or
+    /// rows of it), each valued by the column `value` (`inuse_space`...);
+    /// rows with a null value are left out. Fails, naming the column or
+    /// the id, when `samples` has no `stack_id` or `value` column, or
+    /// holds a `stack_id` these tables do not have.
+    ///
+    /// ```
+    /// use heapframe::{Profile, tables::Tables};
+    /// use heapframe::polars::prelude::*;
+    /// let p = Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
+    /// let t = Tables::from_profile(&p)?;
+    /// let big = t.samples.column("inuse_space").unwrap().i64().unwrap().gt(1i64 << 20);
+    /// let g = t.flame(&t.samples.filter(&big).unwrap(), "inuse_space")?;
+    /// assert!(g.svg().contains("bytes.Clone"));
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn stacks_of(&self, samples: &polars::prelude::DataFrame, value: &str) -> Result<Stacks> {
+        use polars::prelude::DataType;
+        let find = |name: &str| {
+            samples
+                .columns()
+                .iter()
+                .find(|c| c.name() == name)
+                .ok_or_else(|| {
+                    Error::Option(format!(
+                        "no column \"{name}\" in the samples slice (a flame graph needs stack_id and the value column)"
+                    ))
+                })
+        };
+        let ids = find("stack_id")?;
+        let values = find(value)?;
+        if !values.dtype().is_integer() {
+            return Err(Error::Option(format!(
+                "column \"{value}\" holds {}, and a flame graph needs integer values",
+                values.dtype()
+            )));
+        }
+        let cast_err = |e: polars::prelude::PolarsError| {
+            Error::Option(format!("reading the samples slice: {e}"))
+        };
+        let ids = ids
+            .as_materialized_series()
+            .cast(&DataType::UInt32)
+            .map_err(cast_err)?;
+        let ids = ids.u32().map_err(cast_err)?;
+        let values = values
+            .as_materialized_series()
+            .cast(&DataType::Int64)
+            .map_err(cast_err)?;
+        let values = values.i64().map_err(cast_err)?;
+        let mut sums: HashMap<u32, i64> = HashMap::new();
+        for (id, v) in ids.iter().zip(values.iter()) {
+            let (Some(id), Some(v)) = (id, v) else {
+                continue;
+            };
+            if !self.is_stack(id) {
+                return Err(Error::Option(format!(
+                    "stack_id {id} is not a stack of these tables: slice the samples of the same Tables"
+                )));
+            }
+            let e = sums.entry(id).or_default();
+            *e = e.saturating_add(v);
+        }
+        let mut ids: Vec<u32> = sums.keys().copied().collect();
+        ids.sort_unstable();
+        let stacks = ids
+            .into_iter()
+            .map(|id| {
+                let names: Vec<Str> = self
+                    .stack_functions(id)
+                    .into_iter()
+                    .rev()
+                    .map(Str::from)
+                    .collect();
+                (names, sums[&id])
+            })
+            .collect();
+        let unit = self
+            .unit(value)
+            .unwrap_or(if crate::views::chart::is_bytes_name(value) {
+                "bytes"
+            } else {
+                "count"
+            });
+        Ok(Stacks {
+            sample_type: ValueType {
+                name: value.into(),
+                unit: unit.into(),
+            },
+            stacks,
+            source: "samples slice".to_string(),
+        })
+    }
+
+    /// A flame graph of the rows of `samples` by `value` (see
+    /// [`Tables::stacks_of`](crate::tables::Tables::stacks_of)).
+    pub fn flame(&self, samples: &polars::prelude::DataFrame, value: &str) -> Result<FlameGraph> {
+        flame_stacks(&self.stacks_of(samples, value)?, &FlameOptions::default())
+    }
+
+    /// A differential flame graph from the rows `before` to the rows
+    /// `after` (two slices of these tables' samples, e.g. the first and
+    /// the last snapshot), by `value`: red where the stacks grew.
+    ///
+    /// ```
+    /// use heapframe::prelude::*;
+    /// use heapframe::polars::prelude::*;
+    /// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+    /// let t = b.heap_series().tables()?;
+    /// let snap = |n: u32| {
+    ///     let mask = t.samples.column("snapshot").unwrap().u32().unwrap().equal(n);
+    ///     t.samples.filter(&mask).unwrap()
+    /// };
+    /// let g = t.diff_flame(&snap(0), &snap(6), "inuse_space")?;
+    /// assert!(g.svg().contains("bytes.Clone"));
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn diff_flame(
+        &self,
+        before: &polars::prelude::DataFrame,
+        after: &polars::prelude::DataFrame,
+        value: &str,
+    ) -> Result<FlameGraph> {
+        let mut b = self.stacks_of(before, value)?;
+        b.source = "the first slice".to_string();
+        let mut a = self.stacks_of(after, value)?;
+        a.source = "the second slice".to_string();
+        diff_flame_stacks(&b, &a, &FlameOptions::default())
+    }
 }
 
 #[cfg(test)]
@@ -1401,6 +1752,33 @@ mod tests {
     }
 
     #[test]
+    fn controls_and_hint_show_only_in_the_interactive_graph() {
+        let st = ValueType {
+            name: "inuse_space".into(),
+            unit: "bytes".into(),
+        };
+        let mk = |v: i64| Stacks {
+            sample_type: st.clone(),
+            stacks: vec![(vec!["main".into(), "grow".into()], v)],
+            source: "x".into(),
+        };
+        let sub = regex::Regex::new(r#"<text [^>]*id="subtitle"[^>]*>([^<]*)</text>"#).unwrap();
+        for g in [
+            flame_stacks(&mk(100), &FlameOptions::default()).unwrap(),
+            diff_flame_stacks(&mk(100), &mk(300), &FlameOptions::default()).unwrap(),
+        ] {
+            let still = g.svg();
+            assert_eq!(still.matches(STATIC_STYLE).count(), 1);
+            assert!(!still.contains(INTERACTION_HINT));
+            assert!(!sub.captures(still).unwrap()[1].contains("click"));
+            let live = g.live_svg();
+            assert!(!live.contains(STATIC_STYLE));
+            assert_eq!(live.matches(INTERACTION_HINT).count(), 1);
+            assert!(sub.captures(&live).unwrap()[1].ends_with(INTERACTION_HINT));
+        }
+    }
+
+    #[test]
     fn growth_colors() {
         assert_eq!(growth_color(0, 10), "rgb(221,221,221)");
         assert_eq!(growth_color(10, 10), "rgb(255,40,40)");
@@ -1411,9 +1789,14 @@ mod tests {
     fn labels_fit_their_frame_as_inferno_lays_them_out() {
         // 1200 px: 7.08 px per character, so 1% (12 px) fits one.
         assert_eq!(label("main.main", 100.0, 1200), "main.main");
-        assert_eq!(label("main.main", 5.0, 1200), "main.m..");
         assert_eq!(label("main.main", 1.0, 1200), "");
-        assert_eq!(label("ü€日本語", 3.0, 1200), "ü€日..");
+        // Too long: the end of a Go name says most.
+        let put = "main.(*profileCache).Put";
+        assert_eq!(label(put, 15.0, 1200), put);
+        assert_eq!(label(put, 12.0, 1200), "(*profileCache).Put");
+        assert_eq!(label(put, 10.0, 1200), "..fileCache).Put");
+        assert_eq!(label("encoding/json.Marshal", 12.0, 1200), "json.Marshal");
+        assert_eq!(label("ü€日本語", 3.0, 1200), "..日本語");
     }
 
     #[test]
@@ -1422,5 +1805,45 @@ mod tests {
         assert_eq!(digits(9), 1);
         assert_eq!(digits(10), 2);
         assert_eq!(digits(u32::MAX), 10);
+    }
+
+    #[test]
+    fn slices_of_samples_draw_their_stacks_and_refuse_foreign_ids() {
+        use polars::prelude::*;
+        let p = Profile::from_path(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/bundles/mapcache/heap/007.pb.gz"
+        ))
+        .unwrap();
+        let t = crate::tables::Tables::from_profile(&p).unwrap();
+        let all = t.stacks_of(&t.samples, "inuse_space").unwrap();
+        let total: i64 = all.stacks.iter().map(|s| s.1).sum();
+        let i = p.sample_index(Some("inuse_space")).unwrap();
+        let expected: i64 = p.samples.iter().map(|s| s.values[i]).sum();
+        assert_eq!(
+            total, expected,
+            "every sample's inuse_space, summed per stack"
+        );
+        assert_eq!(&*all.sample_type.unit, "bytes");
+        let held = t
+            .samples
+            .column("inuse_space")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .gt(0);
+        let one = t.samples.filter(&held).unwrap().head(Some(1));
+        let g = t.flame(&one, "inuse_space").unwrap();
+        assert!(g.svg().contains("<svg"));
+        let foreign = df!("stack_id" => [u32::MAX - 1], "inuse_space" => [5i64]).unwrap();
+        let e = t
+            .stacks_of(&foreign, "inuse_space")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a stack of these tables"), "{e}");
+        let e = t.stacks_of(&t.samples, "nope").unwrap_err().to_string();
+        assert!(e.contains("no column \"nope\""), "{e}");
+        let e = t.stacks_of(&t.samples, "leaf").unwrap_err().to_string();
+        assert!(e.contains("needs integer values"), "{e}");
     }
 }

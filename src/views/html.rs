@@ -1,6 +1,7 @@
 //! HTML primitives shared by every view: escaping, tables, badges.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use crate::escape::{is_control, markup_controls, push_visible};
 use crate::findings::{Sentence, Span};
@@ -105,6 +106,13 @@ pub struct HtmlTable {
     pub rows: Vec<Vec<String>>,
     /// Rows in the source; more than `rows.len()` prints "N more rows".
     pub total_rows: usize,
+    /// Lines below the table explaining marks and odd numbers in it
+    /// (plain text; escaped when rendered).
+    pub notes: Vec<String>,
+    /// Cells shown as links in HTML: `(row, column, URL)`; the URL is
+    /// escaped when rendered and must be `http(s)://`, else the cell stays
+    /// text.
+    pub links: Vec<(usize, usize, String)>,
 }
 
 impl HtmlTable {
@@ -116,7 +124,26 @@ impl HtmlTable {
             numeric: numeric.to_vec(),
             rows: Vec::new(),
             total_rows: 0,
+            notes: Vec::new(),
+            links: Vec::new(),
         }
+    }
+
+    /// Makes the cell at `row`, `col` a link to `url` in HTML.
+    pub fn link(&mut self, row: usize, col: usize, url: String) {
+        self.links.push((row, col, url));
+    }
+
+    /// The link of a cell, if it has a usable one.
+    pub(crate) fn link_of(&self, row: usize, col: usize) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|(r, c, _)| *r == row && *c == col)
+            .map(|(_, _, u)| u.as_str())
+            .filter(|u| {
+                let l = u.to_ascii_lowercase();
+                l.starts_with("https://") || l.starts_with("http://")
+            })
     }
 
     /// Adds a row (and counts it in `total_rows`).
@@ -134,6 +161,12 @@ impl HtmlTable {
     /// Sets the number of rows the source had.
     pub fn with_total_rows(mut self, n: usize) -> HtmlTable {
         self.total_rows = n.max(self.rows.len());
+        self
+    }
+
+    /// Sets the notes shown below the table.
+    pub fn with_notes(mut self, notes: Vec<String>) -> HtmlTable {
+        self.notes = notes;
         self
     }
 
@@ -193,4 +226,162 @@ pub fn sentence_html(s: &Sentence) -> String {
             Span::Word(w) => badge(w),
         })
         .collect()
+}
+
+/// Markdown primitives: text that stays text.
+///
+/// ```
+/// use heapframe::views::html::{md_text, md_code};
+/// assert_eq!(md_text("a|b <i>*x*</i>"), r"a\|b &lt;i&gt;\*x\*&lt;/i&gt;");
+/// assert_eq!(md_code("f`g"), "`` f`g ``");
+/// ```
+/// `s` as Markdown text that renders as exactly `s` (see the module docs):
+/// the characters that are Markdown anywhere are escaped, those that are
+/// Markdown only at the start of a block (`#`, `-`, `+`, `=`, `1.`) only
+/// there, so that the raw text stays readable.
+pub fn md_text(s: &str) -> String {
+    let visible = crate::escape::terminal(s);
+    let mut out = String::with_capacity(visible.len() + 8);
+    let chars: Vec<char> = visible.chars().collect();
+    // What opens a block only when a space (or the end) follows it: a
+    // heading's `#`, a list's `-`/`+`/`1.`/`1)`; a line of only `-` or `=`
+    // is a rule or an underline.
+    let spaced = |i: usize| chars.get(i + 1).is_none_or(|c| c.is_whitespace());
+    let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+    let rule = chars.iter().all(|&c| matches!(c, '-' | '=' | ' '));
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | '-' | '+' if i == 0 && spaced(0) => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' | '=' if i == 0 && rule => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')' if i == digits && digits > 0 && spaced(i) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `s` as an inline code span (a fence longer than any run of backticks in
+/// it; `|` escaped so that it cannot split a table cell).
+pub fn md_code(s: &str) -> String {
+    let visible = crate::escape::terminal(s).replace('|', "\\|");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in visible.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 || visible.starts_with(' ') || visible.ends_with(' ') {
+        format!("{fence} {visible} {fence}")
+    } else {
+        format!("{fence}{visible}{fence}")
+    }
+}
+
+/// A link, or the text alone when the URL is not a plain `http(s)://` one.
+fn md_link(text: &str, url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    let plain = (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>'));
+    if plain {
+        format!("[{}](<{url}>)", md_text(text))
+    } else {
+        md_text(text)
+    }
+}
+
+/// A [`Sentence`] as Markdown: names as code, verdict words in bold.
+pub fn sentence_markdown(s: &Sentence) -> String {
+    s.0.iter()
+        .map(|span| match span {
+            Span::Text(t) => md_text(t),
+            Span::Code(c) => md_code(c),
+            Span::Word(w) => format!("**{}**", md_text(w)),
+        })
+        .collect()
+}
+
+impl HtmlTable {
+    /// The table as a GitHub-flavoured Markdown table: the caption in
+    /// bold above, numbers right-aligned, links as links, "N more rows"
+    /// and the notes below.
+    ///
+    /// ```
+    /// use heapframe::views::html::HtmlTable;
+    /// let t = HtmlTable::new(&["name", "bytes"], &[false, true])
+    ///     .row(vec!["a|b".into(), "1.50MB".into()])
+    ///     .with_total_rows(3);
+    /// assert_eq!(t.to_markdown(), "| name | bytes |\n| :--- | ---: |\n| a\\|b | 1.50MB |\n\n*2 more rows*\n");
+    /// ```
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        if let Some(c) = &self.caption {
+            let _ = writeln!(s, "**{}**\n", md_text(c));
+        }
+        let header: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| if c.is_empty() { " ".into() } else { md_text(c) })
+            .collect();
+        let _ = writeln!(s, "| {} |", header.join(" | "));
+        let rule: Vec<&str> = (0..self.columns.len())
+            .map(|i| if self.is_numeric(i) { "---:" } else { ":---" })
+            .collect();
+        let _ = writeln!(s, "| {} |", rule.join(" | "));
+        for (ri, row) in self.rows.iter().enumerate() {
+            let cells: Vec<String> = (0..self.columns.len())
+                .map(|ci| {
+                    let cell = row.get(ci).map(String::as_str).unwrap_or("");
+                    match self.link_of(ri, ci) {
+                        Some(url) => md_link(cell, url),
+                        None => md_text(cell),
+                    }
+                })
+                .collect();
+            let _ = writeln!(s, "| {} |", cells.join(" | "));
+        }
+        let more = self.more();
+        if more > 0 {
+            let _ = writeln!(s, "\n*{more} more row{}*", if more == 1 { "" } else { "s" });
+        }
+        if !self.notes.is_empty() {
+            s.push('\n');
+            for n in &self.notes {
+                let _ = writeln!(s, "- {}", md_text(n));
+            }
+        }
+        s
+    }
+}
+
+/// The reasons of a verdict or check as Markdown: the title and word, then
+/// one bullet each.
+pub(crate) fn reasons_markdown(title: &str, word: &str, reasons: &[String]) -> String {
+    let mut s = format!("{} **{}**\n\n", md_text(title), md_text(word));
+    for r in reasons {
+        let _ = writeln!(s, "- {}", md_text(r));
+    }
+    s
 }

@@ -41,6 +41,7 @@ use crate::growth::GrowthTable;
 use crate::report::TopReport;
 use crate::units::thousands;
 use crate::units::{percentage, scaled_label};
+use crate::views::html::reasons_markdown;
 use crate::views::html::{
     DEFAULT_ROW_LIMIT, HtmlTable, badge, escape_html, sentence_html, shorten,
 };
@@ -110,6 +111,21 @@ pub trait NotebookDisplay {
     fn to_html(&self) -> String;
     /// The plain-text rendering.
     fn to_plain_text(&self) -> String;
+    /// The Markdown rendering, to paste into a document or a ticket
+    /// (tables as Markdown tables; by default the plain text in a fenced
+    /// block).
+    fn to_markdown(&self) -> String {
+        let text = self.to_plain_text();
+        let fence = "`".repeat(
+            text.split(|c| c != '`')
+                .map(str::len)
+                .max()
+                .unwrap_or(0)
+                .max(2)
+                + 1,
+        );
+        format!("{fence}text\n{}\n{fence}\n", text.trim_end_matches('\n'))
+    }
     /// Prints both renderings in evcxr's display protocol.
     fn evcxr_display(&self) {
         print_evcxr(&[
@@ -142,15 +158,22 @@ impl NotebookDisplay for HtmlTable {
             );
         }
         s.push_str("</tr></thead><tbody>");
-        for r in &self.rows {
+        for (ri, r) in self.rows.iter().enumerate() {
             s.push_str("<tr>");
             for (i, cell) in r.iter().enumerate() {
                 let align = if self.is_numeric(i) { "right" } else { "left" };
-                let _ = write!(
-                    s,
-                    "<td style=\"text-align:{align};{CELL}white-space:nowrap\">{}</td>",
-                    escape_html(&shorten(cell))
-                );
+                let text = escape_html(&shorten(cell));
+                let _ = match self.link_of(ri, i) {
+                    Some(url) => write!(
+                        s,
+                        "<td style=\"text-align:{align};{CELL}white-space:nowrap\"><a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">{text}</a></td>",
+                        escape_html(url)
+                    ),
+                    None => write!(
+                        s,
+                        "<td style=\"text-align:{align};{CELL}white-space:nowrap\">{text}</td>"
+                    ),
+                };
             }
             s.push_str("</tr>");
         }
@@ -164,7 +187,15 @@ impl NotebookDisplay for HtmlTable {
                 if more == 1 { "" } else { "s" }
             );
         }
-        s.push_str("</table></div>");
+        s.push_str("</table>");
+        for note in &self.notes {
+            let _ = write!(
+                s,
+                "<p class=\"hf-note\" style=\"margin:2px 0;color:#555;font-size:12px\">{}</p>",
+                escape_html(note)
+            );
+        }
+        s.push_str("</div>");
         s
     }
 
@@ -219,7 +250,14 @@ impl NotebookDisplay for HtmlTable {
         if more > 0 {
             let _ = writeln!(s, "... {more} more row{}", if more == 1 { "" } else { "s" });
         }
+        for note in &self.notes {
+            s.push_str(&terminal(note));
+            s.push('\n');
+        }
         s
+    }
+    fn to_markdown(&self) -> String {
+        HtmlTable::to_markdown(self)
     }
 }
 
@@ -262,19 +300,29 @@ impl NotebookDisplay for TopReport {
     fn to_plain_text(&self) -> String {
         self.to_table(DEFAULT_ROW_LIMIT).to_plain_text()
     }
+    fn to_markdown(&self) -> String {
+        self.to_table(DEFAULT_ROW_LIMIT).to_markdown()
+    }
 }
 
 impl GrowthTable {
     /// The table for display: `delta`, `per min`, `share`, `R²`, `monotone`,
-    /// `plateau`, `first`, `last`, key; at most `limit` rows.
+    /// `plateau`, `first`, `last`, key (marked [`GrowthTable::BELOW_MARK`]
+    /// when [below the resolution](crate::growth::GrowthRow::below_resolution)),
+    /// and `code` (where the key's code is, a link with
+    /// [`GrowthTable::links`]) when any row has one; at most `limit` rows,
+    /// with [`GrowthTable::notes`] below.
     pub fn to_table(&self, limit: usize) -> HtmlTable {
         let n = self.totals.len();
         let total_delta = self.totals[n - 1] - self.totals[0];
         let mut t = HtmlTable::new(
             &[
                 "delta", "per min", "share", "R²", "monotone", "plateau", "first", "last", "key",
+                "code",
             ],
-            &[true, true, true, true, false, false, true, true, false],
+            &[
+                true, true, true, true, false, false, true, true, false, false,
+            ],
         )
         .with_caption(format!(
             "{} by {}: {} snapshots over {:.1} min, total {} → {} ({}{})",
@@ -287,8 +335,15 @@ impl GrowthTable {
             if total_delta >= 0 { "+" } else { "" },
             self.format(total_delta)
         ));
-        for r in self.rows.iter().take(limit) {
-            t.push(vec![
+        // Keys that are not code themselves get a `code` column; a leaf or
+        // file key links itself.
+        use crate::growth::GrowthKey;
+        let code_column = matches!(
+            self.key,
+            GrowthKey::Function | GrowthKey::FunctionCum | GrowthKey::Root | GrowthKey::Path(_)
+        ) && self.shown(limit).any(|r| r.code.is_some());
+        for (ri, r) in self.shown(limit).enumerate() {
+            let mut cells = vec![
                 signed(&self.format(r.delta), r.delta),
                 self.format(r.slope_per_min.round() as i64),
                 format!("{:.1}%", r.share * 100.0),
@@ -297,10 +352,31 @@ impl GrowthTable {
                 yes_no(r.plateau).into(),
                 self.format(r.values[0]),
                 self.format(r.values[r.values.len() - 1]),
-                r.key.clone(),
-            ]);
+                if r.below_resolution {
+                    format!("{} {}", Self::BELOW_MARK, Self::key_text(&r.key))
+                } else {
+                    Self::key_text(&r.key).to_string()
+                },
+            ];
+            if code_column {
+                cells.push(r.code.as_ref().map(|c| c.short()).unwrap_or_default());
+            }
+            t.push(cells);
+            let url = match (&self.links, &r.code) {
+                (Some(l), Some(c)) => l.url(c),
+                _ => None,
+            };
+            if let Some(url) = url {
+                t.link(ri, if code_column { 9 } else { 8 }, url);
+            }
         }
-        t.with_total_rows(self.rows.len())
+        if !code_column {
+            t.columns.pop();
+            t.numeric.pop();
+        }
+        let unchanged = self.rows.iter().filter(|r| Self::unchanged(r)).count();
+        t.with_total_rows(self.rows.len() - unchanged)
+            .with_notes(self.notes(limit))
     }
 }
 
@@ -322,6 +398,9 @@ impl NotebookDisplay for GrowthTable {
     }
     fn to_plain_text(&self) -> String {
         self.to_table(DEFAULT_ROW_LIMIT).to_plain_text()
+    }
+    fn to_markdown(&self) -> String {
+        self.to_table(DEFAULT_ROW_LIMIT).to_markdown()
     }
 }
 
@@ -350,9 +429,10 @@ impl crate::growth::Widening {
                 "growth",
                 "own growth",
                 "function",
+                "code",
                 "",
             ],
-            &[true, true, true, true, true, false, false],
+            &[true, true, true, true, true, false, false, false],
         )
         .with_caption(format!(
             "Widening call path ({}), first → last snapshot: {} of {} total growth",
@@ -384,6 +464,7 @@ impl crate::growth::Widening {
                     String::new(),
                     format!("… {} frames not shown", thousands(hidden)),
                     String::new(),
+                    String::new(),
                 ]);
                 hidden = 0;
             }
@@ -401,8 +482,16 @@ impl crate::growth::Widening {
                 signed(&self.format(n.growth), n.growth),
                 signed(&self.format(n.flat_growth), n.flat_growth),
                 n.function.clone(),
+                n.code.as_ref().map(|c| c.short()).unwrap_or_default(),
                 note.join(" "),
             ]);
+            let url = match (&self.links, &n.code) {
+                (Some(l), Some(c)) => l.url(c),
+                _ => None,
+            };
+            if let Some(url) = url {
+                t.link(t.rows.len() - 1, 6, url);
+            }
         }
         t
     }
@@ -420,6 +509,12 @@ impl NotebookDisplay for crate::growth::Widening {
             return "No call path grew from the first to the last snapshot.\n".into();
         }
         self.to_table().to_plain_text()
+    }
+    fn to_markdown(&self) -> String {
+        if self.chain.is_empty() {
+            return "No call path grew from the first to the last snapshot.\n".into();
+        }
+        self.to_table().to_markdown()
     }
 }
 
@@ -457,6 +552,30 @@ impl NotebookDisplay for crate::evidence::goroutines::GoroutineCheck {
                 &t.to_table(10)
                     .with_caption("goroutines by creator")
                     .to_plain_text(),
+            );
+        }
+        s
+    }
+    fn to_markdown(&self) -> String {
+        use crate::views::html::sentence_markdown;
+        let mut s = String::new();
+        for l in goroutine_sentences(self) {
+            let _ = writeln!(s, "- {}", sentence_markdown(&l));
+        }
+        if let Some(t) = &self.by_creator {
+            s.push('\n');
+            s.push_str(
+                &t.to_table(10)
+                    .with_caption("goroutines by creator")
+                    .to_markdown(),
+            );
+        }
+        if let Some(t) = &self.by_blocking_stack {
+            s.push('\n');
+            s.push_str(
+                &t.to_table(5)
+                    .with_caption("goroutines by blocking stack (four innermost frames)")
+                    .to_markdown(),
             );
         }
         s
@@ -553,6 +672,9 @@ impl NotebookDisplay for crate::evidence::bundle::Bundle {
     fn to_plain_text(&self) -> String {
         self.to_table().to_plain_text()
     }
+    fn to_markdown(&self) -> String {
+        self.to_table().to_markdown()
+    }
 }
 
 fn reasons_html(title: &str, word: &str, reasons: &[String]) -> String {
@@ -585,6 +707,9 @@ impl NotebookDisplay for LeakVerdict {
     fn to_plain_text(&self) -> String {
         reasons_text("verdict:", self.verdict.as_str(), &self.reasons)
     }
+    fn to_markdown(&self) -> String {
+        reasons_markdown("verdict:", self.verdict.as_str(), &self.reasons)
+    }
 }
 
 impl NotebookDisplay for CombinedVerdict {
@@ -594,6 +719,9 @@ impl NotebookDisplay for CombinedVerdict {
     fn to_plain_text(&self) -> String {
         reasons_text("verdict:", self.verdict.as_str(), &self.reasons)
     }
+    fn to_markdown(&self) -> String {
+        reasons_markdown("verdict:", self.verdict.as_str(), &self.reasons)
+    }
 }
 
 impl NotebookDisplay for Validation {
@@ -602,6 +730,9 @@ impl NotebookDisplay for Validation {
     }
     fn to_plain_text(&self) -> String {
         reasons_text("regression check:", self.outcome.as_str(), &self.reasons)
+    }
+    fn to_markdown(&self) -> String {
+        reasons_markdown("regression check:", self.outcome.as_str(), &self.reasons)
     }
 }
 
@@ -625,6 +756,17 @@ impl NotebookDisplay for [Item] {
     fn to_plain_text(&self) -> String {
         crate::evidence::checklist::to_text(self)
     }
+    fn to_markdown(&self) -> String {
+        let mut t = HtmlTable::new(&["status", "item", "detail"], &[false, false, false]);
+        for i in self {
+            t.push(vec![
+                i.status.as_str().to_string(),
+                i.item.to_string(),
+                i.detail.clone(),
+            ]);
+        }
+        t.to_markdown()
+    }
 }
 
 impl NotebookDisplay for Vec<Item> {
@@ -633,6 +775,9 @@ impl NotebookDisplay for Vec<Item> {
     }
     fn to_plain_text(&self) -> String {
         self.as_slice().to_plain_text()
+    }
+    fn to_markdown(&self) -> String {
+        self.as_slice().to_markdown()
     }
 }
 
@@ -669,6 +814,8 @@ pub fn dataframe_table(df: &polars::prelude::DataFrame, limit: usize) -> HtmlTab
     let names: Vec<String> = cols.iter().map(|c| c.name().to_string()).collect();
     let numeric: Vec<bool> = cols.iter().map(|c| c.dtype().is_numeric()).collect();
     let mut t = HtmlTable {
+        notes: Vec::new(),
+        links: Vec::new(),
         caption: Some(format!("{} rows × {} columns", df.height(), cols.len())),
         columns: names.clone(),
         numeric,
@@ -731,11 +878,98 @@ impl NotebookDisplay for polars::prelude::DataFrame {
     fn to_plain_text(&self) -> String {
         dataframe_table(self, DEFAULT_ROW_LIMIT).to_plain_text()
     }
+    fn to_markdown(&self) -> String {
+        dataframe_table(self, DEFAULT_ROW_LIMIT).to_markdown()
+    }
+}
+
+/// An error as a notebook output: a red box with the message (HTML), and
+/// `error: message` (plain text).
+fn error_blocks(e: &dyn std::fmt::Display) -> (String, String) {
+    let text = e.to_string();
+    let html = format!(
+        "<div class=\"hf-error\" style=\"border-left:4px solid #d62728;background:#fdecea;color:#611a15;padding:6px 10px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;white-space:pre-wrap\"><b>error</b>: {}</div>",
+        escape_html(&text)
+    );
+    (format!("error: {text}"), html)
+}
+
+/// A cell that ends with a `Result` (no `?`) shows the value when it is
+/// `Ok` and a red error box when it is `Err`, so a failed step is an output
+/// of the cell, not a line on standard error.
+///
+/// ```
+/// use heapframe::prelude::*;
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// assert!(metrics_plot(&b.metrics).to_html().contains("<svg"));
+/// let missing = Bundle::open("no/such/bundle").map(|b| b.metrics);
+/// assert!(missing.map(|m| metrics_plot(&m)).and_then(|p| p).to_html().contains("hf-error"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+impl<T: NotebookDisplay, E: std::fmt::Display> NotebookDisplay for std::result::Result<T, E> {
+    fn to_html(&self) -> String {
+        match self {
+            Ok(v) => v.to_html(),
+            Err(e) => error_blocks(e).1,
+        }
+    }
+    fn to_plain_text(&self) -> String {
+        match self {
+            Ok(v) => v.to_plain_text(),
+            Err(e) => error_blocks(e).0,
+        }
+    }
+    fn evcxr_display(&self) {
+        match self {
+            Ok(v) => v.evcxr_display(),
+            Err(e) => {
+                let (text, html) = error_blocks(e);
+                print_evcxr(&[("text/plain", &text), ("text/html", &html)]);
+            }
+        }
+    }
+}
+
+/// Makes a failing `?` visible in a notebook: `.show_err()?` prints the
+/// error as a red box in the cell's output (see [`NotebookDisplay`] for
+/// `Result`) and then lets `?` stop the cell as usual. Without it, evcxr
+/// only writes the error to standard error and the cell looks finished.
+///
+/// ```
+/// use heapframe::prelude::*;
+/// let opened = Bundle::open("no/such/bundle").show_err(); // prints the box
+/// assert!(opened.is_err());
+/// ```
+pub trait ShowErr: Sized {
+    /// Prints the error, if any, as a notebook output; returns `self`.
+    fn show_err(self) -> Self;
+}
+
+impl<T, E: std::fmt::Display> ShowErr for std::result::Result<T, E> {
+    fn show_err(self) -> Self {
+        if let Err(e) = &self {
+            let (text, html) = error_blocks(e);
+            print_evcxr(&[("text/plain", &text), ("text/html", &html)]);
+        }
+        self
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_show_escaped_in_a_red_box() {
+        let r: std::result::Result<HtmlTable, String> = Err("bad <name> & more".into());
+        let html = r.to_html();
+        assert!(html.contains("hf-error"), "{html}");
+        assert!(html.contains("bad &lt;name&gt; &amp; more"), "{html}");
+        assert_eq!(r.to_plain_text(), "error: bad <name> & more");
+        let ok: std::result::Result<HtmlTable, String> =
+            Ok(HtmlTable::new(&["n"], &[true]).row(vec!["1".into()]));
+        assert!(!ok.to_html().contains("hf-error"));
+    }
 
     #[test]
     fn thousands_groups() {

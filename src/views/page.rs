@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use crate::error::Result;
 use crate::evidence::bundle::Bundle;
 use crate::evidence::metrics::names;
-use crate::findings::{Findings, FindingsOptions, widening_sentences};
+use crate::findings::{Findings, FindingsOptions, holder_sentences, widening_sentences};
 use crate::profile::Snapshot;
 use crate::views::flame;
 use crate::views::html::{escape_html, sentence_html};
@@ -66,6 +66,8 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background
 .hf-plot svg{max-width:100%;height:auto;display:block;margin:6px 0}
 .hf-flame{display:block;margin:6px 0;background:#fff}
 .note{color:#555;font-size:13px}
+.postmortem dt{font-weight:bold;margin-top:6px}
+.postmortem dd{margin:2px 0 0 16px}
 nav a{margin-right:12px;color:#1f5fa8}
 ";
 
@@ -112,10 +114,63 @@ pub fn incident_report(bundle: &Bundle, opts: &ReportOptions) -> Result<Incident
     page(bundle, &findings, opts.rows)
 }
 
+/// The differential flame graphs of the incident (first → last heap
+/// snapshot) and, with a regression check, of the after-fix bundle, drawn
+/// on one colour scale; `None` for a graph with fewer than two snapshots.
+pub(crate) fn incident_diffs(
+    bundle: &Bundle,
+    findings: &Findings,
+) -> Result<(Option<flame::FlameGraph>, Option<flame::FlameGraph>)> {
+    let heap = &bundle.heap;
+    if heap.len() < 2 {
+        return Ok((None, None));
+    }
+    let incident = (&heap[0].profile, &heap[heap.len() - 1].profile);
+    let after = findings
+        .regression
+        .as_ref()
+        .map(|r| &r.after.heap)
+        .filter(|h| h.len() >= 2);
+    Ok(match after {
+        Some(ah) => {
+            let mut both = flame::diff_flames(
+                &[incident, (&ah[0].profile, &ah[ah.len() - 1].profile)],
+                &Default::default(),
+            )?;
+            let after = both.pop();
+            (both.pop(), after)
+        }
+        None => (Some(flame::diff_flame(incident.0, incident.1)?), None),
+    })
+}
+
 /// The page of `findings` (the findings of `bundle`).
 pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<IncidentReport> {
     let m = &bundle.manifest;
     let mut body = String::new();
+
+    // 0. The postmortem's own words, from the manifest.
+    let fields = m.postmortem_fields();
+    if !fields.is_empty() || !m.action_items.is_empty() {
+        let mut s = String::from("<dl class=\"postmortem\">");
+        for (label, value) in fields {
+            let _ = write!(
+                s,
+                "<dt>{}</dt><dd>{}</dd>",
+                escape_html(label),
+                escape_html(value)
+            );
+        }
+        if !m.action_items.is_empty() {
+            s.push_str("<dt>Action items</dt><dd><ul>");
+            for a in &m.action_items {
+                let _ = write!(s, "<li>{}</li>", escape_html(a));
+            }
+            s.push_str("</ul></dd>");
+        }
+        s.push_str("</dl>");
+        section(&mut body, "postmortem", "Postmortem", &s);
+    }
 
     // 1. Metrics verdict and trends.
     let mut s = findings.verdict.to_html();
@@ -125,7 +180,7 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         );
     } else {
         s.push_str(&plot::metrics_plot(&bundle.metrics)?.to_html());
-        s.push_str("<p class=\"note\">Grey lines: scrapes by which another GC cycle had run. A leak shows as floors after GC that keep rising.</p>");
+        s.push_str("<p class=\"note\">Grey ticks on the time axis: scrapes by which another GC cycle had run. A leak shows as floors after GC that keep rising.</p>");
     }
     section(&mut body, "verdict", "1. Verdict from all the evidence", &s);
 
@@ -152,7 +207,10 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
                     s.push_str("<h3>Path of the largest growth (less steady)</h3>");
                     s.push_str(&l.to_html());
                 }
-                for line in widening_sentences(&h.widening, h.largest.as_ref()) {
+                for line in widening_sentences(&h.widening, h.largest.as_ref())
+                    .into_iter()
+                    .chain(holder_sentences(h))
+                {
                     let _ = write!(s, "<p>{}</p>", sentence_html(&line));
                 }
             }
@@ -179,14 +237,16 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         section(&mut body, "kinds", "3. Growth by allocation kind", &s);
     }
 
-    // 4. Flame graphs.
+    // 4. Flame graphs. The incident's growth and the after-fix growth
+    // (shown in section 6) share one colour scale, so that the same red
+    // means the same growth in both.
+    let (incident_diff, after_fix_diff) = incident_diffs(bundle, findings)?;
     if let Some(last) = heap.last() {
         let mut s = String::new();
-        if heap.len() >= 2 {
-            let d = flame::diff_flame(&heap[0].profile, &last.profile)?;
+        if let Some(d) = incident_diff {
             let _ = write!(
                 s,
-                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}{}",
+                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks; the scale is below the graph); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}{}",
                 escape_html(&snapshot_name(&heap[0])),
                 escape_html(&snapshot_name(last)),
                 left_out(&d),
@@ -251,6 +311,17 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
             );
             s.push_str(&r.validation.to_html());
             s.push_str(&plot::before_after_plot(&bundle.metrics, &r.after.metrics)?.to_html());
+            if let Some(d) = &after_fix_diff {
+                let ah = &r.after.heap;
+                let _ = write!(
+                    s,
+                    "<h3>After the fix: differential flame graph, {} → {}</h3><p class=\"note\">On the colour scale of the incident's graph in section 4: what still grows after the fix is as red as its growth is large next to the leak's.</p>{}{}",
+                    escape_html(&snapshot_name(&ah[0])),
+                    escape_html(&snapshot_name(&ah[ah.len() - 1])),
+                    left_out(d),
+                    d.interactive().to_html()
+                );
+            }
         }
         (None, Some(why)) => {
             let _ = write!(

@@ -89,12 +89,12 @@ impl NotebookDisplay for Plot {
     }
 }
 
-fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
+pub(crate) fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
     Error::Output(format!("drawing a chart failed: {e:?}"))
 }
 
 /// Line colours, distinguishable and readable on white.
-const COLORS: [RGBColor; 8] = [
+pub(crate) const COLORS: [RGBColor; 8] = [
     RGBColor(214, 39, 40),
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
@@ -105,7 +105,7 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 const GC_COLOR: RGBColor = RGBColor(170, 170, 170);
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// A compact count: `950`, `12.3k`, `4.56M`.
 pub fn short_count(v: f64) -> String {
@@ -126,13 +126,13 @@ pub fn short_count(v: f64) -> String {
 
 /// What the values of an axis measure.
 #[derive(Clone, Copy)]
-enum Unit {
+pub(crate) enum Unit {
     Bytes,
     Count,
 }
 
 impl Unit {
-    fn of(unit: &str) -> Unit {
+    pub(crate) fn of(unit: &str) -> Unit {
         if unit == "bytes" {
             Unit::Bytes
         } else {
@@ -143,7 +143,7 @@ impl Unit {
     /// The axis for values up to `max_abs`: the factor values are divided
     /// by before plotting (so that ticks fall on round numbers of the
     /// unit: 2MB, 4MB, not 1.91MB) and the unit printed after them.
-    fn axis(self, max_abs: f64) -> Axis {
+    pub(crate) fn axis(self, max_abs: f64) -> Axis {
         match self {
             Unit::Count => Axis {
                 factor: 1.0,
@@ -169,7 +169,7 @@ impl Unit {
 }
 
 /// A value for people: `1.5MB`, `12.3k`.
-fn value_label(unit: Unit, v: i64) -> String {
+pub(crate) fn value_label(unit: Unit, v: i64) -> String {
     match unit {
         Unit::Bytes => scaled_label(v, "bytes", "auto"),
         Unit::Count => short_count(v as f64),
@@ -178,15 +178,15 @@ fn value_label(unit: Unit, v: i64) -> String {
 
 /// A scaled axis (see [`Unit::axis`]).
 #[derive(Clone, Copy)]
-struct Axis {
-    factor: f64,
+pub(crate) struct Axis {
+    pub(crate) factor: f64,
     /// `Some(unit)` for bytes; counts print compactly (`12.3k`).
     suffix: Option<&'static str>,
 }
 
 impl Axis {
     /// A tick label for the scaled value `v`.
-    fn label(self, v: f64) -> String {
+    pub(crate) fn label(self, v: f64) -> String {
         match self.suffix {
             None => short_count(v),
             Some(u) => {
@@ -219,25 +219,112 @@ fn y_range(lo: f64, hi: f64, from_zero: bool) -> std::ops::Range<f64> {
     lo..hi + span * 0.08
 }
 
-struct Line<'a> {
-    label: &'a str,
-    points: Vec<(f64, f64)>,
-    color: RGBColor,
+pub(crate) struct Line<'a> {
+    pub(crate) label: &'a str,
+    pub(crate) points: Vec<(f64, f64)>,
+    pub(crate) color: RGBColor,
 }
 
-struct Panel<'a> {
-    title: String,
-    unit: Unit,
-    x_desc: &'a str,
-    x_label: &'a dyn Fn(f64) -> String,
-    lines: Vec<Line<'a>>,
+pub(crate) struct Panel<'a> {
+    pub(crate) title: String,
+    pub(crate) unit: Unit,
+    pub(crate) x_desc: &'a str,
+    pub(crate) x_label: &'a dyn Fn(f64) -> String,
+    pub(crate) lines: Vec<Line<'a>>,
     /// x positions to mark with a thin vertical line.
-    marks: &'a [f64],
-    marks_label: &'a str,
-    legend: bool,
+    pub(crate) marks: &'a [f64],
+    pub(crate) marks_label: &'a str,
+    pub(crate) legend: bool,
 }
 
-fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result<()> {
+/// Height of the legend line under a panel.
+const LEGEND_HEIGHT: u32 = 26;
+
+/// Draws a panel; its legend (when asked for) goes on a line under the
+/// plot area, so that it never covers data.
+pub(crate) fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result<()> {
+    if !p.legend {
+        return draw_plot(area, p);
+    }
+    let (_, h) = area.dim_in_pixel();
+    let (plot_area, legend_area) = area.split_vertically(h.saturating_sub(LEGEND_HEIGHT));
+    draw_plot(&plot_area, p)?;
+    let mut entries: Vec<(bool, &str, RGBColor)> = Vec::new();
+    if !p.marks.is_empty() {
+        entries.push((true, p.marks_label, GC_COLOR));
+    }
+    // One line is named by the panel's title already.
+    if p.lines.len() > 1 {
+        for l in &p.lines {
+            entries.push((false, l.label, l.color));
+        }
+    }
+    draw_legend_line(&legend_area, &entries)
+}
+
+/// A legend on one line: per entry a swatch (a line, or for marks a short
+/// tick) and its label, left to right; labels cut to what fits, keeping
+/// their end.
+fn draw_legend_line(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    entries: &[(bool, &str, RGBColor)],
+) -> Result<()> {
+    const CHAR_PX: i32 = 8;
+    let (w, _) = area.dim_in_pixel();
+    let width = w as i32;
+    let mut x = 88;
+    let y = 12;
+    // Whole labels when they all fit; else each gets an equal share of
+    // what is left.
+    let whole: i32 = entries
+        .iter()
+        .map(|(_, l, _)| 46 + CHAR_PX * l.chars().count() as i32)
+        .sum();
+    let fits = x + whole <= width;
+    for (i, (tick, label, color)) in entries.iter().enumerate() {
+        let left = entries.len() - i;
+        let room = (width - x - 34) / CHAR_PX;
+        if room < 6 {
+            area.draw(&Text::new(
+                format!("+{left} more"),
+                (x, y - 7),
+                (FONT, 14).into_font().color(&RGBColor(90, 90, 90)),
+            ))
+            .map_err(draw_err)?;
+            break;
+        }
+        if *tick {
+            area.draw(&PathElement::new(
+                vec![(x + 9, y - 6), (x + 9, y + 6)],
+                color.stroke_width(2),
+            ))
+            .map_err(draw_err)?;
+        } else {
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + 18, y)],
+                color.stroke_width(3),
+            ))
+            .map_err(draw_err)?;
+        }
+        // Long labels share the line with the others.
+        let share = if fits {
+            room
+        } else {
+            ((room - 6 * (left as i32 - 1)) / left as i32).max(12)
+        };
+        let text = tail(label, share.min(room) as usize);
+        area.draw(&Text::new(
+            text.clone(),
+            (x + 24, y - 8),
+            (FONT, 15).into_font(),
+        ))
+        .map_err(draw_err)?;
+        x += 24 + CHAR_PX * text.chars().count() as i32 + 22;
+    }
+    Ok(())
+}
+
+fn draw_plot(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result<()> {
     let max_abs = p
         .lines
         .iter()
@@ -300,35 +387,24 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
         let r = chart.y_range();
         (r.start, r.end)
     };
-    for (i, &m) in p.marks.iter().enumerate() {
-        let s = chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(m, ylo), (m, yhi)],
-                GC_COLOR.stroke_width(1),
-            )))
-            .map_err(draw_err)?;
-        if i == 0 && p.legend {
-            s.label(p.marks_label).legend(|(x, y)| {
-                PathElement::new(
-                    vec![(x + 8, y - 7), (x + 8, y + 7)],
-                    GC_COLOR.stroke_width(1),
-                )
-            });
-        }
-    }
+    // Marks (GC cycles) are short ticks on the x axis, not a wall of lines
+    // over the data.
+    let tick = (yhi - ylo) * 0.05;
+    chart
+        .draw_series(
+            p.marks.iter().map(|&m| {
+                PathElement::new(vec![(m, ylo), (m, ylo + tick)], GC_COLOR.stroke_width(2))
+            }),
+        )
+        .map_err(draw_err)?;
     for (l, points) in p.lines.iter().zip(&lines) {
         let color = l.color;
-        let s = chart
+        chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),
                 color.stroke_width(2),
             ))
             .map_err(draw_err)?;
-        if p.legend {
-            s.label(l.label).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
-        }
         if points.len() <= 40 {
             chart
                 .draw_series(
@@ -339,21 +415,29 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Resul
                 .map_err(draw_err)?;
         }
     }
-    if p.legend {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .label_font((FONT, 15))
-            .draw()
-            .map_err(draw_err)?;
-    }
     Ok(())
 }
 
+/// The series' legend, in the upper left corner on a light box.
+pub(crate) fn draw_legend<'a, 'b: 'a>(
+    chart: &mut ChartContext<
+        'a,
+        SVGBackend<'b>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font((FONT, 15))
+        .draw()
+        .map_err(draw_err)
+}
+
 /// Renders `draw` on a `width`×`height` SVG with a title line on top.
-fn render(
+pub(crate) fn render(
     width: u32,
     height: u32,
     title: &str,
@@ -408,7 +492,7 @@ pub fn gc_marks(series: &MetricSeries) -> Vec<i64> {
 }
 
 /// RSS, heap in use, heap objects and goroutines over time (2×2 panels),
-/// with a grey line at each scrape by which a GC cycle had run (from
+/// with a grey tick on the time axis at each scrape by which a GC cycle had run (from
 /// `go_gc_duration_seconds_count`). A missing metric's panel says so.
 pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
     let t0 = series.samples.first().map(|s| s.time_ms).unwrap_or(0);
@@ -462,7 +546,7 @@ pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
 
 /// Cuts a label to `n` characters, keeping its end (the innermost frames
 /// or the method name), with `…` in front.
-fn tail(s: &str, n: usize) -> String {
+pub(crate) fn tail(s: &str, n: usize) -> String {
     let c = s.chars().count();
     if c <= n {
         s.to_string()
@@ -487,7 +571,10 @@ pub fn growth_plot(table: &GrowthTable) -> Result<Plot> {
 }
 
 /// The growth of the first `n` rows of `table` (its best-ranked owners)
-/// across its snapshots, minutes from the first snapshot on the x axis.
+/// across its snapshots, minutes from the first snapshot on the x axis:
+/// one panel per owner, each on its own scale (small multiples), so that
+/// small growers are not flattened to a line at zero by the largest; each
+/// panel's title gives the owner and its growth.
 pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
     let t0 = table.times_ms.first().copied().unwrap_or(0);
     let xs: Vec<f64> = table
@@ -495,50 +582,70 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
         .iter()
         .map(|t| (t - t0) as f64 / 60_000.0)
         .collect();
-    let labels: Vec<String> = table
-        .rows
-        .iter()
-        .take(n)
-        .map(|r| tail(&r.key, 70))
-        .collect();
-    let lines = table
-        .rows
-        .iter()
-        .take(n)
-        .zip(&labels)
-        .enumerate()
-        .map(|(i, (r, label))| Line {
-            label: label.as_str(),
-            points: xs
-                .iter()
-                .copied()
-                .zip(r.values.iter().map(|&v| v as f64))
-                .collect(),
-            color: COLORS[i % COLORS.len()],
-        })
-        .collect();
+    let rows: Vec<&crate::growth::GrowthRow> = table.shown(n.max(1)).collect();
+    let span = xs.last().copied().unwrap_or(0.0);
     let title = format!(
-        "Top {} growth owners by {} ({}), {} snapshots",
-        labels.len(),
+        "Top {} owners by {} ({}), {} snapshots over {:.1} min, own scales",
+        rows.len(),
         table.key,
         table.sample_type.name,
-        table.times_ms.len()
+        table.times_ms.len(),
+        span
     );
     let x_label = |x: f64| format!("{x:.1} min");
-    render(1200, 520, &title, |root| {
-        draw_panel(
-            root,
-            &Panel {
-                title: String::new(),
-                unit: Unit::of(&table.sample_type.unit),
-                x_desc: "minutes since the first snapshot",
-                x_label: &x_label,
-                lines,
-                marks: &[],
-                marks_label: "",
-                legend: true,
-            },
-        )
+    let height = 70 + 170 * rows.len().max(1) as u32;
+    render(1200, height, &title, |root| {
+        if rows.is_empty() {
+            return root
+                .draw(&Text::new(
+                    "no owner changed".to_string(),
+                    (20, 30),
+                    (FONT, 16).into_font(),
+                ))
+                .map_err(draw_err);
+        }
+        let areas = root.split_evenly((rows.len(), 1));
+        for (i, (area, r)) in areas.iter().zip(&rows).enumerate() {
+            let delta = table.format(r.delta);
+            draw_panel(
+                area,
+                &Panel {
+                    title: format!(
+                        "{}: {}{} ({:.0}% of the growth, R² {:.2}){}",
+                        tail(&r.key, 80),
+                        if r.delta > 0 { "+" } else { "" },
+                        delta,
+                        r.share * 100.0,
+                        r.r2,
+                        if r.below_resolution {
+                            ", below the sampling resolution"
+                        } else {
+                            ""
+                        }
+                    ),
+                    unit: Unit::of(&table.sample_type.unit),
+                    x_desc: if i + 1 == rows.len() {
+                        "minutes since the first snapshot"
+                    } else {
+                        ""
+                    },
+                    x_label: &x_label,
+                    lines: vec![Line {
+                        label: "",
+                        points: xs
+                            .iter()
+                            .copied()
+                            .zip(r.values.iter().map(|&v| v as f64))
+                            .collect(),
+                        color: COLORS[i % COLORS.len()],
+                    }],
+                    marks: &[],
+                    marks_label: "",
+                    legend: false,
+                },
+            )?;
+        }
+        Ok(())
     })
 }
 
@@ -556,25 +663,55 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
 /// # Ok::<(), heapframe::Error>(())
 /// ```
 pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
-    let rows: Vec<_> = table.rows.iter().take(n).collect();
+    // Bars in the order of the value they show, largest growth on top.
+    let mut rows: Vec<(String, f64)> = table
+        .shown(n)
+        .map(|r| (r.key.clone(), r.delta as f64))
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let span = match (table.times_ms.first(), table.times_ms.last()) {
+        (Some(a), Some(b)) => (b - a) as f64 / 60_000.0,
+        _ => 0.0,
+    };
     let title = format!(
-        "Growth by {} ({}), first to last snapshot",
-        table.key, table.sample_type.name
+        "Growth by {} ({}), first to last of {} snapshots over {:.1} min",
+        table.key,
+        table.sample_type.name,
+        table.times_ms.len(),
+        span
     );
-    let unit = Unit::of(&table.sample_type.unit);
+    hbars(
+        &title,
+        &rows,
+        Unit::of(&table.sample_type.unit),
+        "growth, first to last snapshot",
+        true,
+    )
+}
+
+/// Horizontal bars, one per `(label, value)` in the order given (the first
+/// on top), red for values >= 0 and blue below; `signed` puts a `+` before
+/// positive value labels.
+pub(crate) fn hbars(
+    title: &str,
+    rows: &[(String, f64)],
+    unit: Unit,
+    x_desc: &str,
+    signed: bool,
+) -> Result<Plot> {
     let height = 140 + 34 * rows.len().max(1) as u32;
-    render(1200, height, &title, |root| {
+    render(1200, height, title, |root| {
         if rows.is_empty() {
             root.draw(&Text::new("no rows", (20, 30), (FONT, 16).into_font()))
                 .map_err(draw_err)?;
             return Ok(());
         }
-        let lo = rows.iter().map(|r| r.delta).min().unwrap_or(0).min(0) as f64;
-        let hi = rows.iter().map(|r| r.delta).max().unwrap_or(0).max(0) as f64;
+        let lo = rows.iter().map(|r| r.1).fold(0.0f64, f64::min);
+        let hi = rows.iter().map(|r| r.1).fold(0.0f64, f64::max);
         let axis = unit.axis(lo.abs().max(hi));
         let (lo, hi) = (lo / axis.factor, hi / axis.factor);
         let span = (hi - lo).max(1.0);
-        let labels: Vec<String> = rows.iter().map(|r| tail(&r.key, 42)).collect();
+        let labels: Vec<String> = rows.iter().map(|r| tail(&r.0, 42)).collect();
         let k = rows.len() as i32;
         let mut chart = ChartBuilder::on(root)
             .margin(10)
@@ -598,7 +735,7 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
                     .unwrap_or_default(),
                 SegmentValue::Last => String::new(),
             })
-            .x_desc("growth, first to last snapshot")
+            .x_desc(x_desc)
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 15))
             .light_line_style(RGBColor(238, 238, 238))
@@ -607,11 +744,11 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
         chart
             .draw_series(rows.iter().enumerate().map(|(i, r)| {
                 let y = k - 1 - i as i32;
-                let color = if r.delta >= 0 { COLORS[0] } else { COLORS[1] };
+                let color = if r.1 >= 0.0 { COLORS[0] } else { COLORS[1] };
                 let mut bar = Rectangle::new(
                     [
                         (0.0, SegmentValue::Exact(y)),
-                        (r.delta as f64 / axis.factor, SegmentValue::Exact(y + 1)),
+                        (r.1 / axis.factor, SegmentValue::Exact(y + 1)),
                     ],
                     color.mix(0.85).filled(),
                 );
@@ -622,11 +759,11 @@ pub fn growth_bars(table: &GrowthTable, n: usize) -> Result<Plot> {
         chart
             .draw_series(rows.iter().enumerate().map(|(i, r)| {
                 let y = k - 1 - i as i32;
-                let sign = if r.delta > 0 { "+" } else { "" };
+                let sign = if signed && r.1 > 0.0 { "+" } else { "" };
                 Text::new(
-                    format!("{sign}{}", value_label(unit, r.delta)),
+                    format!("{sign}{}", value_label(unit, r.1.round() as i64)),
                     (
-                        r.delta.max(0) as f64 / axis.factor + span * 0.01,
+                        r.1.max(0.0) / axis.factor + span * 0.01,
                         SegmentValue::CenterOf(y),
                     ),
                     (FONT, 15).into_font(),
