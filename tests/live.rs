@@ -536,9 +536,19 @@ fn scenarios_under_collect_get_their_verdict_and_culprit() {
         },
         ..Default::default()
     };
-    let run = |scenario: &str, rps: u32, settle: Duration| {
+    let run = |scenario: &str, rps: u32, settle: Settle| {
         let svc = Svc::start(&bin, "127.0.0.1:0", scenario, rps);
-        std::thread::sleep(settle);
+        match settle {
+            Settle::For(d) => std::thread::sleep(d),
+            Settle::CacheFull(n) => {
+                // A loaded machine serves fewer requests a second than
+                // asked: wait for the cache itself, then a second more.
+                wait_for("the cache to fill", Duration::from_secs(120), || {
+                    cache_entries(&svc.addr).is_some_and(|e| e >= n)
+                });
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
         let out = tmp.join(scenario);
         let (st, _, stderr) = collect_ten(&svc, scenario, &out);
         assert!(st.success(), "{scenario}: {stderr}");
@@ -548,8 +558,9 @@ fn scenarios_under_collect_get_their_verdict_and_culprit() {
     };
 
     // lru: 2000 entries with a TTL, full after about two seconds at 1000
-    // requests a second; collected once it is full.
-    let (_, f) = run("lru", 1000, Duration::from_secs(3));
+    // requests a second; collected once it is full (as the service's
+    // expvar `cache_entries` says), however slow the machine.
+    let (_, f) = run("lru", 1000, Settle::CacheFull(2000));
     let v = &f.verdict;
     assert_eq!(v.verdict, Verdict::NotALeak, "lru: {:#?}", v.reasons);
     assert!(
@@ -562,7 +573,7 @@ fn scenarios_under_collect_get_their_verdict_and_culprit() {
     // request that is never freed. Collected from two seconds in, so that
     // the cache fills in the first snapshots and flattens in the rest
     // even on a slow machine: the cache grew more, the sessions steadily.
-    let (b, f) = run("warmleak", 1000, Duration::from_secs(2));
+    let (b, f) = run("warmleak", 1000, Settle::For(Duration::from_secs(2)));
     let v = &f.verdict;
     assert!(
         v.verdict == Verdict::Leak
@@ -1267,6 +1278,21 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// How long a scenario runs before `collect` starts.
+enum Settle {
+    For(Duration),
+    /// Until the service's cache holds this many entries.
+    CacheFull(u64),
+}
+
+/// The service's `cache_entries` (expvar), if it answers.
+fn cache_entries(addr: &str) -> Option<u64> {
+    let text = http_get(addr, "/debug/vars")?;
+    let body = &text[text.find("\r\n\r\n")? + 4..];
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    v.get("cache_entries")?.as_u64()
 }
 
 fn http_get(addr: &str, path: &str) -> Option<String> {
