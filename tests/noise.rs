@@ -272,3 +272,52 @@ fn odd_numbers_are_explained() {
     let plain = growth(&plain, &GrowthOptions::default()).unwrap();
     assert!(plain.notes(10).is_empty(), "{:?}", plain.notes(10));
 }
+
+/// Rows rank by what they did before by score: growth the samples support,
+/// then growth below the resolution, then shrinkage (supported, then
+/// not), then rows that did not change. A large unsteady grower still
+/// ranks before a shrinker, and an unchanged row never ranks before one
+/// that moved.
+#[test]
+fn rows_rank_grew_then_shrank_then_unchanged() {
+    const SHRINK: &[&str] = &["main.shrink", "main.handler"];
+    const SHRINK_TINY: &[&str] = &["main.shrinkTiny", "main.handler"];
+    const STILL: &[&str] = &["main.still", "main.handler"];
+    const JUMPY: &[&str] = &["main.jumpy", "main.handler"];
+    let snaps: Vec<Snapshot> = (0..5)
+        .map(|m| {
+            heap(
+                &[
+                    (LEAK, 1000 * (m + 1), 8 * RATE * (m + 1)),
+                    (TINY, 8, 128 + if m == 4 { RATE } else { 0 }),
+                    (SHRINK, 100, 40 * RATE - 4 * RATE * m),
+                    (SHRINK_TINY, 8, 3 * RATE - if m == 4 { RATE } else { 0 }),
+                    (STILL, 50, 20 * RATE),
+                    // Up, down, up: grows overall but not steadily.
+                    (JUMPY, 10, RATE * [4, 12, 4, 12, 9][m as usize]),
+                ],
+                m,
+            )
+        })
+        .collect();
+    let t = growth(&snaps, &GrowthOptions::default()).unwrap();
+    assert_eq!(
+        keys(&t),
+        [
+            "main.leak",
+            "main.jumpy",
+            "main.tiny",
+            "main.shrink",
+            "main.shrinkTiny",
+            "main.still",
+        ]
+    );
+    let classes: Vec<u8> = t.rows.iter().map(|r| r.rank_class()).collect();
+    assert!(classes.windows(2).all(|w| w[0] <= w[1]), "{classes:?}");
+    assert_eq!(classes.first(), Some(&0));
+    assert_eq!(classes.last(), Some(&4));
+    assert!(classes.contains(&1) && classes.contains(&2) && classes.contains(&3));
+    for r in &t.rows {
+        assert!(r.score.is_finite() && r.score >= 0.0, "{r:?}");
+    }
+}

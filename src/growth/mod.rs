@@ -7,7 +7,9 @@
 //! every interval (monotone) and whether its growth flattened out
 //! (plateau). Steady, monotone growth outranks one-off jumps:
 //! `score = max(delta, 0) × R² × steadiness × (¼ if plateau else 1)`, where
-//! steadiness is the fraction of intervals in which the key grew.
+//! steadiness is the fraction of intervals in which the key grew. Rows rank
+//! first by class (grew, grew below the sampling resolution, shrank, shrank
+//! below it, unchanged; see [`GrowthRow::rank_class`]), then by score.
 //!
 //! [`widening`] walks the call tree of the growth from the root down and
 //! names the chain that widens and the node where the growth concentrates.
@@ -167,12 +169,29 @@ pub struct GrowthRow {
     pub score: f64,
     /// Changed (by a non-zero amount) less than the profile's sampling
     /// can tell apart from chance (see [`GrowthTable::resolution`]); such
-    /// rows rank after all others.
+    /// rows rank after the rows that changed by as much in the same
+    /// direction (see [`GrowthRow::rank_class`]).
     pub below_resolution: bool,
     /// Where the key's code is: the function's definition (for a call
     /// path, the innermost function's), the leaf's line, or the file;
     /// `None` for keys that are not code (kinds, sizes, labels).
     pub code: Option<CodeRef>,
+}
+
+impl GrowthRow {
+    /// Where the row ranks, before its score is looked at: 0 grew, 1 grew
+    /// below the resolution, 2 shrank, 3 shrank below the resolution, 4
+    /// did not change. Within a class, rows rank by score, then by the
+    /// size of the change.
+    pub fn rank_class(&self) -> u8 {
+        match (self.delta.signum(), self.below_resolution) {
+            (1, false) => 0,
+            (1, true) => 1,
+            (-1, false) => 2,
+            (-1, true) => 3,
+            _ => 4,
+        }
+    }
 }
 
 /// The result of [`growth`].
@@ -913,6 +932,8 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
                 0.0
             };
             let score = (delta.max(0) as f64) * r2 * steadiness * if plateau { 0.25 } else { 1.0 };
+            // A fit that overflowed says nothing: it must not rank first.
+            let score = if score.is_finite() { score } else { 0.0 };
             let below_resolution = n >= 2
                 && resolution.as_ref().is_some_and(|r| {
                     let change = match &companion {
@@ -945,10 +966,10 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
         }
     }
     rows.sort_by(|a, b| {
-        a.below_resolution
-            .cmp(&b.below_resolution)
+        a.rank_class()
+            .cmp(&b.rank_class())
             .then_with(|| b.score.total_cmp(&a.score))
-            .then_with(|| b.delta.cmp(&a.delta))
+            .then_with(|| b.delta.unsigned_abs().cmp(&a.delta.unsigned_abs()))
             .then_with(|| a.key.cmp(&b.key))
     });
     Ok(GrowthTable {
