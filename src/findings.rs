@@ -140,6 +140,18 @@ pub struct HeapGrowth {
     /// owner ranked first: where to look for what holds its memory;
     /// `None` when no owner grows steadily (nothing to hold).
     pub holders: Option<Vec<HolderCandidate>>,
+    /// How far the owner ranked first carries a conclusion about its path.
+    pub standing: PathStanding,
+}
+
+impl HeapGrowth {
+    /// The sentences about the growing path and what may hold its memory,
+    /// as the chain, the page and the Markdown export all say them.
+    pub fn path_sentences(&self) -> Vec<Sentence> {
+        let mut out = widening_sentences(&self.widening, self.largest.as_ref(), &self.standing);
+        out.extend(holder_sentences(self));
+        out
+    }
 }
 
 /// The regression check against an after-fix bundle.
@@ -209,15 +221,15 @@ impl Findings {
             if let Some(l) = &mut largest {
                 l.links = links;
             }
-            let steady = verdict::OwnerGrowth::of(&table, &opts.verdict.thresholds)
-                .is_some_and(|o| o.steady);
-            let holders = steady.then(|| holder_candidates(&table, 3));
+            let standing = PathStanding::of(&table, &opts.verdict.thresholds);
+            let holders = (standing == PathStanding::Steady).then(|| holder_candidates(&table, 3));
             Some(HeapGrowth {
                 table,
                 kinds,
                 widening,
                 largest,
                 holders,
+                standing,
             })
         } else {
             None
@@ -234,12 +246,15 @@ impl Findings {
         );
         if let Some(h) = &heap {
             chain.extend(growth_sentences(&h.table));
-            chain.extend(widening_sentences(&h.widening, h.largest.as_ref()));
-            chain.extend(holder_sentences(h));
+            chain.extend(h.path_sentences());
         }
 
         if let (Some(first), Some(last)) = (goroutines.counts.first(), goroutines.counts.last()) {
-            chain.push(Sentence::default().text(format!("Goroutines: {} → {}", first.1, last.1)));
+            chain.push(Sentence::default().text(format!(
+                "Goroutines: {} → {}",
+                thousands(first.1),
+                thousands(last.1)
+            )));
         }
 
         // The bundle asked for, else the manifest's after_fix, which is
@@ -441,30 +456,97 @@ pub fn growth_sentences(table: &GrowthTable) -> Vec<Sentence> {
     }]
 }
 
-/// What a widening path concludes: where growth concentrates, and the
-/// application code to read first; with `largest`, the path of the largest
-/// growth when it does not lead to the owner ranked first, and why the
-/// ranked one is read first.
-pub fn widening_sentences(w: &Widening, largest: Option<&Widening>) -> Vec<Sentence> {
+/// How far the growth ranked first carries a conclusion about its call
+/// path: the sentences about the path say no more than this allows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathStanding {
+    /// The owner ranked first grows steadily: its path is a finding.
+    Steady,
+    /// It grew, but not steadily (why): its path is where to look, not a
+    /// finding.
+    NotSteady(String),
+    /// Every change is below the sampling resolution: no code is named.
+    BelowResolution(String),
+    /// Nothing grew.
+    NoGrowth,
+}
+
+impl PathStanding {
+    /// Judges the owner `table` ranks first with the verdict's thresholds.
+    pub fn of(table: &GrowthTable, t: &verdict::VerdictThresholds) -> PathStanding {
+        let Some(top) = table.top_grower() else {
+            return PathStanding::NoGrowth;
+        };
+        if top.below_resolution {
+            return PathStanding::BelowResolution(
+                table
+                    .resolution
+                    .as_ref()
+                    .map(|r| r.explain())
+                    .unwrap_or_else(|| "below the sampling resolution".into()),
+            );
+        }
+        match OwnerGrowth::of(table, t) {
+            Some(o) if o.steady => PathStanding::Steady,
+            Some(o) => PathStanding::NotSteady(o.why_not.unwrap_or_default()),
+            None => PathStanding::NoGrowth,
+        }
+    }
+}
+
+/// What a widening path concludes, no more than `standing` allows: where
+/// growth concentrates and the application code to read first when the
+/// owner ranked first grows steadily; the same code as where to look, not
+/// a finding, when it does not; no code at all below the sampling
+/// resolution. With `largest`, the path of the largest growth when it does
+/// not lead to the owner ranked first, and why the ranked one comes first.
+pub fn widening_sentences(
+    w: &Widening,
+    largest: Option<&Widening>,
+    standing: &PathStanding,
+) -> Vec<Sentence> {
     let mut out = Vec::new();
+    match standing {
+        PathStanding::NoGrowth => return out,
+        PathStanding::BelowResolution(why) => {
+            out.push(
+                Sentence::default()
+                    .text("Call path: ")
+                    .word("not enough data")
+                    .text(format!(" to name code: {why}")),
+            );
+            return out;
+        }
+        PathStanding::Steady | PathStanding::NotSteady(_) => {}
+    }
+    let steady = matches!(standing, PathStanding::Steady);
     if let (Some(focus), Some(l)) = (&w.focus, largest) {
         let mut s = Sentence::default()
             .text("Growth ranked first: ")
-            .code(focus.clone())
-            .text(" grows steadily. The path of the largest growth");
+            .code(focus.clone());
+        s = match standing {
+            PathStanding::NotSteady(why) => {
+                s.text(format!(", though its growth is not steady: {why}. "))
+            }
+            _ => s.text(" grows steadily. "),
+        };
+        s = s.text("The path of the largest growth");
         if let Some(c) = l.concentration_node() {
             s = s
                 .text(" concentrates in ")
                 .code(c.function.clone())
                 .text(format!(" ({})", l.format(c.growth)));
             if let Some(u) = l.user_frame().filter(|u| u.function != c.function) {
-                s = s.text(", application code ").code(u.function.clone());
+                s = s
+                    .text(", through application code ")
+                    .code(u.function.clone());
             }
+            s = s.text(", and");
         }
         out.push(
-            s.text(", and does not lead to ")
+            s.text(" does not lead to ")
                 .code(focus.clone())
-                .text(": the rest of that growth is less steady (the ranking weighs growth by R² and steadiness, a plateau by ¼), so the steady owner's path is read first"),
+                .text(": the rest of that growth is less steady (the ranking weighs growth by R² and steadiness, a plateau by ¼), so the ranked owner's path comes first"),
         );
     }
     if let Some(c) = w.concentration_node() {
@@ -472,25 +554,45 @@ pub fn widening_sentences(w: &Widening, largest: Option<&Widening>) -> Vec<Sente
             Sentence::default()
                 .text("Call path: growth concentrates in ")
                 .code(c.function.clone())
-                .text(format!(
-                    " ({} of {} total)",
-                    w.format(c.growth),
-                    w.format(w.total_growth)
-                )),
+                .text(if c.growth > w.total_growth {
+                    // Other paths shrank: "X of a smaller total" would
+                    // read as an error.
+                    format!(
+                        " (+{}, more than the heap's net growth of {}: other paths shrank)",
+                        w.format(c.growth),
+                        w.format(w.total_growth)
+                    )
+                } else {
+                    format!(
+                        " (+{} of {} net growth)",
+                        w.format(c.growth),
+                        w.format(w.total_growth)
+                    )
+                }),
         );
     }
     if let Some(u) = w.user_frame() {
         let mut s = Sentence::default()
-            .text("Code to read first: ")
+            .text(if steady {
+                "Code to read first: "
+            } else {
+                "Application code on that path: "
+            })
             .code(u.function.clone())
             .text(" (the deepest application code on that path");
         if let Some(c) = &u.code {
             s = s.text(", defined at ").code(c.to_string());
         }
-        out.push(s.text(format!(
+        s = s.text(format!(
             "; {} of the growth passes through it)",
             w.format(u.growth)
-        )));
+        ));
+        if let PathStanding::NotSteady(why) = standing {
+            s = s.text(format!(
+                "; not a finding by itself, as the growth is not steady: {why}"
+            ));
+        }
+        out.push(s);
     }
     out
 }

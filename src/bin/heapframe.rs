@@ -564,7 +564,9 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                         chain_text(l)
                     ));
                 }
-                for line in heapframe::findings::widening_sentences(&w, largest.as_ref()) {
+                let standing = heapframe::findings::PathStanding::of(&table, &Default::default());
+                for line in heapframe::findings::widening_sentences(&w, largest.as_ref(), &standing)
+                {
                     text.push_str(&format!("{line}\n"));
                 }
             }

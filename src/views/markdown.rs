@@ -17,7 +17,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::evidence::bundle::Bundle;
-use crate::findings::{Findings, holder_sentences, widening_sentences};
+use crate::findings::Findings;
 use crate::views::flame;
 use crate::views::html::{md_code, md_text, sentence_markdown};
 use crate::views::notebook::NotebookDisplay;
@@ -119,10 +119,7 @@ pub fn markdown_report(
                     md.push_str(&l.to_table().to_markdown());
                 }
                 md.push('\n');
-                for line in widening_sentences(&h.widening, h.largest.as_ref())
-                    .into_iter()
-                    .chain(holder_sentences(h))
-                {
+                for line in h.path_sentences() {
                     let _ = writeln!(md, "- {}", sentence_markdown(&line));
                 }
             }

@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use crate::error::Result;
 use crate::evidence::bundle::Bundle;
 use crate::evidence::metrics::names;
-use crate::findings::{Findings, FindingsOptions, holder_sentences, widening_sentences};
+use crate::findings::{Findings, FindingsOptions};
 use crate::profile::Snapshot;
 use crate::views::flame;
 use crate::views::html::{escape_html, sentence_html};
@@ -207,10 +207,7 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
                     s.push_str("<h3>Path of the largest growth (less steady)</h3>");
                     s.push_str(&l.to_html());
                 }
-                for line in widening_sentences(&h.widening, h.largest.as_ref())
-                    .into_iter()
-                    .chain(holder_sentences(h))
-                {
+                for line in h.path_sentences() {
                     let _ = write!(s, "<p>{}</p>", sentence_html(&line));
                 }
             }
