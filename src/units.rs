@@ -354,6 +354,110 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// A proleptic Gregorian date to days since 1970-01-01 (the inverse of
+/// [`civil_from_days`]).
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// RFC 3339 (`2026-11-24T04:27:30Z`, `2026-11-24T06:27:30.250+02:00`; a
+/// space for the `T`, a lower-case `t` or `z` accepted) to Unix
+/// milliseconds. Years 1970 to 9999.
+///
+/// ```
+/// use heapframe::units::parse_rfc3339;
+/// assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Ok(951_782_400_000));
+/// assert_eq!(parse_rfc3339("2000-02-29T02:00:00.5+02:00"), Ok(951_782_400_500));
+/// assert!(parse_rfc3339("2001-02-29T00:00:00Z").is_err());
+/// ```
+pub fn parse_rfc3339(s: &str) -> std::result::Result<i64, String> {
+    let bad =
+        |why: &str| format!("{s:?} is not an RFC 3339 time ({why}; e.g. 2026-11-24T04:27:30Z)");
+    let b = s.as_bytes();
+    if !s.is_ascii() || b.len() < 20 || b.len() > 40 {
+        return Err(bad("expected YYYY-MM-DDTHH:MM:SS and a zone"));
+    }
+    let num = |from: usize, to: usize| -> std::result::Result<i64, String> {
+        let t = &s[from..to];
+        if t.bytes().all(|c| c.is_ascii_digit()) {
+            Ok(t.parse::<i64>().unwrap_or(0))
+        } else {
+            Err(bad("expected digits"))
+        }
+    };
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad("expected YYYY-MM-DDTHH:MM:SS"));
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&mo) {
+        return Err(bad("year or month out of range"));
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d < 1 || d > days_in[mo as usize - 1] || h > 23 || mi > 59 || sec > 60 {
+        return Err(bad("day or time out of range"));
+    }
+    let mut i = 19;
+    let mut ms = 0i64;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return Err(bad("expected digits after the decimal point"));
+        }
+        let frac = &s[start..i.min(start + 3)];
+        ms = frac.parse::<i64>().unwrap_or(0) * 10i64.pow(3 - frac.len() as u32);
+    }
+    let offset_min = match &s[i..] {
+        "Z" | "z" => 0,
+        z if z.len() == 6 && matches!(z.as_bytes()[0], b'+' | b'-') && z.as_bytes()[3] == b':' => {
+            let (oh, om) = (num(i + 1, i + 3)?, num(i + 4, i + 6)?);
+            if oh > 23 || om > 59 {
+                return Err(bad("zone offset out of range"));
+            }
+            let m = oh * 60 + om;
+            if z.starts_with('-') { -m } else { m }
+        }
+        _ => return Err(bad("expected a zone: Z or +HH:MM")),
+    };
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Ok(((days * 86_400 + h * 3600 + mi * 60 + sec.min(59)) - offset_min * 60) * 1000 + ms)
+}
+
+/// RFC 3339 (UTC, whole seconds, `Z`) of a time in Unix milliseconds.
+pub fn format_rfc3339(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}T{}Z", clock_utc(ms))
+}
+
 #[cfg(test)]
 mod time_tests {
     #[test]
@@ -364,5 +468,38 @@ mod time_tests {
             "2017-02-17 17:15:31 UTC"
         );
         assert_eq!(super::format_time_utc(-1), "1969-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn rfc3339_round_trips_and_refuses_what_is_not_a_time() {
+        use super::{format_rfc3339, parse_rfc3339};
+        for ms in [0, 951_782_400_000, 1_764_097_205_000, 253_402_300_799_000] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(ms)), Ok(ms));
+        }
+        assert_eq!(
+            parse_rfc3339("2026-11-24 04:27:30-01:30"),
+            parse_rfc3339("2026-11-24T05:57:30Z")
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-24T04:27:30.123456Z"),
+            Ok(parse_rfc3339("2026-11-24T04:27:30Z").unwrap() + 123)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-11-24",
+            "2026-11-24T04:27:30",
+            "2026-13-01T00:00:00Z",
+            "2026-11-31T00:00:00Z",
+            "2026-11-24T24:00:00Z",
+            "2026-11-24T04:27:30+2:00",
+            "2026-11-24T04:27:30.Z",
+            "１９７０-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "2026-11-24T04:27:30Z trailing",
+        ] {
+            let e = parse_rfc3339(bad).unwrap_err();
+            assert!(e.contains("RFC 3339"), "{bad:?}: {e}");
+        }
     }
 }

@@ -33,6 +33,12 @@ enum Command {
     Validate(ValidateArgs),
     /// Evaluate the on-call checklist on a bundle.
     Checklist(ChecklistArgs),
+    /// Record an event (deploy, restart, incident, fix, note) in a bundle's
+    /// timeline (its manifest.json).
+    Note(NoteArgs),
+    /// Print a bundle's timeline: recorded events, restarts detected from
+    /// the data, and when the snapshots and scrapes begin and end.
+    Timeline(ChecklistArgs),
     /// Collect an incident from a running service into a bundle folder:
     /// heap, allocs and goroutine profiles every --every, metrics every
     /// --metrics-every.
@@ -286,6 +292,21 @@ struct ChecklistArgs {
     bundle: PathBuf,
 }
 
+#[derive(clap::Args)]
+struct NoteArgs {
+    /// The bundle folder.
+    bundle: PathBuf,
+    /// When: RFC 3339 (2026-11-24T04:20:00Z, or with an offset) or `now`.
+    #[arg(long, default_value = "now")]
+    at: String,
+    /// What kind of event.
+    #[arg(long, value_parser = ["deploy", "restart", "incident", "fix", "note"], default_value = "note")]
+    kind: String,
+    /// What happened (e.g. "v1.4.2").
+    #[arg(required = true, num_args = 1..)]
+    text: Vec<String>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     /// pprof's text, byte for byte.
@@ -367,6 +388,8 @@ fn main() -> ExitCode {
         Command::ImportPrometheus(args) => run_import(args),
         #[cfg(feature = "views")]
         Command::Report(args) => run_report(args),
+        Command::Note(args) => run_note(args),
+        Command::Timeline(args) => run_timeline(args),
         #[cfg(feature = "views")]
         Command::Flame(args) => run_flame(args),
     };
@@ -656,6 +679,35 @@ fn yes_no(b: Option<bool>) -> &'static str {
         Some(false) => "no",
         None => "unknown",
     }
+}
+
+fn run_note(a: NoteArgs) -> heapframe::Result<()> {
+    use heapframe::evidence::timeline::{self, EventKind};
+    let kind = EventKind::parse(&a.kind).map_err(heapframe::Error::Option)?;
+    let e = timeline::event(&a.at, kind, &a.text.join(" "))
+        .map_err(|why| heapframe::Error::Option(format!("--at / text: {why}")))?;
+    timeline::record(&a.bundle, &e)?;
+    write_out(
+        None,
+        format!(
+            "recorded in {}: {} {} {}\n",
+            terminal(&a.bundle.join("manifest.json").display().to_string()),
+            e.time,
+            e.kind,
+            terminal(&e.text)
+        )
+        .as_bytes(),
+    )
+}
+
+fn run_timeline(a: ChecklistArgs) -> heapframe::Result<()> {
+    use heapframe::evidence::bundle::{Bundle, Load};
+    let bundle = Bundle::open_only(&a.bundle, &Load::all())?;
+    let entries = heapframe::evidence::timeline::entries(&bundle)?;
+    write_out(
+        None,
+        heapframe::evidence::timeline::to_text(&entries).as_bytes(),
+    )
 }
 
 fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {

@@ -91,6 +91,10 @@ pub struct Manifest {
     /// Postmortem: what is to be done so that it does not happen again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub action_items: Vec<String>,
+    /// The timeline: deploys, restarts, the incident, the fix, notes (see
+    /// [`crate::evidence::timeline`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<crate::evidence::timeline::ManifestEvent>,
 }
 
 impl Manifest {
@@ -349,10 +353,64 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
     let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {e}")))?;
     let m: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     m.source_links().map_err(bad)?;
+    crate::evidence::timeline::check(&m.events).map_err(bad)?;
     Ok(m)
 }
 
 impl Bundle {
+    /// The timeline: the manifest's events and the restarts and new
+    /// binaries read from the data, in time order.
+    pub fn timeline(&self) -> Result<Vec<crate::evidence::timeline::Event>> {
+        let mut out = Vec::new();
+        for (i, e) in self.manifest.events.iter().enumerate() {
+            out.push(e.resolve().map_err(|why| Error::Manifest {
+                path: self.manifest_path(),
+                reason: format!("events[{i}]: {why}"),
+            })?);
+        }
+        out.extend(crate::evidence::timeline::detected(self));
+        out.sort_by_key(|e| e.time_ms);
+        Ok(out)
+    }
+
+    /// Records an event in the bundle's `manifest.json` (see
+    /// [`crate::evidence::timeline::record`]) and in `self.manifest`:
+    /// `at` is RFC 3339 or `now`.
+    ///
+    /// ```no_run
+    /// # let mut bundle = heapframe::evidence::Bundle::open("incident")?;
+    /// use heapframe::evidence::timeline::EventKind;
+    /// bundle.note("2026-11-24T04:20:00Z", EventKind::Deploy, "v1.4.2")?;
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn note(
+        &mut self,
+        at: &str,
+        kind: crate::evidence::timeline::EventKind,
+        text: &str,
+    ) -> Result<()> {
+        let e =
+            crate::evidence::timeline::event(at, kind, text).map_err(|reason| Error::Manifest {
+                path: self.manifest_path(),
+                reason,
+            })?;
+        let Some(root) = &self.root else {
+            return Err(Error::Output(
+                "this bundle was not opened from a folder: nowhere to record the event".into(),
+            ));
+        };
+        crate::evidence::timeline::record(root, &e)?;
+        self.manifest.events.push(e);
+        Ok(())
+    }
+
+    fn manifest_path(&self) -> String {
+        match &self.root {
+            Some(r) => r.join("manifest.json").display().to_string(),
+            None => "manifest".into(),
+        }
+    }
+
     /// The manifest's code links (checked when the manifest was read).
     pub fn source_links(&self) -> Option<crate::profile::SourceLinks> {
         self.manifest.source_links().ok().flatten()

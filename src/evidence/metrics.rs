@@ -512,13 +512,32 @@ impl MetricSeries {
 
     /// When the service restarted: the times (Unix milliseconds) of the
     /// first point of each new `process_start_time_seconds` (a change of
-    /// more than a second; none when the metric is absent).
+    /// more than a second); without that metric, the points at which the
+    /// GC cycle counter (`go_gc_duration_seconds_count`) fell, as a
+    /// counter only does in a new process. None when neither is there.
     pub fn restarts(&self) -> Vec<i64> {
-        self.points(names::PROCESS_START)
+        let start = self.points(names::PROCESS_START);
+        if start.len() >= 2 {
+            return start
+                .windows(2)
+                .filter(|w| (w[1].1 - w[0].1).abs() > 1.0)
+                .map(|w| w[1].0)
+                .collect();
+        }
+        self.points(names::GC_COUNT)
             .windows(2)
-            .filter(|w| (w[1].1 - w[0].1).abs() > 1.0)
+            .filter(|w| w[1].1 < w[0].1)
             .map(|w| w[1].0)
             .collect()
+    }
+
+    /// What [`MetricSeries::restarts`] read a restart from, for a sentence.
+    pub fn restart_signal(&self) -> &'static str {
+        if self.points(names::PROCESS_START).len() >= 2 {
+            "process_start_time_seconds changed"
+        } else {
+            "the GC cycle counter (go_gc_duration_seconds_count) fell"
+        }
     }
 
     /// Names of the metrics present (with at least one finite value).

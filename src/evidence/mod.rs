@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod checklist;
 pub mod goroutines;
 pub mod metrics;
+pub mod timeline;
 pub mod verdict;
 
 pub use bundle::{Bundle, Manifest, SnapshotKind};

@@ -399,10 +399,10 @@ pub fn verdict_with(series: &MetricSeries, opts: &VerdictOptions) -> LeakVerdict
         v.reasons.insert(
             0,
             format!(
-                "the service restarted {} time{} in the window ({} changed; first point after the last start: {}): only the {} points since then are judged; memory that drops at a restart is not a fix",
+                "the service restarted {} time{} in the window ({}; first point after the last start: {}): only the {} points since then are judged; memory that drops at a restart is not a fix",
                 restarts.len(),
                 if restarts.len() == 1 { "" } else { "s" },
-                names::PROCESS_START,
+                series.restart_signal(),
                 crate::units::format_time_utc(start.saturating_mul(1_000_000)),
                 judged.points(names::HEAP_INUSE).len()
             ),
