@@ -107,5 +107,7 @@ pub mod prelude {
     pub use crate::views::chart::Chart;
     pub use crate::views::flame::{FlameOptions, diff_flame, diff_flames, flame, icicle};
     pub use crate::views::notebook::{NotebookDisplay, ShowErr};
-    pub use crate::views::plot::{before_after_plot, growth_bars, growth_plot, metrics_plot};
+    pub use crate::views::plot::{
+        before_after_plot, bundle_metrics_plot, growth_bars, growth_plot, metrics_plot,
+    };
 }

@@ -120,6 +120,13 @@ fn names_stay_text_and_tables_keep_their_shape() {
     b.manifest.title = evil.into();
     b.manifest.impact = "1. not a list".into();
     b.manifest.action_items = vec![evil.into(), "add a TTL".into()];
+    b.manifest
+        .events
+        .push(heapframe::evidence::timeline::ManifestEvent {
+            time: "2026-11-24T04:26:40Z".into(),
+            kind: heapframe::evidence::timeline::EventKind::Note,
+            text: evil.into(),
+        });
     let mut f = findings(&b);
     let h = f.heap.as_mut().unwrap();
     h.table.rows[0].key = evil.into();
@@ -138,8 +145,24 @@ fn names_stay_text_and_tables_keep_their_shape() {
         html.contains("<strong>Impact</strong>: 1. not a list"),
         "{html}"
     );
-    // The growth table: every row has as many cells as the header.
+    // The timeline (first table, with the hostile event) and the growth
+    // table: every row has as many cells as the header.
+    let timeline = html
+        .split("<table>")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert!(timeline.contains("<th>text</th>"), "{timeline}");
+    for row in timeline.split("<tr>").skip(2) {
+        assert_eq!(row.matches("<td").count(), 4, "{row}");
+    }
+    assert!(timeline.contains("main.&lt;script&gt;"), "{timeline}");
     let table = html
+        .split("What grows across the heap snapshots")
+        .nth(1)
+        .unwrap()
         .split("<table>")
         .nth(1)
         .unwrap()

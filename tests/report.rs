@@ -393,6 +393,8 @@ fn report_opens_in_headless_chromium_without_console_errors() {
     // postmortem's own words, code links, the diff flames' colour legend
     // (inside their data: frames) and the after-fix diff.
     assert!(html.contains("<section id=\"postmortem\">"));
+    assert!(html.contains("<section id=\"timeline\">"));
+    assert!(html.contains("<td>alert: heap objects rising under flat load</td>"));
     assert!(html.contains("rel=\"noopener noreferrer\">leakysvc/main.go:"));
     assert!(html.contains("After the fix: differential flame graph"));
     let legends = regex::Regex::new(r#"src="data:image/svg\+xml;base64,([^"]+)""#)
@@ -416,6 +418,16 @@ fn report_opens_in_headless_chromium_without_console_errors() {
         html.len()
     );
     assert!(blue > 1000, "metric charts drawn: {blue} blue pixels");
+    // The floors after GC (red dots, dashed trend) and the incident's
+    // event line (orange) on the metric charts.
+    let floor = count_pixels(&shot, |r, g, b| r == 214 && g == 39 && b == 40);
+    let incident = count_pixels(&shot, |r, g, b| r == 230 && g == 120 && b == 0);
+    eprintln!("floor red {floor}, incident orange {incident} pixels");
+    assert!(floor > 300, "floors after GC drawn: {floor} pixels");
+    assert!(
+        incident > 100,
+        "the incident's event drawn: {incident} pixels"
+    );
     assert!(red > 10_000, "diff flame graph drawn: {red} red pixels");
     assert!(
         green > 200,
@@ -439,7 +451,7 @@ fn goroutine_leak_report_draws_the_goroutine_growth() {
     );
     assert_eq!(r.html.matches("<iframe class=\"hf-flame\"").count(), 3);
     assert!(
-        r.evidence.contains(&"Goroutines: 419 → 12427".to_string()),
+        r.evidence.contains(&"Goroutines: 419 → 12,427".to_string()),
         "{:?}",
         r.evidence
     );
@@ -499,4 +511,50 @@ fn the_checklist_judges_the_regression_check_the_page_shows() {
         page.contains("regression check against"),
         "checklist row on the page"
     );
+}
+
+/// The metric chart alone, as people see it: kept as
+/// target/tmp/metrics-chart.png, with its floors, fit, events and
+/// snapshot marks drawn.
+#[test]
+fn metric_chart_screenshot_shows_floors_events_and_snapshots() {
+    let Some(bin) = chromium_or_skip("metric_chart_screenshot_shows_floors_events_and_snapshots")
+    else {
+        return;
+    };
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.join(format!("chart-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let b = Bundle::open(MAPCACHE).unwrap();
+    let chart = heapframe::views::plot::bundle_metrics_plot(&b).unwrap();
+    let svg = chart.svg();
+    for label in [
+        "floor after GC",
+        "floor trend",
+        "snapshot",
+        "GC ran",
+        "incident: alert",
+    ] {
+        assert!(svg.contains(label), "the chart lacks {label:?}");
+    }
+    let page = dir.join("chart.html");
+    std::fs::write(
+        &page,
+        format!("<!DOCTYPE html><html><body style=\"margin:0\">{svg}</body></html>"),
+    )
+    .unwrap();
+    let shot = dir.join("chart.png");
+    let msgs = open_in_chromium(&bin, &page, &shot, (1200, 800));
+    assert!(msgs.is_empty(), "console messages:\n{}", msgs.join("\n"));
+    let floor = count_pixels(&shot, |r, g, b| r == 214 && g == 39 && b == 40);
+    let incident = count_pixels(&shot, |r, g, b| r == 230 && g == 120 && b == 0);
+    let snapshots = count_pixels(&shot, |r, g, b| r == 90 && g == 90 && b == 90);
+    eprintln!(
+        "chart screenshot target/tmp/metrics-chart.png: floor red {floor}, incident orange {incident}, snapshot grey {snapshots} pixels"
+    );
+    assert!(floor > 300 && incident > 100 && snapshots > 100);
+    let keep = tmp.join(format!("metrics-chart.png.{}", std::process::id()));
+    std::fs::copy(&shot, &keep).unwrap();
+    std::fs::rename(&keep, tmp.join("metrics-chart.png")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -38,8 +38,8 @@ use polars::prelude::{Column, DataFrame, DataType, TimeUnit};
 
 use crate::error::{Error, Result};
 use crate::views::plot::{
-    COLORS, FONT, Line, Panel, Plot, Unit, draw_err, draw_legend, draw_panel, hbars, render, tail,
-    value_label,
+    COLORS, FONT, Line, Panel, Plot, Stroke, Unit, draw_err, draw_legend, draw_panel, hbars,
+    render, tail, value_label,
 };
 
 /// One row of a chart: `(x, group, y)`.
@@ -227,6 +227,7 @@ impl<'a> Chart<'a> {
                     .map(|&(x, v)| (if is_time { (x - t0) / 1000.0 } else { x }, v))
                     .collect(),
                 color: COLORS[i % COLORS.len()],
+                stroke: Stroke::Solid,
             })
             .collect();
         let title = self.title.clone().unwrap_or_else(|| {
@@ -252,6 +253,8 @@ impl<'a> Chart<'a> {
                     marks: &[],
                     marks_label: "",
                     legend: true,
+                    events: &[],
+                    snapshots: &[],
                 },
             )
         })

@@ -91,6 +91,21 @@ pub fn markdown_report(
     if let Some(p) = postmortem_markdown(m) {
         md.push_str(&p);
     }
+    let entries = crate::evidence::timeline::entries(bundle)?;
+    if !entries.is_empty() {
+        md.push_str("## Timeline\n\n| time (UTC) | what | source | text |\n|---|---|---|---|\n");
+        for e in &entries {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                crate::units::format_rfc3339(e.time_ms),
+                md_text(&e.what),
+                e.source,
+                md_text(&e.text)
+            );
+        }
+        md.push('\n');
+    }
     md.push_str("## Findings\n\n");
     for s in &findings.chain {
         let _ = writeln!(md, "- {}", sentence_markdown(s));
@@ -100,7 +115,7 @@ pub fn markdown_report(
     md.push_str("\n## 1. Verdict from all the evidence\n\n");
     md.push_str(&findings.verdict.to_markdown());
     if !bundle.metrics.samples.is_empty() {
-        let p = plot::metrics_plot(&bundle.metrics)?;
+        let p = plot::bundle_metrics_plot(bundle)?;
         figure(&mut md, "metrics.svg", "Metric trends", p.svg());
     }
 

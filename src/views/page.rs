@@ -68,6 +68,9 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background
 .note{color:#555;font-size:13px}
 .postmortem dt{font-weight:bold;margin-top:6px}
 .postmortem dd{margin:2px 0 0 16px}
+.hf-timeline{border-collapse:collapse;font-size:14px}
+.hf-timeline td,.hf-timeline th{text-align:left;padding:2px 10px;border-bottom:1px solid #e3e3e8;vertical-align:top}
+.hf-timeline td:first-child{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:nowrap}
 nav a{margin-right:12px;color:#1f5fa8}
 ";
 
@@ -172,6 +175,34 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         section(&mut body, "postmortem", "Postmortem", &s);
     }
 
+    // The timeline: recorded events, detected restarts, the evidence's span.
+    let entries = crate::evidence::timeline::entries(bundle)?;
+    if entries.is_empty() {
+        section(
+            &mut body,
+            "timeline",
+            "Timeline",
+            "<p class=\"note\">No events, snapshots or scrapes to place in time.</p>",
+        );
+    } else {
+        let mut s = String::from(
+            "<table class=\"hf-timeline\"><thead><tr><th>time (UTC)</th><th>what</th><th>source</th><th>text</th></tr></thead><tbody>",
+        );
+        for e in &entries {
+            let _ = write!(
+                s,
+                "<tr class=\"hf-event-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape_html(&e.what),
+                escape_html(&crate::units::format_rfc3339(e.time_ms)),
+                escape_html(&e.what),
+                escape_html(e.source),
+                escape_html(&e.text)
+            );
+        }
+        s.push_str("</tbody></table><p class=\"note\">recorded: in the manifest (<code>heapframe note</code>); detected: read from the metrics or the profiles; data: when the evidence begins and ends. Events are drawn on the metric charts as dashed lines, heap snapshots as triangles.</p>");
+        section(&mut body, "timeline", "Timeline", &s);
+    }
+
     // 1. Metrics verdict and trends.
     let mut s = findings.verdict.to_html();
     if bundle.metrics.samples.is_empty() {
@@ -179,8 +210,8 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
             "<p class=\"note\">The bundle has no metric scrapes (<code>metrics/</code>).</p>",
         );
     } else {
-        s.push_str(&plot::metrics_plot(&bundle.metrics)?.to_html());
-        s.push_str("<p class=\"note\">Grey ticks on the time axis: scrapes by which another GC cycle had run. A leak shows as floors after GC that keep rising.</p>");
+        s.push_str(&plot::bundle_metrics_plot(bundle)?.to_html());
+        s.push_str("<p class=\"note\">Grey ticks on the time axis: scrapes by which another GC cycle had run. Red dots: the floor after GC in each of the verdict's windows (since the last restart), the dashed red line their least-squares trend; a leak shows as floors that keep rising. Triangles on the top edge: heap snapshots; dashed vertical lines: the timeline's events.</p>");
     }
     section(&mut body, "verdict", "1. Verdict from all the evidence", &s);
 
@@ -376,7 +407,7 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
     if !m.notes.is_empty() {
         let _ = write!(page, "<p class=\"meta\">{}</p>", escape_html(&m.notes));
     }
-    page.push_str("<nav><a href=\"#verdict\">verdict</a><a href=\"#growth\">growth</a><a href=\"#kinds\">kinds</a><a href=\"#flame\">flame graphs</a><a href=\"#goroutines\">goroutines</a><a href=\"#regression\">regression</a><a href=\"#checklist\">checklist</a></nav>");
+    page.push_str("<nav><a href=\"#timeline\">timeline</a><a href=\"#verdict\">verdict</a><a href=\"#growth\">growth</a><a href=\"#kinds\">kinds</a><a href=\"#flame\">flame graphs</a><a href=\"#goroutines\">goroutines</a><a href=\"#regression\">regression</a><a href=\"#checklist\">checklist</a></nav>");
     page.push_str("<section id=\"summary\"><h2>Evidence chain</h2><ol class=\"chain\">");
     for c in &findings.chain {
         let _ = write!(page, "<li>{}</li>", sentence_html(c));

@@ -27,7 +27,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::evidence::Bundle;
 use crate::evidence::metrics::{MetricSeries, names};
+use crate::evidence::timeline::{Event, EventKind};
+use crate::evidence::verdict::Trend;
 use crate::growth::GrowthTable;
 use crate::units::scaled_label;
 use crate::views::html::xml_safe;
@@ -105,6 +108,10 @@ pub(crate) const COLORS: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 const GC_COLOR: RGBColor = RGBColor(170, 170, 170);
+/// Snapshot markers.
+const SNAPSHOT_COLOR: RGBColor = RGBColor(90, 90, 90);
+/// Floors after GC and their fit.
+const FLOOR_COLOR: RGBColor = RGBColor(214, 39, 40);
 pub(crate) const FONT: &str = "sans-serif";
 
 /// A compact count: `950`, `12.3k`, `4.56M`.
@@ -223,6 +230,18 @@ pub(crate) struct Line<'a> {
     pub(crate) label: &'a str,
     pub(crate) points: Vec<(f64, f64)>,
     pub(crate) color: RGBColor,
+    pub(crate) stroke: Stroke,
+}
+
+/// How a line is drawn.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Stroke {
+    /// A line, with a dot per point when there are few.
+    Solid,
+    /// A dashed line (a fit).
+    Dashed,
+    /// Large dots only (floors after GC).
+    Dots,
 }
 
 pub(crate) struct Panel<'a> {
@@ -235,6 +254,10 @@ pub(crate) struct Panel<'a> {
     pub(crate) marks: &'a [f64],
     pub(crate) marks_label: &'a str,
     pub(crate) legend: bool,
+    /// Events: x position, label, colour (a dashed vertical line each).
+    pub(crate) events: &'a [(f64, String, RGBColor)],
+    /// x positions of snapshots (a triangle on the top edge each).
+    pub(crate) snapshots: &'a [f64],
 }
 
 /// Height of the legend line under a panel.
@@ -249,14 +272,23 @@ pub(crate) fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_
     let (_, h) = area.dim_in_pixel();
     let (plot_area, legend_area) = area.split_vertically(h.saturating_sub(LEGEND_HEIGHT));
     draw_plot(&plot_area, p)?;
-    let mut entries: Vec<(bool, &str, RGBColor)> = Vec::new();
+    let mut entries: Vec<(Swatch, &str, RGBColor)> = Vec::new();
     if !p.marks.is_empty() {
-        entries.push((true, p.marks_label, GC_COLOR));
+        entries.push((Swatch::Tick, p.marks_label, GC_COLOR));
+    }
+    if !p.snapshots.is_empty() {
+        entries.push((Swatch::Triangle, "snapshot", SNAPSHOT_COLOR));
     }
     // One line is named by the panel's title already.
-    if p.lines.len() > 1 {
-        for l in &p.lines {
-            entries.push((false, l.label, l.color));
+    let solid = p.lines.iter().filter(|l| l.stroke == Stroke::Solid).count();
+    for l in &p.lines {
+        if l.stroke != Stroke::Solid || solid > 1 {
+            let swatch = match l.stroke {
+                Stroke::Solid => Swatch::Line,
+                Stroke::Dashed => Swatch::Dashed,
+                Stroke::Dots => Swatch::Dot,
+            };
+            entries.push((swatch, l.label, l.color));
         }
     }
     draw_legend_line(&legend_area, &entries)
@@ -265,9 +297,19 @@ pub(crate) fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_
 /// A legend on one line: per entry a swatch (a line, or for marks a short
 /// tick) and its label, left to right; labels cut to what fits, keeping
 /// their end.
+/// What a legend entry's sample looks like.
+#[derive(Clone, Copy, PartialEq)]
+enum Swatch {
+    Line,
+    Dashed,
+    Dot,
+    Tick,
+    Triangle,
+}
+
 fn draw_legend_line(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
-    entries: &[(bool, &str, RGBColor)],
+    entries: &[(Swatch, &str, RGBColor)],
 ) -> Result<()> {
     const CHAR_PX: i32 = 8;
     let (w, _) = area.dim_in_pixel();
@@ -281,7 +323,7 @@ fn draw_legend_line(
         .map(|(_, l, _)| 46 + CHAR_PX * l.chars().count() as i32)
         .sum();
     let fits = x + whole <= width;
-    for (i, (tick, label, color)) in entries.iter().enumerate() {
+    for (i, (swatch, label, color)) in entries.iter().enumerate() {
         let left = entries.len() - i;
         let room = (width - x - 34) / CHAR_PX;
         if room < 6 {
@@ -293,18 +335,34 @@ fn draw_legend_line(
             .map_err(draw_err)?;
             break;
         }
-        if *tick {
-            area.draw(&PathElement::new(
-                vec![(x + 9, y - 6), (x + 9, y + 6)],
-                color.stroke_width(2),
-            ))
-            .map_err(draw_err)?;
-        } else {
-            area.draw(&PathElement::new(
-                vec![(x, y), (x + 18, y)],
-                color.stroke_width(3),
-            ))
-            .map_err(draw_err)?;
+        match swatch {
+            Swatch::Tick => area
+                .draw(&PathElement::new(
+                    vec![(x + 9, y - 6), (x + 9, y + 6)],
+                    color.stroke_width(2),
+                ))
+                .map_err(draw_err)?,
+            Swatch::Line => area
+                .draw(&PathElement::new(
+                    vec![(x, y), (x + 18, y)],
+                    color.stroke_width(3),
+                ))
+                .map_err(draw_err)?,
+            Swatch::Dashed => {
+                for k in [0, 8, 16] {
+                    area.draw(&PathElement::new(
+                        vec![(x + k, y), (x + k + 4, y)],
+                        color.stroke_width(2),
+                    ))
+                    .map_err(draw_err)?;
+                }
+            }
+            Swatch::Dot => area
+                .draw(&Circle::new((x + 9, y), 5, color.filled()))
+                .map_err(draw_err)?,
+            Swatch::Triangle => area
+                .draw(&TriangleMarker::new((x + 9, y), 6, color.filled()))
+                .map_err(draw_err)?,
         }
         // Long labels share the line with the others.
         let share = if fits {
@@ -397,22 +455,82 @@ fn draw_plot(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result
             }),
         )
         .map_err(draw_err)?;
+    // Snapshots: small triangles hanging from the top edge.
+    let (x_lo, x_hi) = (x0, x1);
+    let inside = |x: f64| x >= x_lo && x <= x_hi;
+    chart
+        .draw_series(
+            p.snapshots
+                .iter()
+                .copied()
+                .filter(|&x| inside(x))
+                .map(|x| TriangleMarker::new((x, yhi), 6, SNAPSHOT_COLOR.filled())),
+        )
+        .map_err(draw_err)?;
+    // Events: dashed vertical lines, labelled at the top, staggered so
+    // that close events stay readable.
+    for (i, (x, label, color)) in p.events.iter().filter(|e| inside(e.0)).enumerate() {
+        let steps = 24;
+        let dashes = (0..steps).step_by(2).map(|k| {
+            let a = ylo + (yhi - ylo) * k as f64 / steps as f64;
+            let b = ylo + (yhi - ylo) * (k + 1) as f64 / steps as f64;
+            PathElement::new(vec![(*x, a), (*x, b)], color.stroke_width(2))
+        });
+        chart.draw_series(dashes).map_err(draw_err)?;
+        let y = yhi - (yhi - ylo) * (0.06 + 0.07 * (i % 3) as f64);
+        chart
+            .draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (*x, y),
+                (FONT, 13).into_font().color(color),
+            )))
+            .map_err(draw_err)?;
+    }
     for (l, points) in p.lines.iter().zip(&lines) {
         let color = l.color;
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(2),
-            ))
-            .map_err(draw_err)?;
-        if points.len() <= 40 {
-            chart
-                .draw_series(
-                    points
-                        .iter()
-                        .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
-                )
-                .map_err(draw_err)?;
+        match l.stroke {
+            Stroke::Solid => {
+                chart
+                    .draw_series(LineSeries::new(
+                        points.iter().copied(),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(draw_err)?;
+                if points.len() <= 40 {
+                    chart
+                        .draw_series(
+                            points
+                                .iter()
+                                .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+                        )
+                        .map_err(draw_err)?;
+                }
+            }
+            Stroke::Dots => {
+                chart
+                    .draw_series(
+                        points
+                            .iter()
+                            .map(|&(x, y)| Circle::new((x, y), 5, color.filled())),
+                    )
+                    .map_err(draw_err)?;
+            }
+            Stroke::Dashed => {
+                // Straight segments cut into dashes.
+                for w in points.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    let n = 30;
+                    chart
+                        .draw_series((0..n).step_by(2).map(|k| {
+                            let at = |k: usize| {
+                                let f = k as f64 / n as f64;
+                                (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f)
+                            };
+                            PathElement::new(vec![at(k), at(k + 1)], color.stroke_width(2))
+                        }))
+                        .map_err(draw_err)?;
+                }
+            }
         }
     }
     Ok(())
@@ -491,17 +609,127 @@ pub fn gc_marks(series: &MetricSeries) -> Vec<i64> {
         .collect()
 }
 
+/// What a time chart marks beside its data: the timeline's events and the
+/// heap snapshots' capture times.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Marks {
+    /// Events (deploys, restarts, the incident, the fix, notes).
+    pub events: Vec<Event>,
+    /// Capture times of the heap snapshots (Unix milliseconds).
+    pub snapshots: Vec<i64>,
+}
+
+impl Marks {
+    /// The timeline and the heap snapshots of `bundle`.
+    pub fn of(bundle: &Bundle) -> Result<Marks> {
+        Ok(Marks {
+            events: bundle.timeline()?,
+            snapshots: bundle.heap.iter().map(|s| s.time_ms).collect(),
+        })
+    }
+}
+
+/// The colour of an event's line.
+fn event_color(k: EventKind) -> RGBColor {
+    match k {
+        EventKind::Deploy => RGBColor(31, 95, 168),
+        EventKind::Restart => RGBColor(148, 52, 140),
+        EventKind::Incident => RGBColor(230, 120, 0),
+        EventKind::Fix => RGBColor(46, 125, 50),
+        EventKind::Note => RGBColor(110, 110, 110),
+    }
+}
+
+/// The floors after GC of `points` as the verdict computes them
+/// ([`Trend`]: the minimum of each of its windows) and their least-squares
+/// line from the first floor to the last, in the chart's x (seconds from
+/// `t0`); empty when there are too few points.
+/// Points of a chart: `(x, y)`.
+type Points = Vec<(f64, f64)>;
+
+fn floor_lines(points: &[(i64, f64)], t0: i64) -> (Points, Points) {
+    let windows = crate::evidence::verdict::VerdictThresholds::default().windows;
+    let Some(trend) = Trend::of("", points, windows) else {
+        return (Vec::new(), Vec::new());
+    };
+    let xs = |t: i64| (t - t0) as f64 / 1000.0;
+    let floors: Vec<(f64, f64)> = trend.floors.iter().map(|&(t, v)| (xs(t), v)).collect();
+    if floors.len() < 2 {
+        return (floors, Vec::new());
+    }
+    // The fit's slope is per minute over minutes from the first point;
+    // its intercept is where the line passes through the floors' mean.
+    let n = floors.len() as f64;
+    let mx = floors.iter().map(|f| f.0).sum::<f64>() / n;
+    let my = floors.iter().map(|f| f.1).sum::<f64>() / n;
+    let slope_per_sec = trend.floor_slope_per_min / 60.0;
+    let at = |x: f64| my + slope_per_sec * (x - mx);
+    let (a, b) = (floors[0].0, floors[floors.len() - 1].0);
+    let fit = if slope_per_sec.is_finite() {
+        vec![(a, at(a)), (b, at(b))]
+    } else {
+        Vec::new()
+    };
+    (floors, fit)
+}
+
 /// RSS, heap in use, heap objects and goroutines over time (2×2 panels),
 /// with a grey tick on the time axis at each scrape by which a GC cycle had run (from
-/// `go_gc_duration_seconds_count`). A missing metric's panel says so.
+/// `go_gc_duration_seconds_count`), and for the three memory metrics the
+/// floors after GC the verdict judges (red dots: the minimum of each of its
+/// windows, since the last restart) with their fitted trend (dashed). A
+/// missing metric's panel says so. [`metrics_plot_with`] adds events and
+/// snapshot times.
 pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
+    metrics_plot_with(series, &Marks::default())
+}
+
+/// The metrics chart of `bundle`: [`metrics_plot_with`] its timeline and
+/// heap snapshots.
+///
+/// ```
+/// use heapframe::{evidence::Bundle, views::plot};
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let chart = plot::bundle_metrics_plot(&b)?;
+/// assert!(chart.svg().contains("incident: alert"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn bundle_metrics_plot(bundle: &Bundle) -> Result<Plot> {
+    metrics_plot_with(&bundle.metrics, &Marks::of(bundle)?)
+}
+
+/// [`metrics_plot`] with `marks`: each event as a dashed vertical line
+/// labelled with its kind and text, each heap snapshot as a triangle on
+/// the top edge.
+pub fn metrics_plot_with(series: &MetricSeries, marks: &Marks) -> Result<Plot> {
     let t0 = series.samples.first().map(|s| s.time_ms).unwrap_or(0);
-    let marks: Vec<f64> = gc_marks(series)
+    let gc: Vec<f64> = gc_marks(series)
         .into_iter()
         .map(|t| (t - t0) as f64 / 1000.0)
         .collect();
     let x_label = |x: f64| clock(t0 + (x * 1000.0) as i64);
-    let n_gc = marks.len();
+    let n_gc = gc.len();
+    let events: Vec<(f64, String, RGBColor)> = marks
+        .events
+        .iter()
+        .map(|e| {
+            (
+                (e.time_ms - t0) as f64 / 1000.0,
+                e.label(),
+                event_color(e.kind),
+            )
+        })
+        .collect();
+    let snapshots: Vec<f64> = marks
+        .snapshots
+        .iter()
+        .map(|&t| (t - t0) as f64 / 1000.0)
+        .collect();
+    // Floors are judged since the last restart, as the verdict does.
+    let judged = match series.restarts().last() {
+        Some(&start) => series.since(start),
+        None => series.clone(),
+    };
     let title = format!(
         "Metric trends{}",
         if series.samples.is_empty() {
@@ -514,7 +742,7 @@ pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
             )
         }
     );
-    render(1200, 760, &title, |root| {
+    render(1200, 780, &title, |root| {
         let areas = root.split_evenly((2, 2));
         for (area, (metric, name, unit)) in areas.iter().zip(TREND_METRICS) {
             let points: Vec<(f64, f64)> = series
@@ -522,6 +750,31 @@ pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
                 .into_iter()
                 .map(|(t, v)| ((t - t0) as f64 / 1000.0, v))
                 .collect();
+            let mut lines = vec![Line {
+                label: metric,
+                points,
+                color: COLORS[1],
+                stroke: Stroke::Solid,
+            }];
+            if metric != names::GOROUTINES {
+                let (floors, fit) = floor_lines(&judged.points(metric), t0);
+                if !floors.is_empty() {
+                    lines.push(Line {
+                        label: "floor after GC",
+                        points: floors,
+                        color: FLOOR_COLOR,
+                        stroke: Stroke::Dots,
+                    });
+                }
+                if !fit.is_empty() {
+                    lines.push(Line {
+                        label: "floor trend",
+                        points: fit,
+                        color: FLOOR_COLOR,
+                        stroke: Stroke::Dashed,
+                    });
+                }
+            }
             draw_panel(
                 area,
                 &Panel {
@@ -529,14 +782,12 @@ pub fn metrics_plot(series: &MetricSeries) -> Result<Plot> {
                     unit,
                     x_desc: "time (UTC)",
                     x_label: &x_label,
-                    lines: vec![Line {
-                        label: metric,
-                        points,
-                        color: COLORS[1],
-                    }],
-                    marks: &marks,
-                    marks_label: "GC ran since the previous scrape",
+                    lines,
+                    marks: &gc,
+                    marks_label: "GC ran",
                     legend: true,
+                    events: &events,
+                    snapshots: &snapshots,
                 },
             )?;
         }
@@ -638,10 +889,13 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
                             .zip(r.values.iter().map(|&v| v as f64))
                             .collect(),
                         color: COLORS[i % COLORS.len()],
+                        stroke: Stroke::Solid,
                     }],
                     marks: &[],
                     marks_label: "",
                     legend: false,
+                    events: &[],
+                    snapshots: &[],
                 },
             )?;
         }
@@ -815,16 +1069,20 @@ pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<
                             label: "before",
                             points: rel(before, metric),
                             color: COLORS[0],
+                            stroke: Stroke::Solid,
                         },
                         Line {
                             label: "after",
                             points: rel(after, metric),
                             color: COLORS[2],
+                            stroke: Stroke::Solid,
                         },
                     ],
                     marks: &[],
                     marks_label: "",
                     legend: true,
+                    events: &[],
+                    snapshots: &[],
                 },
             )?;
         }
