@@ -282,7 +282,7 @@ pub(crate) fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_
     // One line is named by the panel's title already.
     let solid = p.lines.iter().filter(|l| l.stroke == Stroke::Solid).count();
     for l in &p.lines {
-        if l.stroke != Stroke::Solid || solid > 1 {
+        if !l.label.is_empty() && (l.stroke != Stroke::Solid || solid > 1) {
             let swatch = match l.stroke {
                 Stroke::Solid => Swatch::Line,
                 Stroke::Dashed => Swatch::Dashed,
@@ -1048,46 +1048,77 @@ pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<
             .map(|(t, v)| ((t - t0) as f64 / 60_000.0, v))
             .collect()
     };
+    // The floors' fitted trend of each capture, judged since its last
+    // restart as the regression check does, in minutes from its start.
+    let floor_trend = |s: &MetricSeries, m: &str| -> Vec<(f64, f64)> {
+        let t0 = s.samples.first().map(|x| x.time_ms).unwrap_or(0);
+        let judged = match s.restarts().last() {
+            Some(&start) => s.since(start),
+            None => s.clone(),
+        };
+        floor_lines(&judged.points(m), t0)
+            .1
+            .into_iter()
+            .map(|(x, y)| (x / 60.0, y))
+            .collect()
+    };
     let x_label = |x: f64| format!("{x:.1} min");
-    render(1200, 440, "Before and after the fix", |root| {
-        let areas = root.split_evenly((1, 3));
-        for (area, (metric, name, unit)) in
-            areas
-                .iter()
-                .zip([TREND_METRICS[1], TREND_METRICS[2], TREND_METRICS[0]])
-        {
-            let short = name.split(" (").next().unwrap_or(name);
-            draw_panel(
-                area,
-                &Panel {
-                    title: short.to_string(),
-                    unit,
-                    x_desc: "minutes since capture start",
-                    x_label: &x_label,
-                    lines: vec![
-                        Line {
-                            label: "before",
-                            points: rel(before, metric),
-                            color: COLORS[0],
-                            stroke: Stroke::Solid,
-                        },
-                        Line {
-                            label: "after",
-                            points: rel(after, metric),
-                            color: COLORS[2],
-                            stroke: Stroke::Solid,
-                        },
-                    ],
-                    marks: &[],
-                    marks_label: "",
-                    legend: true,
-                    events: &[],
-                    snapshots: &[],
-                },
-            )?;
-        }
-        Ok(())
-    })
+    render(
+        1200,
+        440,
+        "Before and after the fix (dashed: trend of the floors after GC)",
+        |root| {
+            let areas = root.split_evenly((1, 3));
+            for (area, (metric, name, unit)) in
+                areas
+                    .iter()
+                    .zip([TREND_METRICS[1], TREND_METRICS[2], TREND_METRICS[0]])
+            {
+                let short = name.split(" (").next().unwrap_or(name);
+                draw_panel(
+                    area,
+                    &Panel {
+                        title: short.to_string(),
+                        unit,
+                        x_desc: "minutes since capture start",
+                        x_label: &x_label,
+                        lines: vec![
+                            Line {
+                                label: "before",
+                                points: rel(before, metric),
+                                color: COLORS[0],
+                                stroke: Stroke::Solid,
+                            },
+                            Line {
+                                label: "after",
+                                points: rel(after, metric),
+                                color: COLORS[2],
+                                stroke: Stroke::Solid,
+                            },
+                            Line {
+                                label: "floor trends",
+                                points: floor_trend(before, metric),
+                                color: COLORS[0],
+                                stroke: Stroke::Dashed,
+                            },
+                            Line {
+                                label: "",
+                                points: floor_trend(after, metric),
+                                color: COLORS[2],
+                                stroke: Stroke::Dashed,
+                            },
+                        ],
+                        marks: &[],
+                        marks_label: "",
+                        legend: true,
+                        events: &[],
+                        snapshots: &[],
+                    },
+                )?;
+            }
+            Ok(())
+        },
+    )
 }
 
 #[cfg(test)]
