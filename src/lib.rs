@@ -95,6 +95,7 @@ pub mod prelude {
     pub use crate::evidence::bundle::Bundle;
     pub use crate::evidence::checklist::checklist;
     pub use crate::evidence::goroutines::goroutine_check;
+    pub use crate::evidence::timeline::{EventKind, entries as timeline};
     pub use crate::evidence::verdict::{
         VerdictOptions, validate, validate_with, verdict, verdict_with,
     };

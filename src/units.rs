@@ -354,6 +354,31 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// A signed rate per minute for people: bytes in pprof's units
+/// (`+13.63MB/min`; MB = 2^20 bytes, as pprof prints it), other units as a
+/// whole count with separators and the unit's name (`+29,875 objects/min`).
+///
+/// ```
+/// use heapframe::units::per_min;
+/// assert_eq!(per_min(14_289_608.0, "bytes"), "+13.63MB/min");
+/// assert_eq!(per_min(-1_500.0, "bytes"), "-1.46kB/min");
+/// assert_eq!(per_min(29_874.6, "objects"), "+29,875 objects/min");
+/// assert_eq!(per_min(0.0, "objects"), "0 objects/min");
+/// ```
+pub fn per_min(v: f64, unit: &str) -> String {
+    if !v.is_finite() {
+        return format!("{v} {unit}/min");
+    }
+    let r = v.round() as i64;
+    let sign = if r > 0 { "+" } else { "" };
+    if unit == "bytes" {
+        let mag = scaled_label(r.saturating_abs(), "bytes", "auto");
+        format!("{}{mag}/min", if r < 0 { "-" } else { sign })
+    } else {
+        format!("{sign}{} {unit}/min", thousands(r))
+    }
+}
+
 /// A proleptic Gregorian date to days since 1970-01-01 (the inverse of
 /// [`civil_from_days`]).
 pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {

@@ -237,8 +237,8 @@ fn check_regression(nb: &Executed) {
     if nb.svgs().len() < 3 {
         nb.fail("expected the before/after chart, the after-fix trend and a diff flame graph");
     }
-    if !nb.stdout().contains("heap objects after GC:") {
-        nb.fail("no heap-object slopes printed");
+    if !nb.stdout().contains("heap objects after GC: +") || !nb.stdout().contains("objects/min") {
+        nb.fail("no heap-object slopes printed, signed and with their unit");
     }
     if !nb.html_with("bytes.Clone") {
         nb.fail("no table names bytes.Clone");
@@ -296,12 +296,70 @@ fn check_slicing(nb: &Executed) {
 
 fn check_template(nb: &Executed) {
     nb.check_executed();
-    if nb.svgs().len() < 3 {
-        nb.fail("expected the metrics, growth and kind charts");
+    // A postmortem: its sections, in order.
+    let headings: Vec<String> = nb.json["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cell_type"] == "markdown")
+        .flat_map(|c| {
+            text(&c["source"])
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| l.starts_with("## "))
+        .collect();
+    let want = [
+        "Summary",
+        "Impact",
+        "Timeline",
+        "Detection",
+        "Evidence",
+        "Root cause",
+        "Fix",
+        "Validation",
+        "Action items",
+    ];
+    let mut at = 0;
+    for w in want {
+        match headings[at..].iter().position(|h| h.contains(w)) {
+            Some(i) => at += i + 1,
+            None => nb.fail(&format!(
+                "no section {w:?} after the ones before it: {headings:?}"
+            )),
+        }
     }
-    nb.require_html(&["bytes.Clone", "hf-checklist", "<iframe"]);
-    if !nb.stdout().contains("No after-fix bundle yet") {
-        nb.fail("the regression cell does not say what is missing");
+    let svgs = nb.svgs();
+    if svgs.len() < 4 {
+        nb.fail("expected the metrics, growth, kind and before/after charts");
+    }
+    if !svgs
+        .iter()
+        .any(|s| s.contains("floor after GC") && s.contains("incident: alert"))
+    {
+        nb.fail("the metrics chart does not draw the floors and the timeline's events");
+    }
+    // The computed findings filled in: the chain, the timeline, the
+    // holder candidates, the validation and the checklist.
+    nb.require_html(&[
+        "hf-chain",
+        "Code to read first",
+        "alert: heap objects rising under flat load",
+        "bytes.Clone",
+        "hf-checklist",
+        "<iframe",
+    ]);
+    let out = nb.stdout();
+    for w in [
+        "Title: Demo",
+        "Holder:",
+        "regression check: fixed",
+        "- [ ] Give every cache",
+    ] {
+        if !out.contains(w) {
+            nb.fail(&format!("the output does not say {w:?}"));
+        }
     }
 }
 

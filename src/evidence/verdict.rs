@@ -3,6 +3,7 @@
 use crate::evidence::metrics::{MetricSeries, names};
 use crate::growth::{GrowthTable, linear_fit};
 use crate::profile::ValueType;
+use crate::units::per_min;
 
 /// The trend of one metric over the observation window.
 #[derive(Debug, Clone, PartialEq)]
@@ -779,13 +780,14 @@ pub fn validate_with(
     let rss_not_one_way = a.rss.as_ref().map(|tr| !tr.keeps_rising(t));
     let mut reasons = vec![
         format!(
-            "heap objects after GC: {:+.0}/min before, {:+.0}/min after",
-            objects_slope.before, objects_slope.after
+            "heap objects after GC: {} before, {} after",
+            per_min(objects_slope.before, "objects"),
+            per_min(objects_slope.after, "objects")
         ),
         format!(
-            "heap in use after GC: {}/min before, {}/min after",
-            crate::units::scaled_label(inuse_slope.before as i64, "bytes", "auto"),
-            crate::units::scaled_label(inuse_slope.after as i64, "bytes", "auto"),
+            "heap in use after GC: {} before, {} after (MB = 2^20 bytes, as in pprof)",
+            per_min(inuse_slope.before, "bytes"),
+            per_min(inuse_slope.after, "bytes"),
         ),
     ];
     if let (Some(lb), Some(la)) = (&b.load, &a.load) {

@@ -123,8 +123,13 @@ pub struct TopReport {
     pub profile_labels: Vec<String>,
     /// Active filters as `focus=RE` etc.
     pub active_filters: Vec<String>,
-    /// The denominator of every percentage.
+    /// The denominator of every percentage: pprof's total, the sum of
+    /// absolute values (so a `-base` delta's growth and shrinkage both
+    /// count).
     pub total: i64,
+    /// The signed sum of the values: a `-base` delta's net change (equal
+    /// to `total` when no value is negative).
+    pub net: i64,
     /// Rows, in report order.
     pub rows: Vec<TopRow>,
     /// Nodes dropped by the node fraction cutoff.
@@ -256,9 +261,10 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
     view.remove_uninteresting()?;
 
     // The total is taken before filtering.
-    let (mut total, mut diff_total) = (0i64, 0i64);
+    let (mut total, mut diff_total, mut net) = (0i64, 0i64, 0i64);
     for s in &view.samples {
         let sm = profile.samples.get(s.index);
+        net = net.wrapping_add(sm.values[si]);
         let v = sm.values[si].wrapping_abs();
         total = total.wrapping_add(v);
         if is_base_sample(&sm) {
@@ -288,7 +294,9 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
 
     let builder = GraphBuilder::new(&nodes, &view.tree, &stacks);
     let g = builder.build(None, false);
-    finish(profile, opts, si, total, matches, &mut nodes, &builder, g)
+    let mut report = finish(profile, opts, si, total, matches, &mut nodes, &builder, g)?;
+    report.net = if diff_total > 0 { total } else { net };
+    Ok(report)
 }
 
 /// Computes the top report of the profile file `data` (gzip or raw), what
@@ -422,6 +430,7 @@ fn finish(
         profile_labels: Vec::new(),
         active_filters,
         total,
+        net: total,
         rows,
         dropped_nodes,
         nodes_before_count,

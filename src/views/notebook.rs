@@ -269,12 +269,25 @@ impl TopReport {
             &["flat", "flat%", "sum%", "cum", "cum%", "name"],
             &[true, true, true, true, true, false],
         )
-        .with_caption(format!(
-            "{}: {} total, {} nodes",
-            self.sample_type.name,
-            self.format_value(self.total),
-            self.rows.len()
-        ));
+        .with_caption(if self.net != self.total {
+            // A `-base` delta: say the net change, and what pprof's total
+            // (the percentages' denominator) is.
+            format!(
+                "{}: net change {}{}; pprof's total {} adds growth and shrinkage as absolute values (percentages are of it); {} nodes",
+                self.sample_type.name,
+                if self.net > 0 { "+" } else { "" },
+                self.format_value(self.net),
+                self.format_value(self.total),
+                self.rows.len()
+            )
+        } else {
+            format!(
+                "{}: {} total, {} nodes",
+                self.sample_type.name,
+                self.format_value(self.total),
+                self.rows.len()
+            )
+        });
         let mut sum = 0;
         for r in &self.rows {
             sum += r.flat;
@@ -778,6 +791,76 @@ impl NotebookDisplay for Vec<Item> {
     }
     fn to_markdown(&self) -> String {
         self.as_slice().to_markdown()
+    }
+}
+
+impl NotebookDisplay for [crate::evidence::timeline::Entry] {
+    fn to_html(&self) -> String {
+        self.to_table().to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        crate::evidence::timeline::to_text(self)
+    }
+    fn to_markdown(&self) -> String {
+        self.to_table().to_markdown()
+    }
+}
+
+impl NotebookDisplay for Vec<crate::evidence::timeline::Entry> {
+    fn to_html(&self) -> String {
+        self.as_slice().to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        self.as_slice().to_plain_text()
+    }
+    fn to_markdown(&self) -> String {
+        self.as_slice().to_markdown()
+    }
+}
+
+/// The timeline as a table (time, what, source, text).
+trait TimelineTable {
+    fn to_table(&self) -> HtmlTable;
+}
+
+impl TimelineTable for [crate::evidence::timeline::Entry] {
+    fn to_table(&self) -> HtmlTable {
+        let mut t = HtmlTable::new(
+            &["time (UTC)", "what", "source", "text"],
+            &[false, false, false, false],
+        )
+        .with_caption("Timeline");
+        for e in self {
+            t.push(vec![
+                crate::units::format_rfc3339(e.time_ms),
+                e.what.clone(),
+                e.source.to_string(),
+                e.text.clone(),
+            ]);
+        }
+        t
+    }
+}
+
+/// The evidence chain, one numbered sentence per step.
+impl NotebookDisplay for crate::findings::Findings {
+    fn to_html(&self) -> String {
+        let mut s = String::from("<ol class=\"hf-chain\">");
+        for line in &self.chain {
+            let _ = write!(s, "<li>{}</li>", sentence_html(line));
+        }
+        s.push_str("</ol>");
+        s
+    }
+    fn to_plain_text(&self) -> String {
+        self.to_text()
+    }
+    fn to_markdown(&self) -> String {
+        self.chain
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{}. {}\n", i + 1, crate::views::html::sentence_markdown(s)))
+            .collect()
     }
 }
 
