@@ -664,3 +664,85 @@ fn charts_order_bars_by_value_and_give_each_owner_a_panel() {
     }
     assert!(words.iter().any(|w| w.ends_with("own scales")));
 }
+
+#[test]
+fn focus_redraws_the_growing_subtree_across_the_whole_width() {
+    use heapframe::views::flame::Focus;
+    let first = Profile::from_path(format!("{MAPCACHE}/heap/001.pb.gz")).unwrap();
+    let last = Profile::from_path(format!("{MAPCACHE}/heap/007.pb.gz")).unwrap();
+    let whole = flame::diff_flame(&first, &last).unwrap();
+    let auto = flame::diff_flame_with(
+        &first,
+        &last,
+        &FlameOptions {
+            focus: Some(Focus::Auto),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // The growth splits below the JSON encoder; two callers up is the
+    // application code that called it, now the graph's only child of
+    // the root, with the net/http frames above it left out.
+    let fs = frames(auto.svg());
+    let all = frame(&fs, "all");
+    let build = frame(&fs, "main.BuildResponse");
+    assert_eq!(build.w, all.w, "the focused frame spans the graph");
+    assert!(!auto.svg().contains("net/http.(*conn).serve"));
+    assert!(whole.svg().contains("net/http.(*conn).serve"));
+    assert!(
+        auto.svg().contains(
+            "focused on main.BuildResponse (+9.57MB of +10.35MB, 92%); the rest is left out"
+        ),
+        "the subtitle says what was kept"
+    );
+    // The title still gives the whole graph's numbers.
+    assert_eq!(auto.title(), whole.title());
+    // Names are drawn wider than in the whole graph.
+    let drawn = |g: &flame::FlameGraph| {
+        texts(g.svg())
+            .into_iter()
+            .filter(|t| t.starts_with("main.BuildRe"))
+            .map(|t| t.len())
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(drawn(&auto) >= "main.BuildResponse".len());
+    assert!(drawn(&auto) > drawn(&whole) || drawn(&whole) == "main.BuildResponse".len());
+
+    // By name: every frame that matches, merged under the root.
+    let cache = flame::flame_with(
+        &last,
+        &FlameOptions {
+            focus: Some(Focus::Name("profileCache".into())),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let fs = frames(cache.svg());
+    assert_eq!(frame(&fs, CACHE).w, frame(&fs, "all").w);
+    assert!(!cache.svg().contains("main.BuildResponse ("));
+    // A name that matches nothing is an error that says so, escaped.
+    let e = flame::flame_with(
+        &last,
+        &FlameOptions {
+            focus: Some(Focus::Name("no\u{1b}[2Jsuch".into())),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("no frame's name contains it") && !e.contains('\u{1b}'),
+        "{e}"
+    );
+    // Auto on a graph whose width splits at the root changes nothing.
+    let flat = flame::flame_stacks(
+        &stacks(&[(&["a", "x"], 50), (&["b", "y"], 50)]),
+        &FlameOptions {
+            focus: Some(Focus::Auto),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!flat.svg().contains("focused on"));
+}

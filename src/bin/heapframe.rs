@@ -211,6 +211,12 @@ struct FlameArgs {
     /// default the graph's own largest change, which it prints).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..), requires = "base")]
     color_scale: Option<i64>,
+    /// Draw only the frames whose name contains TEXT, with what they call,
+    /// re-rooted so their names get the whole width; `auto`: the growing
+    /// subtree (down from the root while one child carries 80% of the
+    /// growth, or of the width without --base).
+    #[arg(long, value_name = "TEXT|auto")]
+    focus: Option<String>,
     /// Where to write the SVG.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
@@ -978,6 +984,10 @@ fn run_flame(a: FlameArgs) -> heapframe::Result<()> {
         title: a.title,
         width: None,
         color_scale: a.color_scale,
+        focus: a
+            .focus
+            .as_deref()
+            .map(|f| f.parse().unwrap_or_else(|e| match e {})),
     };
     check_output(&a.output, &[Some(&a.profile), a.base.as_ref()])?;
     let profile = Profile::from_path(&a.profile)?;

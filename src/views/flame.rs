@@ -189,6 +189,36 @@ pub struct FlameOptions {
     /// that graphs drawn on one scale compare by colour (`None`: the
     /// graph's own largest change; see [`diff_flames`]).
     pub color_scale: Option<i64>,
+    /// Draw only part of the graph, re-rooted, so that its names get the
+    /// whole width (see [`Focus`]).
+    pub focus: Option<Focus>,
+}
+
+/// Which part of a flame graph to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Focus {
+    /// Every frame whose name contains this text, with what it calls (the
+    /// outermost such frames, merged by name under the root); the rest
+    /// is left out and the subtitle says how much.
+    Name(String),
+    /// Down from the root while one child carries at least 80% of its
+    /// parent's growth (of its width, in a plain flame graph), stopping
+    /// where the growth splits or before a leaf, then two callers up for
+    /// context: the growing subtree when the root is mostly unchanged.
+    /// Nothing changes when the growth splits near the root.
+    Auto,
+}
+
+impl std::str::FromStr for Focus {
+    type Err = std::convert::Infallible;
+    /// `auto`, or a name to match.
+    fn from_str(s: &str) -> std::result::Result<Focus, Self::Err> {
+        Ok(if s == "auto" {
+            Focus::Auto
+        } else {
+            Focus::Name(s.to_string())
+        })
+    }
 }
 
 impl FlameOptions {
@@ -874,6 +904,97 @@ impl<'a> Tree<'a> {
         }
     }
 
+    /// The nodes to focus on: for a name, the outermost nodes whose name
+    /// contains it; for `Auto`, the one node the descent ends at (by
+    /// `weight`, growth or width). Empty: nothing to focus on (no match,
+    /// or the descent stays at the root).
+    fn focus_nodes(&self, focus: &Focus, weight: &dyn Fn(&Node) -> i64) -> Vec<u32> {
+        match focus {
+            Focus::Name(text) => {
+                let mut out = Vec::new();
+                let mut todo = vec![0u32];
+                while let Some(i) = todo.pop() {
+                    let n = &self.nodes[i as usize];
+                    if i != 0 && self.names[n.name as usize].contains(text.as_str()) {
+                        out.push(i);
+                    } else {
+                        todo.extend(n.children.iter().rev());
+                    }
+                }
+                out
+            }
+            Focus::Auto => {
+                let mut cur = 0u32;
+                loop {
+                    let n = &self.nodes[cur as usize];
+                    let w = weight(n);
+                    let next = n
+                        .children
+                        .iter()
+                        .copied()
+                        .max_by_key(|&c| weight(&self.nodes[c as usize]));
+                    match next {
+                        Some(c)
+                            if w > 0
+                                && weight(&self.nodes[c as usize]) as f64 >= 0.8 * w as f64
+                                && !self.nodes[c as usize].children.is_empty() =>
+                        {
+                            cur = c
+                        }
+                        _ => break,
+                    }
+                }
+                // Two callers above where the growth splits, for context
+                // (the application code that called into a library).
+                for _ in 0..2 {
+                    let p = self.nodes[cur as usize].parent;
+                    if p != 0 {
+                        cur = p;
+                    }
+                }
+                if cur == 0 { Vec::new() } else { vec![cur] }
+            }
+        }
+    }
+
+    /// A tree of just the subtrees of `at` under a new root, merged by
+    /// name; values and cuts are kept, sums are redone.
+    fn refocus(&self, at: &[u32]) -> Tree<'a> {
+        let mut t = Tree {
+            nodes: Vec::new(),
+            names: self.names.clone(),
+            name_ids: self.name_ids.clone(),
+            index: HashMap::new(),
+            by_depth: self.by_depth,
+            by_size: self.by_size,
+        };
+        t.nodes.push(Node {
+            name: self.nodes[0].name,
+            parent: 0,
+            depth: 0,
+            children: Vec::new(),
+            self_before: 0,
+            self_after: 0,
+            cum_before: 0,
+            cum_after: 0,
+        });
+        // Depth first with an explicit stack: (old node, new parent).
+        let mut todo: Vec<(u32, u32)> = at.iter().rev().map(|&i| (i, 0)).collect();
+        while let Some((old, parent)) = todo.pop() {
+            let n = &self.nodes[old as usize];
+            // Depth only shrinks, so a child can always be made.
+            let Ok(new) = t.child(parent, n.name) else {
+                continue;
+            };
+            let m = &mut t.nodes[new as usize];
+            m.self_before = m.self_before.saturating_add(n.self_before);
+            m.self_after = m.self_after.saturating_add(n.self_after);
+            todo.extend(n.children.iter().rev().map(|&c| (c, new)));
+        }
+        t.sum_up();
+        t
+    }
+
     /// Each node's drawn width: `own` of itself plus its subtree's.
     fn widths(&self, own: impl Fn(&Node) -> i64) -> Vec<i64> {
         let mut w: Vec<i64> = self.nodes.iter().map(&own).collect();
@@ -1368,14 +1489,21 @@ fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGrap
     let mut tree = Tree::new();
     tree.add(source, true);
     tree.sum_up();
-    let total = tree.nodes[0].cum_after;
-    if total <= 0 {
+    let whole = tree.nodes[0].cum_after;
+    if whole <= 0 {
         return Err(Error::Output(format!(
             "{}: no positive {} values to draw",
             source.source(),
             t.name
         )));
     }
+    let focused = match &opts.focus {
+        Some(f) => focus(&mut tree, f, &|n: &Node| n.cum_after, &|v| {
+            format_value(v, t)
+        })?,
+        None => String::new(),
+    };
+    let total = tree.nodes[0].cum_after;
     let title = shorten(&opts.title.clone().unwrap_or_else(|| {
         format!(
             "{} of {}: {} ({})",
@@ -1384,13 +1512,13 @@ fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGrap
                 Layout::Icicle => "Icicle graph",
             },
             t.name,
-            format_value(total, t),
+            format_value(whole, t),
             file_name(source.source())
         )
     }))
     .into_owned();
     let subtitle = format!(
-        "width: {} including callees; {} stacks",
+        "width: {} including callees; {} stacks{focused}",
         count_name(t),
         thousands(source.stack_count() as i64)
     );
@@ -1424,6 +1552,53 @@ fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGrap
         opts.layout,
         t,
     )
+}
+
+/// Re-roots `tree` on what `f` picks (see [`Focus`]) and says what was
+/// kept, for the subtitle (`weight`: what the focus is measured by,
+/// `show`: how a value of it reads). A name that matches no frame is an
+/// error; `Auto` with nothing to focus on leaves the tree as it is.
+fn focus(
+    tree: &mut Tree<'_>,
+    f: &Focus,
+    weight: &dyn Fn(&Node) -> i64,
+    show: &dyn Fn(i64) -> String,
+) -> Result<String> {
+    let at = tree.focus_nodes(f, weight);
+    if at.is_empty() {
+        return match f {
+            Focus::Name(x) => Err(Error::Option(format!(
+                "focus {:?}: no frame's name contains it",
+                crate::escape::terminal(x)
+            ))),
+            Focus::Auto => Ok(String::new()),
+        };
+    }
+    let whole = weight(&tree.nodes[0]);
+    let kept: i64 = at.iter().map(|&i| weight(&tree.nodes[i as usize])).sum();
+    let mut names: Vec<&str> = at
+        .iter()
+        .map(|&i| &*tree.names[tree.nodes[i as usize].name as usize])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let shown = if names.len() > 3 {
+        format!("{} and {} more", names[..3].join(", "), names.len() - 3)
+    } else {
+        names.join(", ")
+    };
+    let note = format!(
+        "; focused on {shown} ({} of {}{}); the rest is left out",
+        show(kept),
+        show(whole),
+        if whole > 0 {
+            format!(", {:.0}%", 100.0 * kept as f64 / whole as f64)
+        } else {
+            String::new()
+        }
+    );
+    *tree = tree.refocus(&at);
+    Ok(note)
 }
 
 /// ` at file:line` for a frame's tooltip, when its function's definition
@@ -1503,9 +1678,16 @@ fn draw_diff(
             t.name
         )));
     }
+    let (whole_before, whole_after) = (tree.nodes[0].cum_before, tree.nodes[0].cum_after);
+    let growth = |n: &Node| n.cum_after.saturating_sub(n.cum_before);
+    let focused = match &opts.focus {
+        Some(f) => focus(&mut tree, f, &|n: &Node| growth(n).max(0), &|v| {
+            signed(v, t)
+        })?,
+        None => String::new(),
+    };
     let nodes = &tree.nodes;
     let names = &tree.names;
-    let growth = |n: &Node| n.cum_after.saturating_sub(n.cum_before);
     let own_scale = nodes
         .iter()
         .skip(1)
@@ -1520,15 +1702,14 @@ fn draw_diff(
             vanished_v = vanished_v.saturating_add(n.self_before);
         }
     }
-    let root = &nodes[0];
     let title = shorten(&opts.title.clone().unwrap_or_else(|| {
-        let g = growth(root);
+        let g = whole_after.saturating_sub(whole_before);
         if is_count(t) {
             format!(
                 "Growth of {}: {} → {} {} ({}{})",
                 t.name,
-                thousands(root.cum_before),
-                thousands(root.cum_after),
+                thousands(whole_before),
+                thousands(whole_after),
                 count_name(t),
                 if g > 0 { "+" } else { "" },
                 thousands(g)
@@ -1537,15 +1718,15 @@ fn draw_diff(
             format!(
                 "Growth of {}: {} → {} ({})",
                 t.name,
-                format_value(root.cum_before, t),
-                format_value(root.cum_after, t),
+                format_value(whole_before, t),
+                format_value(whole_after, t),
                 signed(g, t),
             )
         }
     }))
     .into_owned();
     let subtitle = format!(
-        "{} → {}; colour: growth of the subtree (red grows, blue shrinks); width: larger of before/after; {} vanished path{} ({}) in blue",
+        "{} → {}; colour: growth of the subtree (red grows, blue shrinks); width: larger of before/after; {} vanished path{} ({}) in blue{focused}",
         shorten(&file_name(before.source())),
         shorten(&file_name(after.source())),
         vanished,
