@@ -93,9 +93,10 @@ pub use profile::Profile;
 #[cfg(feature = "views")]
 pub mod prelude {
     pub use crate::evidence::bundle::Bundle;
+    pub use crate::evidence::bundle::timeline_entries as timeline;
     pub use crate::evidence::checklist::checklist;
     pub use crate::evidence::goroutines::goroutine_check;
-    pub use crate::evidence::timeline::{EventKind, entries as timeline};
+    pub use crate::evidence::timeline::EventKind;
     pub use crate::evidence::verdict::{
         VerdictOptions, validate, validate_with, verdict, verdict_with,
     };

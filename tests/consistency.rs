@@ -278,6 +278,23 @@ fn contradictions(name: &str, html: &str) -> Vec<String> {
         }
     }
 
+    // Restarts: as many detected from the metrics in the timeline as the
+    // verdict says it judged around.
+    let restarts_said = regex::Regex::new(r"the service restarted (\d+) times?")
+        .unwrap()
+        .captures(&text(block))
+        .map_or(0, |c| c[1].parse::<usize>().unwrap());
+    let restarts_shown = by_tag(p.section("timeline"), "tr")
+        .iter()
+        .map(text)
+        .filter(|t| t.contains("restart detected"))
+        .count();
+    if restarts_said != restarts_shown {
+        say(format!(
+            "the verdict judges around {restarts_said} restart(s), the timeline shows {restarts_shown}"
+        ));
+    }
+
     // The checklist: the count of passed items, and the post-fix check.
     let items: Vec<(String, String, String)> = by_tag(p.section("checklist"), "tr")
         .iter()
@@ -406,6 +423,11 @@ fn an_edited_summary_is_caught() {
             "editing {from:?} to {to:?} went unnoticed"
         );
     }
+    // A restart the timeline does not show.
+    let restart = page_of("restart", None);
+    assert!(contradictions("restart", &restart).is_empty());
+    let edited = restart.replacen("restart detected", "restart noticed", 1);
+    assert!(!contradictions("edited", &edited).is_empty());
     // The after-fix outcome in the summary, changed to another word.
     let i = html.find("<li>After the fix: ").unwrap();
     let j = i + html[i..].find(">fixed<").unwrap();

@@ -26,7 +26,14 @@ const FOLDERS: &[(&str, &[&str])] = &[
     ("growth", &["classify", "widening"]),
     (
         "evidence",
-        &["metrics", "bundle", "verdict", "goroutines", "checklist"],
+        &[
+            "metrics",
+            "timeline",
+            "bundle",
+            "verdict",
+            "goroutines",
+            "checklist",
+        ],
     ),
     ("live", &["http", "service", "collect", "prometheus"]),
     (

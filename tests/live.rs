@@ -482,7 +482,12 @@ fn collect_cli_against_the_fixture_service_gives_a_bundle_that_growth_and_verdic
     let owner = v.owner.as_ref().unwrap();
     assert!(owner.steady && owner.key == "bytes.Clone", "{owner:?}");
 
-    let out2 = heapframe().arg("growth").arg(&out).output().unwrap();
+    // The same shortest span as the verdict above.
+    let out2 = heapframe()
+        .args(["growth", "--min-span", "4s"])
+        .arg(&out)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out2.stdout);
     assert!(out2.status.success(), "{text}");
     assert!(text.contains("10 snapshots"), "{text}");

@@ -332,7 +332,9 @@ fn charts_have_titles_units_legends_and_gc_marks() {
         "heap in use",
         "heap objects",
         "goroutines",
-        "GC ran since the previous scrape",
+        "GC ran",
+        "floor after GC",
+        "floor trend",
         "time (UTC)",
     ] {
         assert!(svg.contains(want), "missing {want}");

@@ -264,6 +264,11 @@ struct GrowthArgs {
     /// the stack) like the rest instead of leaving them out.
     #[arg(long)]
     keep_profiler: bool,
+    /// Shortest span of snapshots whose growth counts as steady, as for
+    /// `verdict` (e.g. 30s, 5m): shorter growth is named as where to look,
+    /// not as code to read first.
+    #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::MIN_SPAN), value_name = "DURATION")]
+    min_span: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
@@ -593,7 +598,12 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                         chain_text(l)
                     ));
                 }
-                let standing = heapframe::findings::PathStanding::of(&table, &Default::default());
+                let thresholds = heapframe::evidence::verdict::VerdictThresholds {
+                    min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?
+                        .as_secs_f64(),
+                    ..Default::default()
+                };
+                let standing = heapframe::findings::PathStanding::of(&table, &thresholds);
                 for line in heapframe::findings::widening_sentences(&w, largest.as_ref(), &standing)
                 {
                     text.push_str(&format!("{line}\n"));
@@ -709,7 +719,7 @@ fn run_note(a: NoteArgs) -> heapframe::Result<()> {
 fn run_timeline(a: ChecklistArgs) -> heapframe::Result<()> {
     use heapframe::evidence::bundle::{Bundle, Load};
     let bundle = Bundle::open_only(&a.bundle, &Load::all())?;
-    let entries = heapframe::evidence::timeline::entries(&bundle)?;
+    let entries = bundle.timeline_entries()?;
     write_out(
         None,
         heapframe::evidence::timeline::to_text(&entries).as_bytes(),

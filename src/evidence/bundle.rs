@@ -357,6 +357,13 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
     Ok(m)
 }
 
+/// The timeline of `bundle` with the spans of its evidence
+/// ([`Bundle::timeline_entries`]); in a notebook, `timeline(&bundle)?`
+/// shows it as a table.
+pub fn timeline_entries(bundle: &Bundle) -> Result<Vec<crate::evidence::timeline::Entry>> {
+    bundle.timeline_entries()
+}
+
 impl Bundle {
     /// The timeline: the manifest's events and the restarts and new
     /// binaries read from the data, in time order.
@@ -368,9 +375,24 @@ impl Bundle {
                 reason: format!("events[{i}]: {why}"),
             })?);
         }
-        out.extend(crate::evidence::timeline::detected(self));
+        out.extend(crate::evidence::timeline::detected(
+            &self.metrics,
+            &self.heap,
+        ));
         out.sort_by_key(|e| e.time_ms);
         Ok(out)
+    }
+
+    /// The timeline with the spans of the evidence (first and last heap
+    /// snapshot and metrics scrape), as the page and `heapframe timeline`
+    /// show it.
+    pub fn timeline_entries(&self) -> Result<Vec<crate::evidence::timeline::Entry>> {
+        let heap: Vec<i64> = self.heap.iter().map(|s| s.time_ms).collect();
+        Ok(crate::evidence::timeline::with_spans(
+            self.timeline()?,
+            &heap,
+            &self.metrics,
+        ))
     }
 
     /// Records an event in the bundle's `manifest.json` (see

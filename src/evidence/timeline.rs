@@ -21,7 +21,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::evidence::metrics::MetricSeries;
 use crate::files::{MAX_MANIFEST_BYTES, read_regular, replace_file};
+use crate::profile::Snapshot;
 use crate::units::{format_rfc3339, parse_rfc3339};
 
 /// What kind of event.
@@ -164,29 +166,29 @@ pub(crate) fn check(events: &[ManifestEvent]) -> std::result::Result<(), String>
     Ok(())
 }
 
-/// Restarts and new binaries read from the bundle's data.
-pub(crate) fn detected(bundle: &crate::evidence::Bundle) -> Vec<Event> {
-    let mut out: Vec<Event> = bundle
-        .metrics
+/// Restarts and new binaries read from a bundle's data: its metrics and
+/// its heap snapshots.
+pub(crate) fn detected(metrics: &MetricSeries, heap: &[Snapshot]) -> Vec<Event> {
+    let mut out: Vec<Event> = metrics
         .restarts()
         .into_iter()
         .map(|t| Event {
             time_ms: t,
             kind: EventKind::Restart,
-            text: format!("restart detected: {}", bundle.metrics.restart_signal()),
+            text: format!("restart detected: {}", metrics.restart_signal()),
             source: Source::Detected,
         })
         .collect();
     // The main binary's build id (the first mapping) of each heap
     // snapshot: a new one is a new process, and a new build.
-    let build_id = |s: &crate::profile::Snapshot| {
+    let build_id = |s: &Snapshot| {
         s.profile
             .mappings
             .first()
             .map(|m| m.build_id.to_string())
             .filter(|b| !b.is_empty())
     };
-    for w in bundle.heap.windows(2) {
+    for w in heap.windows(2) {
         if let (Some(a), Some(b)) = (build_id(&w[0]), build_id(&w[1]))
             && a != b
         {
@@ -245,10 +247,13 @@ pub fn record(dir: &Path, event: &ManifestEvent) -> Result<()> {
             "with the new event it would exceed {MAX_MANIFEST_BYTES} bytes"
         )));
     }
-    // What is written must read back: a manifest that was already
-    // invalid is refused, not made worse.
-    let m: crate::evidence::bundle::Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    // The events must read back: a list that was already invalid is
+    // refused, not made longer.
+    #[derive(Deserialize)]
+    struct Events {
+        events: Vec<ManifestEvent>,
+    }
+    let m: Events = serde_json::from_slice(&bytes).map_err(|e| bad(format!("events: {e}")))?;
     check(&m.events).map_err(bad)?;
     replace_file(&path, &bytes)
 }
@@ -289,11 +294,11 @@ pub struct Entry {
     pub source: &'static str,
 }
 
-/// The timeline of `bundle` with the spans of its evidence (first and last
-/// heap snapshot, first and last metrics scrape), in time order.
-pub fn entries(bundle: &crate::evidence::Bundle) -> Result<Vec<Entry>> {
-    let mut out: Vec<Entry> = bundle
-        .timeline()?
+/// `events` (in time order) with the spans of the evidence: the first and
+/// last heap snapshot (`heap`: their times) and the first and last
+/// metrics scrape, in time order.
+pub fn with_spans(events: Vec<Event>, heap: &[i64], metrics: &MetricSeries) -> Vec<Entry> {
+    let mut out: Vec<Entry> = events
         .into_iter()
         .map(|e| Entry {
             time_ms: e.time_ms,
@@ -324,14 +329,13 @@ pub fn entries(bundle: &crate::evidence::Bundle) -> Result<Vec<Entry>> {
             }
         }
     };
-    let heap: Vec<i64> = bundle.heap.iter().map(|s| s.time_ms).collect();
-    span("heap snapshots", &heap);
-    let mut scrapes: Vec<i64> = bundle.metrics.samples.iter().map(|s| s.time_ms).collect();
+    span("heap snapshots", heap);
+    let mut scrapes: Vec<i64> = metrics.samples.iter().map(|s| s.time_ms).collect();
     scrapes.sort_unstable();
     scrapes.dedup();
     span("metrics scrapes", &scrapes);
     out.sort_by_key(|e| e.time_ms);
-    Ok(out)
+    out
 }
 
 /// The timeline as plain text, one entry per line (text escaped for the

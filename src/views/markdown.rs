@@ -91,7 +91,7 @@ pub fn markdown_report(
     if let Some(p) = postmortem_markdown(m) {
         md.push_str(&p);
     }
-    let entries = crate::evidence::timeline::entries(bundle)?;
+    let entries = bundle.timeline_entries()?;
     if !entries.is_empty() {
         md.push_str("## Timeline\n\n| time (UTC) | what | source | text |\n|---|---|---|---|\n");
         for e in &entries {

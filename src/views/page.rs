@@ -176,7 +176,7 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
     }
 
     // The timeline: recorded events, detected restarts, the evidence's span.
-    let entries = crate::evidence::timeline::entries(bundle)?;
+    let entries = bundle.timeline_entries()?;
     if entries.is_empty() {
         section(
             &mut body,
