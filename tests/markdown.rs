@@ -147,28 +147,27 @@ fn names_stay_text_and_tables_keep_their_shape() {
     );
     // The timeline (first table, with the hostile event) and the growth
     // table: every row has as many cells as the header.
-    let timeline = html
-        .split("<table>")
-        .nth(1)
-        .unwrap()
-        .split("</table>")
-        .next()
-        .unwrap();
+    // The first table after `from` in `html`.
+    let table_after = |from: &str| {
+        html.split(from)
+            .nth(1)
+            .unwrap()
+            .split("<table>")
+            .nth(1)
+            .unwrap()
+            .split("</table>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let timeline = table_after("<h2>Timeline</h2>");
     assert!(timeline.contains("<th>text</th>"), "{timeline}");
     for row in timeline.split("<tr>").skip(2) {
         assert_eq!(row.matches("<td").count(), 4, "{row}");
     }
     assert!(timeline.contains("main.&lt;script&gt;"), "{timeline}");
-    let table = html
-        .split("What grows across the heap snapshots")
-        .nth(1)
-        .unwrap()
-        .split("<table>")
-        .nth(1)
-        .unwrap()
-        .split("</table>")
-        .next()
-        .unwrap();
+    let table = table_after("What grows across the heap snapshots");
+    let table = table.as_str();
     let cell = |tag: &str, s: &str| {
         regex::Regex::new(&format!("<{tag}[ >]"))
             .unwrap()

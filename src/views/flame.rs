@@ -630,6 +630,22 @@ struct Node {
     cum_after: i64,
 }
 
+impl Node {
+    /// A tree's root, named `name`, with nothing under it yet.
+    fn root(name: u32) -> Node {
+        Node {
+            name,
+            parent: 0,
+            depth: 0,
+            children: Vec::new(),
+            self_before: 0,
+            self_after: 0,
+            cum_before: 0,
+            cum_after: 0,
+        }
+    }
+}
+
 /// Stacks cut short: how many, and how many frames they lost.
 #[derive(Debug, Clone, Copy, Default)]
 struct Cut {
@@ -685,16 +701,7 @@ impl<'a> Tree<'a> {
             by_size: Cut::default(),
         };
         let root = t.name_id("all");
-        t.nodes.push(Node {
-            name: root,
-            parent: 0,
-            depth: 0,
-            children: Vec::new(),
-            self_before: 0,
-            self_after: 0,
-            cum_before: 0,
-            cum_after: 0,
-        });
+        t.nodes.push(Node::root(root));
         t
     }
 
@@ -968,16 +975,7 @@ impl<'a> Tree<'a> {
             by_depth: self.by_depth,
             by_size: self.by_size,
         };
-        t.nodes.push(Node {
-            name: self.nodes[0].name,
-            parent: 0,
-            depth: 0,
-            children: Vec::new(),
-            self_before: 0,
-            self_after: 0,
-            cum_before: 0,
-            cum_after: 0,
-        });
+        t.nodes.push(Node::root(self.nodes[0].name));
         // Depth first with an explicit stack: (old node, new parent).
         let mut todo: Vec<(u32, u32)> = at.iter().rev().map(|&i| (i, 0)).collect();
         while let Some((old, parent)) = todo.pop() {

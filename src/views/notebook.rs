@@ -782,7 +782,11 @@ impl NotebookDisplay for [Item] {
     }
 }
 
-impl NotebookDisplay for Vec<Item> {
+/// A list shows as its slice does (checklists, timelines).
+impl<T> NotebookDisplay for Vec<T>
+where
+    [T]: NotebookDisplay,
+{
     fn to_html(&self) -> String {
         self.as_slice().to_html()
     }
@@ -803,18 +807,6 @@ impl NotebookDisplay for [crate::evidence::timeline::Entry] {
     }
     fn to_markdown(&self) -> String {
         self.to_table().to_markdown()
-    }
-}
-
-impl NotebookDisplay for Vec<crate::evidence::timeline::Entry> {
-    fn to_html(&self) -> String {
-        self.as_slice().to_html()
-    }
-    fn to_plain_text(&self) -> String {
-        self.as_slice().to_plain_text()
-    }
-    fn to_markdown(&self) -> String {
-        self.as_slice().to_markdown()
     }
 }
 
