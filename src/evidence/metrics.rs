@@ -531,6 +531,15 @@ impl MetricSeries {
             .collect()
     }
 
+    /// The points since the last restart (all of them when there was
+    /// none): what the verdict judges.
+    pub fn since_last_restart(&self) -> MetricSeries {
+        match self.restarts().last() {
+            Some(&start) => self.since(start),
+            None => self.clone(),
+        }
+    }
+
     /// What [`MetricSeries::restarts`] read a restart from, for a sentence.
     pub fn restart_signal(&self) -> &'static str {
         if self.points(names::PROCESS_START).len() >= 2 {

@@ -239,12 +239,6 @@ pub struct Collector {
     startup_notes: Vec<String>,
 }
 
-/// RFC 3339 (UTC, whole seconds) of a Unix-milliseconds time.
-fn rfc3339(ms: i64) -> String {
-    let (y, m, d) = crate::units::civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}T{}Z", clock(ms))
-}
-
 fn short(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 3600 {
@@ -353,7 +347,7 @@ impl Collector {
                     service: opts.service.clone(),
                     target: service.base().to_string(),
                     captured_by: "heapframe collect".into(),
-                    captured_at: rfc3339(now_ms()),
+                    captured_at: crate::units::format_rfc3339(now_ms()),
                     notes: format!(
                         "heap every {}, metrics every {}",
                         short(opts.every),
@@ -664,9 +658,15 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_764_097_205_000), "2025-11-25T19:00:05Z");
+        assert_eq!(crate::units::format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            crate::units::format_rfc3339(951_782_400_000),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            crate::units::format_rfc3339(1_764_097_205_000),
+            "2025-11-25T19:00:05Z"
+        );
         assert_eq!(clock(1_764_097_205_999), "19:00:05");
     }
 

@@ -726,10 +726,7 @@ pub fn metrics_plot_with(series: &MetricSeries, marks: &Marks) -> Result<Plot> {
         .map(|&t| (t - t0) as f64 / 1000.0)
         .collect();
     // Floors are judged since the last restart, as the verdict does.
-    let judged = match series.restarts().last() {
-        Some(&start) => series.since(start),
-        None => series.clone(),
-    };
+    let judged = series.since_last_restart();
     let title = format!(
         "Metric trends{}",
         if series.samples.is_empty() {
@@ -1052,10 +1049,7 @@ pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<
     // restart as the regression check does, in minutes from its start.
     let floor_trend = |s: &MetricSeries, m: &str| -> Vec<(f64, f64)> {
         let t0 = s.samples.first().map(|x| x.time_ms).unwrap_or(0);
-        let judged = match s.restarts().last() {
-            Some(&start) => s.since(start),
-            None => s.clone(),
-        };
+        let judged = s.since_last_restart();
         floor_lines(&judged.points(m), t0)
             .1
             .into_iter()
