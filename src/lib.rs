@@ -110,6 +110,7 @@ pub mod prelude {
     pub use crate::views::flame::{FlameOptions, diff_flame, diff_flames, flame, icicle};
     pub use crate::views::notebook::{NotebookDisplay, ShowErr};
     pub use crate::views::plot::{
-        before_after_plot, bundle_metrics_plot, growth_bars, growth_plot, metrics_plot,
+        before_after_plot, bundle_before_after_plot, bundle_growth_plot, bundle_metrics_plot,
+        growth_bars, growth_plot, metrics_plot,
     };
 }

@@ -558,3 +558,94 @@ fn metric_chart_screenshot_shows_floors_events_and_snapshots() {
     std::fs::rename(&keep, tmp.join("metrics-chart.png")).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The demo page's four chart panels as they were before issue 15
+/// (tests/fixtures/charts-before, drawn by commit e90fe1b) and as they are
+/// now, each screenshot as one tall picture kept for people to compare:
+/// target/tmp/charts-before.png and target/tmp/charts-after.png. Today's
+/// mark events and snapshots on every time chart; the old ones did not.
+#[test]
+fn chart_panels_before_and_after_screenshots() {
+    let Some(bin) = chromium_or_skip("chart_panels_before_and_after_screenshots") else {
+        return;
+    };
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.join(format!("charts-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let b = Bundle::open(MAPCACHE).unwrap();
+    let fixed = Bundle::open(FIXED).unwrap();
+    let f = heapframe::findings::Findings::of(&b, &Default::default()).unwrap();
+    let h = f.heap.as_ref().unwrap();
+    let kinds = heapframe::growth::growth(
+        &b.heap,
+        &heapframe::growth::GrowthOptions {
+            key: heapframe::growth::GrowthKey::Kind,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    use heapframe::views::plot;
+    let after = [
+        plot::bundle_metrics_plot(&b).unwrap(),
+        plot::bundle_growth_plot(&b, &h.table).unwrap(),
+        plot::growth_bars(&kinds, 8).unwrap(),
+        plot::bundle_before_after_plot(&b, &fixed).unwrap(),
+    ];
+    // Every time chart marks the snapshots and the events inside its span.
+    let marks: [&[&str]; 4] = [
+        &["snapshot", "incident: alert", "floor trend"],
+        &["heap snapshot", "incident: alert"],
+        &[],
+        &["heap snapshots", "before: incident", "floors after GC"],
+    ];
+    for (chart, want) in after.iter().zip(marks) {
+        for w in want {
+            assert!(chart.svg().contains(w), "{} lacks {w:?}", chart.title());
+        }
+    }
+    let before: Vec<String> = ["metrics", "growth", "kinds", "before-after"]
+        .iter()
+        .map(|n| std::fs::read_to_string(format!("tests/fixtures/charts-before/{n}.svg")).unwrap())
+        .collect();
+    let shoot = |name: &str, svgs: &[&str]| -> PathBuf {
+        let page = dir.join(format!("{name}.html"));
+        let body: String = svgs.iter().map(|s| format!("<div>{s}</div>")).collect();
+        std::fs::write(
+            &page,
+            format!("<!DOCTYPE html><html><body style=\"margin:0\">{body}</body></html>"),
+        )
+        .unwrap();
+        let shot = dir.join(format!("{name}.png"));
+        let height: u32 = svgs
+            .iter()
+            .map(|s| {
+                let h = s.split("height=\"").nth(1).unwrap();
+                h[..h.find('"').unwrap()].parse::<u32>().unwrap() + 4
+            })
+            .sum();
+        let msgs = open_in_chromium(&bin, &page, &shot, (1200, height));
+        assert!(msgs.is_empty(), "console messages:\n{}", msgs.join("\n"));
+        let keep = tmp.join(format!("{name}.png.{}", std::process::id()));
+        std::fs::copy(&shot, &keep).unwrap();
+        std::fs::rename(&keep, tmp.join(format!("{name}.png"))).unwrap();
+        tmp.join(format!("{name}.png"))
+    };
+    let old = shoot(
+        "charts-before",
+        &before.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    );
+    let new = shoot(
+        "charts-after",
+        &after.iter().map(|p| p.svg()).collect::<Vec<_>>(),
+    );
+    // The incident's orange line, and the floors' red dots' and fit's red
+    // are drawn today and were not before.
+    let orange = |png: &Path| count_pixels(png, |r, g, b| r == 230 && g == 120 && b == 0);
+    let (o_old, o_new) = (orange(&old), orange(&new));
+    eprintln!(
+        "charts before issue 15: target/tmp/charts-before.png (incident orange {o_old} px); after: target/tmp/charts-after.png (incident orange {o_new} px)"
+    );
+    assert_eq!(o_old, 0);
+    assert!(o_new > 300, "{o_new}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

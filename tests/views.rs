@@ -377,7 +377,9 @@ fn charts_have_titles_units_legends_and_gc_marks() {
     let fixed = Bundle::open("tests/fixtures/bundles/fixed").unwrap();
     let ba = plot::before_after_plot(&b.metrics, &fixed.metrics).unwrap();
     let labels = texts(ba.svg());
-    assert!(labels.iter().any(|t| t == "before") && labels.iter().any(|t| t == "after"));
+    assert!(
+        labels.iter().any(|t| t == "before the fix") && labels.iter().any(|t| t == "after the fix")
+    );
     assert!(labels.iter().any(|t| t == "heap objects"));
 }
 

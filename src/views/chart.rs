@@ -255,6 +255,7 @@ impl<'a> Chart<'a> {
                     legend: true,
                     events: &[],
                     snapshots: &[],
+                    snapshots_label: "",
                 },
             )
         })

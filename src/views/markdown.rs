@@ -125,7 +125,7 @@ pub fn markdown_report(
     match &findings.heap {
         Some(h) => {
             md.push_str(&h.table.to_table(rows).to_markdown());
-            let p = plot::growth_plot(&h.table)?;
+            let p = plot::bundle_growth_plot(bundle, &h.table)?;
             figure(&mut md, "growth.svg", "Growth of the top owners", p.svg());
             if !h.widening.chain.is_empty() {
                 md.push_str(&h.widening.to_table().to_markdown());
@@ -180,7 +180,7 @@ pub fn markdown_report(
         (Some(r), _) => {
             let _ = writeln!(md, "After-fix bundle: {}\n", md_code(&r.after.name()));
             md.push_str(&r.validation.to_markdown());
-            let p = plot::before_after_plot(&bundle.metrics, &r.after.metrics)?;
+            let p = plot::bundle_before_after_plot(bundle, &r.after)?;
             figure(&mut md, "before-after.svg", "Before and after the fix", p.svg());
             if let Some(d) = &after_fix_diff {
                 md.push_str("After the fix, on the colour scale of the incident's graph:\n");

@@ -221,7 +221,7 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
     match &findings.heap {
         Some(h) => {
             s.push_str(&h.table.to_table(rows).to_html());
-            s.push_str(&plot::growth_plot(&h.table)?.to_html());
+            s.push_str(&plot::bundle_growth_plot(bundle, &h.table)?.to_html());
             if !h.widening.chain.is_empty() {
                 match &h.widening.focus {
                     Some(f) => {
@@ -338,7 +338,7 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
                 escape_html(&r.after.name())
             );
             s.push_str(&r.validation.to_html());
-            s.push_str(&plot::before_after_plot(&bundle.metrics, &r.after.metrics)?.to_html());
+            s.push_str(&plot::bundle_before_after_plot(bundle, &r.after)?.to_html());
             if let Some(d) = &after_fix_diff {
                 let ah = &r.after.heap;
                 let _ = write!(

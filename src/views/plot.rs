@@ -25,6 +25,7 @@ use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{Error, Result};
 use crate::evidence::Bundle;
@@ -256,8 +257,11 @@ pub(crate) struct Panel<'a> {
     pub(crate) legend: bool,
     /// Events: x position, label, colour (a dashed vertical line each).
     pub(crate) events: &'a [(f64, String, RGBColor)],
-    /// x positions of snapshots (a triangle on the top edge each).
-    pub(crate) snapshots: &'a [f64],
+    /// Snapshots: x position, colour and size (a triangle on the top
+    /// edge each; a smaller one drawn later stays visible inside a larger).
+    pub(crate) snapshots: &'a [(f64, RGBColor, u32)],
+    /// The legend's name for the snapshot triangles.
+    pub(crate) snapshots_label: &'a str,
 }
 
 /// Height of the legend line under a panel.
@@ -276,8 +280,8 @@ pub(crate) fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_
     if !p.marks.is_empty() {
         entries.push((Swatch::Tick, p.marks_label, GC_COLOR));
     }
-    if !p.snapshots.is_empty() {
-        entries.push((Swatch::Triangle, "snapshot", SNAPSHOT_COLOR));
+    if let Some(&(_, color, _)) = p.snapshots.first() {
+        entries.push((Swatch::Triangle, p.snapshots_label, color));
     }
     // One line is named by the panel's title already.
     let solid = p.lines.iter().filter(|l| l.stroke == Stroke::Solid).count();
@@ -463,8 +467,8 @@ fn draw_plot(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result
             p.snapshots
                 .iter()
                 .copied()
-                .filter(|&x| inside(x))
-                .map(|x| TriangleMarker::new((x, yhi), 6, SNAPSHOT_COLOR.filled())),
+                .filter(|&(x, _, _)| inside(x))
+                .map(|(x, color, size)| TriangleMarker::new((x, yhi), size, color.filled())),
         )
         .map_err(draw_err)?;
     // Events: dashed vertical lines, labelled at the top, staggered so
@@ -478,11 +482,30 @@ fn draw_plot(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &Panel<'_>) -> Result
         });
         chart.draw_series(dashes).map_err(draw_err)?;
         let y = yhi - (yhi - ylo) * (0.06 + 0.07 * (i % 3) as f64);
+        // Labels right of the line, else left of it, on the side with
+        // more room when neither holds them, cut to stay inside the panel.
+        let (px, _) = chart.backend_coord(&(*x, y));
+        let (range_x, _) = chart.plotting_area().get_pixel_range();
+        let (room_right, room_left) = (range_x.end - px - 6, px - range_x.start - 6);
+        const LABEL_CHAR_PX: i32 = 7;
+        let needed = LABEL_CHAR_PX * label.chars().count() as i32;
+        let left = needed > room_right && room_left > room_right;
+        let room = if left { room_left } else { room_right };
+        let text = tail_front(label, (room / LABEL_CHAR_PX).max(4) as usize);
+        let gap = (x_hi - x_lo) * 0.006;
+        let (at, h) = if left {
+            (*x - gap, HPos::Right)
+        } else {
+            (*x + gap, HPos::Left)
+        };
         chart
             .draw_series(std::iter::once(Text::new(
-                label.clone(),
-                (*x, y),
-                (FONT, 13).into_font().color(color),
+                text,
+                (at, y),
+                (FONT, 13)
+                    .into_font()
+                    .color(color)
+                    .pos(Pos::new(h, VPos::Top)),
             )))
             .map_err(draw_err)?;
     }
@@ -640,6 +663,21 @@ fn event_color(k: EventKind) -> RGBColor {
     }
 }
 
+/// Events as a chart draws them: x (time since `t0` in units of `per` ms),
+/// the label (after `prefix`), the colour of their kind.
+fn event_marks(events: &[Event], t0: i64, per: f64, prefix: &str) -> Vec<(f64, String, RGBColor)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                (e.time_ms - t0) as f64 / per,
+                format!("{prefix}{}", e.label()),
+                event_color(e.kind),
+            )
+        })
+        .collect()
+}
+
 /// The floors after GC of `points` as the verdict computes them
 /// ([`Trend`]: the minimum of each of its windows) and their least-squares
 /// line from the first floor to the last, in the chart's x (seconds from
@@ -709,21 +747,11 @@ pub fn metrics_plot_with(series: &MetricSeries, marks: &Marks) -> Result<Plot> {
         .collect();
     let x_label = |x: f64| clock(t0 + (x * 1000.0) as i64);
     let n_gc = gc.len();
-    let events: Vec<(f64, String, RGBColor)> = marks
-        .events
-        .iter()
-        .map(|e| {
-            (
-                (e.time_ms - t0) as f64 / 1000.0,
-                e.label(),
-                event_color(e.kind),
-            )
-        })
-        .collect();
-    let snapshots: Vec<f64> = marks
+    let events = event_marks(&marks.events, t0, 1000.0, "");
+    let snapshots: Vec<(f64, RGBColor, u32)> = marks
         .snapshots
         .iter()
-        .map(|&t| (t - t0) as f64 / 1000.0)
+        .map(|&t| ((t - t0) as f64 / 1000.0, SNAPSHOT_COLOR, 6))
         .collect();
     // Floors are judged since the last restart, as the verdict does.
     let judged = series.since_last_restart();
@@ -785,11 +813,23 @@ pub fn metrics_plot_with(series: &MetricSeries, marks: &Marks) -> Result<Plot> {
                     legend: true,
                     events: &events,
                     snapshots: &snapshots,
+                    snapshots_label: "snapshot",
                 },
             )?;
         }
         Ok(())
     })
+}
+
+/// Cuts a label to `n` characters, keeping its start (an event's kind and
+/// the beginning of its text), with `…` at the end.
+pub(crate) fn tail_front(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n.saturating_sub(1)).collect();
+        format!("{t}…")
+    }
 }
 
 /// Cuts a label to `n` characters, keeping its end (the innermost frames
@@ -822,14 +862,40 @@ pub fn growth_plot(table: &GrowthTable) -> Result<Plot> {
 /// across its snapshots, minutes from the first snapshot on the x axis:
 /// one panel per owner, each on its own scale (small multiples), so that
 /// small growers are not flattened to a line at zero by the largest; each
-/// panel's title gives the owner and its growth.
+/// panel's title gives the owner and its growth. Each snapshot is a
+/// triangle on the top edge; [`growth_plot_with`] adds events.
 pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
+    growth_plot_with(table, n, &[])
+}
+
+/// The growth chart of `bundle`'s table `table` (made from its heap
+/// snapshots): [`growth_plot_with`] its five best-ranked owners and its
+/// timeline's events.
+///
+/// ```
+/// use heapframe::{evidence::Bundle, views::plot, growth::growth};
+/// let b = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let t = growth(&b.heap, &Default::default())?;
+/// let chart = plot::bundle_growth_plot(&b, &t)?;
+/// assert!(chart.svg().contains("incident: alert"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn bundle_growth_plot(bundle: &Bundle, table: &GrowthTable) -> Result<Plot> {
+    growth_plot_with(table, 5, &bundle.timeline()?)
+}
+
+/// [`growth_plot_n`] with `events` drawn on every panel as dashed vertical
+/// lines labelled with their kind and text (those inside the snapshots'
+/// span).
+pub fn growth_plot_with(table: &GrowthTable, n: usize, events: &[Event]) -> Result<Plot> {
     let t0 = table.times_ms.first().copied().unwrap_or(0);
     let xs: Vec<f64> = table
         .times_ms
         .iter()
         .map(|t| (t - t0) as f64 / 60_000.0)
         .collect();
+    let snapshots: Vec<(f64, RGBColor, u32)> = xs.iter().map(|&x| (x, SNAPSHOT_COLOR, 6)).collect();
+    let events = event_marks(events, t0, 60_000.0, "");
     let rows: Vec<&crate::growth::GrowthRow> = table.shown(n.max(1)).collect();
     let span = xs.last().copied().unwrap_or(0.0);
     let title = format!(
@@ -841,7 +907,7 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
         span
     );
     let x_label = |x: f64| format!("{x:.1} min");
-    let height = 70 + 170 * rows.len().max(1) as u32;
+    let height = 70 + 170 * rows.len().max(1) as u32 + LEGEND_HEIGHT;
     render(1200, height, &title, |root| {
         if rows.is_empty() {
             return root
@@ -852,9 +918,15 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
                 ))
                 .map_err(draw_err);
         }
-        let areas = root.split_evenly((rows.len(), 1));
+        // The last panel carries the legend line (snapshots), so it is
+        // that much taller.
+        let (_, h) = root.dim_in_pixel();
+        let each = (h.saturating_sub(LEGEND_HEIGHT) / rows.len() as u32).max(1);
+        let breaks: Vec<i32> = (1..rows.len()).map(|i| (each * i as u32) as i32).collect();
+        let areas = root.split_by_breakpoints(Vec::<i32>::new(), breaks);
         for (i, (area, r)) in areas.iter().zip(&rows).enumerate() {
             let delta = table.format(r.delta);
+            let last = i + 1 == rows.len();
             draw_panel(
                 area,
                 &Panel {
@@ -872,7 +944,7 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
                         }
                     ),
                     unit: Unit::of(&table.sample_type.unit),
-                    x_desc: if i + 1 == rows.len() {
+                    x_desc: if last {
                         "minutes since the first snapshot"
                     } else {
                         ""
@@ -890,9 +962,10 @@ pub fn growth_plot_n(table: &GrowthTable, n: usize) -> Result<Plot> {
                     }],
                     marks: &[],
                     marks_label: "",
-                    legend: false,
-                    events: &[],
-                    snapshots: &[],
+                    legend: last,
+                    events: &events,
+                    snapshots: &snapshots,
+                    snapshots_label: "heap snapshot",
                 },
             )?;
         }
@@ -1027,7 +1100,9 @@ pub(crate) fn hbars(
 
 /// Heap in use, heap objects and RSS before and after a fix, each from
 /// the start of its capture (minutes), for regression validation: the
-/// "after" lines should stay flat where the "before" lines climb.
+/// "after" lines should stay flat where the "before" lines climb. Dashed:
+/// each capture's trend of the floors after GC. [`before_after_plot_with`]
+/// adds each capture's snapshots and events.
 ///
 /// ```
 /// use heapframe::{evidence::Bundle, views::plot};
@@ -1038,8 +1113,42 @@ pub(crate) fn hbars(
 /// # Ok::<(), heapframe::Error>(())
 /// ```
 pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<Plot> {
+    before_after_plot_with(before, &Marks::default(), after, &Marks::default())
+}
+
+/// The before/after chart of two bundles: [`before_after_plot_with`] their
+/// metrics, heap snapshots and timelines.
+///
+/// ```
+/// use heapframe::{evidence::Bundle, views::plot};
+/// let before = Bundle::open("tests/fixtures/bundles/mapcache")?;
+/// let after = Bundle::open("tests/fixtures/bundles/fixed")?;
+/// let chart = plot::bundle_before_after_plot(&before, &after)?;
+/// assert!(chart.svg().contains("before: incident"));
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn bundle_before_after_plot(before: &Bundle, after: &Bundle) -> Result<Plot> {
+    before_after_plot_with(
+        &before.metrics,
+        &Marks::of(before)?,
+        &after.metrics,
+        &Marks::of(after)?,
+    )
+}
+
+/// [`before_after_plot`] with marks: each capture's heap snapshots as
+/// triangles in its colour, and its events as dashed vertical lines
+/// labelled "before: …" or "after: …", each placed at its time since the
+/// start of its own capture.
+pub fn before_after_plot_with(
+    before: &MetricSeries,
+    before_marks: &Marks,
+    after: &MetricSeries,
+    after_marks: &Marks,
+) -> Result<Plot> {
+    let start = |s: &MetricSeries| s.samples.first().map(|x| x.time_ms).unwrap_or(0);
     let rel = |s: &MetricSeries, m: &str| -> Vec<(f64, f64)> {
-        let t0 = s.samples.first().map(|x| x.time_ms).unwrap_or(0);
+        let t0 = start(s);
         s.points(m)
             .into_iter()
             .map(|(t, v)| ((t - t0) as f64 / 60_000.0, v))
@@ -1048,7 +1157,7 @@ pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<
     // The floors' fitted trend of each capture, judged since its last
     // restart as the regression check does, in minutes from its start.
     let floor_trend = |s: &MetricSeries, m: &str| -> Vec<(f64, f64)> {
-        let t0 = s.samples.first().map(|x| x.time_ms).unwrap_or(0);
+        let t0 = start(s);
         let judged = s.since_last_restart();
         floor_lines(&judged.points(m), t0)
             .1
@@ -1056,13 +1165,51 @@ pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<
             .map(|(x, y)| (x / 60.0, y))
             .collect()
     };
+    let (b0, a0) = (start(before), start(after));
+    // The after-fix triangles are smaller, so that both show where the
+    // captures' snapshots fall at the same minute.
+    let mut snapshots: Vec<(f64, RGBColor, u32)> = Vec::new();
+    for (marks, t0, color, size) in [
+        (before_marks, b0, COLORS[0], 7),
+        (after_marks, a0, COLORS[2], 4),
+    ] {
+        snapshots.extend(
+            marks
+                .snapshots
+                .iter()
+                .map(|&t| ((t - t0) as f64 / 60_000.0, color, size)),
+        );
+    }
+    let mut events = event_marks(&before_marks.events, b0, 60_000.0, "before: ");
+    events.extend(event_marks(&after_marks.events, a0, 60_000.0, "after: "));
     let x_label = |x: f64| format!("{x:.1} min");
     render(
         1200,
-        440,
-        "Before and after the fix (dashed: trend of the floors after GC)",
+        466,
+        "Before and after the fix, minutes since each capture's start (dashed: trend of the floors after GC)",
         |root| {
-            let areas = root.split_evenly((1, 3));
+            // One legend line under the three panels, which are too
+            // narrow for one each.
+            let (_, h) = root.dim_in_pixel();
+            let (panels, legend) = root.split_vertically(h.saturating_sub(LEGEND_HEIGHT));
+            let mut entries = vec![
+                (Swatch::Line, "before the fix", COLORS[0]),
+                (Swatch::Line, "after the fix", COLORS[2]),
+                (
+                    Swatch::Dashed,
+                    "trend of the floors after GC (each)",
+                    COLORS[0],
+                ),
+            ];
+            if !snapshots.is_empty() {
+                entries.push((
+                    Swatch::Triangle,
+                    "heap snapshots (large: before, small: after)",
+                    COLORS[0],
+                ));
+            }
+            draw_legend_line(&legend, &entries)?;
+            let areas = panels.split_evenly((1, 3));
             for (area, (metric, name, unit)) in
                 areas
                     .iter()
@@ -1104,9 +1251,10 @@ pub fn before_after_plot(before: &MetricSeries, after: &MetricSeries) -> Result<
                         ],
                         marks: &[],
                         marks_label: "",
-                        legend: true,
-                        events: &[],
-                        snapshots: &[],
+                        legend: false,
+                        events: &events,
+                        snapshots: &snapshots,
+                        snapshots_label: "",
                     },
                 )?;
             }
