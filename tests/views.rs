@@ -750,3 +750,31 @@ fn focus_redraws_the_growing_subtree_across_the_whole_width() {
     .unwrap();
     assert!(!flat.svg().contains("focused on"));
 }
+
+/// The page focuses the incident's differential graph on the subtree that
+/// grows when the root is mostly unchanged (slowleak: +1.80MB on 28MB),
+/// and leaves it whole when the growth is most of the graph (mapcache).
+#[test]
+fn page_focuses_the_diff_when_the_root_is_mostly_unchanged() {
+    let open = |b: &str| {
+        let b = Bundle::open(format!("tests/fixtures/bundles/{b}")).unwrap();
+        let (a, z) = (
+            b.heap[0].profile.clone(),
+            b.heap[b.heap.len() - 1].profile.clone(),
+        );
+        (b, a, z)
+    };
+    let (slow, a, z) = open("slowleak");
+    assert_eq!(flame::auto_focus(&a, &z).unwrap(), Some(flame::Focus::Auto));
+    let f = heapframe::findings::Findings::of(&slow, &Default::default()).unwrap();
+    let html = heapframe::views::page::page(&slow, &f, 10).unwrap().html;
+    assert!(
+        html.contains("focused on net/http.HandlerFunc.ServeHTTP"),
+        "the slowleak page's diff is not focused"
+    );
+    let (leak, a, z) = open("mapcache");
+    assert_eq!(flame::auto_focus(&a, &z).unwrap(), None);
+    let f = heapframe::findings::Findings::of(&leak, &Default::default()).unwrap();
+    let html = heapframe::views::page::page(&leak, &f, 10).unwrap().html;
+    assert!(!html.contains("focused on"));
+}

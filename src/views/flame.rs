@@ -240,9 +240,18 @@ pub struct FlameGraph {
     height: usize,
     note: Option<String>,
     color_scale: Option<i64>,
+    focused: Option<String>,
 }
 
 impl FlameGraph {
+    /// What a focused graph ([`FlameOptions::focus`]) shows and how much
+    /// of the whole that is, as its subtitle says it: `focused on X (+1.70MB
+    /// of +1.80MB, 95%); the rest is left out`; `None` when the graph is
+    /// whole.
+    pub fn focused(&self) -> Option<&str> {
+        self.focused.as_deref()
+    }
+
     /// The SVG document.
     pub fn svg(&self) -> &str {
         &self.svg
@@ -468,6 +477,50 @@ pub fn flame_with(p: &Profile, opts: &FlameOptions) -> Result<FlameGraph> {
 /// ```
 pub fn diff_flame(before: &Profile, after: &Profile) -> Result<FlameGraph> {
     diff_flame_with(before, after, &FlameOptions::default())
+}
+
+/// The root of a differential graph counts as mostly unchanged when its
+/// net change is under this share of the larger of its two widths.
+pub const MOSTLY_UNCHANGED: f64 = 0.25;
+
+/// The focus a differential graph from `before` to `after` is given on the
+/// page: [`Focus::Auto`] when the root is mostly unchanged (its net change
+/// in the default sample type under [`MOSTLY_UNCHANGED`] of its larger
+/// width), so that the names of the subtree that grows get the width;
+/// `None` when the growth is a large part of the graph already.
+///
+/// ```
+/// use heapframe::{Profile, views::flame};
+/// let a = Profile::from_path("tests/fixtures/bundles/mapcache/heap/001.pb.gz")?;
+/// let b = Profile::from_path("tests/fixtures/bundles/mapcache/heap/007.pb.gz")?;
+/// assert_eq!(flame::auto_focus(&a, &b)?, None); // the leak is most of the heap
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn auto_focus(before: &Profile, after: &Profile) -> Result<Option<Focus>> {
+    let si_after = after.sample_index(None)?;
+    let name = &after.sample_types[si_after].name;
+    let Some(si_before) = before.sample_types.iter().position(|t| t.name == *name) else {
+        return Ok(None);
+    };
+    let total = |p: &Profile, si: usize| -> i128 {
+        let w = p.samples.width().max(1);
+        p.samples
+            .all_values()
+            .iter()
+            .skip(si)
+            .step_by(w)
+            .map(|&v| v as i128)
+            .sum()
+    };
+    let (b, a) = (total(before, si_before), total(after, si_after));
+    let larger = b.abs().max(a.abs());
+    Ok(
+        if larger > 0 && ((a - b).abs() as f64) < MOSTLY_UNCHANGED * larger as f64 {
+            Some(Focus::Auto)
+        } else {
+            None
+        },
+    )
 }
 
 /// [`diff_flame`] with options.
@@ -1406,6 +1459,7 @@ fn draw_once(
         height,
         note,
         color_scale: None,
+        focused: None,
     })
 }
 
@@ -1544,12 +1598,20 @@ fn draw_flame(source: &StackSource<'_>, opts: &FlameOptions) -> Result<FlameGrap
         legend: None,
         name_extra: tree.code_bytes(&codes),
     };
-    draw(
+    let mut g = draw(
         &|| inferno_options(&title, &subtitle, t, opts),
         &frames,
         opts.layout,
         t,
-    )
+    )?;
+    g.focused = focused_text(&focused);
+    Ok(g)
+}
+
+/// The subtitle's focus clause as [`FlameGraph::focused`] gives it.
+fn focused_text(clause: &str) -> Option<String> {
+    let t = clause.trim_start_matches("; ");
+    (!t.is_empty()).then(|| t.to_string())
 }
 
 /// Re-roots `tree` on what `f` picks (see [`Focus`]) and says what was
@@ -1778,6 +1840,7 @@ fn draw_diff(
     };
     let mut g = draw(&options, &frames, opts.layout, t)?;
     g.color_scale = Some(scale);
+    g.focused = focused_text(&focused);
     Ok(g)
 }
 

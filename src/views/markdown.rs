@@ -162,6 +162,13 @@ pub fn markdown_report(
     if let Some(last) = heap.last() {
         md.push_str("\n## 4. Flame graphs\n");
         if let Some(d) = incident_diff {
+            if let Some(f) = d.focused() {
+                let _ = writeln!(
+                    md,
+                    "The heap as a whole changed little, so the graph is {}: the names there get the width (`heapframe flame --base` draws the whole graph).\n",
+                    md_text(f)
+                );
+            }
             figure(&mut md, "diff-flame.svg", d.title(), d.svg());
         }
         let f = flame::flame(&last.profile)?;

@@ -134,7 +134,7 @@ pub(crate) fn incident_diffs(
         .as_ref()
         .map(|r| &r.after.heap)
         .filter(|h| h.len() >= 2);
-    Ok(match after {
+    let (first, after) = match after {
         Some(ah) => {
             let mut both = flame::diff_flames(
                 &[incident, (&ah[0].profile, &ah[ah.len() - 1].profile)],
@@ -144,7 +144,24 @@ pub(crate) fn incident_diffs(
             (both.pop(), after)
         }
         None => (Some(flame::diff_flame(incident.0, incident.1)?), None),
-    })
+    };
+    // When the incident's root is mostly unchanged, its graph is focused
+    // on the subtree that grows (on the same colour scale), so that the
+    // names there are readable; the after-fix graph stays whole, as its
+    // point is how little changes.
+    let first = match (first, flame::auto_focus(incident.0, incident.1)?) {
+        (Some(g), Some(focus)) => Some(flame::diff_flame_with(
+            incident.0,
+            incident.1,
+            &flame::FlameOptions {
+                focus: Some(focus),
+                color_scale: g.color_scale(),
+                ..Default::default()
+            },
+        )?),
+        (g, _) => g,
+    };
+    Ok((first, after))
 }
 
 /// The page of `findings` (the findings of `bundle`).
@@ -274,9 +291,16 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         if let Some(d) = incident_diff {
             let _ = write!(
                 s,
-                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks; the scale is below the graph); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.</p>{}{}",
+                "<h3>Differential flame graph, {} → {}</h3><p class=\"note\">Colour: growth of each frame's whole subtree (red grows, blue shrinks; the scale is below the graph); paths that vanished stay, in blue. Click a frame to zoom, Search (or Ctrl-F inside the graph) to highlight.{}</p>{}{}",
                 escape_html(&snapshot_name(&heap[0])),
                 escape_html(&snapshot_name(last)),
+                match d.focused() {
+                    Some(f) => format!(
+                        " The heap as a whole changed little, so the graph is {}: the names there get the width (<code>heapframe flame --base</code> draws the whole graph).",
+                        escape_html(f)
+                    ),
+                    None => String::new(),
+                },
                 left_out(&d),
                 d.interactive().to_html()
             );
