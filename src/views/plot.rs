@@ -1100,8 +1100,9 @@ pub(crate) fn hbars(
 
 /// Heap in use, heap objects and RSS before and after a fix, each from
 /// the start of its capture (minutes), for regression validation: the
-/// "after" lines should stay flat where the "before" lines climb. Dashed:
-/// each capture's trend of the floors after GC. [`before_after_plot_with`]
+/// "after" lines should stay flat where the "before" lines climb. Dots:
+/// each capture's floors after GC (since its last restart), the values the
+/// regression check judges; dashed: their fitted trend. [`before_after_plot_with`]
 /// adds each capture's snapshots and events.
 ///
 /// ```
@@ -1154,16 +1155,15 @@ pub fn before_after_plot_with(
             .map(|(t, v)| ((t - t0) as f64 / 60_000.0, v))
             .collect()
     };
-    // The floors' fitted trend of each capture, judged since its last
-    // restart as the regression check does, in minutes from its start.
-    let floor_trend = |s: &MetricSeries, m: &str| -> Vec<(f64, f64)> {
+    // Each capture's floors after GC and their fitted trend, judged since
+    // its last restart as the regression check does, in minutes from its
+    // start.
+    let floors = |s: &MetricSeries, m: &str| -> (Points, Points) {
         let t0 = start(s);
         let judged = s.since_last_restart();
-        floor_lines(&judged.points(m), t0)
-            .1
-            .into_iter()
-            .map(|(x, y)| (x / 60.0, y))
-            .collect()
+        let (dots, fit) = floor_lines(&judged.points(m), t0);
+        let minutes = |v: Points| v.into_iter().map(|(x, y)| (x / 60.0, y)).collect();
+        (minutes(dots), minutes(fit))
     };
     let (b0, a0) = (start(before), start(after));
     // The after-fix triangles are smaller, so that both show where the
@@ -1186,7 +1186,7 @@ pub fn before_after_plot_with(
     render(
         1200,
         466,
-        "Before and after the fix, minutes since each capture's start (dashed: trend of the floors after GC)",
+        "Before and after the fix, from the start of each capture",
         |root| {
             // One legend line under the three panels, which are too
             // narrow for one each.
@@ -1195,11 +1195,8 @@ pub fn before_after_plot_with(
             let mut entries = vec![
                 (Swatch::Line, "before the fix", COLORS[0]),
                 (Swatch::Line, "after the fix", COLORS[2]),
-                (
-                    Swatch::Dashed,
-                    "trend of the floors after GC (each)",
-                    COLORS[0],
-                ),
+                (Swatch::Dot, "floors after GC", COLORS[0]),
+                (Swatch::Dashed, "their trend", COLORS[0]),
             ];
             if !snapshots.is_empty() {
                 entries.push((
@@ -1216,6 +1213,7 @@ pub fn before_after_plot_with(
                     .zip([TREND_METRICS[1], TREND_METRICS[2], TREND_METRICS[0]])
             {
                 let short = name.split(" (").next().unwrap_or(name);
+                let (before_floors, after_floors) = (floors(before, metric), floors(after, metric));
                 draw_panel(
                     area,
                     &Panel {
@@ -1237,14 +1235,26 @@ pub fn before_after_plot_with(
                                 stroke: Stroke::Solid,
                             },
                             Line {
-                                label: "floor trends",
-                                points: floor_trend(before, metric),
+                                label: "",
+                                points: before_floors.0,
+                                color: COLORS[0],
+                                stroke: Stroke::Dots,
+                            },
+                            Line {
+                                label: "",
+                                points: after_floors.0,
+                                color: COLORS[2],
+                                stroke: Stroke::Dots,
+                            },
+                            Line {
+                                label: "",
+                                points: before_floors.1,
                                 color: COLORS[0],
                                 stroke: Stroke::Dashed,
                             },
                             Line {
                                 label: "",
-                                points: floor_trend(after, metric),
+                                points: after_floors.1,
                                 color: COLORS[2],
                                 stroke: Stroke::Dashed,
                             },
