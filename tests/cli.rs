@@ -206,3 +206,39 @@ fn growth_verdict_validate_checklist_commands() {
     assert_eq!(code, Some(2));
     assert!(err.contains("unknown growth key"), "{err}");
 }
+
+/// `growth FILES` ranks the kind the files are (their sample types say),
+/// without `--kind`; files of several kinds are refused with the list of
+/// which is which; `--kind` still picks one kind out of them.
+#[test]
+fn growth_of_files_infers_their_kind() {
+    let m = bundle("mapcache");
+    let g: Vec<String> = (1..=3)
+        .map(|i| {
+            m.join(format!("goroutine/00{i}.pb.gz"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let h = m.join("heap/001.pb.gz").display().to_string();
+    let gs: Vec<&str> = g.iter().map(|s| s.as_str()).collect();
+
+    let (code, out, err) = run(&[&["growth"][..], &gs].concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("3 snapshots over"), "{out}");
+    assert!(out.contains("goroutine total 7"), "{out}");
+
+    let (code, out, err) = run(&[&["growth", h.as_str()][..], &gs].concat());
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        err.contains("are of several kinds (heap: ")
+            && err.contains("heap/001.pb.gz; goroutine: ")
+            && err.contains("goroutine/003.pb.gz)")
+            && err.contains("--kind"),
+        "{err}"
+    );
+
+    let (code, out, err) = run(&[&["growth", "--kind", "goroutine", h.as_str()][..], &gs].concat());
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("goroutine total"), "{out}");
+}

@@ -254,9 +254,10 @@ struct GrowthArgs {
     /// Sample type (inuse_space by default for heap profiles).
     #[arg(long, value_name = "NAME")]
     sample_index: Option<String>,
-    /// Which snapshots of a bundle.
-    #[arg(long, value_enum, default_value = "heap")]
-    kind: KindArg,
+    /// Which snapshots to rank: of a bundle folder, heap unless given; of
+    /// profile files, the one kind their sample types say they are.
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
     /// Rows to show in text output.
     #[arg(long, default_value_t = heapframe::defaults::GROWTH_ROWS)]
     limit: usize,
@@ -552,14 +553,31 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
 fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
     use heapframe::evidence::bundle::{Bundle, Load, SnapshotKind};
     use heapframe::growth::{GrowthOptions, growth};
-    let kind = match a.kind {
-        KindArg::Heap => SnapshotKind::Heap,
-        KindArg::Allocs => SnapshotKind::Allocs,
-        KindArg::Goroutine => SnapshotKind::Goroutine,
-        KindArg::Goroutineleak => SnapshotKind::GoroutineLeak,
+    let any_folder = a.inputs.iter().any(|i| std::path::Path::new(i).is_dir());
+    let given = match a.kind {
+        Some(KindArg::Heap) => Some(SnapshotKind::Heap),
+        Some(KindArg::Allocs) => Some(SnapshotKind::Allocs),
+        Some(KindArg::Goroutine) => Some(SnapshotKind::Goroutine),
+        Some(KindArg::Goroutineleak) => Some(SnapshotKind::GoroutineLeak),
+        None if any_folder => Some(SnapshotKind::Heap),
+        None => None,
     };
-    // Only the snapshots ranked: no metrics, no other kinds.
-    let bundle = Bundle::from_paths_only(&a.inputs, &Load::only(kind))?;
+    // Only the snapshots ranked: no metrics, no other kinds; profile files
+    // without --kind are ranked as the one kind their sample types say.
+    let (bundle, kind) = match given {
+        Some(kind) => (Bundle::from_paths_only(&a.inputs, &Load::only(kind))?, kind),
+        None => {
+            let b = Bundle::from_paths_only(
+                &a.inputs,
+                &Load {
+                    kinds: SnapshotKind::ALL.to_vec(),
+                    metrics: false,
+                },
+            )?;
+            let kind = b.only_kind()?;
+            (b, kind)
+        }
+    };
     let snaps = bundle.snapshots(kind);
     if snaps.is_empty() {
         return Err(heapframe::Error::Option(format!(

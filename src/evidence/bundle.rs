@@ -634,6 +634,68 @@ impl Bundle {
         Ok(b)
     }
 
+    /// The one kind of snapshot these profiles are, read from their
+    /// sample types (what `heapframe growth FILES` ranks without
+    /// `--kind`); an error when they hold none, or several kinds, listing
+    /// which file is which.
+    ///
+    /// ```
+    /// use heapframe::evidence::bundle::{Bundle, SnapshotKind};
+    /// let b = Bundle::from_paths(&["tests/fixtures/bundles/mapcache/goroutine/*.pb.gz"])?;
+    /// assert_eq!(b.only_kind()?, SnapshotKind::Goroutine);
+    /// let mixed = Bundle::from_paths(&[
+    ///     "tests/fixtures/bundles/mapcache/goroutine/001.pb.gz",
+    ///     "tests/fixtures/bundles/mapcache/heap/001.pb.gz",
+    /// ])?;
+    /// assert!(mixed.only_kind().unwrap_err().to_string().contains("heap: tests/fixtures"));
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn only_kind(&self) -> Result<SnapshotKind> {
+        let present: Vec<SnapshotKind> = SnapshotKind::ALL
+            .into_iter()
+            .filter(|&k| !self.snapshots(k).is_empty())
+            .collect();
+        match present[..] {
+            [one] => Ok(one),
+            [] => Err(Error::Option(format!(
+                "{}: no heap, allocs or goroutine profiles",
+                self.name()
+            ))),
+            _ => {
+                let list = |k: SnapshotKind| {
+                    let files = self.snapshots(k);
+                    let names: Vec<String> = files
+                        .iter()
+                        .take(4)
+                        .map(|s| {
+                            crate::escape::terminal(&s.path.display().to_string()).into_owned()
+                        })
+                        .collect();
+                    let more = files.len().saturating_sub(names.len());
+                    format!(
+                        "{}: {}{}",
+                        k.dir(),
+                        names.join(", "),
+                        if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    )
+                };
+                Err(Error::Option(format!(
+                    "{} are of several kinds ({}); give the files of one kind, or say which with --kind",
+                    self.name(),
+                    present
+                        .iter()
+                        .map(|&k| list(k))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )))
+            }
+        }
+    }
+
     fn merge(&mut self, other: Bundle) {
         for kind in SnapshotKind::ALL {
             let v = other.snapshots(kind).to_vec();
