@@ -258,6 +258,124 @@ pub fn remove_stale_temp_files(dir: &Path) -> usize {
     n
 }
 
+/// An exclusive hold on a file that several heapframe processes rewrite
+/// (read, change, replace), such as a bundle's `manifest.json`: while it
+/// is held, a second writer waits instead of overwriting the first one's
+/// change with its own stale copy. It is a file beside the one it guards
+/// (`.NAME.heapframe-lock`, holding the owner's process id), created
+/// exclusively and removed when the hold is dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    path: PathBuf,
+}
+
+/// A lock whose owner is gone (on Linux, where `/proc` tells) or that is
+/// older than this is left over from a killed writer, and is taken over.
+pub const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl FileLock {
+    /// Holds `path` for rewriting, waiting up to `wait` for another
+    /// holder to finish. A lock left by a writer that died is taken over;
+    /// a lock that is not a regular file is refused.
+    ///
+    /// ```
+    /// use heapframe::files::FileLock;
+    /// let dir = std::env::temp_dir().join(format!("hf-doc-lock-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let f = dir.join("manifest.json");
+    /// let held = FileLock::hold(&f, std::time::Duration::from_secs(5))?;
+    /// // a second hold waits, then gives up with an error naming the lock
+    /// let e = FileLock::hold(&f, std::time::Duration::from_millis(50)).unwrap_err();
+    /// assert!(e.to_string().contains(".manifest.json.heapframe-lock"));
+    /// drop(held);
+    /// FileLock::hold(&f, std::time::Duration::from_secs(5))?;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hold(path: &Path, wait: std::time::Duration) -> Result<FileLock> {
+        use std::io::Write;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lock = dir.join(format!(".{name}.heapframe-lock"));
+        let start = std::time::Instant::now();
+        loop {
+            match create_temp(&lock) {
+                Ok(mut f) => {
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(FileLock { path: lock });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if lock_is_stale(&lock)? {
+                        // Another waiter may take it over first: then the
+                        // next round waits for that one.
+                        let _ = std::fs::remove_file(&lock);
+                        continue;
+                    }
+                    if start.elapsed() >= wait {
+                        return Err(Error::Output(format!(
+                            "{}: another heapframe process is changing it (it holds {}); try again, or remove that file if no heapframe is running",
+                            path.display(),
+                            lock.display()
+                        )));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(15));
+                }
+                Err(e) => {
+                    return Err(Error::Output(format!(
+                        "{}: cannot lock it for writing ({}): {e}",
+                        path.display(),
+                        lock.display()
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether the lock file at `lock` was left by a writer that is gone: its
+/// process no longer runs (Linux) or it is older than [`STALE_LOCK`]. A
+/// lock that is not a regular file is an error; one that vanished is
+/// stale (the next try creates it).
+fn lock_is_stale(lock: &Path) -> Result<bool> {
+    let meta = match lock.symlink_metadata() {
+        Ok(m) => m,
+        Err(_) => return Ok(true),
+    };
+    if !meta.file_type().is_file() {
+        return Err(Error::Output(format!(
+            "{}: the lock is {}, not a file heapframe wrote; remove it",
+            lock.display(),
+            describe_file_type(meta.file_type())
+        )));
+    }
+    let old = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > STALE_LOCK);
+    // A lock just created may not hold its id yet: not stale by its id.
+    let mut text = String::new();
+    let owner_gone = std::fs::File::open(lock)
+        .and_then(|f| f.take(16).read_to_string(&mut text))
+        .ok()
+        .and_then(|_| text.trim().parse::<u32>().ok())
+        .is_some_and(|pid| {
+            pid != std::process::id()
+                && Path::new("/proc/self").exists()
+                && !Path::new(&format!("/proc/{pid}")).exists()
+        });
+    Ok(old || owner_gone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -219,3 +219,101 @@ fn the_page_and_the_markdown_have_the_timeline() {
     assert!(md.contains("## Timeline"));
     assert!(md.contains("| 2026-11-24T04:26:30Z | incident | recorded | alert: heap objects rising under flat load |"), "{md}");
 }
+
+/// Eight `heapframe note` processes at once on one bundle: every event
+/// lands (each waits for the manifest's lock instead of overwriting the
+/// others' change with its own stale copy), and no lock is left.
+#[test]
+fn concurrent_notes_all_land() {
+    let dir = copy_bundle("fixed", "concurrent");
+    let before = Bundle::open(&dir).unwrap().manifest.events.len();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let d = dir.clone();
+            std::thread::spawn(move || {
+                Command::new(env!("CARGO_BIN_EXE_heapframe"))
+                    .args([
+                        "note",
+                        d.to_str().unwrap(),
+                        "--at",
+                        &format!("2026-11-24T05:01:0{i}Z"),
+                        "--kind",
+                        "note",
+                        &format!("parallel writer {i}"),
+                    ])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let events = Bundle::open(&dir).unwrap().manifest.events;
+    assert_eq!(events.len(), before + 8, "{events:?}");
+    for i in 0..8 {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.text == format!("parallel writer {i}"))
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("heapframe-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A lock left by a writer that was killed (its process is gone) is taken
+/// over; a lock that is not a file is refused by name and the manifest is
+/// left as it was.
+#[test]
+fn a_stale_lock_is_taken_over_and_an_odd_one_refused() {
+    let dir = copy_bundle("fixed", "stale-lock");
+    let lock = dir.join(".manifest.json.heapframe-lock");
+    // A process id that is not running: a finished child's.
+    let dead = Command::new("true").spawn().unwrap();
+    let pid = dead.id();
+    let mut dead = dead;
+    dead.wait().unwrap();
+    std::fs::write(&lock, pid.to_string()).unwrap();
+    let (code, _, err) = heapframe(&[
+        "note",
+        dir.to_str().unwrap(),
+        "--at",
+        "2026-11-24T05:00:00Z",
+        "--kind",
+        "note",
+        "after a crash",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!lock.exists());
+
+    std::fs::create_dir(&lock).unwrap();
+    let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
+    let (code, _, err) = heapframe(&[
+        "note",
+        dir.to_str().unwrap(),
+        "--at",
+        "2026-11-24T05:00:00Z",
+        "--kind",
+        "note",
+        "blocked",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains(".manifest.json.heapframe-lock") && err.contains("folder"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("manifest.json")).unwrap(), manifest);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -208,9 +208,14 @@ pub(crate) fn detected(metrics: &MetricSeries, heap: &[Snapshot]) -> Vec<Event> 
     out
 }
 
+/// How long recording an event waits for another writer of the manifest.
+pub const NOTE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Adds `event` to the `events` of `dir/manifest.json` (created when
 /// missing), keeping every other field as it is, unknown ones included;
-/// the file is replaced atomically.
+/// the file is replaced atomically, by one writer at a time
+/// ([`FileLock`](crate::files::FileLock): a second `heapframe note` waits
+/// up to [`NOTE_WAIT`] rather than losing the first one's event).
 pub fn record(dir: &Path, event: &ManifestEvent) -> Result<()> {
     let path = dir.join("manifest.json");
     let bad = |reason: String| Error::Manifest {
@@ -223,6 +228,8 @@ pub fn record(dir: &Path, event: &ManifestEvent) -> Result<()> {
     if !dir.is_dir() {
         return Err(bad("the bundle folder does not exist".into()));
     }
+    // One writer at a time: two notes at once both land.
+    let _held = crate::files::FileLock::hold(&path, NOTE_WAIT)?;
     let mut v: serde_json::Value = if path.symlink_metadata().is_ok() {
         let bytes = read_regular(&path, MAX_MANIFEST_BYTES, "a manifest")?;
         let text = String::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8 text: {e}")))?;
