@@ -228,3 +228,29 @@ fn the_markdown_report_is_not_written_into_a_bundle() {
     assert!(!Path::new(MAPCACHE).join("report.md").exists());
     assert!(!Path::new(MAPCACHE).join("figures").exists());
 }
+
+/// Underscores inside names stay raw (readable when pasted), and any text
+/// with underscores anywhere still renders as exactly itself.
+#[test]
+fn underscores_render_as_themselves() {
+    use heapframe::views::html::md_text;
+    for s in [
+        "go_memstats_heap_inuse_bytes",
+        "_private_ and __dunder__",
+        "a_*b*_c",
+        "x_ _y",
+        "é_ü_1",
+        "__init__",
+        "a__b__c",
+        "_a_b_",
+        "*_a_*",
+    ] {
+        let html = render(&md_text(s));
+        let want = format!("<p>{}</p>\n", s.replace('&', "&amp;"));
+        assert_eq!(html, want, "{s:?} as {:?}", md_text(s));
+    }
+    assert_eq!(
+        md_text("go_gc_duration_seconds_count"),
+        "go_gc_duration_seconds_count"
+    );
+}

@@ -234,6 +234,8 @@ pub fn sentence_html(s: &Sentence) -> String {
 /// use heapframe::views::html::{md_text, md_code};
 /// assert_eq!(md_text("a|b <i>*x*</i>"), r"a\|b &lt;i&gt;\*x\*&lt;/i&gt;");
 /// assert_eq!(md_code("f`g"), "`` f`g ``");
+/// assert_eq!(md_text("go_memstats_heap_inuse_bytes"), "go_memstats_heap_inuse_bytes");
+/// assert_eq!(md_text("_x_ a_ _b"), r"\_x\_ a\_ \_b");
 /// ```
 /// `s` as Markdown text that renders as exactly `s` (see the module docs):
 /// the characters that are Markdown anywhere are escaped, those that are
@@ -254,6 +256,15 @@ pub fn md_text(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
+            // `_` between letters or digits cannot open or close
+            // emphasis (CommonMark's intraword rule): metric and function
+            // names stay readable raw.
+            '_' if i > 0
+                && chars[i - 1].is_alphanumeric()
+                && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric()) =>
+            {
+                out.push('_')
+            }
             '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
                 out.push(c);
