@@ -31,10 +31,15 @@ pub enum ProfileError {
         "concatenated profiles detected (time_nanos is set more than once); save each profile to its own file"
     )]
     Concatenated,
-    /// A legacy text profile (`?debug=1`), which names no functions.
+    /// Malformed legacy text heap profile (`?debug=1`): the line and what
+    /// is wrong.
+    #[error("legacy heap profile (?debug=1 text), {0}")]
+    HeapText(String),
+    /// A legacy text profile (`?debug=1`) other than heap text, which
+    /// heapframe does not read yet.
     #[error(
-        "this is a legacy text profile (?debug=1 output), which carries no function names; \
-         fetch the endpoint without ?debug to get profile.proto"
+        "this is a legacy text profile (?debug=1 output) other than heap text, which heapframe \
+         does not read yet; fetch the endpoint without ?debug to get profile.proto"
     )]
     LegacyText,
     /// A profile in a bundle folder of another kind (a CPU profile in

@@ -3,7 +3,7 @@
 //! ```text
 //! incident/
 //!   manifest.json         optional: service, target, who, when, notes
-//!   heap/*.pb.gz          /debug/pprof/heap snapshots
+//!   heap/*.pb.gz          /debug/pprof/heap snapshots (or *.txt: ?debug=1 text)
 //!   allocs/*.pb.gz        /debug/pprof/allocs
 //!   goroutine/*.pb.gz     /debug/pprof/goroutine
 //!   goroutineleak/*.pb.gz /debug/pprof/goroutineleak (Go 1.27)
@@ -334,12 +334,15 @@ fn sample_type_names(p: &Profile) -> String {
         .join(", ")
 }
 
-/// A profile file by its name: `.pb.gz`, `.pb` or `.pprof`, not hidden
-/// (temporary files of a write in progress are hidden).
+/// A profile file by its name: `.pb.gz`, `.pb` or `.pprof`, or `.txt`
+/// (`?debug=1` text, as pasted from a ticket), not hidden (temporary files
+/// of a write in progress are hidden).
 fn is_profile_file(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     !name.starts_with('.')
-        && (name.ends_with(".pb.gz") || name.ends_with(".pb") || name.ends_with(".pprof"))
+        && [".pb.gz", ".pb", ".pprof", ".txt", ".txt.gz"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
 }
 
 /// Reads `manifest.json`: a regular file of at most

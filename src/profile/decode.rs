@@ -25,6 +25,10 @@ impl Profile {
     /// were read while decompressing (used only when they agree with the
     /// whole bytes, which are read again otherwise).
     fn from_raw(raw: &[u8], streamed: Option<StreamedSamples>) -> Result<Profile, ProfileError> {
+        // `?debug=1` heap text, pasted from a ticket: read as pprof does.
+        if super::legacy::is_heap_text(raw) {
+            return super::legacy::parse_heap(raw);
+        }
         pprof::check_decompressed(raw)?;
         // Samples read already need only be counted.
         let split = match streamed {

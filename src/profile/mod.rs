@@ -16,6 +16,7 @@
 
 mod decode;
 mod encode;
+mod legacy;
 mod samples;
 mod stacks;
 

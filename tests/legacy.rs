@@ -1,0 +1,234 @@
+//! Legacy text heap profiles (`/debug/pprof/heap?debug=1`), captured from
+//! the project's leaky service (Go 1.27, tests/fixtures/legacy): every
+//! sample's values, its `bytes` label and its stack's addresses equal what
+//! `go tool pprof -raw` reads from the same file (goldens beside them),
+//! and the frames are named from the text's `#` lines.
+
+use std::collections::HashMap;
+
+use heapframe::Profile;
+
+const DIR: &str = "tests/fixtures/legacy";
+
+/// pprof's `-raw` listing: the sample type names, each sample's values,
+/// location ids and `bytes` label, and each location id's address.
+struct Raw {
+    types: Vec<String>,
+    samples: Vec<(Vec<i64>, Vec<u64>, i64)>,
+    address: HashMap<u64, u64>,
+}
+
+fn read_raw(text: &str) -> Raw {
+    let mut lines = text.lines().peekable();
+    let mut raw = Raw {
+        types: Vec::new(),
+        samples: Vec::new(),
+        address: HashMap::new(),
+    };
+    while let Some(l) = lines.next() {
+        if l == "Samples:" {
+            raw.types = lines
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .map(|t| t.split('/').next().unwrap().to_string())
+                .collect();
+            while let Some(l) = lines.next_if(|l| l.starts_with(' ')) {
+                let (values, locs) = l.split_once(':').unwrap();
+                let values = values
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap())
+                    .collect();
+                let locs = locs
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap())
+                    .collect();
+                let label = lines.next().unwrap().trim();
+                let bytes = label
+                    .strip_prefix("bytes:[")
+                    .and_then(|b| b.strip_suffix(']'))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                raw.samples.push((values, locs, bytes));
+            }
+        }
+        if l == "Locations" {
+            while let Some(l) = lines.next_if(|l| l.starts_with(' ')) {
+                let mut w = l.split_whitespace();
+                let id: u64 = w.next().unwrap().trim_end_matches(':').parse().unwrap();
+                let addr = w.next().unwrap().trim_start_matches("0x");
+                raw.address
+                    .insert(id, u64::from_str_radix(addr, 16).unwrap());
+            }
+        }
+    }
+    raw
+}
+
+#[test]
+fn values_labels_and_addresses_equal_pprofs() {
+    for i in 1..=3 {
+        let p = Profile::from_path(format!("{DIR}/heap{i}.txt")).unwrap();
+        let raw = read_raw(&std::fs::read_to_string(format!("{DIR}/heap{i}.raw.golden")).unwrap());
+        let types: Vec<&str> = p.sample_types.iter().map(|t| &*t.name).collect();
+        assert_eq!(types, raw.types, "heap{i}");
+        assert_eq!(p.period, 65536, "heap{i}: period");
+        assert_eq!(p.samples.len(), raw.samples.len(), "heap{i}: samples");
+        let named: std::collections::HashSet<u64> = p.locations.iter().map(|l| l.address).collect();
+        for (k, (values, locs, bytes)) in raw.samples.iter().enumerate() {
+            let s = p.samples.get(k);
+            assert_eq!(s.values, &values[..], "heap{i} sample {k}: values");
+            let want_bytes = (*bytes != 0).then_some(*bytes);
+            assert_eq!(
+                s.num_label("bytes"),
+                want_bytes,
+                "heap{i} sample {k}: bytes"
+            );
+            // The same stack, less the frames Go did not print.
+            let want: Vec<u64> = locs
+                .iter()
+                .map(|id| raw.address[id])
+                .filter(|a| named.contains(a))
+                .collect();
+            let got: Vec<u64> = s
+                .stack
+                .to_vec()
+                .iter()
+                .map(|&l| p.locations[l as usize].address)
+                .collect();
+            assert_eq!(got, want, "heap{i} sample {k}: stack");
+            assert!(!got.is_empty() || values.iter().all(|&v| v == 0) || locs.len() < 3);
+        }
+        // Totals as pprof's `-top` states them (its header line).
+        let top = std::fs::read_to_string(format!("{DIR}/heap{i}.top.golden")).unwrap();
+        let total: i64 = (0..p.samples.len())
+            .map(|k| p.samples.get(k).values[3])
+            .sum();
+        let mb = format!("{:.2}MB total", total as f64 / (1024.0 * 1024.0));
+        assert!(top.contains(&mb), "heap{i}: {mb} not in\n{top}");
+    }
+}
+
+#[test]
+fn frames_are_named_from_the_text() {
+    let p = Profile::from_path(format!("{DIR}/heap3.txt")).unwrap();
+    let names: std::collections::HashSet<&str> = p.functions.iter().map(|f| &*f.name).collect();
+    for want in [
+        "main.(*profileCache).Put",
+        "bytes.Clone",
+        "net/http.(*conn).serve",
+    ] {
+        assert!(names.contains(want), "{want} missing");
+    }
+    let clone = p
+        .functions
+        .iter()
+        .find(|f| &*f.name == "bytes.Clone")
+        .unwrap();
+    assert!(
+        clone.filename.ends_with("bytes/bytes.go"),
+        "{}",
+        clone.filename
+    );
+    // `top` reads like a .pb.gz profile's: the growing cache is named.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_heapframe"))
+        .args(["top", &format!("{DIR}/heap3.txt")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(text.contains("bytes.Clone"), "{text}");
+    assert!(!text.contains("<unknown>"), "{text}");
+}
+
+#[test]
+fn growth_across_text_snapshots() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_heapframe"))
+        .args([
+            "growth",
+            &format!("{DIR}/heap1.txt"),
+            &format!("{DIR}/heap2.txt"),
+            &format!("{DIR}/heap3.txt"),
+            "--limit",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("3 snapshots"), "{text}");
+}
+
+/// A text profile written as profile.proto reads back the same: what
+/// `heapframe` makes of a pasted profile can be saved and shared as `.pb.gz`.
+#[test]
+fn a_text_profile_round_trips_through_protobuf() {
+    let p = Profile::from_path(format!("{DIR}/heap2.txt")).unwrap();
+    let bytes = heapframe::pprof::encode_gzip(&p.to_proto());
+    let again = Profile::from_bytes(&bytes, "again").unwrap();
+    for k in 0..p.samples.len() {
+        let (a, b) = (p.samples.get(k), again.samples.get(k));
+        assert_eq!(a.values, b.values, "sample {k}");
+        assert_eq!(a.stack.to_vec(), b.stack.to_vec(), "sample {k}");
+        assert_eq!(a.labels, b.labels, "sample {k}");
+    }
+    assert_eq!(again.samples, p.samples);
+    assert_eq!(again.sample_types, p.sample_types);
+    assert_eq!(again.time_nanos, p.time_nanos);
+    assert_eq!(again.period, p.period);
+}
+
+/// Malformed text is refused with the file, the line and what is wrong.
+#[test]
+fn malformed_text_names_file_and_line() {
+    let bad = "heap profile: 1: 2 [3: 4] @ heap/131072\n1: 512 [1: 512] @ 0x4g\n";
+    let e = Profile::from_bytes(bad.as_bytes(), "pasted.txt")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("pasted.txt") && e.contains("line 2") && e.contains("0x4g"),
+        "{e}"
+    );
+    // Other legacy text (goroutine dumps) is still refused plainly.
+    let g = "goroutine profile: total 3\n3 @ 0x1 0x2\n";
+    let e = Profile::from_bytes(g.as_bytes(), "g.txt")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("g.txt") && e.contains("debug"), "{e}");
+}
+
+/// A bundle whose heap/ holds only pasted `?debug=1` text: read, in the
+/// order of their times (the trailer's LastGC), and ranked.
+#[test]
+fn a_bundle_of_text_snapshots() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("legacy-bundle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("heap")).unwrap();
+    // Names in the reverse of time order: the times decide.
+    for (i, name) in [(1, "c.txt"), (2, "b.txt"), (3, "a.txt")] {
+        std::fs::copy(format!("{DIR}/heap{i}.txt"), dir.join("heap").join(name)).unwrap();
+    }
+    let b = heapframe::evidence::Bundle::open(&dir).unwrap();
+    let names: Vec<String> = b
+        .heap
+        .iter()
+        .map(|s| s.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["c.txt", "b.txt", "a.txt"]);
+    assert!(b.heap[0].time_ms < b.heap[2].time_ms);
+    let t = heapframe::growth::growth(&b.heap, &Default::default()).unwrap();
+    assert_eq!(t.rows[0].key, "bytes.Clone");
+    // A stray text file in heap/ is refused by name.
+    std::fs::write(dir.join("heap/notes.txt"), "see the ticket\n").unwrap();
+    let e = heapframe::evidence::Bundle::open(&dir)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("notes.txt"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
