@@ -6,8 +6,8 @@
 //! ```text
 //! heap profile: 38: 182408 [312: 442152] @ heap/131072
 //! 0: 0 [15: 4800] @ 0x48a145 0x422045 0x6af6d9 0x6a3a45
-//! #	0x6af6d8	net/http.NewRequestWithContext+0x278	net/http/request.go:922
-//! #	0x6a3a44	net/http.NewRequest+0x44		net/http/request.go:873
+//! #    0x6af6d8    net/http.NewRequestWithContext+0x278    net/http/request.go:922
+//! #    0x6a3a44    net/http.NewRequest+0x44        net/http/request.go:873
 //!
 //! # runtime.MemStats
 //! # HeapInuse = 5046272
@@ -16,7 +16,7 @@
 //! The header gives the totals in use and allocated and `heap/R` with R
 //! twice the sampling rate; each record `inuse objects: inuse bytes [alloc
 //! objects: alloc bytes] @ addresses` holds raw (sampled) counts, and the
-//! `#` lines under it name each address (less one: the call, not the
+//! `#` lines under it (tab separated) name each address (less one: the call, not the
 //! return address) with its function and file:line, inlined calls as
 //! several lines of one address.
 //!
