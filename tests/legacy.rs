@@ -232,3 +232,46 @@ fn a_bundle_of_text_snapshots() {
     assert!(e.contains("notes.txt"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The `runtime.MemStats` trailers of text snapshots become metric points
+/// at the snapshots' times (a folder of pasted files has a heap series),
+/// and the verdict on three of them says it is not enough.
+#[test]
+fn trailers_become_metric_points() {
+    use heapframe::evidence::metrics::names;
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("legacy-metrics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("heap")).unwrap();
+    for i in 1..=3 {
+        std::fs::copy(
+            format!("{DIR}/heap{i}.txt"),
+            dir.join(format!("heap/{i}.txt")),
+        )
+        .unwrap();
+    }
+    let b = heapframe::evidence::Bundle::open(&dir).unwrap();
+    let inuse = b.metrics.points(names::HEAP_INUSE);
+    let want: Vec<f64> = (1..=3)
+        .map(|i| {
+            let t = std::fs::read_to_string(format!("{DIR}/heap{i}.txt")).unwrap();
+            t.lines()
+                .find_map(|l| l.strip_prefix("# HeapInuse = "))
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(inuse.iter().map(|p| p.1).collect::<Vec<_>>(), want);
+    assert_eq!(
+        inuse.iter().map(|p| p.0).collect::<Vec<_>>(),
+        b.heap.iter().map(|s| s.time_ms).collect::<Vec<_>>()
+    );
+    assert_eq!(b.metrics.points(names::GC_COUNT).len(), 3);
+    let v = heapframe::evidence::verdict::verdict(&b.metrics);
+    assert_eq!(
+        v.verdict,
+        heapframe::evidence::verdict::Verdict::NotEnoughData
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FileError, ProfileError, Result};
-use crate::evidence::metrics::MetricSeries;
+use crate::evidence::metrics::{EXPVAR_MEMSTATS, MetricSample, MetricSeries};
 use crate::files::{MAX_MANIFEST_BYTES, mtime_ms, read_regular};
 use crate::growth::SnapshotSeries;
 use crate::profile::{Profile, Snapshot};
@@ -491,8 +491,45 @@ impl Bundle {
         if load.metrics && metrics.is_dir() {
             b.metrics = MetricSeries::from_dir(&metrics)?;
         }
+        if load.metrics {
+            b.add_runtime_stats();
+        }
         b.sort();
         Ok(b)
+    }
+
+    /// Metric points from the `runtime.MemStats` trailers of text heap
+    /// snapshots ([`Profile::runtime_stats`]), at each snapshot's time,
+    /// under their Prometheus names ([`EXPVAR_MEMSTATS`]: heap in use, heap
+    /// objects, GC count...), for the metrics the bundle's scrapes lack: a
+    /// folder of pasted `?debug=1` files alone gives the verdict its heap
+    /// series (one point per snapshot).
+    fn add_runtime_stats(&mut self) {
+        let have: std::collections::HashSet<String> =
+            self.metrics.metric_names().into_iter().collect();
+        let mut points = Vec::new();
+        for s in self.heap.iter().chain(&self.allocs) {
+            for (field, value) in &s.profile.runtime_stats {
+                let Some((_, metric)) = EXPVAR_MEMSTATS.iter().find(|(f, _)| **f == **field) else {
+                    continue;
+                };
+                if !have.contains(*metric) {
+                    points.push(MetricSample {
+                        time_ms: s.time_ms,
+                        metric: metric.to_string(),
+                        labels: Vec::new(),
+                        value: *value as f64,
+                    });
+                }
+            }
+        }
+        if !points.is_empty() {
+            // The same trailer read twice (a heap and an allocs snapshot of
+            // one moment) counts once.
+            points.sort_by(|a, b| (a.time_ms, &a.metric).cmp(&(b.time_ms, &b.metric)));
+            points.dedup_by(|a, b| a.time_ms == b.time_ms && a.metric == b.metric);
+            self.metrics = std::mem::take(&mut self.metrics).merged(MetricSeries::new(points));
+        }
     }
 
     /// The after-fix bundle the manifest names (`after_fix`), opened:
@@ -632,6 +669,9 @@ impl Bundle {
             if load.wants(kind) {
                 b.snapshots_mut(kind).push(s);
             }
+        }
+        if load.metrics {
+            b.add_runtime_stats();
         }
         b.sort();
         Ok(b)

@@ -206,6 +206,7 @@ impl Profile {
             period: m.period,
             comments,
             doc_url: s(&|| "doc_url".into(), m.doc_url)?,
+            runtime_stats: Vec::new(),
         })
     }
 }

@@ -42,7 +42,10 @@
 //! in-use figures of a heap profile are those of the last completed GC, so
 //! that is the moment they describe (pprof, which skips the trailer, has no
 //! time). Without it (no GC yet) the time is left unset, and a bundle
-//! falls back to the file's modification time.
+//! falls back to the file's modification time. The trailer's numeric
+//! fields are kept as [`Profile::runtime_stats`]; a bundle turns them into
+//! metric points (`HeapInuse` as `go_memstats_heap_inuse_bytes`...) at the
+//! snapshot's time.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,6 +58,10 @@ use super::{Function, Label, LabelValue, Line, Location, Profile, Samples, Str, 
 pub(crate) fn is_heap_text(raw: &[u8]) -> bool {
     raw.starts_with(b"heap profile:")
 }
+
+/// The most `runtime.MemStats` fields kept from a trailer (Go writes
+/// about thirty).
+const MAX_RUNTIME_STATS: usize = 64;
 
 /// One shared copy of each name and file.
 fn intern<'t>(strings: &mut HashMap<&'t str, Str>, s: &'t str) -> Str {
@@ -181,6 +188,7 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
     let mut named: HashMap<u64, Vec<(Str, Str, i64)>> = HashMap::new();
     let mut in_memstats = false;
     let mut last_gc = 0i64;
+    let mut runtime_stats: Vec<(Str, i64)> = Vec::new();
     let mut strings: HashMap<&str, Str> = HashMap::new();
     // The address whose `#` lines are being read, to group inlined calls.
     let mut last_named: Option<u64> = None;
@@ -196,8 +204,23 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
             if c == "runtime.MemStats" {
                 in_memstats = true;
             } else if in_memstats {
-                if let Some(v) = c.strip_prefix("LastGC = ") {
-                    last_gc = v.trim().parse::<i64>().unwrap_or(0).max(0);
+                // `Name = value` (`Stack = inuse / sys`: the first);
+                // the long lists (`PauseNs = [...]`) are not numbers.
+                if let Some((k, v)) = c.split_once(" = ") {
+                    let v = v.split(" / ").next().unwrap_or(v).trim();
+                    if let Ok(v) = v.parse::<i64>()
+                        && runtime_stats.len() < MAX_RUNTIME_STATS
+                    {
+                        let k = if k.trim() == "Stack" {
+                            "StackInuse"
+                        } else {
+                            k.trim()
+                        };
+                        if k == "LastGC" {
+                            last_gc = v.max(0);
+                        }
+                        runtime_stats.push((Arc::from(k), v));
+                    }
                 }
             } else if let Some(frame) = c.strip_prefix("0x") {
                 // `0xPC  func+0xOFF  file:line`, tab separated.
@@ -296,6 +319,7 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
         period_type: vt("space", "bytes"),
         period,
         time_nanos: last_gc,
+        runtime_stats,
         ..Default::default()
     };
     let width = p.sample_types.len();
@@ -411,6 +435,15 @@ mod tests {
         );
         assert!(p.comments.is_empty());
         assert_eq!(p.time_nanos, 1796361183955784699);
+        let stats: Vec<(&str, i64)> = p.runtime_stats.iter().map(|(k, v)| (&**k, *v)).collect();
+        assert_eq!(
+            stats,
+            [
+                ("HeapInuse", 8192),
+                ("HeapObjects", 12),
+                ("LastGC", 1796361183955784699)
+            ]
+        );
     }
 
     #[test]

@@ -399,6 +399,10 @@ pub struct Profile {
     pub comments: Vec<Str>,
     /// Documentation URL ("" when unset).
     pub doc_url: Str,
+    /// The `runtime.MemStats` fields a legacy text heap profile ends with
+    /// (`("HeapInuse", 5046272)`, in file order); empty for profile.proto,
+    /// which has no such trailer (and does not keep it when written).
+    pub runtime_stats: Vec<(Str, i64)>,
 }
 
 impl Profile {
