@@ -113,7 +113,7 @@ fuzz_target!(|data: &[u8]| {
     for s in &bundle.metrics.samples {
         assert!((0..=heapframe::evidence::metrics::MAX_TIME_MS).contains(&s.time_ms));
     }
-    let _ = heapframe::evidence::checklist::checklist(&bundle);
+    let _ = heapframe::evidence::checklist::checklist(&bundle, None);
     let _ = heapframe::evidence::goroutines::goroutine_check(&bundle);
     if !bundle.heap.is_empty() {
         let _ = heapframe::growth::growth(&bundle.heap, &Default::default());

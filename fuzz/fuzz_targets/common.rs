@@ -74,7 +74,7 @@ pub fn check_series(series: &MetricSeries) {
     for m in series.metric_names() {
         assert!(series.points(&m).iter().all(|p| p.1.is_finite()));
     }
-    let v = verdict(series, None, &Default::default());
+    let v = verdict(series);
     if v.verdict != Verdict::NotEnoughData {
         let (Some(a), Some(b)) = (&v.heap_inuse, &v.heap_objects) else {
             panic!("a {} verdict without both heap trends", v.verdict);
@@ -95,7 +95,7 @@ pub fn check_series(series: &MetricSeries) {
             "{l:?}"
         );
     }
-    let _ = validate(series, series, None, &Default::default());
+    let _ = validate(series, series);
 }
 
 /// Asserts that an error is one line and starts with `prefix` (the input's

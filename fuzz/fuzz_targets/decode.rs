@@ -71,7 +71,11 @@ fuzz_target!(|data: &[u8]| {
             let _ = r.to_text();
         }
     }
-    if let Ok(d) = report::subtract(&p, &p, BaseMode::DiffBase, true)
+    let diff_base = report::BaseOptions {
+        mode: BaseMode::DiffBase,
+        normalize: true,
+    };
+    if let Ok(d) = report::subtract(&p, &p, &diff_base)
         && let Ok(r) = report::top(&d, &TopOptions::default())
     {
         let _ = r.to_text();

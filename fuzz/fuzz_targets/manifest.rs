@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let _ = checklist(&bundle);
+    let _ = checklist(&bundle, None);
     match bundle.after_fix() {
         Ok(None) => assert!(bundle.manifest.after_fix.is_none()),
         Ok(Some(after)) => {
