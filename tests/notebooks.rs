@@ -214,6 +214,29 @@ fn check_investigate(nb: &Executed) {
             "the warm-up control is not judged 'not a leak': {verdicts:?}"
         ));
     }
+    // from a ticket: pasted ?debug=1 text reaches the same owner, and the
+    // verdict on its three trailers says it is not enough
+    let pasted = nb
+        .data("text/html")
+        .into_iter()
+        .filter(|h| h.contains("inuse_space by function"))
+        .nth(1)
+        .unwrap_or_else(|| nb.fail("no growth table of the pasted text profiles"));
+    if !pasted.find("bytes.Clone").is_some_and(|i| {
+        pasted
+            .find("main.(*profileCache).Put")
+            .is_none_or(|j| i < j)
+    }) {
+        nb.fail("bytes.Clone is not the top grower of the pasted text profiles");
+    }
+    if !verdicts
+        .iter()
+        .any(|v| v.starts_with("verdict: not enough data"))
+    {
+        nb.fail(&format!(
+            "the three pasted profiles are not judged 'not enough data': {verdicts:?}"
+        ));
+    }
     // interactive diff flame graph, sandboxed
     if !nb.html_with("<iframe") || !nb.html_with("sandbox=") {
         nb.fail("no sandboxed interactive flame graph");
