@@ -202,18 +202,28 @@ fn malformed_text_names_file_and_line() {
     assert!(e.contains("g.txt") && e.contains("debug"), "{e}");
 }
 
+/// A fresh bundle folder whose heap/ holds the three captures as `names`.
+fn text_bundle(tag: &str, names: [&str; 3]) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("legacy-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("heap")).unwrap();
+    for (i, name) in names.iter().enumerate() {
+        std::fs::copy(
+            format!("{DIR}/heap{}.txt", i + 1),
+            dir.join("heap").join(name),
+        )
+        .unwrap();
+    }
+    dir
+}
+
 /// A bundle whose heap/ holds only pasted `?debug=1` text: read, in the
 /// order of their times (the trailer's LastGC), and ranked.
 #[test]
 fn a_bundle_of_text_snapshots() {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("legacy-bundle-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("heap")).unwrap();
     // Names in the reverse of time order: the times decide.
-    for (i, name) in [(1, "c.txt"), (2, "b.txt"), (3, "a.txt")] {
-        std::fs::copy(format!("{DIR}/heap{i}.txt"), dir.join("heap").join(name)).unwrap();
-    }
+    let dir = text_bundle("bundle", ["c.txt", "b.txt", "a.txt"]);
     let b = heapframe::evidence::Bundle::open(&dir).unwrap();
     let names: Vec<String> = b
         .heap
@@ -239,17 +249,7 @@ fn a_bundle_of_text_snapshots() {
 #[test]
 fn trailers_become_metric_points() {
     use heapframe::evidence::metrics::names;
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("legacy-metrics-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("heap")).unwrap();
-    for i in 1..=3 {
-        std::fs::copy(
-            format!("{DIR}/heap{i}.txt"),
-            dir.join(format!("heap/{i}.txt")),
-        )
-        .unwrap();
-    }
+    let dir = text_bundle("metrics", ["1.txt", "2.txt", "3.txt"]);
     let b = heapframe::evidence::Bundle::open(&dir).unwrap();
     let inuse = b.metrics.points(names::HEAP_INUSE);
     let want: Vec<f64> = (1..=3)

@@ -281,34 +281,28 @@ fn a_stale_lock_is_taken_over_and_an_odd_one_refused() {
     let dir = copy_bundle("fixed", "stale-lock");
     let lock = dir.join(".manifest.json.heapframe-lock");
     // A process id that is not running: a finished child's.
-    let dead = Command::new("true").spawn().unwrap();
+    let mut dead = Command::new("true").spawn().unwrap();
     let pid = dead.id();
-    let mut dead = dead;
     dead.wait().unwrap();
     std::fs::write(&lock, pid.to_string()).unwrap();
-    let (code, _, err) = heapframe(&[
-        "note",
-        dir.to_str().unwrap(),
-        "--at",
-        "2026-11-24T05:00:00Z",
-        "--kind",
-        "note",
-        "after a crash",
-    ]);
+    let note = |text: &str| {
+        heapframe(&[
+            "note",
+            dir.to_str().unwrap(),
+            "--at",
+            "2026-11-24T05:00:00Z",
+            "--kind",
+            "note",
+            text,
+        ])
+    };
+    let (code, _, err) = note("after a crash");
     assert_eq!(code, 0, "{err}");
     assert!(!lock.exists());
 
     std::fs::create_dir(&lock).unwrap();
     let manifest = std::fs::read(dir.join("manifest.json")).unwrap();
-    let (code, _, err) = heapframe(&[
-        "note",
-        dir.to_str().unwrap(),
-        "--at",
-        "2026-11-24T05:00:00Z",
-        "--kind",
-        "note",
-        "blocked",
-    ]);
+    let (code, _, err) = note("blocked");
     assert_ne!(code, 0);
     assert!(
         err.contains(".manifest.json.heapframe-lock") && err.contains("folder"),
