@@ -178,7 +178,6 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
     };
 
     struct Record {
-        line: usize,
         values: Vec<i64>,
         block: i64,
         addrs: Vec<u64>,
@@ -306,7 +305,6 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
             list.push(v.wrapping_sub(1));
         }
         records.push(Record {
-            line: n,
             values,
             block,
             addrs: list,
@@ -365,9 +363,6 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
                 });
             }
             stack.push(id);
-        }
-        if r.values.len() != width {
-            return Err(bad(r.line, "wrong number of values"));
         }
         // A record with no objects has no size: no label (as profile.proto
         // cannot hold a numeric label of 0; pprof shows `bytes:[0]`).

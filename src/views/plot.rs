@@ -1158,9 +1158,9 @@ pub fn before_after_plot_with(
     // Each capture's floors after GC and their fitted trend, judged since
     // its last restart as the regression check does, in minutes from its
     // start.
-    let floors = |s: &MetricSeries, m: &str| -> (Points, Points) {
+    let (before_judged, after_judged) = (before.since_last_restart(), after.since_last_restart());
+    let floors = |s: &MetricSeries, judged: &MetricSeries, m: &str| -> (Points, Points) {
         let t0 = start(s);
-        let judged = s.since_last_restart();
         let (dots, fit) = floor_lines(&judged.points(m), t0);
         let minutes = |v: Points| v.into_iter().map(|(x, y)| (x / 60.0, y)).collect();
         (minutes(dots), minutes(fit))
@@ -1213,7 +1213,10 @@ pub fn before_after_plot_with(
                     .zip([TREND_METRICS[1], TREND_METRICS[2], TREND_METRICS[0]])
             {
                 let short = name.split(" (").next().unwrap_or(name);
-                let (before_floors, after_floors) = (floors(before, metric), floors(after, metric));
+                let (before_floors, after_floors) = (
+                    floors(before, &before_judged, metric),
+                    floors(after, &after_judged, metric),
+                );
                 draw_panel(
                     area,
                     &Panel {
