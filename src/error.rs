@@ -276,6 +276,15 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A `GODEBUG=gctrace=1` log cannot be read or placed in time.
+    GcTrace {
+        /// The file.
+        source: String,
+        /// The line, from 1; 0 when the error is about the whole log.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// An expvar page (`/debug/vars`) is not what Go's expvar serves.
     Expvar {
         /// The file or URL.
@@ -343,6 +352,12 @@ impl fmt::Display for Error {
                 line,
                 reason,
             } => write!(f, "{source}: line {line}: invalid metrics table: {reason}"),
+            Error::GcTrace {
+                source,
+                line,
+                reason,
+            } if *line > 0 => write!(f, "{source}: line {line}: {reason}"),
+            Error::GcTrace { source, reason, .. } => write!(f, "{source}: {reason}"),
             Error::Expvar { source, reason } => {
                 write!(f, "{source}: invalid expvar page: {reason}")
             }

@@ -60,6 +60,16 @@ pub fn read_regular(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u
     Ok(data)
 }
 
+/// Opens the regular file at `path` for streaming (a FIFO, device, socket
+/// or folder is refused without reading from it). The caller bounds what it
+/// reads.
+pub fn open_regular_file(path: &Path) -> Result<std::fs::File> {
+    open_regular(path).map_err(|error| Error::File {
+        path: path.display().to_string(),
+        error,
+    })
+}
+
 /// Opens `path` for reading if it is a regular file (symbolic links are
 /// followed). The file is opened without blocking, so a FIFO is refused
 /// rather than waited on, and checked once open.

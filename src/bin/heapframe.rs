@@ -46,6 +46,10 @@ enum Command {
     /// Import a service's memory history from a Prometheus server into a
     /// bundle's metrics (for `verdict` on history older than the incident).
     ImportPrometheus(ImportArgs),
+    /// Import a GODEBUG=gctrace=1 log into a bundle's metrics: heap at GC
+    /// start and end, live heap after GC, goal, GC count and CPU share, one
+    /// point per GC cycle (for `verdict` from a log).
+    ImportLog(ImportLogArgs),
     /// Write the whole evidence chain of a bundle as one self-contained HTML page.
     #[cfg(feature = "views")]
     Report(ReportArgs),
@@ -143,6 +147,21 @@ struct CollectArgs {
     quiet: bool,
     #[command(flatten)]
     http: HttpArgs,
+}
+
+#[derive(clap::Args)]
+struct ImportLogArgs {
+    /// The log (plain or gzip-compressed); other lines in it are passed over.
+    log: PathBuf,
+    /// The bundle folder (created if missing); a metrics table is added to
+    /// its metrics/, never over an existing file.
+    #[arg(long)]
+    out: PathBuf,
+    /// When the service's process started (RFC 3339), for log lines that
+    /// carry no time of their own and no ?debug=1 heap snapshot in the
+    /// bundle places.
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -277,8 +296,15 @@ struct GrowthArgs {
 
 #[derive(clap::Args)]
 struct VerdictArgs {
-    /// The bundle folder.
-    bundle: PathBuf,
+    /// The bundle folder, or files: profiles, `?debug=1` heap text,
+    /// gctrace logs (`*.log`, `*.log.gz`), glob patterns.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// When the process whose gctrace log lines carry no time started
+    /// (RFC 3339, e.g. 2026-11-24T04:25:00Z), for a log that no `?debug=1`
+    /// heap snapshot of the same process places.
+    #[arg(long, value_name = "TIME")]
+    start: Option<String>,
     /// The request counter that measures load.
     #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
@@ -398,6 +424,7 @@ fn main() -> ExitCode {
         Command::Checklist(args) => run_checklist(args),
         Command::Collect(args) => run_collect(args),
         Command::ImportPrometheus(args) => run_import(args),
+        Command::ImportLog(args) => run_import_log(args),
         #[cfg(feature = "views")]
         Command::Report(args) => run_report(args),
         Command::Note(args) => run_note(args),
@@ -572,6 +599,7 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                 &Load {
                     kinds: SnapshotKind::ALL.to_vec(),
                     metrics: false,
+                    log_start_ms: None,
                 },
             )?;
             let kind = b.only_kind()?;
@@ -664,7 +692,11 @@ fn chain_text(w: &heapframe::growth::Widening) -> String {
 }
 
 fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
-    let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
+    let load = heapframe::evidence::bundle::Load {
+        log_start_ms: parse_start(a.start.as_deref())?,
+        ..heapframe::evidence::bundle::Load::all()
+    };
+    let bundle = heapframe::evidence::bundle::Bundle::from_paths_only(&a.inputs, &load)?;
     let thresholds = heapframe::evidence::verdict::VerdictThresholds {
         min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?.as_secs_f64(),
         ..Default::default()
@@ -924,6 +956,37 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
         )));
     }
     Ok(())
+}
+
+fn parse_start(start: Option<&str>) -> heapframe::Result<Option<i64>> {
+    start
+        .map(|t| {
+            heapframe::units::parse_rfc3339(t)
+                .map_err(|e| heapframe::Error::Option(format!("--start: {e}")))
+        })
+        .transpose()
+}
+
+fn run_import_log(a: ImportLogArgs) -> heapframe::Result<()> {
+    let start = parse_start(a.start.as_deref())?;
+    let done = heapframe::evidence::gctrace::import_log(&a.log, &a.out, start)?;
+    let fmt = heapframe::units::format_rfc3339;
+    let mut text = format!(
+        "{}: {} GC cycles, {} to {}, placed by {}\n",
+        terminal(&done.path.display().to_string()),
+        done.cycles,
+        fmt(done.span_ms.0),
+        fmt(done.span_ms.1),
+        done.placed_by
+    );
+    for n in &done.notes {
+        text.push_str(&format!("  note: {}\n", terminal(n)));
+    }
+    text.push_str(&format!(
+        "next: heapframe verdict {}\n",
+        terminal(&a.out.display().to_string())
+    ));
+    write_out(None, text.as_bytes())
 }
 
 fn run_import(a: ImportArgs) -> heapframe::Result<()> {

@@ -9,6 +9,7 @@
 //!   goroutineleak/*.pb.gz /debug/pprof/goroutineleak (Go 1.27)
 //!   metrics/*.prom        raw /metrics scrapes, named by Unix milliseconds
 //!   metrics/*.csv         or metric tables: time_ms,metric,labels,value
+//!   logs/*.log            GODEBUG=gctrace=1 logs (or *.log.gz): one metrics point per GC cycle
 //! ```
 //!
 //! It is easy to make by hand:
@@ -215,8 +216,12 @@ fn snapshot(path: &Path, profile: Profile) -> Snapshot {
 pub struct Load {
     /// The snapshot kinds to read; the folders of the others are not read.
     pub kinds: Vec<SnapshotKind>,
-    /// Whether to read `metrics/`.
+    /// Whether to read `metrics/` and `logs/`.
     pub metrics: bool,
+    /// When the process of gctrace logs whose lines carry no time started
+    /// (Unix milliseconds; it places the log's last process), for logs no
+    /// text heap snapshot places.
+    pub log_start_ms: Option<i64>,
 }
 
 impl Load {
@@ -225,6 +230,7 @@ impl Load {
         Load {
             kinds: SnapshotKind::ALL.to_vec(),
             metrics: true,
+            log_start_ms: None,
         }
     }
 
@@ -233,6 +239,7 @@ impl Load {
         Load {
             kinds: vec![kind],
             metrics: false,
+            log_start_ms: None,
         }
     }
 
@@ -337,6 +344,12 @@ fn sample_type_names(p: &Profile) -> String {
 /// A profile file by its name: `.pb.gz`, `.pb` or `.pprof`, or `.txt`
 /// (`?debug=1` text, as pasted from a ticket), not hidden (temporary files
 /// of a write in progress are hidden).
+/// A gctrace log in a bundle's `logs/` folder: `*.log` or `*.log.gz`.
+fn is_log_file(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !name.starts_with('.') && (name.ends_with(".log") || name.ends_with(".log.gz"))
+}
+
 fn is_profile_file(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     !name.starts_with('.')
@@ -492,10 +505,103 @@ impl Bundle {
             b.metrics = MetricSeries::from_dir(&metrics)?;
         }
         if load.metrics {
+            b.sort();
             b.add_runtime_stats();
+            let logs = dir.join("logs");
+            if logs.is_dir() {
+                let mut files: Vec<PathBuf> = std::fs::read_dir(&logs)
+                    .map_err(|e| Error::File {
+                        path: logs.display().to_string(),
+                        error: FileError::Io(e),
+                    })?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| is_log_file(p))
+                    .collect();
+                files.sort();
+                b.add_gctrace_logs(&files, load.log_start_ms)?;
+            }
         }
         b.sort();
         Ok(b)
+    }
+
+    /// Reads `GODEBUG=gctrace=1` logs ([`crate::evidence::gctrace`]) into
+    /// the metrics: one set of points per GC cycle, placed by the lines'
+    /// own times, else by the `runtime.MemStats` trailer of a text heap
+    /// snapshot of the same process (which says when GC cycle `NumGC`
+    /// ended), else by `start` (when the log's last process started, Unix
+    /// milliseconds). The GC cycle count joins the series as
+    /// [`names::GC_COUNT`] when nothing else gave it. What could not be
+    /// placed is said in [`MetricSeries::notes`]; a log none of whose
+    /// lines can be placed is an error naming the file.
+    pub fn add_gctrace_logs(&mut self, files: &[PathBuf], start: Option<i64>) -> Result<()> {
+        use crate::evidence::gctrace::read_gctrace_file;
+        use crate::evidence::metrics::names;
+        if files.is_empty() {
+            return Ok(());
+        }
+        let had_gc_count = !self.metrics.points(names::GC_COUNT).is_empty();
+        let mut added = MetricSeries::default();
+        for f in files {
+            let trace = read_gctrace_file(f)?;
+            let anchor = self.gctrace_anchor(&trace, start);
+            let (mut samples, notes) = trace.samples(anchor)?;
+            if !had_gc_count {
+                let counts: Vec<MetricSample> = samples
+                    .iter()
+                    .filter(|s| s.metric == names::GCTRACE_CYCLES)
+                    .map(|s| MetricSample {
+                        metric: names::GC_COUNT.to_string(),
+                        ..s.clone()
+                    })
+                    .collect();
+                samples.extend(counts);
+            }
+            let mut series = MetricSeries::new(samples);
+            series.notes = notes;
+            added = added.merged(series);
+        }
+        self.metrics = std::mem::take(&mut self.metrics).merged(added);
+        Ok(())
+    }
+
+    /// How the lines of `trace` without a time of their own are placed:
+    /// by the `runtime.MemStats` trailer (`NumGC`, `LastGC`) of a text
+    /// snapshot of the log's last process (the latest such), else by
+    /// `start` (Unix milliseconds), else not at all.
+    pub fn gctrace_anchor(
+        &self,
+        trace: &crate::evidence::gctrace::GcTrace,
+        start: Option<i64>,
+    ) -> crate::evidence::gctrace::Anchor {
+        use crate::evidence::gctrace::Anchor;
+        if trace.all_logged() {
+            return Anchor::None;
+        }
+        let procs = trace.processes();
+        let last = procs.last().map_or(&[][..], |p| *p);
+        let mut snapshots: Vec<&Snapshot> = self.heap.iter().chain(&self.allocs).collect();
+        snapshots.sort_by_key(|s| std::cmp::Reverse(s.time_ms));
+        snapshots
+            .into_iter()
+            .filter_map(|s| {
+                let get = |k: &str| {
+                    s.profile
+                        .runtime_stats
+                        .iter()
+                        .find(|(f, _)| &**f == k)
+                        .map(|(_, v)| *v)
+                };
+                let number = u64::try_from(get("NumGC")?).ok()?;
+                let last_ns = get("LastGC")?;
+                (number > 0 && last_ns > 0).then_some(Anchor::LastGc {
+                    number,
+                    at_ms: last_ns / 1_000_000,
+                })
+            })
+            .find(|a| matches!(a, Anchor::LastGc { number, .. } if last.iter().any(|c| c.number == *number)))
+            .or(start.map(Anchor::Start))
+            .unwrap_or(Anchor::None)
     }
 
     /// Metric points from the `runtime.MemStats` trailers of text heap
@@ -652,6 +758,8 @@ impl Bundle {
                 }
             }
         }
+        let (logs, files): (Vec<PathBuf>, Vec<PathBuf>) =
+            files.into_iter().partition(|p| is_log_file(p));
         for s in read_parallel(&files, read_snapshot)? {
             let p = &s.path;
             let kind = SnapshotKind::of(&s.profile).ok_or_else(|| {
@@ -671,7 +779,9 @@ impl Bundle {
             }
         }
         if load.metrics {
+            b.sort();
             b.add_runtime_stats();
+            b.add_gctrace_logs(&logs, load.log_start_ms)?;
         }
         b.sort();
         Ok(b)

@@ -62,6 +62,10 @@ pub struct MetricSeries {
     /// fitted or drawn, but counted ([`MetricSeries::non_finite_notes`])
     /// and written back ([`MetricSeries::to_csv`]).
     pub non_finite: Vec<NonFiniteSample>,
+    /// What reading the inputs left out or assumed, one sentence each
+    /// (e.g. the cycles of a gctrace log that could not be placed in
+    /// time): the verdict repeats them.
+    pub notes: Vec<String>,
 }
 
 /// Well-known metric names.
@@ -93,6 +97,11 @@ pub mod names {
     pub const HEAP_IDLE: &str = "go_memstats_heap_idle_bytes";
     /// Idle heap bytes returned to the system.
     pub const HEAP_RELEASED: &str = "go_memstats_heap_released_bytes";
+    /// Heap marked live by a GC cycle, from a `GODEBUG=gctrace=1` log
+    /// (whole MiB): the heap's floor after GC, one point per cycle.
+    pub const GCTRACE_HEAP_LIVE: &str = "gctrace_heap_live_bytes";
+    /// Completed GC cycles, from a gctrace log.
+    pub const GCTRACE_CYCLES: &str = "gctrace_gc_cycles";
 }
 
 /// `Some(t)` when `t` (Unix milliseconds) is within `0..=`[`MAX_TIME_MS`].
@@ -477,6 +486,7 @@ impl MetricSeries {
     pub fn merged(mut self, other: MetricSeries) -> MetricSeries {
         self.samples.extend(other.samples);
         self.non_finite.extend(other.non_finite);
+        self.notes.extend(other.notes);
         self.sort();
         self
     }
@@ -507,6 +517,7 @@ impl MetricSeries {
                 .filter(|s| s.sample.time_ms >= time_ms)
                 .cloned()
                 .collect(),
+            notes: self.notes.clone(),
         }
     }
 

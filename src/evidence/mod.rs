@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod checklist;
+pub mod gctrace;
 pub mod goroutines;
 pub mod metrics;
 pub mod timeline;

@@ -66,7 +66,9 @@ impl Trend {
             .map(|&(t, v)| ((t - t0) as f64 / 60_000.0, v))
             .collect();
         let (floor_slope, floor_r2) = linear_fit(&fxy);
-        let f_first = floors.first().map_or(0.0, |f| f.1);
+        // Growth from the first floor above zero: a series that starts at
+        // 0 (a gctrace log's live heap in whole MiB, early on) still grows.
+        let f_first = floors.iter().map(|f| f.1).find(|&v| v > 0.0).unwrap_or(0.0);
         let f_last = floors.last().map_or(0.0, |f| f.1);
         let floor_growth_pct = if f_first > 0.0 {
             (f_last - f_first) / f_first * 100.0
@@ -292,6 +294,9 @@ pub enum Shape {
     BothRising,
     /// One of heap in use / heap objects keeps rising, the other does not.
     OneRising,
+    /// The live heap keeps rising after GC, but heap objects were not
+    /// measured (a gctrace log alone counts bytes).
+    BytesRising,
     /// Memory rises, and so does load, in proportion.
     FollowsLoad,
     /// Memory rises, and so does load, but memory far faster: load alone
@@ -409,6 +414,7 @@ pub fn verdict_with(series: &MetricSeries, opts: &VerdictOptions) -> LeakVerdict
             ),
         );
     }
+    v.reasons.extend(series.notes.iter().cloned());
     v.reasons.extend(series.non_finite_notes(&[
         names::HEAP_INUSE,
         names::HEAP_OBJECTS,
@@ -439,7 +445,16 @@ impl Trend {
 
 fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVerdict {
     let trend = |m: &str| Trend::of(m, &series.points(m), t.windows);
-    let heap_inuse = trend(names::HEAP_INUSE);
+    // Heap in use from scrapes or snapshots; else the live heap a gctrace
+    // log prints after every GC cycle (already a floor).
+    let heap_metric = if series.points(names::HEAP_INUSE).len() < t.min_points
+        && series.points(names::GCTRACE_HEAP_LIVE).len() >= t.min_points
+    {
+        names::GCTRACE_HEAP_LIVE
+    } else {
+        names::HEAP_INUSE
+    };
+    let heap_inuse = trend(heap_metric);
     let heap_objects = trend(names::HEAP_OBJECTS);
     let rss = trend(names::RSS);
     let goroutines = trend(names::GOROUTINES);
@@ -448,7 +463,7 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         .then(|| gc[gc.len() - 1].1 - gc[0].1)
         .filter(|n| n.is_finite());
     let load = load(series, counter);
-    let heap_points = series.points(names::HEAP_INUSE);
+    let heap_points = series.points(heap_metric);
     let span_secs = match (heap_points.first(), heap_points.last()) {
         (Some(a), Some(b)) => (b.0 - a.0) as f64 / 1000.0,
         _ => 0.0,
@@ -468,9 +483,20 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         restarts: 0,
         facts: 0,
     };
-    let (Some(inuse), Some(objects)) = (&v.heap_inuse, &v.heap_objects) else {
+    // A gctrace log counts bytes, not objects: its heap alone is judged,
+    // and never called a leak (objects must rise too).
+    let bytes_only = heap_metric == names::GCTRACE_HEAP_LIVE
+        && v.heap_objects
+            .as_ref()
+            .is_none_or(|o| o.points < t.min_points);
+    let objects_or_bytes = if bytes_only {
+        v.heap_inuse.clone()
+    } else {
+        v.heap_objects.clone()
+    };
+    let (Some(inuse), Some(objects)) = (&v.heap_inuse, &objects_or_bytes) else {
         v.reasons.push(format!(
-            "need {} and {} over time; the series has: {}",
+            "need {} (or a gctrace log) and {} over time; the series has: {}",
             names::HEAP_INUSE,
             names::HEAP_OBJECTS,
             series.metric_names().join(", ")
@@ -512,7 +538,14 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         )
     };
     v.reasons.push(describe(inuse));
-    v.reasons.push(describe(objects));
+    if bytes_only {
+        v.reasons.push(format!(
+            "{}: not in the evidence (a gctrace log counts bytes only): heap bytes alone can say suspect, never leak",
+            names::HEAP_OBJECTS
+        ));
+    } else {
+        v.reasons.push(describe(objects));
+    }
     let load_rising = v
         .load
         .as_ref()
@@ -602,6 +635,24 @@ fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVer
         v.shape = Shape::Flat;
         Verdict::NotALeak
     };
+    if bytes_only && v.verdict == Verdict::Leak {
+        if let Some(last) = v.reasons.last_mut() {
+            *last = format!(
+                "the live heap keeps rising after GC{}",
+                if v.load.is_some() {
+                    " under steady load"
+                } else {
+                    " (load not measured)"
+                }
+            );
+        }
+        v.reasons.push(
+            "suspect, not leak: heap objects were not measured; add ?debug=1 heap snapshots or /metrics scrapes of the same window to confirm"
+                .into(),
+        );
+        v.shape = Shape::BytesRising;
+        v.verdict = Verdict::Suspect;
+    }
     // RSS that keeps rising steadily is what pages people: it is never
     // waved away because the Go heap is flat.
     if !inuse_rising
@@ -1114,6 +1165,8 @@ pub struct CombinedVerdict {
 /// | both heap floors keep rising | any | `leak` |
 /// | one keeps rising, or both rise more slowly | yes | `leak` |
 /// | one keeps rising, or both rise more slowly | no | `suspect` |
+/// | the live heap keeps rising, objects not measured (gctrace alone) | yes | `leak` |
+/// | the live heap keeps rising, objects not measured (gctrace alone) | no | `suspect` |
 /// | memory follows load | any | `not a leak` (the owner is named) |
 /// | memory rises far faster than load | yes | `suspect` (decided by both) |
 /// | memory rises far faster than load | no | `suspect` |
@@ -1164,6 +1217,26 @@ pub fn combine(
             Metrics,
             format!(
                 "heap floors still rise after GC but not clearly, and {}: watch longer",
+                if judged_owner {
+                    "no owner grows steadily in the heap snapshots"
+                } else {
+                    "no heap snapshots confirm it"
+                }
+            ),
+        ),
+        (Shape::BytesRising, Some(o)) => (
+            Leak,
+            Both,
+            format!(
+                "the live heap keeps rising after GC, and the heap snapshots show {} growing steadily",
+                name(o)
+            ),
+        ),
+        (Shape::BytesRising, None) => (
+            Suspect,
+            Metrics,
+            format!(
+                "the live heap keeps rising after GC, but heap objects were not measured and {}: watch longer, with ?debug=1 heap snapshots or /metrics scrapes",
                 if judged_owner {
                     "no owner grows steadily in the heap snapshots"
                 } else {
@@ -1468,6 +1541,16 @@ mod tests {
         let rows = [
             (Leak, BothRising, Some(true), false, Leak, Basis::Both),
             (Leak, BothRising, Some(false), false, Leak, Basis::Metrics),
+            (Suspect, BytesRising, Some(true), false, Leak, Basis::Both),
+            (Suspect, BytesRising, None, false, Suspect, Basis::Metrics),
+            (
+                Suspect,
+                BytesRising,
+                Some(false),
+                false,
+                Suspect,
+                Basis::Metrics,
+            ),
             (Suspect, OneRising, Some(true), false, Leak, Basis::Both),
             (Suspect, StillRising, Some(true), false, Leak, Basis::Both),
             (
