@@ -28,6 +28,7 @@ const FOLDERS: &[(&str, &[&str])] = &[
         "evidence",
         &[
             "metrics",
+            "gctrace",
             "timeline",
             "bundle",
             "verdict",

@@ -969,7 +969,7 @@ fn parse_start(start: Option<&str>) -> heapframe::Result<Option<i64>> {
 
 fn run_import_log(a: ImportLogArgs) -> heapframe::Result<()> {
     let start = parse_start(a.start.as_deref())?;
-    let done = heapframe::evidence::gctrace::import_log(&a.log, &a.out, start)?;
+    let done = heapframe::evidence::bundle::import_log(&a.log, &a.out, start)?;
     let fmt = heapframe::units::format_rfc3339;
     let mut text = format!(
         "{}: {} GC cycles, {} to {}, placed by {}\n",

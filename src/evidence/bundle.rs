@@ -1055,3 +1055,124 @@ pub fn check_output_path(output: &Path, inputs: &[&Path]) -> Result<()> {
     }
     Ok(())
 }
+
+/// What [`import_log`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedLog {
+    /// The metrics table written (`BUNDLE/metrics/<first ms>.csv`).
+    pub path: std::path::PathBuf,
+    /// GC cycles placed and written.
+    pub cycles: usize,
+    /// When the first and the last of them ended, in Unix milliseconds.
+    pub span_ms: (i64, i64),
+    /// How the lines were placed in time, as a sentence.
+    pub placed_by: String,
+    /// What was left out or assumed ([`crate::evidence::gctrace::GcTrace::samples`]).
+    pub notes: Vec<String>,
+}
+
+/// Imports the gctrace log at `log` into the bundle folder `bundle`
+/// (created if missing) as a metrics table `metrics/<ms>.csv` (never over
+/// an existing file): one set of points per GC cycle, placed by the lines'
+/// own times, else by a `?debug=1` heap snapshot of the same process in the
+/// bundle, else by `start` (Unix milliseconds). The GC cycle count is also
+/// written as `go_gc_duration_seconds_count` when the bundle has no such
+/// metric. A log whose cycles the bundle already holds (a second import)
+/// is refused, as summing both would double every value.
+pub fn import_log(
+    log: &std::path::Path,
+    bundle: &std::path::Path,
+    start: Option<i64>,
+) -> Result<ImportedLog> {
+    use crate::evidence::gctrace::{Anchor, read_gctrace_file};
+    use crate::evidence::metrics::names;
+    let trace = read_gctrace_file(log)?;
+    let existing = if bundle.is_dir() {
+        Bundle::open_only(
+            bundle,
+            &Load {
+                kinds: vec![SnapshotKind::Heap, SnapshotKind::Allocs],
+                metrics: true,
+                log_start_ms: None,
+            },
+        )?
+    } else {
+        Bundle::default()
+    };
+    let mut placed_into = existing.clone();
+    placed_into.metrics = Default::default();
+    // Placed the way a bundle places a log in logs/: what this log's own
+    // times, the snapshots' trailers or `start` say.
+    placed_into.add_gctrace_logs(&[log.to_path_buf()], start)?;
+    let placed_by = match existing.gctrace_anchor(&trace, start) {
+        _ if trace.all_logged() => "the time in front of each line".to_string(),
+        Anchor::LastGc { number, at_ms } => format!(
+            "a ?debug=1 heap snapshot of the same process (its runtime.MemStats trailer: GC cycle {number} ended at {})",
+            crate::units::format_rfc3339(at_ms)
+        ),
+        Anchor::Start(ms) => format!(
+            "the process start given ({})",
+            crate::units::format_rfc3339(ms)
+        ),
+        Anchor::None => "the time in front of some lines".to_string(),
+    };
+    let mut samples: Vec<MetricSample> = placed_into
+        .metrics
+        .samples
+        .into_iter()
+        .filter(|s| s.metric != names::GC_COUNT)
+        .collect();
+    let live: Vec<i64> = samples
+        .iter()
+        .filter(|s| s.metric == names::GCTRACE_HEAP_LIVE)
+        .map(|s| s.time_ms)
+        .collect();
+    let (Some(&first), Some(&last)) = (live.iter().min(), live.iter().max()) else {
+        return Err(Error::GcTrace {
+            source: trace.source.clone(),
+            line: 0,
+            reason: "no GC cycle could be placed in time".into(),
+        });
+    };
+    let held = existing.metrics.points(names::GCTRACE_HEAP_LIVE);
+    if let (Some(a), Some(b)) = (held.first(), held.last())
+        && a.0 <= last
+        && first <= b.0
+    {
+        return Err(Error::GcTrace {
+            source: trace.source.clone(),
+            line: 0,
+            reason: format!(
+                "{} already holds gctrace points from {} to {}, which this log's cycles overlap ({} to {}): imported before? Importing again would double them",
+                bundle.display(),
+                crate::units::format_rfc3339(a.0),
+                crate::units::format_rfc3339(b.0),
+                crate::units::format_rfc3339(first),
+                crate::units::format_rfc3339(last)
+            ),
+        });
+    }
+    if existing.metrics.points(names::GC_COUNT).is_empty() {
+        let counts: Vec<MetricSample> = samples
+            .iter()
+            .filter(|s| s.metric == names::GCTRACE_CYCLES)
+            .map(|s| MetricSample {
+                metric: names::GC_COUNT.to_string(),
+                ..s.clone()
+            })
+            .collect();
+        samples.extend(counts);
+    }
+    let series = crate::evidence::metrics::MetricSeries::new(samples);
+    let dir = bundle.join("metrics");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::Output(format!("{}: cannot create: {e}", dir.display())))?;
+    let path = crate::files::write_new(&dir, first, "csv", series.to_csv().as_bytes())?;
+    Ok(ImportedLog {
+        path,
+        cycles: live.len(),
+        span_ms: (first, last),
+        placed_by,
+        notes: placed_into.metrics.notes,
+    })
+}

@@ -272,6 +272,14 @@ fn find_gc(line: &str) -> Option<usize> {
     None
 }
 
+/// `text` quoted for an error, cut to 40 characters.
+fn q(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((i, _)) => format!("{:?}...", &text[..i]),
+        None => format!("{text:?}"),
+    }
+}
+
 /// Reads `gc N @Ts P%...: ...` (from `gc`).
 fn parse_cycle(s: &str) -> std::result::Result<GcCycle, String> {
     let cut = |what: &str| format!("no {what} (the line is cut short or garbled)");
@@ -279,7 +287,7 @@ fn parse_cycle(s: &str) -> std::result::Result<GcCycle, String> {
     let (num, rest) = rest.split_once(" @").ok_or_else(|| cut("`@`"))?;
     let number: u64 = num
         .parse()
-        .map_err(|_| format!("cycle number {num:?} is not a number"))?;
+        .map_err(|_| format!("cycle number {} is not a number", q(num)))?;
     let (began, rest) = rest
         .split_once("s ")
         .ok_or_else(|| cut("start time `@T s`"))?;
@@ -287,13 +295,13 @@ fn parse_cycle(s: &str) -> std::result::Result<GcCycle, String> {
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| format!("start time {began:?} is not a number of seconds"))?;
+        .ok_or_else(|| format!("start time {} is not a number of seconds", q(began)))?;
     let (pct, rest) = rest.split_once('%').ok_or_else(|| cut("CPU share `P%`"))?;
     let cpu_pct: f64 = pct
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| format!("CPU share {pct:?} is not a percentage"))?;
+        .ok_or_else(|| format!("CPU share {} is not a percentage", q(pct)))?;
     let (_, rest) = rest
         .split_once(": ")
         .ok_or_else(|| cut("`:` after the CPU share"))?;
@@ -306,7 +314,7 @@ fn parse_cycle(s: &str) -> std::result::Result<GcCycle, String> {
             .parse()
             .ok()
             .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-            .ok_or_else(|| format!("clock time {part:?} is not a number of milliseconds"))?;
+            .ok_or_else(|| format!("clock time {} is not a number of milliseconds", q(part)))?;
         clock_ms += v;
     }
     let (_, rest) = rest
@@ -319,11 +327,11 @@ fn parse_cycle(s: &str) -> std::result::Result<GcCycle, String> {
         t.parse::<u64>()
             .ok()
             .and_then(|v| v.checked_mul(1 << 20))
-            .ok_or_else(|| format!("{what} {t:?} is not a number of MB"))
+            .ok_or_else(|| format!("{what} {} is not a number of MB", q(t)))
     };
     let parts: Vec<&str> = sizes.split("->").collect();
     let [a, b, c] = parts[..] else {
-        return Err(format!("heap sizes {sizes:?} are not A->B->C"));
+        return Err(format!("heap sizes {} are not A->B->C", q(sizes)));
     };
     let (goal, rest) = rest
         .split_once(" MB goal")
@@ -527,120 +535,4 @@ pub fn read_gctrace_file(path: &std::path::Path) -> Result<GcTrace> {
     } else {
         read_gctrace(r, &source)
     }
-}
-
-/// What [`import_log`] wrote.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImportedLog {
-    /// The metrics table written (`BUNDLE/metrics/<first ms>.csv`).
-    pub path: std::path::PathBuf,
-    /// GC cycles placed and written.
-    pub cycles: usize,
-    /// When the first and the last of them ended, in Unix milliseconds.
-    pub span_ms: (i64, i64),
-    /// How the lines were placed in time, as a sentence.
-    pub placed_by: String,
-    /// What was left out or assumed ([`GcTrace::samples`]).
-    pub notes: Vec<String>,
-}
-
-/// Imports the gctrace log at `log` into the bundle folder `bundle`
-/// (created if missing) as a metrics table `metrics/<ms>.csv` (never over
-/// an existing file): one set of points per GC cycle, placed by the lines'
-/// own times, else by a `?debug=1` heap snapshot of the same process in the
-/// bundle, else by `start` (Unix milliseconds). The GC cycle count is also
-/// written as `go_gc_duration_seconds_count` when the bundle has no such
-/// metric. A log whose cycles the bundle already holds (a second import)
-/// is refused, as summing both would double every value.
-pub fn import_log(
-    log: &std::path::Path,
-    bundle: &std::path::Path,
-    start: Option<i64>,
-) -> Result<ImportedLog> {
-    use crate::evidence::bundle::{Bundle, Load, SnapshotKind};
-    let trace = read_gctrace_file(log)?;
-    let existing = if bundle.is_dir() {
-        Bundle::open_only(
-            bundle,
-            &Load {
-                kinds: vec![SnapshotKind::Heap, SnapshotKind::Allocs],
-                metrics: true,
-                log_start_ms: None,
-            },
-        )?
-    } else {
-        Bundle::default()
-    };
-    let mut placed_into = existing.clone();
-    placed_into.metrics = Default::default();
-    // Placed the way a bundle places a log in logs/: what this log's own
-    // times, the snapshots' trailers or `start` say.
-    placed_into.add_gctrace_logs(&[log.to_path_buf()], start)?;
-    let placed_by = match existing.gctrace_anchor(&trace, start) {
-        _ if trace.all_logged() => "the time in front of each line".to_string(),
-        Anchor::LastGc { number, at_ms } => format!(
-            "a ?debug=1 heap snapshot of the same process (its runtime.MemStats trailer: GC cycle {number} ended at {})",
-            crate::units::format_rfc3339(at_ms)
-        ),
-        Anchor::Start(ms) => format!(
-            "the process start given ({})",
-            crate::units::format_rfc3339(ms)
-        ),
-        Anchor::None => "the time in front of some lines".to_string(),
-    };
-    let mut samples: Vec<MetricSample> = placed_into
-        .metrics
-        .samples
-        .into_iter()
-        .filter(|s| s.metric != names::GC_COUNT)
-        .collect();
-    let live: Vec<i64> = samples
-        .iter()
-        .filter(|s| s.metric == names::GCTRACE_HEAP_LIVE)
-        .map(|s| s.time_ms)
-        .collect();
-    let (Some(&first), Some(&last)) = (live.iter().min(), live.iter().max()) else {
-        return Err(err(&trace.source, 0, "no GC cycle could be placed in time"));
-    };
-    let held = existing.metrics.points(names::GCTRACE_HEAP_LIVE);
-    if let (Some(a), Some(b)) = (held.first(), held.last())
-        && a.0 <= last
-        && first <= b.0
-    {
-        return Err(err(
-            &trace.source,
-            0,
-            format!(
-                "{} already holds gctrace points from {} to {}, which this log's cycles overlap ({} to {}): imported before? Importing again would double them",
-                bundle.display(),
-                crate::units::format_rfc3339(a.0),
-                crate::units::format_rfc3339(b.0),
-                crate::units::format_rfc3339(first),
-                crate::units::format_rfc3339(last)
-            ),
-        ));
-    }
-    if existing.metrics.points(names::GC_COUNT).is_empty() {
-        let counts: Vec<MetricSample> = samples
-            .iter()
-            .filter(|s| s.metric == names::GCTRACE_CYCLES)
-            .map(|s| MetricSample {
-                metric: names::GC_COUNT.to_string(),
-                ..s.clone()
-            })
-            .collect();
-        samples.extend(counts);
-    }
-    let series = crate::evidence::metrics::MetricSeries::new(samples);
-    let dir = bundle.join("metrics");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::Output(format!("{}: cannot create: {e}", dir.display())))?;
-    let path = crate::files::write_new(&dir, first, "csv", series.to_csv().as_bytes())?;
-    Ok(ImportedLog {
-        path,
-        cycles: live.len(),
-        span_ms: (first, last),
-        placed_by,
-        notes: placed_into.metrics.notes,
-    })
 }

@@ -377,6 +377,10 @@ pub fn parse_query_range(json: &str, name: &str, source: &str) -> Result<Vec<Met
     Ok(out)
 }
 
+/// How far the clocks of a scraper and its target may disagree, in
+/// milliseconds, when a new start time is judged ([`MetricSeries::restarts`]).
+const CLOCK_SLACK_MS: i64 = 5_000;
+
 /// The header of a metrics table.
 const CSV_HEADER: &str = "time_ms,metric,labels,value";
 
@@ -526,17 +530,30 @@ impl MetricSeries {
     /// more than a second); without that metric, the points at which the
     /// GC cycle counter (`go_gc_duration_seconds_count`) fell, as a
     /// counter only does in a new process. None when neither is there.
+    ///
+    /// A start time that moves but stays well before the previous point is
+    /// the same process under a stepped wall clock (the kernel's boot
+    /// time, from which the start time is computed, moves with the
+    /// clock), not a restart, unless the GC counter fell there too.
     pub fn restarts(&self) -> Vec<i64> {
+        let gc = self.points(names::GC_COUNT);
+        let gc_fell = |from: i64, to: i64| {
+            gc.windows(2)
+                .any(|w| w[0].0 >= from && w[1].0 <= to && w[1].1 < w[0].1)
+        };
         let start = self.points(names::PROCESS_START);
         if start.len() >= 2 {
             return start
                 .windows(2)
-                .filter(|w| (w[1].1 - w[0].1).abs() > 1.0)
+                .filter(|w| {
+                    let moved = (w[1].1 - w[0].1).abs() > 1.0;
+                    let new_process = w[1].1 * 1000.0 >= (w[0].0 - CLOCK_SLACK_MS) as f64;
+                    moved && (new_process || gc_fell(w[0].0, w[1].0))
+                })
                 .map(|w| w[1].0)
                 .collect();
         }
-        self.points(names::GC_COUNT)
-            .windows(2)
+        gc.windows(2)
             .filter(|w| w[1].1 < w[0].1)
             .map(|w| w[1].0)
             .collect()
@@ -871,6 +888,74 @@ pub fn parse_csv(text: &str, source: &str) -> Result<Vec<MetricSample>> {
 mod tests {
     use super::*;
 
+    /// A stepped clock moves a process's start time; a restart moves it to
+    /// after the previous scrape (or the GC counter falls with it).
+    #[test]
+    fn a_clock_step_is_not_a_restart() {
+        let series = |starts: &[(i64, f64)], gc: &[(i64, f64)]| {
+            let mut v = Vec::new();
+            for &(t, s) in starts {
+                v.push(MetricSample {
+                    time_ms: t,
+                    metric: names::PROCESS_START.into(),
+                    labels: vec![],
+                    value: s,
+                });
+            }
+            for &(t, n) in gc {
+                v.push(MetricSample {
+                    time_ms: t,
+                    metric: names::GC_COUNT.into(),
+                    labels: vec![],
+                    value: n,
+                });
+            }
+            MetricSeries::new(v)
+        };
+        // Started at 1000 s; scraped at 1060..1090 s; the clock steps 2 s.
+        let step = series(
+            &[
+                (1_060_000, 1000.0),
+                (1_070_000, 1000.0),
+                (1_080_000, 1002.0),
+                (1_090_000, 1002.0),
+            ],
+            &[
+                (1_060_000, 5.0),
+                (1_070_000, 6.0),
+                (1_080_000, 7.0),
+                (1_090_000, 8.0),
+            ],
+        );
+        assert!(step.restarts().is_empty());
+        // A new process started at 1075 s, between two scrapes.
+        let restart = series(
+            &[
+                (1_060_000, 1000.0),
+                (1_070_000, 1000.0),
+                (1_080_000, 1075.0),
+                (1_090_000, 1075.0),
+            ],
+            &[],
+        );
+        assert_eq!(restart.restarts(), vec![1_080_000]);
+        // Its clock 30 s behind the scraper's, but the GC counter fell.
+        let skewed = series(
+            &[
+                (1_060_000, 1000.0),
+                (1_070_000, 1000.0),
+                (1_080_000, 1040.0),
+                (1_090_000, 1040.0),
+            ],
+            &[
+                (1_060_000, 5.0),
+                (1_070_000, 6.0),
+                (1_080_000, 1.0),
+                (1_090_000, 2.0),
+            ],
+        );
+        assert_eq!(skewed.restarts(), vec![1_080_000]);
+    }
     #[test]
     fn range_query_errors_carry_prometheus_message() {
         let e = parse_query_range(

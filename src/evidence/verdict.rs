@@ -443,17 +443,22 @@ impl Trend {
     }
 }
 
-fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVerdict {
-    let trend = |m: &str| Trend::of(m, &series.points(m), t.windows);
-    // Heap in use from scrapes or snapshots; else the live heap a gctrace
-    // log prints after every GC cycle (already a floor).
-    let heap_metric = if series.points(names::HEAP_INUSE).len() < t.min_points
+/// The heap series the verdict judges: heap in use (scrapes, expvar or
+/// `?debug=1` trailers) when it has enough points, else the live heap a
+/// gctrace log prints after every GC cycle when that has.
+pub fn heap_metric(series: &MetricSeries, t: &VerdictThresholds) -> &'static str {
+    if series.points(names::HEAP_INUSE).len() < t.min_points
         && series.points(names::GCTRACE_HEAP_LIVE).len() >= t.min_points
     {
         names::GCTRACE_HEAP_LIVE
     } else {
         names::HEAP_INUSE
-    };
+    }
+}
+
+fn judge(series: &MetricSeries, counter: &str, t: &VerdictThresholds) -> LeakVerdict {
+    let trend = |m: &str| Trend::of(m, &series.points(m), t.windows);
+    let heap_metric = heap_metric(series, t);
     let heap_inuse = trend(heap_metric);
     let heap_objects = trend(names::HEAP_OBJECTS);
     let rss = trend(names::RSS);

@@ -769,7 +769,15 @@ pub fn metrics_plot_with(series: &MetricSeries, marks: &Marks) -> Result<Plot> {
     );
     render(1200, 780, &title, |root| {
         let areas = root.split_evenly((2, 2));
+        let heap = crate::evidence::verdict::heap_metric(series, &Default::default());
         for (area, (metric, name, unit)) in areas.iter().zip(TREND_METRICS) {
+            // The heap the verdict judges: a gctrace log's live heap when
+            // nothing else measured heap in use.
+            let (metric, name) = if metric == names::HEAP_INUSE && heap != metric {
+                (heap, "live heap after GC (gctrace_heap_live_bytes)")
+            } else {
+                (metric, name)
+            };
             let points: Vec<(f64, f64)> = series
                 .points(metric)
                 .into_iter()
