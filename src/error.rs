@@ -35,11 +35,15 @@ pub enum ProfileError {
     /// is wrong.
     #[error("legacy heap profile (?debug=1 text), {0}")]
     HeapText(String),
+    /// Malformed goroutine text (`?debug=1` counts, or a `?debug=2` /
+    /// crash / SIGQUIT dump): the line and what is wrong.
+    #[error("goroutine text (?debug=1 or a dump), {0}")]
+    GoroutineText(String),
     /// A legacy text profile (`?debug=1`) other than heap text, which
     /// heapframe does not read yet.
     #[error(
-        "this is a legacy text profile (?debug=1 output) other than heap text, which heapframe \
-         does not read yet; fetch the endpoint without ?debug to get profile.proto"
+        "this is a legacy text profile (?debug=1 output) other than heap or goroutine text, \
+         which heapframe does not read yet; fetch the endpoint without ?debug to get profile.proto"
     )]
     LegacyText,
     /// A profile in a bundle folder of another kind (a CPU profile in

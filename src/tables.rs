@@ -528,3 +528,75 @@ pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
     }
     Ok(buf)
 }
+
+/// A goroutine dump as a table, one row per goroutine: `id`, `state`,
+/// `wait_minutes`, `locked` (to its thread), `top` (the innermost frame's
+/// function), `frames` (the functions, innermost first, joined by ` <- `),
+/// `depth`, `elided` (Go left frames out), `creator` and
+/// `creator_goroutine` (null when Go did not print them).
+///
+/// ```
+/// use heapframe::profile::goroutine_text::parse_dump;
+/// let d = parse_dump("goroutine 7 [chan receive, 3 minutes]:\nmain.wait()\n\t/src/m.go:9 +0x1\ncreated by main.start in goroutine 1\n\t/src/m.go:4 +0x2\n")?;
+/// let df = heapframe::tables::goroutines_frame(&d)?;
+/// assert_eq!(df.shape(), (1, 10));
+/// assert_eq!(df.column("wait_minutes")?.u64()?.get(0), Some(3));
+/// assert_eq!(df.column("creator_goroutine")?.u64()?.get(0), Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn goroutines_frame(dump: &crate::profile::goroutine_text::GoroutineDump) -> Result<DataFrame> {
+    let g = &dump.goroutines;
+    let n = g.len();
+    let strs = |f: &dyn Fn(&crate::profile::goroutine_text::Goroutine) -> Option<String>| {
+        g.iter().map(f).collect::<Vec<Option<String>>>()
+    };
+    DataFrame::new(
+        n,
+        vec![
+            Column::new("id".into(), g.iter().map(|x| x.id).collect::<Vec<u64>>()),
+            Column::new("state".into(), strs(&|x| Some(x.state.clone()))),
+            Column::new(
+                "wait_minutes".into(),
+                g.iter().map(|x| x.wait_minutes).collect::<Vec<u64>>(),
+            ),
+            Column::new(
+                "locked".into(),
+                g.iter().map(|x| x.locked).collect::<Vec<bool>>(),
+            ),
+            Column::new(
+                "top".into(),
+                strs(&|x| x.frames.first().map(|f| f.function.clone())),
+            ),
+            Column::new(
+                "frames".into(),
+                strs(&|x| {
+                    Some(
+                        x.frames
+                            .iter()
+                            .map(|f| f.function.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" <- "),
+                    )
+                }),
+            ),
+            Column::new(
+                "depth".into(),
+                g.iter()
+                    .map(|x| x.frames.len() as u32)
+                    .collect::<Vec<u32>>(),
+            ),
+            Column::new(
+                "elided".into(),
+                g.iter().map(|x| x.elided).collect::<Vec<bool>>(),
+            ),
+            Column::new("creator".into(), strs(&|x| x.creator.clone())),
+            Column::new(
+                "creator_goroutine".into(),
+                g.iter()
+                    .map(|x| x.creator_goroutine)
+                    .collect::<Vec<Option<u64>>>(),
+            ),
+        ],
+    )
+    .map_err(polars_err)
+}

@@ -4,79 +4,26 @@
 //! `go tool pprof -raw` reads from the same file (goldens beside them),
 //! and the frames are named from the text's `#` lines.
 
-use std::collections::HashMap;
+mod common;
 
 use heapframe::Profile;
 
 const DIR: &str = "tests/fixtures/legacy";
 
-/// pprof's `-raw` listing: the sample type names, each sample's values,
-/// location ids and `bytes` label, and each location id's address.
-struct Raw {
-    types: Vec<String>,
-    samples: Vec<(Vec<i64>, Vec<u64>, i64)>,
-    address: HashMap<u64, u64>,
-}
-
-fn read_raw(text: &str) -> Raw {
-    let mut lines = text.lines().peekable();
-    let mut raw = Raw {
-        types: Vec::new(),
-        samples: Vec::new(),
-        address: HashMap::new(),
-    };
-    while let Some(l) = lines.next() {
-        if l == "Samples:" {
-            raw.types = lines
-                .next()
-                .unwrap()
-                .split_whitespace()
-                .map(|t| t.split('/').next().unwrap().to_string())
-                .collect();
-            while let Some(l) = lines.next_if(|l| l.starts_with(' ')) {
-                let (values, locs) = l.split_once(':').unwrap();
-                let values = values
-                    .split_whitespace()
-                    .map(|v| v.parse().unwrap())
-                    .collect();
-                let locs = locs
-                    .split_whitespace()
-                    .map(|v| v.parse().unwrap())
-                    .collect();
-                let label = lines.next().unwrap().trim();
-                let bytes = label
-                    .strip_prefix("bytes:[")
-                    .and_then(|b| b.strip_suffix(']'))
-                    .unwrap()
-                    .parse()
-                    .unwrap();
-                raw.samples.push((values, locs, bytes));
-            }
-        }
-        if l == "Locations" {
-            while let Some(l) = lines.next_if(|l| l.starts_with(' ')) {
-                let mut w = l.split_whitespace();
-                let id: u64 = w.next().unwrap().trim_end_matches(':').parse().unwrap();
-                let addr = w.next().unwrap().trim_start_matches("0x");
-                raw.address
-                    .insert(id, u64::from_str_radix(addr, 16).unwrap());
-            }
-        }
-    }
-    raw
-}
-
 #[test]
 fn values_labels_and_addresses_equal_pprofs() {
     for i in 1..=3 {
         let p = Profile::from_path(format!("{DIR}/heap{i}.txt")).unwrap();
-        let raw = read_raw(&std::fs::read_to_string(format!("{DIR}/heap{i}.raw.golden")).unwrap());
+        let raw = common::read_pprof_raw(
+            &std::fs::read_to_string(format!("{DIR}/heap{i}.raw.golden")).unwrap(),
+        );
         let types: Vec<&str> = p.sample_types.iter().map(|t| &*t.name).collect();
         assert_eq!(types, raw.types, "heap{i}");
         assert_eq!(p.period, 65536, "heap{i}: period");
         assert_eq!(p.samples.len(), raw.samples.len(), "heap{i}: samples");
         let named: std::collections::HashSet<u64> = p.locations.iter().map(|l| l.address).collect();
         for (k, (values, locs, bytes)) in raw.samples.iter().enumerate() {
+            let bytes = &bytes.unwrap_or(0);
             let s = p.samples.get(k);
             assert_eq!(s.values, &values[..], "heap{i} sample {k}: values");
             let want_bytes = (*bytes != 0).then_some(*bytes);
@@ -194,8 +141,8 @@ fn malformed_text_names_file_and_line() {
         e.contains("pasted.txt") && e.contains("line 2") && e.contains("0x4g"),
         "{e}"
     );
-    // Other legacy text (goroutine dumps) is still refused plainly.
-    let g = "goroutine profile: total 3\n3 @ 0x1 0x2\n";
+    // Other legacy text (thread creation) is still refused plainly.
+    let g = "threadcreate profile: total 3\n3 @ 0x1 0x2\n";
     let e = Profile::from_bytes(g.as_bytes(), "g.txt")
         .unwrap_err()
         .to_string();

@@ -29,6 +29,14 @@ impl Profile {
         if super::legacy::is_heap_text(raw) {
             return super::legacy::parse_heap(raw);
         }
+        // Goroutine text: `?debug=1` counts, or a dump (debug=2, a crash,
+        // SIGQUIT; inside a log too).
+        if super::goroutine_text::is_count_text(raw) {
+            return super::goroutine_text::parse_count(raw);
+        }
+        if super::goroutine_text::is_dump_text(raw) {
+            return super::goroutine_text::parse_dump_profile(raw);
+        }
         pprof::check_decompressed(raw)?;
         // Samples read already need only be counted.
         let split = match streamed {

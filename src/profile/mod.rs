@@ -16,6 +16,7 @@
 
 mod decode;
 mod encode;
+pub mod goroutine_text;
 mod legacy;
 mod samples;
 mod stacks;

@@ -198,3 +198,63 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 }
+
+/// pprof's `-raw` listing: the sample type names, each sample's values,
+/// location ids and `bytes` label (heap profiles), and each location id's
+/// address.
+pub struct PprofRaw {
+    pub types: Vec<String>,
+    pub samples: Vec<(Vec<i64>, Vec<u64>, Option<i64>)>,
+    pub address: std::collections::HashMap<u64, u64>,
+}
+
+pub fn read_pprof_raw(text: &str) -> PprofRaw {
+    let mut lines = text.lines().peekable();
+    let mut raw = PprofRaw {
+        types: Vec::new(),
+        samples: Vec::new(),
+        address: std::collections::HashMap::new(),
+    };
+    while let Some(l) = lines.next() {
+        if l == "Samples:" {
+            raw.types = lines
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .map(|t| t.split('/').next().unwrap().to_string())
+                .collect();
+            while let Some(l) = lines.next_if(|l| l.starts_with(' ')) {
+                let (values, locs) = l.split_once(':').unwrap();
+                let values = values
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap())
+                    .collect();
+                let locs = locs
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap())
+                    .collect();
+                // A `bytes:[N]` label line, on heap profiles.
+                let bytes = lines.next_if(|l| l.contains(":[")).map(|label| {
+                    label
+                        .trim()
+                        .strip_prefix("bytes:[")
+                        .and_then(|b| b.strip_suffix(']'))
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                });
+                raw.samples.push((values, locs, bytes));
+            }
+        }
+        if l == "Locations" {
+            while let Some(l) = lines.next_if(|l| l.starts_with(' ')) {
+                let mut w = l.split_whitespace();
+                let id: u64 = w.next().unwrap().trim_end_matches(':').parse().unwrap();
+                let addr = w.next().unwrap().trim_start_matches("0x");
+                raw.address
+                    .insert(id, u64::from_str_radix(addr, 16).unwrap());
+            }
+        }
+    }
+    raw
+}
