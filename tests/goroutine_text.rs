@@ -41,24 +41,7 @@ fn debug1_counts_and_stacks_equal_pprofs() {
         );
         assert_eq!(raw.types, ["goroutine"]);
         assert_eq!(p.sample_types[0].name.as_ref(), "goroutine");
-        assert_eq!(p.samples.len(), raw.samples.len(), "{i}");
-        let named: std::collections::HashSet<u64> = p.locations.iter().map(|l| l.address).collect();
-        for (k, (values, locs, _)) in raw.samples.iter().enumerate() {
-            let s = p.samples.get(k);
-            assert_eq!(s.values, &values[..], "{i} sample {k}");
-            let want: Vec<u64> = locs
-                .iter()
-                .map(|id| raw.address[id])
-                .filter(|a| named.contains(a))
-                .collect();
-            let got: Vec<u64> = s
-                .stack
-                .to_vec()
-                .iter()
-                .map(|&l| p.locations[l as usize].address)
-                .collect();
-            assert_eq!(got, want, "{i} sample {k}: stack");
-        }
+        common::assert_raw_samples(&p, &raw, &format!("{i}.debug1.txt"));
         // The header's total is the sum, as pprof's -top says.
         let total: i64 = raw.samples.iter().map(|s| s.0[0]).sum();
         let head = std::fs::read_to_string(format!("{DIR}/{i}.debug1.txt")).unwrap();

@@ -345,8 +345,14 @@ fn legacy_text_profile() {
         "{:?}",
         err(bad)
     );
+    // Goroutine text is read too (tests/goroutine_text.rs); malformed, it
+    // is named by line.
     assert!(matches!(
-        err(&gzip(b"goroutine profile: total 4\n")),
+        err(&gzip(b"goroutine profile: total four\n")),
+        ProfileError::GoroutineText(m) if m.contains("line 1")
+    ));
+    assert!(matches!(
+        err(&gzip(b"threadcreate profile: total 4\n")),
         ProfileError::LegacyText
     ));
 }

@@ -497,51 +497,24 @@ pub(crate) fn parse_count(raw: &[u8]) -> Result<Profile, ProfileError> {
         unit: Arc::from("count"),
     };
     let mut records: Vec<(i64, Vec<u64>)> = Vec::new();
-    let mut named: HashMap<u64, Vec<(Str, Str, i64)>> = HashMap::new();
-    let mut strings: HashMap<&str, Str> = HashMap::new();
-    let mut intern = |s| -> Str { strings.entry(s).or_insert_with(|| Arc::from(s)).clone() };
-    let mut last_named: Option<u64> = None;
-    let mut recording = false;
+    let mut frames = super::legacy::NamedFrames::default();
     for (n, line) in lines {
         let t = line.trim();
         if t.is_empty() {
-            last_named = None;
+            frames.end_run();
             continue;
         }
         if let Some(c) = t.strip_prefix('#') {
             let c = c.trim();
-            let Some(frame) = c.strip_prefix("0x") else {
-                continue; // `# labels: {...}`
-            };
-            let mut parts = frame.split('\t').filter(|p| !p.is_empty());
-            let (Some(pc), Some(func)) = (parts.next(), parts.next()) else {
-                continue;
-            };
-            let pc = u64::from_str_radix(pc.trim(), 16)
-                .map_err(|_| bad(n, format!("address 0x{}", short(pc))))?;
-            let func = func.trim();
-            let func = func.rfind("+0x").map_or(func, |i| &func[..i]);
-            let (file, lineno) = match parts
-                .next()
-                .map(str::trim)
-                .and_then(|fl| fl.rsplit_once(':'))
-            {
-                Some((f, l)) => (f, l.parse::<i64>().unwrap_or(0)),
-                None => ("", 0),
-            };
-            if last_named != Some(pc) {
-                recording = !named.contains_key(&pc);
+            // `# labels: {...}` lines are passed over.
+            if c.starts_with("0x") {
+                frames
+                    .read(c, n)
+                    .map_err(|_| bad(n, format!("address in {}", short(c))))?;
             }
-            if recording {
-                named
-                    .entry(pc)
-                    .or_default()
-                    .push((intern(func), intern(file), lineno));
-            }
-            last_named = Some(pc);
             continue;
         }
-        last_named = None;
+        frames.end_run();
         let (count, addrs) = t
             .split_once(" @ ")
             .ok_or_else(|| bad(n, format!("expected `N @ addresses`, got {}", short(t))))?;
@@ -566,47 +539,10 @@ pub(crate) fn parse_count(raw: &[u8]) -> Result<Profile, ProfileError> {
         ..Default::default()
     };
     p.samples = Samples::with_width(1);
-    let mut loc_of: HashMap<u64, u32> = HashMap::new();
-    let mut fn_of: HashMap<(Str, Str), u32> = HashMap::new();
+    let mut locations = super::legacy::Locations::default();
     let mut stack = Vec::new();
     for (count, addrs) in &records {
-        stack.clear();
-        for a in addrs {
-            let Some(frames) = named.get(a) else {
-                continue;
-            };
-            let next = p.locations.len() as u32;
-            let id = *loc_of.entry(*a).or_insert(next);
-            if id == next {
-                let mut lines = Vec::with_capacity(frames.len());
-                for (func, file, line) in frames {
-                    let fnext = p.functions.len() as u32;
-                    let f = *fn_of.entry((func.clone(), file.clone())).or_insert(fnext);
-                    if f == fnext {
-                        p.functions.push(Function {
-                            id: fnext as u64 + 1,
-                            name: func.clone(),
-                            system_name: func.clone(),
-                            filename: file.clone(),
-                            start_line: 0,
-                        });
-                    }
-                    lines.push(Line {
-                        function: f,
-                        line: *line,
-                        column: 0,
-                    });
-                }
-                p.locations.push(Location {
-                    id: next as u64 + 1,
-                    mapping: None,
-                    address: *a,
-                    lines,
-                    is_folded: false,
-                });
-            }
-            stack.push(id);
-        }
+        locations.stack(&mut p, &frames, addrs, &mut stack);
         p.samples.push_parts(&stack, &[*count], &[]);
     }
     Ok(p)

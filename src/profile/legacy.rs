@@ -63,11 +63,6 @@ pub(crate) fn is_heap_text(raw: &[u8]) -> bool {
 /// about thirty).
 const MAX_RUNTIME_STATS: usize = 64;
 
-/// One shared copy of each name and file.
-fn intern<'t>(strings: &mut HashMap<&'t str, Str>, s: &'t str) -> Str {
-    strings.entry(s).or_insert_with(|| Arc::from(s)).clone()
-}
-
 /// An error at line `n` (1-based) of the text.
 fn bad(n: usize, what: impl std::fmt::Display) -> ProfileError {
     ProfileError::HeapText(format!("line {n}: {what}"))
@@ -183,19 +178,14 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
         addrs: Vec<u64>,
     }
     let mut records: Vec<Record> = Vec::new();
-    // Frames named by `#` lines: address -> lines, innermost first.
-    let mut named: HashMap<u64, Vec<(Str, Str, i64)>> = HashMap::new();
+    let mut frames = NamedFrames::default();
     let mut in_memstats = false;
     let mut last_gc = 0i64;
     let mut runtime_stats: Vec<(Str, i64)> = Vec::new();
-    let mut strings: HashMap<&str, Str> = HashMap::new();
-    // The address whose `#` lines are being read, to group inlined calls.
-    let mut last_named: Option<u64> = None;
-    let mut recording = false;
     for (n, line) in lines {
         let t = line.trim();
         if t.is_empty() {
-            last_named = None;
+            frames.end_run();
             continue;
         }
         if let Some(c) = t.strip_prefix('#') {
@@ -221,41 +211,8 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
                         runtime_stats.push((Arc::from(k), v));
                     }
                 }
-            } else if let Some(frame) = c.strip_prefix("0x") {
-                // `0xPC  func+0xOFF  file:line`, tab separated.
-                let mut parts = frame.split('\t').filter(|p| !p.is_empty());
-                let (Some(pc), Some(func)) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let Ok(pc) = u64::from_str_radix(pc.trim(), 16) else {
-                    return Err(bad(n, format!("address 0x{:?}", short(pc))));
-                };
-                let func = func.trim();
-                let func = match func.rfind("+0x") {
-                    Some(i) => &func[..i],
-                    None => func,
-                };
-                let (file, lineno) = match parts.next().map(str::trim) {
-                    Some(fl) => match fl.rsplit_once(':') {
-                        Some((f, l)) => (f, l.parse::<i64>().unwrap_or(0)),
-                        None => (fl, 0),
-                    },
-                    None => ("", 0),
-                };
-                // A run of lines of one address is one location (inlined
-                // calls); a later record through the same address repeats
-                // the run: the first is kept.
-                if last_named != Some(pc) {
-                    recording = !named.contains_key(&pc);
-                }
-                if recording {
-                    named.entry(pc).or_default().push((
-                        intern(&mut strings, func),
-                        intern(&mut strings, file),
-                        lineno,
-                    ));
-                }
-                last_named = Some(pc);
+            } else if c.starts_with("0x") {
+                frames.read(c, n)?;
             }
             continue;
         }
@@ -263,7 +220,7 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
             // pprof stops at a memory map; Go does not write one.
             break;
         }
-        last_named = None;
+        frames.end_run();
         in_memstats = false;
         let (counts, addrs) = four(t, n)?;
         let mut values = Vec::with_capacity(4);
@@ -322,23 +279,120 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
     };
     let width = p.sample_types.len();
     p.samples = Samples::with_width(width);
-    let mut loc_of: HashMap<u64, u32> = HashMap::new();
-    let mut fn_of: HashMap<(Str, Str), u32> = HashMap::new();
+    let mut stacks = Locations::default();
     let bytes_key: Str = Arc::from("bytes");
     let mut stack: Vec<u32> = Vec::new();
     for r in &records {
-        stack.clear();
-        for a in &r.addrs {
-            let Some(frames) = named.get(a) else {
-                continue; // a frame Go did not print
+        stacks.stack(&mut p, &frames, &r.addrs, &mut stack);
+        // A record with no objects has no size: no label (as profile.proto
+        // cannot hold a numeric label of 0; pprof shows `bytes:[0]`).
+        let label = Label {
+            key: bytes_key.clone(),
+            value: LabelValue::Num {
+                value: r.block,
+                unit: None,
+            },
+        };
+        let labels: &[Label] = if r.block != 0 {
+            std::slice::from_ref(&label)
+        } else {
+            &[]
+        };
+        p.samples.push_parts(&stack, &r.values, labels);
+    }
+    Ok(p)
+}
+
+/// The frames `#` lines name: address -> lines, innermost first (a run of
+/// lines of one address is one location: inlined calls; a later record
+/// through the same address repeats the run, and the first is kept).
+#[derive(Default)]
+pub(super) struct NamedFrames {
+    named: HashMap<u64, Vec<(Str, Str, i64)>>,
+    strings: HashMap<String, Str>,
+    /// The address whose lines are being read, and whether they are kept.
+    run: Option<(u64, bool)>,
+}
+
+impl NamedFrames {
+    /// Reads `0xPC  func+0xOFF  file:line` (tab separated, after the `#`)
+    /// at line `n`.
+    pub(super) fn read(&mut self, c: &str, n: usize) -> Result<(), ProfileError> {
+        let frame = c.trim_start_matches("0x");
+        let mut parts = frame.split('\t').filter(|p| !p.is_empty());
+        let (Some(pc), Some(func)) = (parts.next(), parts.next()) else {
+            return Ok(());
+        };
+        let Ok(pc) = u64::from_str_radix(pc.trim(), 16) else {
+            return Err(bad(n, format!("address 0x{:?}", short(pc))));
+        };
+        let func = func.trim();
+        let func = func.rfind("+0x").map_or(func, |i| &func[..i]);
+        let (file, lineno) = match parts.next().map(str::trim) {
+            Some(fl) => match fl.rsplit_once(':') {
+                Some((f, l)) => (f, l.parse::<i64>().unwrap_or(0)),
+                None => (fl, 0),
+            },
+            None => ("", 0),
+        };
+        let keep = match self.run {
+            Some((a, keep)) if a == pc => keep,
+            _ => !self.named.contains_key(&pc),
+        };
+        self.run = Some((pc, keep));
+        if keep {
+            let mut intern = |s: &str| -> Str {
+                self.strings
+                    .entry(s.to_string())
+                    .or_insert_with(|| Arc::from(s))
+                    .clone()
+            };
+            let entry = (intern(func), intern(file), lineno);
+            self.named.entry(pc).or_default().push(entry);
+        }
+        Ok(())
+    }
+
+    /// Ends the run of `#` lines of one address.
+    pub(super) fn end_run(&mut self) {
+        self.run = None;
+    }
+}
+
+/// Locations (by address) and functions (by name and file) of a text
+/// profile, in order of first use.
+#[derive(Default)]
+pub(super) struct Locations {
+    loc_of: HashMap<u64, u32>,
+    fn_of: HashMap<(Str, Str), u32>,
+}
+
+impl Locations {
+    /// The stack of `addrs` in `out`: a location per named address (made
+    /// in `p` at first use); addresses no `#` line names are frames Go did
+    /// not print, and are left out.
+    pub(super) fn stack(
+        &mut self,
+        p: &mut Profile,
+        frames: &NamedFrames,
+        addrs: &[u64],
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        for a in addrs {
+            let Some(named) = frames.named.get(a) else {
+                continue;
             };
             let next = p.locations.len() as u32;
-            let id = *loc_of.entry(*a).or_insert(next);
+            let id = *self.loc_of.entry(*a).or_insert(next);
             if id == next {
-                let mut lines = Vec::with_capacity(frames.len());
-                for (func, file, line) in frames {
+                let mut lines = Vec::with_capacity(named.len());
+                for (func, file, line) in named {
                     let fnext = p.functions.len() as u32;
-                    let f = *fn_of.entry((func.clone(), file.clone())).or_insert(fnext);
+                    let f = *self
+                        .fn_of
+                        .entry((func.clone(), file.clone()))
+                        .or_insert(fnext);
                     if f == fnext {
                         p.functions.push(Function {
                             id: fnext as u64 + 1,
@@ -362,25 +416,9 @@ pub(crate) fn parse_heap(raw: &[u8]) -> Result<Profile, ProfileError> {
                     is_folded: false,
                 });
             }
-            stack.push(id);
+            out.push(id);
         }
-        // A record with no objects has no size: no label (as profile.proto
-        // cannot hold a numeric label of 0; pprof shows `bytes:[0]`).
-        let label = Label {
-            key: bytes_key.clone(),
-            value: LabelValue::Num {
-                value: r.block,
-                unit: None,
-            },
-        };
-        let labels: &[Label] = if r.block != 0 {
-            std::slice::from_ref(&label)
-        } else {
-            &[]
-        };
-        p.samples.push_parts(&stack, &r.values, labels);
     }
-    Ok(p)
 }
 
 #[cfg(test)]

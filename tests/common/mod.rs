@@ -258,3 +258,30 @@ pub fn read_pprof_raw(text: &str) -> PprofRaw {
     }
     raw
 }
+
+/// Asserts that `p` has the samples of pprof's `-raw` listing: the same
+/// values and the same stacks by address, less the frames Go did not print
+/// (addresses no location of `p` has). Returns each sample's stack.
+pub fn assert_raw_samples(p: &heapframe::Profile, raw: &PprofRaw, what: &str) -> Vec<Vec<u64>> {
+    assert_eq!(p.samples.len(), raw.samples.len(), "{what}: samples");
+    let named: std::collections::HashSet<u64> = p.locations.iter().map(|l| l.address).collect();
+    let mut stacks = Vec::new();
+    for (k, (values, locs, _)) in raw.samples.iter().enumerate() {
+        let s = p.samples.get(k);
+        assert_eq!(s.values, &values[..], "{what} sample {k}: values");
+        let want: Vec<u64> = locs
+            .iter()
+            .map(|id| raw.address[id])
+            .filter(|a| named.contains(a))
+            .collect();
+        let got: Vec<u64> = s
+            .stack
+            .to_vec()
+            .iter()
+            .map(|&l| p.locations[l as usize].address)
+            .collect();
+        assert_eq!(got, want, "{what} sample {k}: stack");
+        stacks.push(got);
+    }
+    stacks
+}
