@@ -65,6 +65,19 @@ fn own_fixture_goldens() {
     );
 }
 
+/// pprof's label and frame-range filters (`-tagfocus`, `-tagignore`,
+/// `-tagshow`, `-taghide`, `-show_from`, `-prune_from`).
+#[test]
+fn tag_and_frame_range_filter_goldens() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let n = run_suite(
+        &root.join("golden/tags-cases.tsv"),
+        &root,
+        &root.join("golden/tags"),
+    );
+    assert!(n >= 29);
+}
+
 #[test]
 fn tie_tolerance_is_narrow() {
     let want = "h\n      flat  flat%   sum%        cum   cum%\n         0     0%     0%        1MB   50%  a.go\n         0     0%     0%        2MB   50%  a.go\n";

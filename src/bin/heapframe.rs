@@ -406,6 +406,25 @@ struct TopArgs {
     /// Keep only frames matching RE.
     #[arg(long, value_name = "RE")]
     show: Option<String>,
+    /// Drop the callers of the outermost frame matching RE (pprof -show_from).
+    #[arg(long, value_name = "RE")]
+    show_from: Option<String>,
+    /// Drop the callees of the innermost frame matching RE (pprof -prune_from).
+    #[arg(long, value_name = "RE")]
+    prune_from: Option<String>,
+    /// Only samples whose labels match: [KEY=]RE[,RE...] or a numeric range
+    /// with units, e.g. bytes=1mb: or 32b:1kb (pprof -tagfocus).
+    #[arg(long, value_name = "FILTER")]
+    tag_focus: Option<String>,
+    /// Drop samples whose labels match, as --tag-focus (pprof -tagignore).
+    #[arg(long, value_name = "FILTER")]
+    tag_ignore: Option<String>,
+    /// Label keys to show (pprof -tagshow; listed among the active filters).
+    #[arg(long, value_name = "RE")]
+    tag_show: Option<String>,
+    /// Label keys to hide (pprof -taghide; listed among the active filters).
+    #[arg(long, value_name = "RE")]
+    tag_hide: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -480,6 +499,12 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         ignore: a.ignore,
         hide: a.hide,
         show: a.show,
+        show_from: a.show_from,
+        prune_from: a.prune_from,
+        tag_focus: a.tag_focus,
+        tag_ignore: a.tag_ignore,
+        tag_show: a.tag_show,
+        tag_hide: a.tag_hide,
         ..TopOptions::default()
     };
     let rpt = match (&a.base, &a.diff_base) {
@@ -518,6 +543,13 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         ("Ignore", opts.ignore.is_some(), rpt.matches.ignore),
         ("Hide", opts.hide.is_some(), rpt.matches.hide),
         ("Show", opts.show.is_some(), rpt.matches.show),
+        ("ShowFrom", opts.show_from.is_some(), rpt.matches.show_from),
+        ("TagFocus", opts.tag_focus.is_some(), rpt.matches.tag_focus),
+        (
+            "TagIgnore",
+            opts.tag_ignore.is_some(),
+            rpt.matches.tag_ignore,
+        ),
     ] {
         if given && !matched {
             eprintln!("heapframe: warning: {what} expression matched no samples");

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::profile::{Line, Profile, StackId, StackTree};
+use crate::profile::{Label, LabelValue, Line, Profile, StackId, StackTree};
 
 /// A profile seen through pruning and name filters.
 #[derive(Debug, Clone)]
@@ -56,6 +56,12 @@ pub struct FilterMatches {
     pub hide: bool,
     /// `show` matched.
     pub show: bool,
+    /// `show_from` matched.
+    pub show_from: bool,
+    /// `tagfocus` matched a sample.
+    pub tag_focus: bool,
+    /// `tagignore` matched a sample.
+    pub tag_ignore: bool,
 }
 
 /// Compiles a user regular expression (unanchored, as pprof's options are).
@@ -308,4 +314,274 @@ pub fn simplify_func(name: &str) -> &str {
         }
     }
     name
+}
+
+/// pprof's `-tagfocus` / `-tagignore` value, compiled: `[KEY=]VALUE`
+/// where VALUE is a numeric range with units (`1kb`, `2kb:`, `:64b`,
+/// `32b:1kb`, read as pprof's `parseTagFilterRange` reads it) or, when it
+/// is not one, regular expressions separated by commas. Without a key,
+/// every expression must match some `key:value` of the sample's string
+/// labels (a range: any numeric label); with one, any expression must
+/// match a value of that key.
+#[derive(Debug, Clone)]
+pub struct TagFilter {
+    key: Option<String>,
+    kind: TagKind,
+}
+
+#[derive(Debug, Clone)]
+enum TagKind {
+    /// Values in `unit` (canonical name), within `lo..=hi`.
+    Range {
+        unit: String,
+        lo: Option<f64>,
+        hi: Option<f64>,
+    },
+    Regexes(Vec<Regex>),
+}
+
+/// pprof's `parseTagFilterRange`: `Some((unit, lo, hi))` when `filter` is a
+/// value or a range of values with optional units.
+fn tag_range(filter: &str) -> Option<(String, Option<f64>, Option<f64>)> {
+    static NUM: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+        Regex::new("([+-]?[0-9]+)([A-Za-z]+)?").expect("valid number pattern")
+    });
+    let found: Vec<(&str, i64, &str)> = NUM
+        .captures_iter(filter)
+        .take(2)
+        .map(|c| {
+            let digits = c.get(1).map_or("", |m| m.as_str());
+            (
+                c.get(0).map_or("", |m| m.as_str()),
+                digits.parse::<i64>().unwrap_or(if digits.starts_with('-') {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }),
+                c.get(2).map_or("", |m| m.as_str()),
+            )
+        })
+        .collect();
+    let (m0, v0, u0) = *found.first()?;
+    let (sv, unit) = crate::units::scale(v0, u0, u0);
+    match found.len() {
+        1 if filter == m0 => Some((unit, Some(sv), Some(sv))),
+        1 if filter == format!("{m0}:") => Some((unit, Some(sv), None)),
+        1 if filter == format!(":{m0}") => Some((unit, None, Some(sv))),
+        2 => {
+            let (m1, v1, u1) = found[1];
+            if filter != format!("{m0}:{m1}") {
+                return None;
+            }
+            let (sv1, unit1) = crate::units::scale(v1, u1, &unit);
+            (unit1 == unit).then_some((unit, Some(sv), Some(sv1)))
+        }
+        _ => None,
+    }
+}
+
+impl TagFilter {
+    /// Compiles `value` for the option `option` (`tagfocus`, `tagignore`).
+    pub fn compile(option: &str, value: &str) -> Result<TagFilter> {
+        let (key, value) = match value.split_once('=') {
+            Some((k, v)) => (Some(k.to_string()), v),
+            None => (None, value),
+        };
+        let kind = match tag_range(value) {
+            Some((unit, lo, hi)) => TagKind::Range { unit, lo, hi },
+            None => TagKind::Regexes(
+                value
+                    .split(',')
+                    .map(|r| compile(option, r))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+        };
+        Ok(TagFilter { key, kind })
+    }
+
+    /// Whether a sample with `labels` passes; `units` gives each numeric
+    /// label key's unit ([`num_label_units`]).
+    fn matches(&self, labels: &[Label], units: &std::collections::HashMap<&str, String>) -> bool {
+        let key_ok = |k: &str| self.key.as_deref().is_none_or(|want| want == k);
+        match &self.kind {
+            TagKind::Range { unit, lo, hi } => labels.iter().any(|l| {
+                let LabelValue::Num { value, .. } = &l.value else {
+                    return false;
+                };
+                if !key_ok(&l.key) {
+                    return false;
+                }
+                let from = units.get(&*l.key).map_or("", |u| u.as_str());
+                let (v, u) = crate::units::scale(*value, from, unit);
+                u == *unit && lo.is_none_or(|lo| v >= lo) && hi.is_none_or(|hi| v <= hi)
+            }),
+            TagKind::Regexes(res) => match &self.key {
+                None => res.iter().all(|re| {
+                    labels.iter().any(|l| match &l.value {
+                        LabelValue::Str(v) => re.is_match(&format!("{}:{v}", l.key)),
+                        _ => false,
+                    })
+                }),
+                Some(k) => labels.iter().any(|l| match &l.value {
+                    LabelValue::Str(v) if &*l.key == k => res.iter().any(|re| re.is_match(v)),
+                    _ => false,
+                }),
+            },
+        }
+    }
+}
+
+/// pprof's `NumLabelUnits`: each numeric label key's unit, the first one
+/// a sample states, else `bytes` for `alignment` and `request`, else the
+/// key itself.
+pub fn num_label_units(p: &Profile) -> std::collections::HashMap<&str, String> {
+    let mut units: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    for k in 0..p.samples.label_set_count() {
+        for l in p.samples.label_set(k as u32) {
+            if let LabelValue::Num { unit, .. } = &l.value {
+                let entry = units.entry(&l.key).or_default();
+                if entry.is_empty()
+                    && let Some(u) = unit.as_deref().filter(|u| !u.is_empty())
+                {
+                    *entry = u.to_string();
+                }
+            }
+        }
+    }
+    for (k, u) in units.iter_mut() {
+        if u.is_empty() {
+            *u = match *k {
+                "alignment" | "request" => "bytes".to_string(),
+                other => other.to_string(),
+            };
+        }
+    }
+    units
+}
+
+impl View<'_> {
+    /// pprof's `-show_from`: each sample loses the frames above (callers
+    /// of) its outermost frame that matches (function name or file, or
+    /// the location's mapping file); a matching location keeps its lines
+    /// up to the outermost matching one; samples with no match leave the
+    /// view. Returns whether anything matched.
+    pub fn show_from(&mut self, re: &Regex) -> bool {
+        let p = self.profile;
+        let n = p.locations.len();
+        let mut hit = vec![false; n];
+        let mut matched = false;
+        for (li, loc) in p.locations.iter().enumerate() {
+            let mapped = loc
+                .mapping
+                .is_some_and(|m| re.is_match(&p.mappings[m as usize].filename));
+            let last = self.lines[li].iter().rposition(|ln| {
+                let f = &p.functions[ln.function as usize];
+                re.is_match(&f.name) || re.is_match(&f.filename)
+            });
+            if mapped {
+                hit[li] = true;
+            } else if let Some(i) = last {
+                hit[li] = true;
+                let kept = self.lines[li][..=i].to_vec();
+                self.lines[li] = Cow::Owned(kept);
+            }
+            matched |= hit[li];
+        }
+        // Each stack re-rooted at its outermost matching frame, in a tree
+        // of the view's own (parents come before their children).
+        let t = &*self.tree;
+        let (locations, parents) = (t.locations(), t.parents());
+        let mut tree = StackTree::default();
+        let mut kept = vec![StackId::EMPTY; t.len()];
+        for i in 0..t.len() {
+            let l = locations[i];
+            let parent = parents[i].index().map_or(StackId::EMPTY, |p| kept[p]);
+            kept[i] = if parent != StackId::EMPTY {
+                tree.push(parent, l)
+            } else if hit[l as usize] {
+                tree.push(StackId::EMPTY, l)
+            } else {
+                StackId::EMPTY
+            };
+        }
+        self.samples.retain_mut(|s| {
+            s.stack = s.stack.index().map_or(StackId::EMPTY, |i| kept[i]);
+            s.stack != StackId::EMPTY
+        });
+        self.tree = Cow::Owned(tree);
+        matched
+    }
+
+    /// pprof's `-tagfocus` and `-tagignore`: keeps the samples that `focus`
+    /// (when given) matches and `ignore` (when given) does not. Returns
+    /// whether each matched any sample.
+    pub fn filter_by_tag(
+        &mut self,
+        focus: Option<&TagFilter>,
+        ignore: Option<&TagFilter>,
+    ) -> (bool, bool) {
+        if focus.is_none() && ignore.is_none() {
+            return (false, false);
+        }
+        let p = self.profile;
+        let units = num_label_units(p);
+        let (mut fm, mut im) = (false, false);
+        self.samples.retain(|s| {
+            let labels = p.samples.label_set(p.samples.label_set_id(s.index));
+            let focused = focus.is_none_or(|f| f.matches(labels, &units));
+            let ignored = ignore.is_some_and(|f| f.matches(labels, &units));
+            fm |= focused;
+            im |= ignored;
+            focused && !ignored
+        });
+        (fm, im)
+    }
+
+    /// pprof's `-prune_from`: in each location the innermost line whose
+    /// function (its name without arguments) matches keeps it and the lines
+    /// outside it; each sample's stack starts at its innermost such
+    /// location (what it called is dropped).
+    pub fn prune_from(&mut self, re: &Regex) {
+        let p = self.profile;
+        let mut beneath = vec![false; p.locations.len()];
+        for (li, b) in beneath.iter_mut().enumerate() {
+            let hit = self.lines[li].iter().position(|ln| {
+                let f = &p.functions[ln.function as usize];
+                !f.name.is_empty() && re.is_match(simplify_func(&f.name))
+            });
+            if let Some(i) = hit {
+                *b = true;
+                if i > 0 {
+                    let kept = self.lines[li][i..].to_vec();
+                    self.lines[li] = Cow::Owned(kept);
+                }
+            }
+        }
+        // A stack cut at a frame is that frame's own stack: in the tree.
+        let t = &*self.tree;
+        let (locations, parents) = (t.locations(), t.parents());
+        let mut found: Vec<Option<StackId>> = vec![None; t.len()];
+        for i in 0..t.len() {
+            found[i] = if beneath[locations[i] as usize] {
+                Some(StackId::from_index(i))
+            } else {
+                parents[i].index().and_then(|p| found[p])
+            };
+        }
+        // The innermost match is the one nearest the leaf: walk up from
+        // each sample's leaf.
+        for s in &mut self.samples {
+            let mut at = s.stack.index();
+            while let Some(i) = at {
+                if beneath[locations[i] as usize] {
+                    s.stack = StackId::from_index(i);
+                    break;
+                }
+                if found[i].is_none() {
+                    break;
+                }
+                at = parents[i].index();
+            }
+        }
+    }
 }

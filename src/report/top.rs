@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::escape::terminal;
 use crate::profile::{Profile, StackId, Str, ValueType};
 use crate::report::compare::is_base_sample;
-use crate::report::filter::{FilterMatches, View, compile};
+use crate::report::filter::{FilterMatches, TagFilter, View, compile};
 use crate::units::{percentage, scale, scaled_label};
 
 /// Options of a top report. Defaults are `go tool pprof -top`'s.
@@ -48,6 +48,22 @@ pub struct TopOptions {
     pub hide: Option<String>,
     /// Keep only frames matching this regexp.
     pub show: Option<String>,
+    /// Drop the frames above (callers of) the outermost frame matching
+    /// this regexp; samples without one are dropped (`-show_from`).
+    pub show_from: Option<String>,
+    /// Only samples whose labels match (`-tagfocus`: `[KEY=]REGEX,...` or
+    /// a numeric range with units such as `bytes=1mb:`).
+    pub tag_focus: Option<String>,
+    /// Drop samples whose labels match (`-tagignore`, as `tag_focus`).
+    pub tag_ignore: Option<String>,
+    /// Label keys to show (`-tagshow`): no effect on the table, named
+    /// among the active filters as pprof does.
+    pub tag_show: Option<String>,
+    /// Label keys to hide (`-taghide`), likewise.
+    pub tag_hide: Option<String>,
+    /// Drop the frames below (callees of) the innermost frame matching
+    /// this regexp (`-prune_from`).
+    pub prune_from: Option<String>,
     /// Drop nodes whose |cum| is below this fraction of the total (0.005).
     pub node_fraction: f64,
     /// Ignore call edges below this fraction of the total (0.001).
@@ -66,6 +82,12 @@ impl Default for TopOptions {
             ignore: None,
             hide: None,
             show: None,
+            show_from: None,
+            tag_focus: None,
+            tag_ignore: None,
+            tag_show: None,
+            tag_hide: None,
+            prune_from: None,
             node_fraction: 0.005,
             edge_fraction: 0.001,
         }
@@ -256,6 +278,26 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         .as_deref()
         .map(|r| compile("show", r))
         .transpose()?;
+    let regex = |name: &str, v: &Option<String>| {
+        v.as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|r| compile(name, r))
+            .transpose()
+    };
+    let show_from = regex("show_from", &opts.show_from)?;
+    let prune_from = regex("prune_from", &opts.prune_from)?;
+    // Compiled to be checked; they change which labels a listing shows,
+    // not the table.
+    regex("tagshow", &opts.tag_show)?;
+    regex("taghide", &opts.tag_hide)?;
+    let tag = |name: &str, v: &Option<String>| {
+        v.as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|f| TagFilter::compile(name, f))
+            .transpose()
+    };
+    let tag_focus = tag("tagfocus", &opts.tag_focus)?;
+    let tag_ignore = tag("tagignore", &opts.tag_ignore)?;
 
     let mut view = View::new(profile);
     view.remove_uninteresting()?;
@@ -275,12 +317,21 @@ pub fn top(profile: &Profile, opts: &TopOptions) -> Result<TopReport> {
         total = diff_total;
     }
 
-    let matches = view.filter_by_name(
+    let mut matches = view.filter_by_name(
         focus.as_ref(),
         ignore.as_ref(),
         hide.as_ref(),
         show.as_ref(),
     );
+    // pprof's order: names, show_from, labels, prune_from.
+    if let Some(re) = &show_from {
+        matches.show_from = view.show_from(re);
+    }
+    (matches.tag_focus, matches.tag_ignore) =
+        view.filter_by_tag(tag_focus.as_ref(), tag_ignore.as_ref());
+    if let Some(re) = &prune_from {
+        view.prune_from(re);
+    }
     let mut nodes = NodeTable::build(Frames::of_view(&view), opts.granularity, opts.noinlines);
     let (values, width) = (profile.samples.all_values(), profile.samples.width());
     let stacks: Vec<(StackId, i64)> = view
@@ -420,6 +471,11 @@ fn finish(
         ("ignore", &opts.ignore),
         ("hide", &opts.hide),
         ("show", &opts.show),
+        ("show_from", &opts.show_from),
+        ("tagfocus", &opts.tag_focus),
+        ("tagignore", &opts.tag_ignore),
+        ("tagshow", &opts.tag_show),
+        ("taghide", &opts.tag_hide),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             active_filters.push(format!("{k}={v}"));

@@ -59,6 +59,12 @@ pub fn run_pprof_args(args: &[String], dir: &Path) -> heapframe::Result<String> 
             "-ignore" => opts.ignore = value,
             "-hide" => opts.hide = value,
             "-show" => opts.show = value,
+            "-show_from" => opts.show_from = value,
+            "-prune_from" => opts.prune_from = value,
+            "-tagfocus" => opts.tag_focus = value,
+            "-tagignore" => opts.tag_ignore = value,
+            "-tagshow" => opts.tag_show = value,
+            "-taghide" => opts.tag_hide = value,
             "-base" | "-diff_base" => {
                 i += 1;
                 let mode = if flag == "-base" {

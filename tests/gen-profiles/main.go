@@ -11,9 +11,14 @@
 // -series M writes M heap snapshots of a slowly leaking service instead: the
 // same tree, with the leaves of a few paths growing from snapshot to
 // snapshot while the others stay constant.
+//
+// -labels FILE writes a goroutine profile whose goroutines carry pprof
+// labels (tenant, route), for the tag filter goldens: 60 goroutines under
+// pprof.Do, blocked in one of two functions.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -21,6 +26,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"sync"
 )
 
 var kept [][]byte
@@ -72,11 +78,62 @@ func writeHeap(name string) {
 	}
 }
 
+//go:noinline
+func waitForWork(ready *sync.WaitGroup, block chan struct{}) {
+	ready.Done()
+	<-block
+}
+
+//go:noinline
+func waitForReply(ready *sync.WaitGroup, block chan struct{}) {
+	ready.Done()
+	<-block
+}
+
+func writeLabelled(name string) {
+	block := make(chan struct{})
+	var ready sync.WaitGroup
+	tenants := []string{"acme", "globex", "initech"}
+	routes := []string{"/user", "/quote", "/ingest"}
+	for i := 0; i < 60; i++ {
+		labels := pprof.Labels("tenant", tenants[i%3], "route", routes[(i/3)%3])
+		ready.Add(1)
+		go pprof.Do(context.Background(), labels, func(context.Context) {
+			if i%4 == 0 {
+				waitForReply(&ready, block)
+			} else {
+				waitForWork(&ready, block)
+			}
+		})
+	}
+	ready.Wait()
+	f, err := os.Create(name + ".tmp")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.Lookup("goroutine").WriteTo(f, 0); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.Rename(name+".tmp", name); err != nil {
+		log.Fatal(err)
+	}
+	close(block)
+}
+
 func main() {
 	stacks := flag.Int("stacks", 1<<17, "distinct call paths (a power of two)")
 	series := flag.Int("series", 0, "write this many snapshots of a slowly leaking service")
 	out := flag.String("o", "heap.pb.gz", "output file (with -series: a folder)")
+	labelled := flag.String("labels", "", "write a goroutine profile of labelled goroutines to this file instead")
 	flag.Parse()
+	if *labelled != "" {
+		writeLabelled(*labelled)
+		fmt.Printf("wrote %s: 60 labelled goroutines\n", *labelled)
+		return
+	}
 	depth := 0
 	for 1<<depth < *stacks {
 		depth++
