@@ -674,6 +674,89 @@ fn library_fetch_of_each_endpoint() {
     assert!(e.samples.iter().any(|x| x.metric == "expvar_cache_entries"));
 }
 
+/// `collect --seconds N`: delta heap and allocs profiles over N seconds,
+/// kept apart in delta/, read by top and growth; the bundle's own
+/// snapshots are the cumulative ones only.
+#[test]
+fn delta_profiles_are_collected_apart() {
+    let Some(bin) = leakysvc() else { return };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
+    let out = scratch("delta");
+    let opts = CollectOptions {
+        every: Duration::from_millis(2500),
+        count: 2,
+        metrics: MetricsSource::Off,
+        kinds: vec![SnapshotKind::Heap],
+        delta_seconds: Some(1),
+        ..Default::default()
+    };
+    let r = Collector::new(Service::new(&svc.url(), fast()).unwrap(), &out, opts)
+        .unwrap()
+        .run()
+        .unwrap();
+    assert_eq!(
+        (r.heap_snapshots, r.delta_profiles, r.gaps.len()),
+        (2, 4, 0),
+        "{:?}",
+        r.gaps
+    );
+    for kind in ["heap", "allocs"] {
+        let deltas = files(&out.join("delta").join(kind));
+        assert_eq!(deltas.len(), 2, "{kind}: {deltas:?}");
+        for f in &deltas {
+            let p = heapframe::Profile::from_path(f).unwrap();
+            // A delta profile covers its second (Go sets its duration,
+            // measured: a little more).
+            assert!(
+                (1_000_000_000..1_500_000_000).contains(&p.duration_nanos),
+                "{}: {}",
+                f.display(),
+                p.duration_nanos
+            );
+            let alloc = p.sample_index(Some("alloc_space")).unwrap();
+            let total: i64 = (0..p.samples.len())
+                .map(|k| p.samples.get(k).values[alloc])
+                .sum();
+            assert!(
+                total > 0,
+                "{}: nothing allocated in a second at 200 rps",
+                f.display()
+            );
+        }
+    }
+    let b = Bundle::open(&out).unwrap();
+    assert_eq!(b.heap.len(), 2);
+    // A folder of delta profiles is not a bundle: the files are given.
+    let files: Vec<String> = files(&out.join("delta/allocs"))
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    let g2 = heapframe()
+        .args(["growth", "--sample-index", "alloc_space"])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        g2.status.success(),
+        "{}",
+        String::from_utf8_lossy(&g2.stderr)
+    );
+    assert!(String::from_utf8_lossy(&g2.stdout).starts_with("2 snapshots over"));
+    // N must fit between captures.
+    let e = Collector::new(
+        Service::new(&svc.url(), fast()).unwrap(),
+        scratch("delta-bad"),
+        CollectOptions {
+            every: Duration::from_secs(2),
+            delta_seconds: Some(2),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("--seconds 2: a delta profile must cover"), "{e}");
+}
+
 #[test]
 fn expvar_as_the_metrics_source() {
     let Some(bin) = leakysvc() else { return };

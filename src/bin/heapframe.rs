@@ -133,6 +133,13 @@ struct CollectArgs {
     /// Where metrics come from.
     #[arg(long, value_enum, default_value = "prometheus")]
     metrics: MetricsArg,
+    /// Also take delta heap and allocs profiles over N seconds at each
+    /// capture (?seconds=N: what changed in those seconds), into delta/heap/
+    /// and delta/allocs/, apart from the cumulative snapshots; N must be
+    /// shorter than --every. `heapframe growth BUNDLE/delta/allocs/*.pb.gz`
+    /// ranks them.
+    #[arg(long, value_name = "N")]
+    seconds: Option<u32>,
     /// Ask for a GC before each heap and allocs profile (gc=1).
     #[arg(long)]
     gc: bool,
@@ -933,6 +940,7 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
             gc: a.gc,
             seconds: None,
         },
+        delta_seconds: a.seconds,
         service: a.service,
         progress: !a.quiet,
     };
@@ -951,10 +959,15 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
     let before = collector.existing_heap_snapshots();
     let report = collector.run()?;
     let mut text = format!(
-        "{}: {} heap snapshots written ({} in the bundle), {} metric scrapes, {} gaps{}\n",
+        "{}: {} heap snapshots written ({} in the bundle), {}{} metric scrapes, {} gaps{}\n",
         a.out.display(),
         report.heap_snapshots,
         before + report.heap_snapshots,
+        if report.delta_profiles > 0 {
+            format!("{} delta profiles, ", report.delta_profiles)
+        } else {
+            String::new()
+        },
         report.scrapes,
         report.gaps.len(),
         if report.stopped {

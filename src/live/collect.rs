@@ -82,6 +82,11 @@ pub struct CollectOptions {
     pub kinds: Vec<SnapshotKind>,
     /// Query of the heap and allocs requests (`gc=1`...).
     pub query: ProfileQuery,
+    /// With `Some(N)`, each capture also asks for delta heap and allocs
+    /// profiles over N seconds (`?seconds=N`: what changed in them), kept
+    /// apart from the cumulative snapshots in `delta/heap/` and
+    /// `delta/allocs/`. N must be shorter than `every`.
+    pub delta_seconds: Option<u32>,
     /// The service's name for the manifest (default: empty).
     pub service: String,
     /// Show a progress bar on standard error (lines when it is not a
@@ -98,6 +103,7 @@ impl Default for CollectOptions {
             metrics: MetricsSource::Prometheus,
             kinds: SnapshotKind::ALL.to_vec(),
             query: ProfileQuery::default(),
+            delta_seconds: None,
             service: String::new(),
             progress: false,
         }
@@ -217,6 +223,8 @@ pub struct CollectReport {
     pub heap_snapshots: usize,
     /// Heap captures attempted (ticks).
     pub heap_ticks: usize,
+    /// Delta profiles written (`delta/heap/`, `delta/allocs/`).
+    pub delta_profiles: usize,
     /// Metric scrapes written.
     pub scrapes: usize,
     /// Failed captures, in order.
@@ -281,6 +289,14 @@ impl Collector {
             return Err(Error::Option(
                 "collection intervals must be longer than zero".into(),
             ));
+        }
+        if let Some(n) = opts.delta_seconds
+            && (n == 0 || Duration::from_secs(n as u64) >= opts.every)
+        {
+            return Err(Error::Option(format!(
+                "--seconds {n}: a delta profile must cover more than 0 s and less than the time between captures ({})",
+                short(opts.every)
+            )));
         }
         // First what the folder says about itself: refuse before touching it.
         let manifest_path = out.join("manifest.json");
@@ -479,6 +495,60 @@ impl Collector {
             }
         }
         kinds.retain(|k| !dropped.contains(k));
+        if let Some(n) = self.opts.delta_seconds
+            && !self.stopped()
+        {
+            self.capture_deltas(report, n);
+        }
+    }
+
+    /// Delta heap and allocs profiles over the next `seconds` (asked for
+    /// at once, so both cover the same seconds), into `delta/<kind>/`.
+    fn capture_deltas(&self, report: &mut CollectReport, seconds: u32) {
+        let q = ProfileQuery {
+            seconds: Some(seconds),
+            ..self.opts.query
+        };
+        let kinds = [SnapshotKind::Heap, SnapshotKind::Allocs];
+        let fetched: Vec<Result<crate::live::service::FetchedProfile>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = kinds
+                    .iter()
+                    .map(|&k| scope.spawn(move || self.service.profile(k, &q)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::Option("a delta profile fetch panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
+        for (kind, result) in kinds.iter().zip(fetched) {
+            let what = format!("delta/{}", kind.dir());
+            match result {
+                Ok(p) => {
+                    let dir = self.out.join("delta").join(kind.dir());
+                    let t = if p.profile.time_nanos > 0 {
+                        p.profile.time_nanos / 1_000_000
+                    } else {
+                        now_ms()
+                    };
+                    let written = std::fs::create_dir_all(&dir)
+                        .map_err(|e| write_err(&dir, "create", e))
+                        .and_then(|_| write_new(&dir, t, "pb.gz", &p.gzip));
+                    match written {
+                        Ok(path) => {
+                            report.delta_profiles += 1;
+                            report.written.push(path);
+                        }
+                        Err(e) => self.record_gap(report, &what, "write", &e),
+                    }
+                }
+                Err(e) => self.record_gap(report, &what, "fetch", &e),
+            }
+        }
     }
 
     fn scrape(&self, report: &mut CollectReport) {
@@ -644,6 +714,9 @@ impl Collector {
             remove_stale_temp_files(&self.out.join(kind.dir()));
         }
         remove_stale_temp_files(&self.out.join("metrics"));
+        for kind in [SnapshotKind::Heap, SnapshotKind::Allocs] {
+            remove_stale_temp_files(&self.out.join("delta").join(kind.dir()));
+        }
         remove_stale_temp_files(&self.out);
         for n in &report.notes {
             say(format!("note: {n}"));
