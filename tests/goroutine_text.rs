@@ -284,3 +284,55 @@ fn malformed_goroutine_text_gets_named_errors() {
     let p = Profile::from_bytes(&pb, "2.pb.gz").unwrap();
     assert!(!p.locations.is_empty() && p.locations.iter().all(|l| l.address != 0));
 }
+
+/// `heapframe goroutines` on two dumps: the groups, the blocked shape and
+/// growth by creator; a crash inside a log reads too; a file that is not
+/// a dump is a named error.
+#[test]
+fn the_goroutines_command_reads_dumps() {
+    let run = |args: &[String]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_heapframe"))
+            .arg("goroutines")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[format!("{DIR}/1.debug2.txt"), format!("{DIR}/2.debug2.txt")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("2.debug2.txt: 268 goroutines in 8 groups"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "blocked: 261 of 268 goroutines blocked in chan receive at main.startWatcher.func1"
+        ),
+        "{text}"
+    );
+    let growth = text
+        .split("growth by creator (first -> later):\n")
+        .nth(1)
+        .unwrap();
+    assert!(
+        growth
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("+201      60 -> 261     main.startWatcher"),
+        "{growth}"
+    );
+    let out = run(&[format!("{DIR}/crash-in-log.txt")]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("crash-in-log.txt: 275 goroutines"));
+    let out = run(&["Cargo.toml".to_string()]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("Cargo.toml: goroutine text (?debug=1 or a dump), no goroutine in the dump"),
+        "{e}"
+    );
+}

@@ -46,6 +46,10 @@ enum Command {
     /// Import a service's memory history from a Prometheus server into a
     /// bundle's metrics (for `verdict` on history older than the incident).
     ImportPrometheus(ImportArgs),
+    /// Read goroutine dumps (?debug=2, a crash or SIGQUIT traceback, or a
+    /// log holding one): goroutines grouped by state and stack, the groups
+    /// blocked the way leaks are, and, given a later dump, growth by creator.
+    Goroutines(GoroutinesArgs),
     /// Import a GODEBUG=gctrace=1 log into a bundle's metrics: heap at GC
     /// start and end, live heap after GC, goal, GC count and CPU share, one
     /// point per GC cycle (for `verdict` from a log).
@@ -154,6 +158,20 @@ struct CollectArgs {
     quiet: bool,
     #[command(flatten)]
     http: HttpArgs,
+}
+
+#[derive(clap::Args)]
+struct GoroutinesArgs {
+    /// The dump.
+    dump: PathBuf,
+    /// A later dump of the same process: growth by creator and by group.
+    later: Option<PathBuf>,
+    /// Groups to show.
+    #[arg(long, default_value_t = 15)]
+    limit: usize,
+    /// The smallest group of blocked goroutines named as a leak shape.
+    #[arg(long, default_value_t = 10)]
+    min_blocked: usize,
 }
 
 #[derive(clap::Args)]
@@ -451,6 +469,7 @@ fn main() -> ExitCode {
         Command::Collect(args) => run_collect(args),
         Command::ImportPrometheus(args) => run_import(args),
         Command::ImportLog(args) => run_import_log(args),
+        Command::Goroutines(args) => run_goroutines(args),
         #[cfg(feature = "views")]
         Command::Report(args) => run_report(args),
         Command::Note(args) => run_note(args),
@@ -1001,6 +1020,58 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
         )));
     }
     Ok(())
+}
+
+fn run_goroutines(a: GoroutinesArgs) -> heapframe::Result<()> {
+    use heapframe::profile::goroutine_text::read_dump;
+    let first = read_dump(&a.dump)?;
+    let shown = |d: &heapframe::profile::goroutine_text::GoroutineDump, name: &PathBuf| {
+        let mut t = format!(
+            "{}: {} goroutines in {} groups (state and stack)\n",
+            terminal(&name.display().to_string()),
+            d.goroutines.len(),
+            d.buckets().len()
+        );
+        t.push_str("   count  state                     minutes  top frame (creator)\n");
+        for b in d.buckets().iter().take(a.limit) {
+            let top = b.frames.first().map_or("-", |f| f.function.as_str());
+            let wait = match b.wait_minutes {
+                (lo, hi) if lo == hi => format!("{hi}"),
+                (lo, hi) => format!("{lo}-{hi}"),
+            };
+            t.push_str(&format!(
+                "{:>8}  {:<24}  {:>7}  {}{}\n",
+                b.count,
+                terminal(&b.state),
+                wait,
+                terminal(top),
+                b.creator
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(" ({})", terminal(c)))
+            ));
+        }
+        for line in d.blocked_sentences(a.min_blocked) {
+            t.push_str(&format!("blocked: {}\n", terminal(&line)));
+        }
+        t
+    };
+    let mut text = shown(&first, &a.dump);
+    if let Some(later_path) = &a.later {
+        let later = read_dump(later_path)?;
+        text.push('\n');
+        text.push_str(&shown(&later, later_path));
+        text.push_str("\ngrowth by creator (first -> later):\n");
+        for (creator, before, after) in first.growth_by_creator(&later).iter().take(a.limit) {
+            text.push_str(&format!(
+                "{:>+8}  {:>6} -> {:<6}  {}\n",
+                *after as i64 - *before as i64,
+                before,
+                after,
+                terminal(creator)
+            ));
+        }
+    }
+    write_out(None, text.as_bytes())
 }
 
 fn parse_start(start: Option<&str>) -> heapframe::Result<Option<i64>> {

@@ -411,6 +411,24 @@ impl GoroutineDump {
             .collect()
     }
 
+    /// Goroutines by creator in this dump and in `later` (a dump of the
+    /// same process taken later): `(creator, here, later)`, largest growth
+    /// first; goroutines Go printed no creator for count under `(none)`.
+    pub fn growth_by_creator(&self, later: &GoroutineDump) -> Vec<(String, usize, usize)> {
+        let mut by: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+        let key = |g: &Goroutine| g.creator.clone().unwrap_or_else(|| "(none)".into());
+        for g in &self.goroutines {
+            by.entry(key(g)).or_default().0 += 1;
+        }
+        for g in &later.goroutines {
+            by.entry(key(g)).or_default().1 += 1;
+        }
+        let mut v: Vec<(String, usize, usize)> =
+            by.into_iter().map(|(k, (a, b))| (k, a, b)).collect();
+        v.sort_by_key(|(k, a, b)| (std::cmp::Reverse(*b as i64 - *a as i64), k.clone()));
+        v
+    }
+
     /// The dump as a goroutine-count profile: one sample per bucket, its
     /// stack the bucket's frames (a frame per file line), labelled `state`.
     pub fn to_profile(&self) -> Profile {
@@ -546,6 +564,18 @@ pub(crate) fn parse_count(raw: &[u8]) -> Result<Profile, ProfileError> {
         p.samples.push_parts(&stack, &[*count], &[]);
     }
     Ok(p)
+}
+
+/// Reads the goroutine dump in the file at `path` (plain or gzip; a
+/// regular file within the profile size bound): a `?debug=2` answer, a
+/// crash or SIGQUIT traceback, or a log that holds one.
+pub fn read_dump(path: &std::path::Path) -> crate::error::Result<GoroutineDump> {
+    let source = path.display().to_string();
+    let limit = crate::pprof::ReadOptions::default().max_decompressed_bytes;
+    let bytes = crate::files::read_regular(path, limit, "a goroutine dump")?;
+    let raw = crate::pprof::uncompressed(&bytes, &Default::default())
+        .map_err(|e| crate::error::Error::profile(&source, e))?;
+    parse_dump(&String::from_utf8_lossy(&raw)).map_err(|e| crate::error::Error::profile(&source, e))
 }
 
 /// Reads a goroutine dump (debug=2, a crash, SIGQUIT) as a profile.
