@@ -21,7 +21,17 @@ const LEAVES: &[&str] = &["error", "defaults", "units", "files", "address", "esc
 /// The files of each folder, in order.
 const FOLDERS: &[(&str, &[&str])] = &[
     ("pprof", &["proto", "wire", "codec"]),
-    ("profile", &["stacks", "samples", "decode", "encode"]),
+    (
+        "profile",
+        &[
+            "stacks",
+            "samples",
+            "legacy",
+            "goroutine_text",
+            "decode",
+            "encode",
+        ],
+    ),
     ("report", &["filter", "compare", "graph", "top"]),
     ("growth", &["classify", "widening"]),
     (

@@ -18,9 +18,13 @@ fuzz_target!(|data: &[u8]| {
     let via_prost = heapframe::pprof::decode(data, &opts)
         .map_err(|e| e.to_string())
         .and_then(|m| Profile::from_proto(&m).map_err(|e| e.to_string()));
-    // Legacy text heap profiles are read by the decoder only (prost reads
-    // protobuf): they must decode or be refused, and survive `top` below.
-    let text = data.starts_with(b"heap profile:");
+    // Legacy text heap profiles and goroutine text are read by the decoder
+    // only (prost reads protobuf): they must decode or be refused, and
+    // survive `top` below.
+    let text = heapframe::pprof::uncompressed(data, &opts).is_ok_and(|raw| {
+        raw.starts_with(b"heap profile:")
+            || heapframe::profile::goroutine_text::is_goroutine_text(&raw)
+    });
     match (&direct, &via_prost) {
         _ if text => {}
         (Ok(a), Ok(b)) => {

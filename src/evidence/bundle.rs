@@ -344,6 +344,20 @@ fn sample_type_names(p: &Profile) -> String {
 /// A profile file by its name: `.pb.gz`, `.pb` or `.pprof`, or `.txt`
 /// (`?debug=1` text, as pasted from a ticket), not hidden (temporary files
 /// of a write in progress are hidden).
+/// The files of the folder `dir` that `keep` takes, sorted by name.
+fn files_in(dir: &Path, keep: fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::File {
+            path: dir.display().to_string(),
+            error: FileError::Io(e),
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| keep(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// A gctrace log in a bundle's `logs/` folder: `*.log` or `*.log.gz`.
 fn is_log_file(p: &Path) -> bool {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -488,15 +502,7 @@ impl Bundle {
             if !load.wants(kind) || !sub.is_dir() {
                 continue;
             }
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
-                .map_err(|e| Error::File {
-                    path: sub.display().to_string(),
-                    error: FileError::Io(e),
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| is_profile_file(p))
-                .collect();
-            files.sort();
+            let files = files_in(&sub, is_profile_file)?;
             let read = read_parallel(&files, |f| read_bundle_snapshot(f, kind))?;
             b.snapshots_mut(kind).extend(read);
         }
@@ -509,16 +515,7 @@ impl Bundle {
             b.add_runtime_stats();
             let logs = dir.join("logs");
             if logs.is_dir() {
-                let mut files: Vec<PathBuf> = std::fs::read_dir(&logs)
-                    .map_err(|e| Error::File {
-                        path: logs.display().to_string(),
-                        error: FileError::Io(e),
-                    })?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| is_log_file(p))
-                    .collect();
-                files.sort();
-                b.add_gctrace_logs(&files, load.log_start_ms)?;
+                b.add_gctrace_logs(&files_in(&logs, is_log_file)?, load.log_start_ms)?;
             }
         }
         b.sort();

@@ -51,6 +51,12 @@ pub const MAX_GOROUTINES: usize = 5_000_000;
 /// At most this many frames are kept of one goroutine (Go prints 100).
 const MAX_FRAMES: usize = 1_000;
 
+/// Whether `raw` (decompressed) is goroutine text heapframe reads as a
+/// profile: `?debug=1` counts or a dump.
+pub fn is_goroutine_text(raw: &[u8]) -> bool {
+    is_count_text(raw) || is_dump_text(raw)
+}
+
 /// Whether `raw` (decompressed) is a `debug=1` goroutine profile.
 pub(crate) fn is_count_text(raw: &[u8]) -> bool {
     raw.starts_with(b"goroutine profile:")
@@ -432,17 +438,7 @@ impl GoroutineDump {
     /// The dump as a goroutine-count profile: one sample per bucket, its
     /// stack the bucket's frames (a frame per file line), labelled `state`.
     pub fn to_profile(&self) -> Profile {
-        let vt = |n: &str| ValueType {
-            name: Arc::from(n),
-            unit: Arc::from("count"),
-        };
-        let mut p = Profile {
-            sample_types: vec![vt("goroutine")],
-            period_type: vt("goroutine"),
-            period: 1,
-            ..Default::default()
-        };
-        p.samples = Samples::with_width(1);
+        let mut p = goroutine_profile();
         let mut strings: HashMap<String, Str> = HashMap::new();
         let mut intern = |s: &str| -> Str {
             strings
@@ -498,6 +494,22 @@ impl GoroutineDump {
     }
 }
 
+/// An empty goroutine-count profile, as pprof makes of goroutine text:
+/// sample and period type `goroutine`/`count`, period 1.
+fn goroutine_profile() -> Profile {
+    let vt = || ValueType {
+        name: Arc::from("goroutine"),
+        unit: Arc::from("count"),
+    };
+    Profile {
+        sample_types: vec![vt()],
+        period_type: vt(),
+        period: 1,
+        samples: Samples::with_width(1),
+        ..Default::default()
+    }
+}
+
 /// Reads a `debug=1` goroutine profile (see the module docs).
 pub(crate) fn parse_count(raw: &[u8]) -> Result<Profile, ProfileError> {
     let text = std::str::from_utf8(raw)
@@ -510,10 +522,6 @@ pub(crate) fn parse_count(raw: &[u8]) -> Result<Profile, ProfileError> {
     rest.trim()
         .parse::<u64>()
         .map_err(|_| bad(1, format!("total {} is not a number", short(rest))))?;
-    let vt = |n: &str| ValueType {
-        name: Arc::from(n),
-        unit: Arc::from("count"),
-    };
     let mut records: Vec<(i64, Vec<u64>)> = Vec::new();
     let mut frames = super::legacy::NamedFrames::default();
     for (n, line) in lines {
@@ -550,13 +558,7 @@ pub(crate) fn parse_count(raw: &[u8]) -> Result<Profile, ProfileError> {
         }
         records.push((count, list));
     }
-    let mut p = Profile {
-        sample_types: vec![vt("goroutine")],
-        period_type: vt("goroutine"),
-        period: 1,
-        ..Default::default()
-    };
-    p.samples = Samples::with_width(1);
+    let mut p = goroutine_profile();
     let mut locations = super::legacy::Locations::default();
     let mut stack = Vec::new();
     for (count, addrs) in &records {
