@@ -541,25 +541,37 @@ impl Bundle {
         let mut added = MetricSeries::default();
         for f in files {
             let trace = read_gctrace_file(f)?;
-            let anchor = self.gctrace_anchor(&trace, start);
-            let (mut samples, notes) = trace.samples(anchor)?;
-            if !had_gc_count {
-                let counts: Vec<MetricSample> = samples
-                    .iter()
-                    .filter(|s| s.metric == names::GCTRACE_CYCLES)
-                    .map(|s| MetricSample {
-                        metric: names::GC_COUNT.to_string(),
-                        ..s.clone()
-                    })
-                    .collect();
-                samples.extend(counts);
-            }
-            let mut series = MetricSeries::new(samples);
-            series.notes = notes;
-            added = added.merged(series);
+            added = added.merged(self.gctrace_series(&trace, start, !had_gc_count)?);
         }
         self.metrics = std::mem::take(&mut self.metrics).merged(added);
         Ok(())
+    }
+
+    /// The points of `trace` placed as [`Bundle::add_gctrace_logs`] places
+    /// them ([`Bundle::gctrace_anchor`]), with its notes; with
+    /// `with_gc_count`, the cycle count also as [`names::GC_COUNT`].
+    fn gctrace_series(
+        &self,
+        trace: &crate::evidence::gctrace::GcTrace,
+        start: Option<i64>,
+        with_gc_count: bool,
+    ) -> Result<MetricSeries> {
+        use crate::evidence::metrics::names;
+        let (mut samples, notes) = trace.samples(self.gctrace_anchor(trace, start))?;
+        if with_gc_count {
+            let counts: Vec<MetricSample> = samples
+                .iter()
+                .filter(|s| s.metric == names::GCTRACE_CYCLES)
+                .map(|s| MetricSample {
+                    metric: names::GC_COUNT.to_string(),
+                    ..s.clone()
+                })
+                .collect();
+            samples.extend(counts);
+        }
+        let mut series = MetricSeries::new(samples);
+        series.notes = notes;
+        Ok(series)
     }
 
     /// How the lines of `trace` without a time of their own are placed:
@@ -1096,11 +1108,13 @@ pub fn import_log(
     } else {
         Bundle::default()
     };
-    let mut placed_into = existing.clone();
-    placed_into.metrics = Default::default();
-    // Placed the way a bundle places a log in logs/: what this log's own
-    // times, the snapshots' trailers or `start` say.
-    placed_into.add_gctrace_logs(&[log.to_path_buf()], start)?;
+    // Placed the way a bundle places a log in logs/: by this log's own
+    // times, the snapshots' trailers or `start`.
+    let series = existing.gctrace_series(
+        &trace,
+        start,
+        existing.metrics.points(names::GC_COUNT).is_empty(),
+    )?;
     let placed_by = match existing.gctrace_anchor(&trace, start) {
         _ if trace.all_logged() => "the time in front of each line".to_string(),
         Anchor::LastGc { number, at_ms } => format!(
@@ -1113,13 +1127,8 @@ pub fn import_log(
         ),
         Anchor::None => "the time in front of some lines".to_string(),
     };
-    let mut samples: Vec<MetricSample> = placed_into
-        .metrics
+    let live: Vec<i64> = series
         .samples
-        .into_iter()
-        .filter(|s| s.metric != names::GC_COUNT)
-        .collect();
-    let live: Vec<i64> = samples
         .iter()
         .filter(|s| s.metric == names::GCTRACE_HEAP_LIVE)
         .map(|s| s.time_ms)
@@ -1149,18 +1158,6 @@ pub fn import_log(
             ),
         });
     }
-    if existing.metrics.points(names::GC_COUNT).is_empty() {
-        let counts: Vec<MetricSample> = samples
-            .iter()
-            .filter(|s| s.metric == names::GCTRACE_CYCLES)
-            .map(|s| MetricSample {
-                metric: names::GC_COUNT.to_string(),
-                ..s.clone()
-            })
-            .collect();
-        samples.extend(counts);
-    }
-    let series = crate::evidence::metrics::MetricSeries::new(samples);
     let dir = bundle.join("metrics");
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::Output(format!("{}: cannot create: {e}", dir.display())))?;
@@ -1170,6 +1167,6 @@ pub fn import_log(
         cycles: live.len(),
         span_ms: (first, last),
         placed_by,
-        notes: placed_into.metrics.notes,
+        notes: series.notes,
     })
 }
