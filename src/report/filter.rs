@@ -558,6 +558,8 @@ impl View<'_> {
             }
         }
         // A stack cut at a frame is that frame's own stack: in the tree.
+        // Per stack, its innermost matching frame (the one nearest the
+        // leaf): its own location, else its caller's answer.
         let t = &*self.tree;
         let (locations, parents) = (t.locations(), t.parents());
         let mut found: Vec<Option<StackId>> = vec![None; t.len()];
@@ -568,19 +570,9 @@ impl View<'_> {
                 parents[i].index().and_then(|p| found[p])
             };
         }
-        // The innermost match is the one nearest the leaf: walk up from
-        // each sample's leaf.
         for s in &mut self.samples {
-            let mut at = s.stack.index();
-            while let Some(i) = at {
-                if beneath[locations[i] as usize] {
-                    s.stack = StackId::from_index(i);
-                    break;
-                }
-                if found[i].is_none() {
-                    break;
-                }
-                at = parents[i].index();
+            if let Some(cut) = s.stack.index().and_then(|i| found[i]) {
+                s.stack = cut;
             }
         }
     }
