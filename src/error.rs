@@ -271,6 +271,13 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A Parquet dataset (`heapframe export`) cannot be read or written.
+    Dataset {
+        /// The file or folder.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A record of a metrics table (`metrics/*.csv`) is not valid.
     MetricsTable {
         /// The file.
@@ -343,6 +350,7 @@ impl fmt::Display for Error {
             Error::Profile { source, error } => write!(f, "{source}: {error}"),
             Error::File { path, error } => write!(f, "{path}: {error}"),
             Error::Manifest { path, reason } => write!(f, "{path}: invalid manifest: {reason}"),
+            Error::Dataset { path, reason } => write!(f, "{path}: dataset: {reason}"),
             Error::PrometheusText {
                 source,
                 line,

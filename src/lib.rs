@@ -19,6 +19,8 @@
 //!   allocation kinds;
 //! - [`evidence`]: incident bundles, metrics, the leak verdict and
 //!   regression check, the goroutine check, the on-call checklist;
+//! - `dataset` (feature `dataset`, on by default): the append-only,
+//!   Hive-partitioned Parquet dataset that `heapframe export` writes;
 //! - `live` (feature `live`, on by default): fetching profiles and metrics
 //!   from running services, the incident collector, Prometheus history;
 //! - [`findings`]: the evidence chain computed once, as data;
@@ -45,6 +47,8 @@ pub mod escape;
 pub mod files;
 pub mod units;
 
+#[cfg(feature = "dataset")]
+pub mod dataset;
 pub mod evidence;
 pub mod findings;
 pub mod growth;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Top-level modules, in order; `bin` is the command.
 const HOUSE: &[&str] = &[
     "error", "defaults", "units", "files", "address", "escape", "pprof", "profile", "report",
-    "tables", "growth", "evidence", "live", "findings", "views", "bin",
+    "tables", "growth", "evidence", "dataset", "live", "findings", "views", "bin",
 ];
 
 /// Modules every other module may use.

@@ -54,6 +54,10 @@ enum Command {
     /// start and end, live heap after GC, goal, GC count and CPU share, one
     /// point per GC cycle (for `verdict` from a log).
     ImportLog(ImportLogArgs),
+    /// Append bundles (or profile files) to a Parquet dataset that DuckDB,
+    /// Spark and polars read: snapshots, samples, stacks and metrics,
+    /// Hive-partitioned by service and date. Exporting twice adds nothing.
+    Export(ExportArgs),
     /// Write the whole evidence chain of a bundle as one self-contained HTML page.
     #[cfg(feature = "views")]
     Report(ReportArgs),
@@ -288,6 +292,23 @@ enum KindArg {
 }
 
 #[derive(clap::Args)]
+struct ExportArgs {
+    /// Bundle folders (each exported with its own manifest's service and
+    /// target), or profile files / glob patterns (exported together).
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// The dataset folder (created when missing; appended to).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The service, instead of the manifest's (required for loose files).
+    #[arg(long)]
+    service: Option<String>,
+    /// The instance, instead of the manifest target's host:port.
+    #[arg(long)]
+    instance: Option<String>,
+}
+
+#[derive(clap::Args)]
 struct GrowthArgs {
     /// A bundle folder, or profile files / glob patterns.
     #[arg(required = true)]
@@ -470,6 +491,7 @@ fn main() -> ExitCode {
         Command::ImportPrometheus(args) => run_import(args),
         Command::ImportLog(args) => run_import_log(args),
         Command::Goroutines(args) => run_goroutines(args),
+        Command::Export(args) => run_export(args),
         #[cfg(feature = "views")]
         Command::Report(args) => run_report(args),
         Command::Note(args) => run_note(args),
@@ -633,6 +655,47 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
             })
         }
     }
+}
+
+fn run_export(a: ExportArgs) -> heapframe::Result<()> {
+    use heapframe::dataset::{Dataset, ExportSummary, Origin};
+    use heapframe::evidence::bundle::Bundle;
+    let mut dataset = Dataset::open(&a.out)?;
+    let (dirs, files): (Vec<&String>, Vec<&String>) = a
+        .inputs
+        .iter()
+        .partition(|i| std::path::Path::new(i.as_str()).is_dir());
+    let mut groups: Vec<(String, Bundle)> = Vec::new();
+    for d in dirs {
+        groups.push((d.clone(), Bundle::open(d)?));
+    }
+    if !files.is_empty() {
+        let label = files
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        groups.push((label, Bundle::from_paths(&files)?));
+    }
+    let mut total = ExportSummary::default();
+    for (input, bundle) in &groups {
+        let origin = Origin::of(bundle, input, a.service.as_deref(), a.instance.as_deref())?;
+        let s = dataset.export(bundle, &origin)?;
+        eprintln!(
+            "{}: service {}, instance {}: {s}",
+            terminal(input),
+            terminal(&origin.service),
+            terminal(&origin.instance)
+        );
+        total.snapshots += s.snapshots;
+        total.snapshots_present += s.snapshots_present;
+        total.samples += s.samples;
+        total.stacks += s.stacks;
+        total.metric_rows += s.metric_rows;
+        total.metric_rows_present += s.metric_rows_present;
+    }
+    println!("{}: {total}", terminal(&a.out.display().to_string()));
+    Ok(())
 }
 
 fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {

@@ -1,0 +1,672 @@
+//! An append-only, Hive-partitioned Parquet dataset of many services'
+//! snapshots and metrics (feature `dataset`), which DuckDB, Spark or polars
+//! read as is. `heapframe export` writes it.
+//!
+//! ```text
+//! DATASET/
+//!   snapshots/service=S/date=YYYY-MM-DD/<content hash>.parquet   one row per profile
+//!   samples/service=S/kind=K/date=YYYY-MM-DD/<content hash>.parquet
+//!   stacks/<content hash>.parquet     the stacks first seen in that snapshot
+//!   metrics/service=S/date=YYYY-MM-DD/<rows hash>.parquet
+//! ```
+//!
+//! - `snapshots`: `snapshot_id` (i64: the first 8 bytes of the SHA-256 of
+//!   the profile file), `content_hash` (that SHA-256 in hex), `instance`,
+//!   `kind`, `time_ms` (Unix milliseconds), `sample_types`
+//!   (`name/unit,...`), `period`, `period_type` (`name/unit`), `source`
+//!   (the file's name), `samples` (row count in `samples`).
+//! - `samples`: `snapshot_id`, `stack_id`, one i64 column per sample type
+//!   of the kind (`inuse_space`, ...), `object_size` (Go's `bytes` label,
+//!   null without one), `labels` (the other labels as a JSON object, null
+//!   without any).
+//! - `stacks`: `stack_id`, `depth` (0 = the innermost frame), `function`,
+//!   `file`, `line`, `inlined`. A stack's id is a hash of its frames, the
+//!   same in every file, instance and service, and a stack is written once,
+//!   with the first snapshot that has it. Locations without symbols have no
+//!   frames: stacks that differ only there share an id.
+//! - `metrics`: `instance`, `time_ms`, `metric`, `labels` (JSON object),
+//!   `value`.
+//!
+//! Partition values (`service`, `kind`, `date`) are in the folder names
+//! only, percent-encoded outside `A-Z a-z 0-9 . _ -` (and a leading `.`).
+//! Exporting the same snapshot again adds nothing (its content hash is
+//! already there), metric rows already in their partition are skipped, and
+//! every file is written under a hidden temporary name, then renamed: a
+//! crash leaves no partial `.parquet` visible. A snapshot's row in
+//! `snapshots` is written last, after its stacks and samples.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::evidence::bundle::{Bundle, SnapshotKind};
+use crate::evidence::metrics::MetricSample;
+use crate::profile::{LabelValue, Profile};
+use crate::tables::{TableFormat, Tables, encode};
+
+/// Who the snapshots of an export belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The service (the `service=` partition).
+    pub service: String,
+    /// The replica (e.g. `10.0.3.7:6060` or a pod name).
+    pub instance: String,
+}
+
+impl Origin {
+    /// The origin of a bundle: `service` and `instance` when given, else
+    /// the manifest's service and its target's `host:port` (`unknown` when
+    /// the target is not a URL). Without a service either way, an error
+    /// naming `input`.
+    pub fn of(
+        bundle: &Bundle,
+        input: &str,
+        service: Option<&str>,
+        instance: Option<&str>,
+    ) -> Result<Origin> {
+        let m = &bundle.manifest;
+        let service = match service {
+            Some(s) => s.to_string(),
+            None if !m.service.trim().is_empty() => m.service.trim().to_string(),
+            None => {
+                return Err(Error::Option(format!(
+                    "{input}: no service: its manifest names none; give --service"
+                )));
+            }
+        };
+        let instance = match instance {
+            Some(i) => i.to_string(),
+            None => crate::address::TargetUrl::parse(m.target.trim())
+                .map(|u| format!("{}:{}", u.host(), u.port()))
+                .unwrap_or_else(|_| "unknown".to_string()),
+        };
+        Ok(Origin { service, instance })
+    }
+}
+
+/// What an export wrote and skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Snapshots written.
+    pub snapshots: usize,
+    /// Snapshots already in the dataset (same content hash).
+    pub snapshots_present: usize,
+    /// Sample rows written.
+    pub samples: usize,
+    /// Stacks new to the dataset.
+    pub stacks: usize,
+    /// Metric rows written.
+    pub metric_rows: usize,
+    /// Metric rows already in their partition.
+    pub metric_rows_present: usize,
+}
+
+impl std::fmt::Display for ExportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} snapshots written ({} already present), {} sample rows, {} new stacks, {} metric rows ({} already present)",
+            self.snapshots,
+            self.snapshots_present,
+            self.samples,
+            self.stacks,
+            self.metric_rows,
+            self.metric_rows_present
+        )
+    }
+}
+
+/// A dataset folder opened for appending: what it already holds.
+#[derive(Debug)]
+pub struct Dataset {
+    root: PathBuf,
+    snapshots: HashSet<String>,
+    stacks: HashSet<i64>,
+}
+
+/// The deepest folder level the dataset's layout has under its root.
+const MAX_DEPTH: usize = 4;
+
+fn dataset_err(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Dataset {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn polars_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+    move |e| dataset_err(path, format!("not a table heapframe wrote: {e}"))
+}
+
+impl Dataset {
+    /// Opens the dataset at `root`, creating the folder when it does not
+    /// exist, and reads which snapshots and stacks it already holds.
+    pub fn open(root: impl AsRef<Path>) -> Result<Dataset> {
+        let root = root.as_ref().to_path_buf();
+        std::fs::create_dir_all(&root)
+            .map_err(|e| dataset_err(&root, format!("cannot create the folder: {e}")))?;
+        let mut snapshots = HashSet::new();
+        for p in parquet_files(&root.join("snapshots"))? {
+            if let Some(stem) = p.file_stem() {
+                snapshots.insert(stem.to_string_lossy().into_owned());
+            }
+        }
+        let mut stacks = HashSet::new();
+        for p in parquet_files(&root.join("stacks"))? {
+            let df = read_columns(&p, &["stack_id"])?;
+            let ids = df
+                .column("stack_id")
+                .and_then(|c| c.i64().cloned())
+                .map_err(polars_err(&p))?;
+            stacks.extend(ids.into_no_null_iter());
+        }
+        Ok(Dataset {
+            root,
+            snapshots,
+            stacks,
+        })
+    }
+
+    /// The dataset's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether a snapshot with this content hash (hex) is in the dataset.
+    pub fn has_snapshot(&self, content_hash: &str) -> bool {
+        self.snapshots.contains(content_hash)
+    }
+
+    /// Appends a bundle's snapshots (every kind) and metrics.
+    pub fn export(&mut self, bundle: &Bundle, origin: &Origin) -> Result<ExportSummary> {
+        let service = partition_value("service", &origin.service)?;
+        let mut sum = ExportSummary::default();
+        for kind in SnapshotKind::ALL {
+            for s in bundle.snapshots(kind) {
+                let limit = crate::pprof::ReadOptions::default().max_decompressed_bytes;
+                let bytes = crate::files::read_regular(&s.path, limit, "a profile")?;
+                let hash = hex(&Sha256::digest(&bytes));
+                if self.snapshots.contains(&hash) {
+                    sum.snapshots_present += 1;
+                    continue;
+                }
+                let source = s
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let snap = SnapshotRow {
+                    hash: &hash,
+                    kind,
+                    time_ms: s.time_ms,
+                    instance: &origin.instance,
+                    source: &source,
+                };
+                self.export_snapshot(&service, &snap, &s.profile, &mut sum)?;
+            }
+        }
+        self.export_metrics(
+            &service,
+            &origin.instance,
+            &bundle.metrics.samples,
+            &mut sum,
+        )?;
+        Ok(sum)
+    }
+
+    fn export_snapshot(
+        &mut self,
+        service: &str,
+        snap: &SnapshotRow,
+        p: &Profile,
+        sum: &mut ExportSummary,
+    ) -> Result<()> {
+        let snapshot_id = id_of(snap.hash);
+        let date = date_of(snap.time_ms);
+        let t = Tables::from_profile(p)?;
+        let frames = t.frames()?;
+        let out = |p: &Path| dataset_err(p, "cannot build a table");
+        // Each stack of the tables, by its stable id.
+        let (ids, new_rows) = stable_ids(&frames, &self.stacks).map_err(|_| out(&self.root))?;
+        let stack_col = t.samples.column("stack_id").map_err(|_| out(&self.root))?;
+        let stack_col = stack_col.u32().map_err(|_| out(&self.root))?;
+        let empty = id_of_frames(&[]);
+        let stable: Vec<i64> = stack_col
+            .iter()
+            .map(|id| id.and_then(|id| ids.get(&id).copied()).unwrap_or(empty))
+            .collect();
+
+        // 1. stacks new to the dataset.
+        if !new_rows.stack_id.is_empty() {
+            let path = self
+                .root
+                .join("stacks")
+                .join(format!("{}.parquet", snap.hash));
+            let n = new_rows.stack_id.len();
+            let mut df = DataFrame::new(
+                n,
+                vec![
+                    Column::new("stack_id".into(), &new_rows.stack_id),
+                    Column::new("depth".into(), &new_rows.depth),
+                    Column::new("function".into(), &new_rows.function),
+                    Column::new("file".into(), &new_rows.file),
+                    Column::new("line".into(), &new_rows.line),
+                    Column::new("inlined".into(), &new_rows.inlined),
+                ],
+            )
+            .map_err(polars_err(&path))?;
+            write_table(&path, &mut df)?;
+            let before = self.stacks.len();
+            self.stacks.extend(new_rows.stack_id.iter().copied());
+            sum.stacks += self.stacks.len() - before;
+        }
+
+        // 2. samples.
+        let n = p.samples.len();
+        let mut cols = vec![
+            Column::new("snapshot_id".into(), vec![snapshot_id; n]),
+            Column::new("stack_id".into(), stable),
+        ];
+        for (i, st) in p.sample_types.iter().enumerate() {
+            if cols.iter().any(|c| c.name().as_str() == &*st.name) {
+                continue;
+            }
+            let v: Vec<i64> = p.samples.iter().map(|s| s.values[i]).collect();
+            cols.push(Column::new((&*st.name).into(), v));
+        }
+        let mut object_size: Vec<Option<i64>> = Vec::with_capacity(n);
+        let mut labels: Vec<Option<String>> = Vec::with_capacity(n);
+        for s in &p.samples {
+            let mut size = None;
+            let mut other = serde_json::Map::new();
+            for l in s.labels {
+                match &l.value {
+                    LabelValue::Num { value, .. } if &*l.key == "bytes" && size.is_none() => {
+                        size = Some(*value);
+                    }
+                    LabelValue::Num { value, .. } => {
+                        other
+                            .entry(l.key.to_string())
+                            .or_insert_with(|| (*value).into());
+                    }
+                    LabelValue::Str(v) => {
+                        other
+                            .entry(l.key.to_string())
+                            .or_insert_with(|| v.to_string().into());
+                    }
+                }
+            }
+            object_size.push(size);
+            labels.push((!other.is_empty()).then(|| serde_json::Value::Object(other).to_string()));
+        }
+        if !cols.iter().any(|c| c.name().as_str() == "object_size") {
+            cols.push(Column::new("object_size".into(), object_size));
+        }
+        if !cols.iter().any(|c| c.name().as_str() == "labels") {
+            cols.push(Column::new("labels".into(), labels));
+        }
+        let path = self
+            .root
+            .join("samples")
+            .join(format!("service={service}"))
+            .join(format!("kind={}", snap.kind.dir()))
+            .join(format!("date={date}"))
+            .join(format!("{}.parquet", snap.hash));
+        let mut df = DataFrame::new(n, cols).map_err(polars_err(&path))?;
+        write_table(&path, &mut df)?;
+        sum.samples += n;
+
+        // 3. the snapshot's row, last: it marks the snapshot as exported.
+        let types: Vec<String> = p
+            .sample_types
+            .iter()
+            .map(|t| format!("{}/{}", t.name, t.unit))
+            .collect();
+        let path = self
+            .root
+            .join("snapshots")
+            .join(format!("service={service}"))
+            .join(format!("date={date}"))
+            .join(format!("{}.parquet", snap.hash));
+        let mut df = DataFrame::new(
+            1,
+            vec![
+                Column::new("snapshot_id".into(), [snapshot_id]),
+                Column::new("content_hash".into(), [snap.hash]),
+                Column::new("instance".into(), [snap.instance]),
+                Column::new("kind".into(), [snap.kind.dir()]),
+                Column::new("time_ms".into(), [snap.time_ms]),
+                Column::new("sample_types".into(), [types.join(",")]),
+                Column::new("period".into(), [p.period]),
+                Column::new(
+                    "period_type".into(),
+                    [format!("{}/{}", p.period_type.name, p.period_type.unit)],
+                ),
+                Column::new("source".into(), [snap.source]),
+                Column::new("samples".into(), [n as i64]),
+            ],
+        )
+        .map_err(polars_err(&path))?;
+        write_table(&path, &mut df)?;
+        self.snapshots.insert(snap.hash.to_string());
+        sum.snapshots += 1;
+        Ok(())
+    }
+
+    fn export_metrics(
+        &mut self,
+        service: &str,
+        instance: &str,
+        samples: &[MetricSample],
+        sum: &mut ExportSummary,
+    ) -> Result<()> {
+        let mut by_date: BTreeMap<String, Vec<&MetricSample>> = BTreeMap::new();
+        for s in samples {
+            by_date.entry(date_of(s.time_ms)).or_default().push(s);
+        }
+        for (date, rows) in by_date {
+            let dir = self
+                .root
+                .join("metrics")
+                .join(format!("service={service}"))
+                .join(format!("date={date}"));
+            // What the partition already holds, by (instance, time, metric,
+            // labels).
+            let mut present: HashSet<(String, i64, String, String)> = HashSet::new();
+            for p in parquet_files(&dir)? {
+                let df = read_columns(&p, &["instance", "time_ms", "metric", "labels"])?;
+                let e = polars_err(&p);
+                let inst = df
+                    .column("instance")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(&e)?;
+                let time = df
+                    .column("time_ms")
+                    .and_then(|c| c.i64().cloned())
+                    .map_err(&e)?;
+                let metric = df
+                    .column("metric")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(&e)?;
+                let labels = df
+                    .column("labels")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(&e)?;
+                for i in 0..df.height() {
+                    present.insert((
+                        inst.get(i).unwrap_or_default().to_string(),
+                        time.get(i).unwrap_or_default(),
+                        metric.get(i).unwrap_or_default().to_string(),
+                        labels.get(i).unwrap_or_default().to_string(),
+                    ));
+                }
+            }
+            let mut hasher = Sha256::new();
+            let (mut inst, mut time, mut metric, mut labels, mut value) =
+                (vec![], vec![], vec![], vec![], vec![]);
+            for s in rows {
+                let l: serde_json::Map<String, serde_json::Value> = s
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect();
+                let l = serde_json::Value::Object(l).to_string();
+                let key = (instance.to_string(), s.time_ms, s.metric.clone(), l);
+                if !present.insert(key.clone()) {
+                    sum.metric_rows_present += 1;
+                    continue;
+                }
+                for part in [key.0.as_bytes(), key.2.as_bytes(), key.3.as_bytes()] {
+                    hasher.update((part.len() as u64).to_le_bytes());
+                    hasher.update(part);
+                }
+                hasher.update(s.time_ms.to_le_bytes());
+                hasher.update(s.value.to_bits().to_le_bytes());
+                inst.push(key.0);
+                time.push(s.time_ms);
+                metric.push(key.2);
+                labels.push(key.3);
+                value.push(s.value);
+            }
+            if inst.is_empty() {
+                continue;
+            }
+            let path = dir.join(format!("{}.parquet", hex(&hasher.finalize())));
+            let n = inst.len();
+            let mut df = DataFrame::new(
+                n,
+                vec![
+                    Column::new("instance".into(), inst),
+                    Column::new("time_ms".into(), time),
+                    Column::new("metric".into(), metric),
+                    Column::new("labels".into(), labels),
+                    Column::new("value".into(), value),
+                ],
+            )
+            .map_err(polars_err(&path))?;
+            write_table(&path, &mut df)?;
+            sum.metric_rows += n;
+        }
+        Ok(())
+    }
+}
+
+struct SnapshotRow<'a> {
+    hash: &'a str,
+    kind: SnapshotKind,
+    time_ms: i64,
+    instance: &'a str,
+    source: &'a str,
+}
+
+#[derive(Default)]
+struct StackRows {
+    stack_id: Vec<i64>,
+    depth: Vec<u32>,
+    function: Vec<String>,
+    file: Vec<String>,
+    line: Vec<i64>,
+    inlined: Vec<bool>,
+}
+
+/// The stable id of each stack of `frames` (a [`Tables::frames`] table:
+/// rows grouped by `stack_id`, innermost first), and the rows of the stacks
+/// not in `known`.
+fn stable_ids(
+    frames: &DataFrame,
+    known: &HashSet<i64>,
+) -> PolarsResult<(std::collections::HashMap<u32, i64>, StackRows)> {
+    let stack = frames.column("stack_id")?.u32()?;
+    let function = frames.column("function")?.str()?;
+    let file = frames.column("file")?.str()?;
+    let line = frames.column("line")?.i64()?;
+    let inlined = frames.column("inlined")?.bool()?;
+    let mut ids = std::collections::HashMap::new();
+    let mut rows = StackRows::default();
+    let mut seen: HashSet<i64> = HashSet::new();
+    let mut start = 0;
+    let h = frames.height();
+    while start < h {
+        let id = stack.get(start).unwrap_or_default();
+        let mut end = start;
+        while end < h && stack.get(end) == Some(id) {
+            end += 1;
+        }
+        let fr: Vec<Frame> = (start..end)
+            .map(|i| Frame {
+                function: function.get(i).unwrap_or_default(),
+                file: file.get(i).unwrap_or_default(),
+                line: line.get(i).unwrap_or_default(),
+                inlined: inlined.get(i).unwrap_or_default(),
+            })
+            .collect();
+        let stable = id_of_frames(&fr);
+        if !known.contains(&stable) && seen.insert(stable) {
+            for (d, f) in fr.iter().enumerate() {
+                rows.stack_id.push(stable);
+                rows.depth.push(d as u32);
+                rows.function.push(f.function.to_string());
+                rows.file.push(f.file.to_string());
+                rows.line.push(f.line);
+                rows.inlined.push(f.inlined);
+            }
+        }
+        ids.insert(id, stable);
+        start = end;
+    }
+    Ok((ids, rows))
+}
+
+/// One frame of a stack, as its id hashes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Function name.
+    pub function: &'a str,
+    /// Source file.
+    pub file: &'a str,
+    /// Line.
+    pub line: i64,
+    /// Whether the frame was inlined into its caller.
+    pub inlined: bool,
+}
+
+/// The dataset's id of a stack whose frames are `frames`, innermost first:
+/// the first 8 bytes of a SHA-256 over each frame's function and file
+/// (length-prefixed), line and inlined flag. Equal frames give equal ids
+/// in every profile, instance and service.
+///
+/// ```
+/// use heapframe::dataset::{Frame, id_of_frames};
+/// let f = Frame { function: "main.leak", file: "m.go", line: 9, inlined: false };
+/// let g = Frame { line: 10, ..f };
+/// assert_eq!(id_of_frames(&[f]), id_of_frames(&[f]));
+/// assert_ne!(id_of_frames(&[f]), id_of_frames(&[g]));
+/// assert_ne!(id_of_frames(&[f, g]), id_of_frames(&[g, f]));
+/// ```
+pub fn id_of_frames(frames: &[Frame]) -> i64 {
+    let mut h = Sha256::new();
+    for f in frames {
+        for s in [f.function, f.file] {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        h.update(f.line.to_le_bytes());
+        h.update([f.inlined as u8]);
+    }
+    let d = h.finalize();
+    i64::from_be_bytes(d[..8].try_into().expect("a SHA-256 has 32 bytes"))
+}
+
+/// The `snapshot_id` of a content hash (hex): its first 8 bytes.
+fn id_of(hash_hex: &str) -> i64 {
+    u64::from_str_radix(&hash_hex[..16], 16).unwrap_or_default() as i64
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The UTC date of Unix milliseconds, `YYYY-MM-DD`.
+fn date_of(time_ms: i64) -> String {
+    let (y, m, d) = crate::units::civil_from_days(time_ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A partition value as a folder name's part: bytes outside
+/// `A-Z a-z 0-9 . _ -`, and a leading `.`, percent-encoded. Empty values
+/// and values longer than 200 bytes are refused.
+///
+/// ```
+/// use heapframe::dataset::partition_value;
+/// assert_eq!(partition_value("service", "checkout-api").unwrap(), "checkout-api");
+/// assert_eq!(partition_value("service", "../a/b c").unwrap(), "%2E.%2Fa%2Fb%20c");
+/// assert!(partition_value("service", "").is_err());
+/// ```
+pub fn partition_value(what: &str, value: &str) -> Result<String> {
+    if value.is_empty() || value.len() > 200 {
+        return Err(Error::Option(format!(
+            "{what}: must be 1 to 200 bytes long (got {})",
+            value.len()
+        )));
+    }
+    let mut out = String::with_capacity(value.len());
+    for (i, b) in value.bytes().enumerate() {
+        let plain = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
+        if plain {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+/// The `.parquet` files under `dir` (missing folder: none), at most
+/// [`MAX_DEPTH`] levels down; links are not followed, hidden names (the
+/// writers' temporaries) skipped.
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut todo = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, depth)) = todo.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(dataset_err(&d, format!("cannot list the folder: {e}"))),
+        };
+        for e in entries {
+            let e = e.map_err(|e| dataset_err(&d, format!("cannot list the folder: {e}")))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() && depth < MAX_DEPTH {
+                todo.push((e.path(), depth + 1));
+            } else if t.is_file() && name.ends_with(".parquet") {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads the columns `names` of a Parquet file of the dataset.
+fn read_columns(path: &Path, names: &[&str]) -> Result<DataFrame> {
+    let file = crate::files::open_regular_file(path)?;
+    ParquetReader::new(file)
+        .with_columns(Some(names.iter().map(|s| s.to_string()).collect()))
+        .finish()
+        .map_err(polars_err(path))
+}
+
+fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| dataset_err(dir, format!("cannot create the folder: {e}")))?;
+    }
+    let bytes = encode(df, TableFormat::Parquet)?;
+    crate::files::replace_file(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_days() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(-1), "1969-12-31");
+        assert_eq!(date_of(1_764_806_400_000), "2025-12-04");
+    }
+
+    #[test]
+    fn snapshot_ids_are_the_hash_prefix() {
+        let h = hex(&Sha256::digest(b"x"));
+        assert_eq!(h.len(), 64);
+        assert_eq!(id_of(&h) as u64, u64::from_str_radix(&h[..16], 16).unwrap());
+    }
+}

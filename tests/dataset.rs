@@ -1,0 +1,355 @@
+//! `heapframe export` and the Parquet dataset: what it holds, read back with
+//! polars; exporting twice; stable stack ids; hostile names; a damaged
+//! dataset.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use heapframe::dataset::{Dataset, Origin};
+use heapframe::evidence::bundle::{Bundle, SnapshotKind};
+use polars::prelude::*;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_heapframe"))
+}
+
+fn bundle(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/bundles")
+        .join(name)
+}
+
+/// A fresh folder, removed when dropped.
+struct Scratch(PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+fn scratch(name: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("heapframe-dataset-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Scratch(dir)
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// All `.parquet` files under `dir/table`, stacked (columns in common).
+fn read_table(dir: &Path, table: &str) -> DataFrame {
+    let mut frames: Vec<DataFrame> = files(&dir.join(table))
+        .into_iter()
+        .filter(|f| f.ends_with(".parquet"))
+        .map(|f| {
+            let file = std::fs::File::open(dir.join(table).join(&f)).unwrap();
+            ParquetReader::new(file).finish().unwrap()
+        })
+        .collect();
+    let mut all = frames.remove(0);
+    for f in frames {
+        let cols: Vec<String> = all
+            .get_column_names()
+            .iter()
+            .filter(|c| f.column(c.as_str()).is_ok())
+            .map(|c| c.to_string())
+            .collect();
+        all = all.select(cols.clone()).unwrap();
+        all.vstack_mut(&f.select(cols).unwrap()).unwrap();
+    }
+    all
+}
+
+fn export(out: &Path, args: &[&str]) -> String {
+    let o = bin()
+        .arg("export")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn a_bundle_exports_to_tables_that_hold_its_profiles() {
+    let s = scratch("holds");
+    let ds = s.0.join("ds");
+    let dir = bundle("mapcache");
+    let said = export(&ds, &[dir.to_str().unwrap(), "--service", "leakysvc"]);
+    let b = Bundle::open(&dir).unwrap();
+    let n_snap: usize = SnapshotKind::ALL
+        .iter()
+        .map(|&k| b.snapshots(k).len())
+        .sum();
+    assert!(
+        said.contains(&format!("{n_snap} snapshots written")),
+        "{said}"
+    );
+
+    let snaps = read_table(&ds, "snapshots");
+    assert_eq!(snaps.height(), n_snap);
+    for c in [
+        "snapshot_id",
+        "content_hash",
+        "instance",
+        "kind",
+        "time_ms",
+        "sample_types",
+        "period",
+        "period_type",
+        "source",
+        "samples",
+    ] {
+        assert!(snaps.column(c).is_ok(), "snapshots lacks {c}");
+    }
+    // The instance is the manifest target's host:port.
+    let inst = snaps
+        .column("instance")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    assert!(inst.starts_with("127.0.0.1:"), "{inst}");
+    // Hive partitions: service, then date (and kind for samples).
+    for f in files(&ds.join("snapshots")) {
+        assert!(f.starts_with("service=leakysvc/date=20"), "{f}");
+    }
+    for f in files(&ds.join("samples")) {
+        assert!(f.starts_with("service=leakysvc/kind="), "{f}");
+    }
+
+    // Each heap snapshot's inuse_space in the dataset is the profile's.
+    for k in SnapshotKind::ALL {
+        let want: usize = b.snapshots(k).iter().map(|s| s.profile.samples.len()).sum();
+        let part = format!("samples/service=leakysvc/kind={}", k.dir());
+        let got = if want == 0 {
+            0
+        } else {
+            read_table(&ds, &part).height()
+        };
+        assert_eq!(got, want, "{part}");
+    }
+    let samples = read_table(&ds, "samples/service=leakysvc/kind=heap");
+    let ids = snaps.column("snapshot_id").unwrap().i64().unwrap();
+    let times = snaps.column("time_ms").unwrap().i64().unwrap();
+    let kinds = snaps.column("kind").unwrap().str().unwrap();
+    let mut by_time: BTreeMap<i64, i64> = BTreeMap::new();
+    for i in 0..snaps.height() {
+        if kinds.get(i) == Some("heap") {
+            by_time.insert(times.get(i).unwrap(), ids.get(i).unwrap());
+        }
+    }
+    assert_eq!(by_time.len(), b.heap.len());
+    let sid = samples.column("snapshot_id").unwrap().i64().unwrap();
+    let inuse = samples.column("inuse_space").unwrap().i64().unwrap();
+    for s in &b.heap {
+        let id = by_time[&s.time_ms];
+        let got: i64 = (0..samples.height())
+            .filter(|&i| sid.get(i) == Some(id))
+            .map(|i| inuse.get(i).unwrap_or(0))
+            .sum();
+        let i = s
+            .profile
+            .sample_types
+            .iter()
+            .position(|t| &*t.name == "inuse_space")
+            .unwrap();
+        let want: i64 = s.profile.samples.iter().map(|x| x.values[i]).sum();
+        assert_eq!(got, want, "{}", s.path.display());
+    }
+    // Heap samples carry Go's object size.
+    let sizes = samples.column("object_size").unwrap().i64().unwrap();
+    assert!(sizes.iter().flatten().any(|v| v > 0));
+
+    // Every stack a sample names is in `stacks`, once, with depth 0..n.
+    let stacks = read_table(&ds, "stacks");
+    let st_id = stacks.column("stack_id").unwrap().i64().unwrap();
+    let depth = stacks.column("depth").unwrap().u32().unwrap();
+    let mut seen: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+    for i in 0..stacks.height() {
+        seen.entry(st_id.get(i).unwrap())
+            .or_default()
+            .push(depth.get(i).unwrap());
+    }
+    for (id, d) in &seen {
+        let want: Vec<u32> = (0..d.len() as u32).collect();
+        assert_eq!(d, &want, "stack {id} written more than once or with gaps");
+    }
+    let stack_of = samples.column("stack_id").unwrap().i64().unwrap();
+    let missing = stack_of
+        .iter()
+        .flatten()
+        .filter(|id| !seen.contains_key(id))
+        .collect::<HashSet<_>>();
+    // Only the empty stack (no symbolized frames) may be absent.
+    assert!(missing.len() <= 1, "{missing:?}");
+
+    // Metrics: one row per sample of the bundle.
+    let metrics = read_table(&ds, "metrics");
+    assert_eq!(metrics.height(), b.metrics.samples.len());
+}
+
+#[test]
+fn exporting_again_adds_nothing_and_stacks_keep_their_ids() {
+    let s = scratch("again");
+    let ds = s.0.join("ds");
+    let a = bundle("mapcache");
+    export(&ds, &[a.to_str().unwrap(), "--service", "svc-a"]);
+    let before = files(&ds);
+    let said = export(&ds, &[a.to_str().unwrap(), "--service", "svc-a"]);
+    assert!(said.contains(": 0 snapshots written"), "{said}");
+    assert!(said.contains("0 metric rows"), "{said}");
+    assert_eq!(files(&ds), before);
+
+    // The same profiles under another service: new snapshot rows? No, the
+    // content hash is the same file; a different bundle of the same program
+    // shares most stacks, which are not written again.
+    let stacks_before = read_table(&ds, "stacks").height();
+    let said = export(
+        &ds,
+        &[bundle("fixed").to_str().unwrap(), "--service", "svc-b"],
+    );
+    assert!(!said.contains(": 0 snapshots written"), "{said}");
+    let stacks = read_table(&ds, "stacks");
+    let ids = stacks.column("stack_id").unwrap().i64().unwrap();
+    let depth = stacks.column("depth").unwrap().u32().unwrap();
+    let roots: Vec<i64> = (0..stacks.height())
+        .filter(|&i| depth.get(i) == Some(0))
+        .map(|i| ids.get(i).unwrap())
+        .collect();
+    let distinct: HashSet<i64> = roots.iter().copied().collect();
+    assert_eq!(roots.len(), distinct.len(), "a stack was written twice");
+    assert!(stacks.height() > stacks_before);
+
+    // Both services' samples name shared stacks by the same ids.
+    let samples = read_table(&ds, "samples");
+    let sid = samples.column("stack_id").unwrap().i64().unwrap();
+    let snaps = read_table(&ds, "snapshots");
+    assert_eq!(
+        snaps.height(),
+        files(&ds.join("snapshots")).len(),
+        "one row per snapshot file"
+    );
+    let used: HashSet<i64> = sid.iter().flatten().collect();
+    let shared = used.iter().filter(|id| distinct.contains(id)).count();
+    assert!(shared > 10, "{shared}");
+}
+
+#[test]
+fn the_library_skips_what_it_holds_and_ids_are_stable_across_services() {
+    let s = scratch("lib");
+    let b = Bundle::open(bundle("lru")).unwrap();
+    let mut d = Dataset::open(s.0.join("ds")).unwrap();
+    let one = Origin {
+        service: "one".into(),
+        instance: "a".into(),
+    };
+    let first = d.export(&b, &one).unwrap();
+    assert!(first.snapshots > 0 && first.stacks > 0);
+    // Reopened: it knows its snapshots and stacks.
+    let mut d = Dataset::open(s.0.join("ds")).unwrap();
+    let again = d.export(&b, &one).unwrap();
+    assert_eq!(again.snapshots, 0);
+    assert_eq!(again.snapshots_present, first.snapshots);
+    assert_eq!(again.stacks, 0);
+    assert_eq!(again.metric_rows, 0);
+}
+
+#[test]
+fn hostile_service_names_stay_inside_their_partition() {
+    let s = scratch("hostile");
+    let ds = s.0.join("ds");
+    let evil = "../../escape/\u{202e}svc\n<x>";
+    export(
+        &ds,
+        &[
+            bundle("lru").to_str().unwrap(),
+            "--service",
+            evil,
+            "--instance",
+            "i\n1",
+        ],
+    );
+    // Nothing outside the dataset, every path one folder per level.
+    assert!(!s.0.join("escape").exists());
+    for f in files(&ds) {
+        let parts: Vec<&str> = f.split('/').collect();
+        assert!(parts.iter().all(|p| !p.starts_with("..")), "{f}");
+        assert!(f.is_ascii(), "{f:?}");
+        if parts[0] != "stacks" {
+            assert!(parts[1].starts_with("service=%2E.%2F"), "{f}");
+        }
+    }
+    // An empty service is refused, naming the input.
+    let o = bin()
+        .args(["export", bundle("lru").to_str().unwrap(), "--service", ""])
+        .arg("--out")
+        .arg(&ds)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("service"), "{err}");
+}
+
+#[test]
+fn loose_files_need_a_service_and_a_damaged_dataset_is_named() {
+    let s = scratch("loose");
+    let ds = s.0.join("ds");
+    let heap = bundle("lru").join("heap");
+    let one = std::fs::read_dir(&heap)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let o = bin()
+        .arg("export")
+        .arg(&one)
+        .arg("--out")
+        .arg(&ds)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--service"), "{err}");
+    export(&ds, &[one.to_str().unwrap(), "--service", "svc"]);
+    let snaps = read_table(&ds, "snapshots");
+    assert_eq!(
+        snaps.column("instance").unwrap().str().unwrap().get(0),
+        Some("unknown")
+    );
+
+    // A leftover temporary file is not part of the dataset.
+    std::fs::write(ds.join("stacks/.x.parquet.heapframe-tmp-1-00"), b"partial").unwrap();
+    Dataset::open(&ds).unwrap();
+    // A damaged stacks file is named.
+    let bad = ds.join("stacks/bad.parquet");
+    std::fs::write(&bad, b"PAR1 not really").unwrap();
+    let e = Dataset::open(&ds).unwrap_err().to_string();
+    assert!(e.contains("bad.parquet"), "{e}");
+}
