@@ -12,15 +12,17 @@
 //!
 //! - `snapshots`: `snapshot_id` (i64: the first 8 bytes of the SHA-256 of
 //!   the profile file), `content_hash` (that SHA-256 in hex), `instance`,
-//!   `kind`, `time_ms` (Unix milliseconds), `sample_types`
-//!   (`name/unit,...`), `period`, `period_type` (`name/unit`), `source`
-//!   (the file's name), `samples` (row count in `samples`).
+//!   `kind`, `time_ms` (Unix milliseconds), `sample_types` (a JSON array
+//!   of `{"name", "unit"}`), `default_sample_type`, `duration_ns`,
+//!   `period`, `period_type`, `period_unit`, `binary` and `build_id` (the
+//!   main mapping's), `source` (the file's name),
+//!   `samples` (row count in `samples`).
 //! - `samples`: `snapshot_id`, `stack_id`, one i64 column per sample type
 //!   of the kind (`inuse_space`, ...), `object_size` (Go's `bytes` label,
 //!   null without one), `labels` (the other labels as a JSON object, null
 //!   without any).
 //! - `stacks`: `stack_id`, `depth` (0 = the innermost frame), `function`,
-//!   `file`, `line`, `inlined`. A stack's id is a hash of its frames, the
+//!   `file`, `line`, `inlined`, `start_line` (the function's). A stack's id is a hash of its frames, the
 //!   same in every file, instance and service, and a stack is written once,
 //!   with the first snapshot that has it. Locations without symbols have no
 //!   frames: stacks that differ only there share an id.
@@ -43,8 +45,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::evidence::bundle::{Bundle, SnapshotKind};
-use crate::evidence::metrics::MetricSample;
-use crate::profile::{LabelValue, Profile};
+use crate::evidence::metrics::{MetricSample, MetricSeries};
+use crate::profile::{LabelValue, Profile, Snapshot};
 use crate::tables::{TableFormat, Tables, encode};
 
 /// Who the snapshots of an export belong to.
@@ -125,7 +127,13 @@ pub struct Dataset {
     root: PathBuf,
     snapshots: HashSet<String>,
     stacks: HashSet<i64>,
+    /// Opened by [`Dataset::open`] (its snapshots and stacks known), so
+    /// [`Dataset::export`] may append.
+    appendable: bool,
 }
+
+/// The columns of `samples` that are not sample types.
+const RESERVED: [&str; 4] = ["snapshot_id", "stack_id", "object_size", "labels"];
 
 /// The deepest folder level the dataset's layout has under its root.
 const MAX_DEPTH: usize = 4;
@@ -167,6 +175,25 @@ impl Dataset {
             root,
             snapshots,
             stacks,
+            appendable: true,
+        })
+    }
+
+    /// Opens an existing dataset for reading ([`Dataset::snapshots`],
+    /// [`Dataset::metrics`]); an error naming `root` when it is not a folder.
+    pub fn read(root: impl AsRef<Path>) -> Result<Dataset> {
+        let root = root.as_ref().to_path_buf();
+        if !root.is_dir() {
+            return Err(dataset_err(
+                &root,
+                "not a folder (write one with heapframe export)",
+            ));
+        }
+        Ok(Dataset {
+            root,
+            snapshots: HashSet::new(),
+            stacks: HashSet::new(),
+            appendable: false,
         })
     }
 
@@ -182,6 +209,12 @@ impl Dataset {
 
     /// Appends a bundle's snapshots (every kind) and metrics.
     pub fn export(&mut self, bundle: &Bundle, origin: &Origin) -> Result<ExportSummary> {
+        if !self.appendable {
+            return Err(dataset_err(
+                &self.root,
+                "opened for reading: open it with Dataset::open to append",
+            ));
+        }
         let service = partition_value("service", &origin.service)?;
         let mut sum = ExportSummary::default();
         for kind in SnapshotKind::ALL {
@@ -230,7 +263,13 @@ impl Dataset {
         let frames = t.frames()?;
         let out = |p: &Path| dataset_err(p, "cannot build a table");
         // Each stack of the tables, by its stable id.
-        let (ids, new_rows) = stable_ids(&frames, &self.stacks).map_err(|_| out(&self.root))?;
+        let starts: foldhash::HashMap<(&str, &str), i64> = p
+            .functions
+            .iter()
+            .map(|f| ((&*f.name, &*f.filename), f.start_line))
+            .collect();
+        let (ids, new_rows) =
+            stable_ids(&frames, &self.stacks, &starts).map_err(|_| out(&self.root))?;
         let stack_col = t.samples.column("stack_id").map_err(|_| out(&self.root))?;
         let stack_col = stack_col.u32().map_err(|_| out(&self.root))?;
         let empty = id_of_frames(&[]);
@@ -255,6 +294,7 @@ impl Dataset {
                     Column::new("file".into(), &new_rows.file),
                     Column::new("line".into(), &new_rows.line),
                     Column::new("inlined".into(), &new_rows.inlined),
+                    Column::new("start_line".into(), &new_rows.start_line),
                 ],
             )
             .map_err(polars_err(&path))?;
@@ -271,8 +311,15 @@ impl Dataset {
             Column::new("stack_id".into(), stable),
         ];
         for (i, st) in p.sample_types.iter().enumerate() {
-            if cols.iter().any(|c| c.name().as_str() == &*st.name) {
-                continue;
+            if RESERVED.contains(&&*st.name) || cols.iter().any(|c| c.name().as_str() == &*st.name)
+            {
+                return Err(dataset_err(
+                    Path::new(&p.source),
+                    format!(
+                        "sample type {:?} is named twice or like a column of the samples table",
+                        crate::escape::terminal(&st.name)
+                    ),
+                ));
             }
             let v: Vec<i64> = p.samples.iter().map(|s| s.values[i]).collect();
             cols.push(Column::new((&*st.name).into(), v));
@@ -302,12 +349,8 @@ impl Dataset {
             object_size.push(size);
             labels.push((!other.is_empty()).then(|| serde_json::Value::Object(other).to_string()));
         }
-        if !cols.iter().any(|c| c.name().as_str() == "object_size") {
-            cols.push(Column::new("object_size".into(), object_size));
-        }
-        if !cols.iter().any(|c| c.name().as_str() == "labels") {
-            cols.push(Column::new("labels".into(), labels));
-        }
+        cols.push(Column::new("object_size".into(), object_size));
+        cols.push(Column::new("labels".into(), labels));
         let path = self
             .root
             .join("samples")
@@ -320,11 +363,13 @@ impl Dataset {
         sum.samples += n;
 
         // 3. the snapshot's row, last: it marks the snapshot as exported.
-        let types: Vec<String> = p
-            .sample_types
-            .iter()
-            .map(|t| format!("{}/{}", t.name, t.unit))
-            .collect();
+        let types = serde_json::Value::Array(
+            p.sample_types
+                .iter()
+                .map(|t| serde_json::json!({"name": &*t.name, "unit": &*t.unit}))
+                .collect(),
+        )
+        .to_string();
         let path = self
             .root
             .join("snapshots")
@@ -339,11 +384,24 @@ impl Dataset {
                 Column::new("instance".into(), [snap.instance]),
                 Column::new("kind".into(), [snap.kind.dir()]),
                 Column::new("time_ms".into(), [snap.time_ms]),
-                Column::new("sample_types".into(), [types.join(",")]),
-                Column::new("period".into(), [p.period]),
+                Column::new("sample_types".into(), [types]),
                 Column::new(
-                    "period_type".into(),
-                    [format!("{}/{}", p.period_type.name, p.period_type.unit)],
+                    "default_sample_type".into(),
+                    [p.default_sample_type.to_string()],
+                ),
+                Column::new("duration_ns".into(), [p.duration_nanos]),
+                Column::new("period".into(), [p.period]),
+                Column::new("period_type".into(), [p.period_type.name.to_string()]),
+                Column::new("period_unit".into(), [p.period_type.unit.to_string()]),
+                Column::new(
+                    "binary".into(),
+                    [p.main_binary()
+                        .map_or(String::new(), |m| m.filename.to_string())],
+                ),
+                Column::new(
+                    "build_id".into(),
+                    [p.main_binary()
+                        .map_or(String::new(), |m| m.build_id.to_string())],
                 ),
                 Column::new("source".into(), [snap.source]),
                 Column::new("samples".into(), [n as i64]),
@@ -470,6 +528,7 @@ struct StackRows {
     file: Vec<String>,
     line: Vec<i64>,
     inlined: Vec<bool>,
+    start_line: Vec<i64>,
 }
 
 /// The stable id of each stack of `frames` (a [`Tables::frames`] table:
@@ -478,6 +537,7 @@ struct StackRows {
 fn stable_ids(
     frames: &DataFrame,
     known: &HashSet<i64>,
+    starts: &foldhash::HashMap<(&str, &str), i64>,
 ) -> PolarsResult<(std::collections::HashMap<u32, i64>, StackRows)> {
     let stack = frames.column("stack_id")?.u32()?;
     let function = frames.column("function")?.str()?;
@@ -512,6 +572,8 @@ fn stable_ids(
                 rows.file.push(f.file.to_string());
                 rows.line.push(f.line);
                 rows.inlined.push(f.inlined);
+                rows.start_line
+                    .push(starts.get(&(f.function, f.file)).copied().unwrap_or(0));
             }
         }
         ids.insert(id, stable);
@@ -650,6 +712,633 @@ fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
     }
     let bytes = encode(df, TableFormat::Parquet)?;
     crate::files::replace_file(path, &bytes)
+}
+
+/// Which snapshots (or metric samples) of a dataset to read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The service.
+    pub service: String,
+    /// Only this instance's (all when `None`).
+    pub instance: Option<String>,
+    /// Only from this time on (Unix milliseconds, inclusive).
+    pub since_ms: Option<i64>,
+    /// Only up to this time (Unix milliseconds, inclusive).
+    pub until_ms: Option<i64>,
+}
+
+impl Selection {
+    /// Everything of `service`.
+    pub fn service(service: impl Into<String>) -> Selection {
+        Selection {
+            service: service.into(),
+            instance: None,
+            since_ms: None,
+            until_ms: None,
+        }
+    }
+
+    fn keeps(&self, instance: &str, time_ms: i64) -> bool {
+        self.instance.as_deref().is_none_or(|i| i == instance)
+            && self.since_ms.is_none_or(|t| time_ms >= t)
+            && self.until_ms.is_none_or(|t| time_ms <= t)
+    }
+
+    /// Whether the day partition `date=YYYY-MM-DD` can hold selected rows.
+    fn keeps_day(&self, folder: &str) -> bool {
+        let Some(day) = folder.strip_prefix("date=").and_then(day_of) else {
+            return false;
+        };
+        let (start, end) = (day * 86_400_000, (day + 1) * 86_400_000 - 1);
+        self.since_ms.is_none_or(|t| end >= t) && self.until_ms.is_none_or(|t| start <= t)
+    }
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`.
+fn day_of(date: &str) -> Option<i64> {
+    let mut it = date.splitn(3, '-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(crate::units::days_from_civil(y, m, d))
+}
+
+/// A row of `snapshots`, as read back.
+struct SnapshotMeta {
+    hash: String,
+    id: i64,
+    time_ms: i64,
+    sample_types: Vec<(String, String)>,
+    default_sample_type: String,
+    duration_ns: i64,
+    period: i64,
+    period_type: (String, String),
+    binary: String,
+    build_id: String,
+}
+
+/// A string table and the ids of a profile being rebuilt.
+#[derive(Default)]
+struct ProtoBuilder {
+    strings: foldhash::HashMap<String, i64>,
+    table: Vec<Vec<u8>>,
+    functions: foldhash::HashMap<(i64, i64), u64>,
+    locations: foldhash::HashMap<Vec<u32>, u64>,
+    message: crate::pprof::proto::Profile,
+}
+
+impl ProtoBuilder {
+    fn new() -> ProtoBuilder {
+        let mut b = ProtoBuilder::default();
+        b.string("");
+        b
+    }
+
+    fn string(&mut self, s: &str) -> i64 {
+        if let Some(&i) = self.strings.get(s) {
+            return i;
+        }
+        let i = self.table.len() as i64;
+        self.table.push(s.as_bytes().to_vec());
+        self.strings.insert(s.to_string(), i);
+        i
+    }
+
+    /// The location of `frames` (indices into `keys`, innermost first, the
+    /// last one not inlined).
+    fn location(&mut self, frames: &[u32], keys: &[FrameRow]) -> u64 {
+        if let Some(&id) = self.locations.get(frames) {
+            return id;
+        }
+        let mut lines = Vec::with_capacity(frames.len());
+        for &f in frames {
+            let k = &keys[f as usize];
+            let name = self.string(&k.function);
+            let file = self.string(&k.file);
+            let next = self.functions.len() as u64 + 1;
+            let fid = *self.functions.entry((name, file)).or_insert(next);
+            if fid == next {
+                self.message.function.push(crate::pprof::proto::Function {
+                    id: fid,
+                    name,
+                    system_name: name,
+                    filename: file,
+                    start_line: k.start_line,
+                });
+            }
+            lines.push(crate::pprof::proto::Line {
+                function_id: fid,
+                line: k.line,
+                column: 0,
+            });
+        }
+        let id = self.locations.len() as u64 + 1;
+        self.message.location.push(crate::pprof::proto::Location {
+            id,
+            mapping_id: self.message.mapping.first().map_or(0, |m| m.id),
+            address: 0,
+            line: lines,
+            is_folded: false,
+        });
+        self.locations.insert(frames.to_vec(), id);
+        id
+    }
+}
+
+/// A distinct frame of the stacks read back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FrameRow {
+    function: String,
+    file: String,
+    line: i64,
+    inlined: bool,
+    start_line: i64,
+}
+
+impl Dataset {
+    fn service_dir(&self, table: &str, service: &str) -> Result<PathBuf> {
+        Ok(self
+            .root
+            .join(table)
+            .join(format!("service={}", partition_value("service", service)?)))
+    }
+
+    /// The `date=` folders of a service's table that `sel` can use.
+    fn day_folders(&self, dir: &Path, sel: &Selection) -> Result<Vec<PathBuf>> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(dataset_err(dir, format!("cannot list the folder: {e}"))),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let e = e.map_err(|e| dataset_err(dir, format!("cannot list the folder: {e}")))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.file_type().is_ok_and(|t| t.is_dir()) && sel.keeps_day(&name) {
+                out.push(e.path());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The snapshots of `kind` that `sel` picks, in time order, rebuilt as
+    /// profiles from `samples` and `stacks`: what growth, top and the
+    /// flame graphs read. Only the selected days' partitions are read, and
+    /// of `stacks` only the rows of the stacks these snapshots use.
+    /// A rebuilt profile has one location per distinct frame chain, no
+    /// addresses and no mappings; its path is its `samples` file.
+    pub fn snapshots(&self, kind: SnapshotKind, sel: &Selection) -> Result<Vec<Snapshot>> {
+        let snap_dir = self.service_dir("snapshots", &sel.service)?;
+        let mut metas = Vec::new();
+        for day in self.day_folders(&snap_dir, sel)? {
+            for f in parquet_files(&day)? {
+                metas.extend(read_snapshot_rows(&f, kind, sel)?);
+            }
+        }
+        metas.sort_by(|a, b| (a.time_ms, &a.hash).cmp(&(b.time_ms, &b.hash)));
+        let sample_dir = self
+            .service_dir("samples", &sel.service)?
+            .join(format!("kind={}", kind.dir()));
+        let path_of = |m: &SnapshotMeta| {
+            sample_dir
+                .join(format!("date={}", date_of(m.time_ms)))
+                .join(format!("{}.parquet", m.hash))
+        };
+        // The stacks these snapshots use.
+        let mut needed: HashSet<i64> = HashSet::new();
+        for m in &metas {
+            let p = path_of(m);
+            let df = read_columns(&p, &["stack_id"])?;
+            let ids = df
+                .column("stack_id")
+                .and_then(|c| c.i64().cloned())
+                .map_err(polars_err(&p))?;
+            needed.extend(ids.into_no_null_iter());
+        }
+        let (frames_of, keys) = self.read_stacks(&needed)?;
+        let mut out = Vec::with_capacity(metas.len());
+        for m in &metas {
+            let p = path_of(m);
+            let profile = rebuild(&p, m, &frames_of, &keys)?;
+            out.push(Snapshot {
+                path: p,
+                time_ms: m.time_ms,
+                profile,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The frames of the stacks `needed`, read file by file keeping only
+    /// their rows: stack id -> frame indices (innermost first), and the
+    /// distinct frames.
+    #[allow(clippy::type_complexity)]
+    fn read_stacks(
+        &self,
+        needed: &HashSet<i64>,
+    ) -> Result<(foldhash::HashMap<i64, Vec<u32>>, Vec<FrameRow>)> {
+        let mut frames_of: foldhash::HashMap<i64, Vec<(u32, u32)>> = Default::default();
+        let mut ids: foldhash::HashMap<FrameRow, u32> = Default::default();
+        let mut keys: Vec<FrameRow> = Vec::new();
+        for p in parquet_files(&self.root.join("stacks"))? {
+            let df = read_columns(
+                &p,
+                &[
+                    "stack_id",
+                    "depth",
+                    "function",
+                    "file",
+                    "line",
+                    "inlined",
+                    "start_line",
+                ],
+            )?;
+            let e = polars_err(&p);
+            let stack = df
+                .column("stack_id")
+                .and_then(|c| c.i64().cloned())
+                .map_err(&e)?;
+            let depth = df
+                .column("depth")
+                .and_then(|c| c.u32().cloned())
+                .map_err(&e)?;
+            let function = df
+                .column("function")
+                .and_then(|c| c.str().cloned())
+                .map_err(&e)?;
+            let file = df
+                .column("file")
+                .and_then(|c| c.str().cloned())
+                .map_err(&e)?;
+            let line = df
+                .column("line")
+                .and_then(|c| c.i64().cloned())
+                .map_err(&e)?;
+            let inlined = df
+                .column("inlined")
+                .and_then(|c| c.bool().cloned())
+                .map_err(&e)?;
+            let start = df
+                .column("start_line")
+                .and_then(|c| c.i64().cloned())
+                .map_err(&e)?;
+            for i in 0..df.height() {
+                let Some(id) = stack.get(i) else { continue };
+                if !needed.contains(&id) {
+                    continue;
+                }
+                let k = FrameRow {
+                    function: function.get(i).unwrap_or_default().to_string(),
+                    file: file.get(i).unwrap_or_default().to_string(),
+                    line: line.get(i).unwrap_or_default(),
+                    inlined: inlined.get(i).unwrap_or_default(),
+                    start_line: start.get(i).unwrap_or_default(),
+                };
+                let f = *ids.entry(k).or_insert_with_key(|k| {
+                    keys.push(k.clone());
+                    keys.len() as u32 - 1
+                });
+                frames_of
+                    .entry(id)
+                    .or_default()
+                    .push((depth.get(i).unwrap_or_default(), f));
+            }
+        }
+        let frames_of = frames_of
+            .into_iter()
+            .map(|(id, mut v)| {
+                v.sort_unstable();
+                v.dedup_by_key(|x| x.0);
+                (id, v.into_iter().map(|x| x.1).collect())
+            })
+            .collect();
+        Ok((frames_of, keys))
+    }
+
+    /// The metric samples `sel` picks (non-finite values are not exported).
+    pub fn metrics(&self, sel: &Selection) -> Result<MetricSeries> {
+        let dir = self.service_dir("metrics", &sel.service)?;
+        let mut samples = Vec::new();
+        for day in self.day_folders(&dir, sel)? {
+            for p in parquet_files(&day)? {
+                let df = read_columns(&p, &["instance", "time_ms", "metric", "labels", "value"])?;
+                let e = polars_err(&p);
+                let inst = df
+                    .column("instance")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(&e)?;
+                let time = df
+                    .column("time_ms")
+                    .and_then(|c| c.i64().cloned())
+                    .map_err(&e)?;
+                let metric = df
+                    .column("metric")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(&e)?;
+                let labels = df
+                    .column("labels")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(&e)?;
+                let value = df
+                    .column("value")
+                    .and_then(|c| c.f64().cloned())
+                    .map_err(&e)?;
+                for i in 0..df.height() {
+                    let (Some(t), Some(v)) = (time.get(i), value.get(i)) else {
+                        continue;
+                    };
+                    if !sel.keeps(inst.get(i).unwrap_or_default(), t) {
+                        continue;
+                    }
+                    let labels = json_object(labels.get(i).unwrap_or("{}"))
+                        .map_err(|r| dataset_err(&p, format!("row {}: labels: {r}", i + 1)))?
+                        .into_iter()
+                        .map(|(k, v)| match v {
+                            serde_json::Value::String(s) => (k, s),
+                            other => (k, other.to_string()),
+                        })
+                        .collect();
+                    samples.push(MetricSample {
+                        time_ms: t,
+                        metric: metric.get(i).unwrap_or_default().to_string(),
+                        labels,
+                        value: v,
+                    });
+                }
+            }
+        }
+        Ok(MetricSeries::new(samples))
+    }
+
+    /// The services the dataset holds snapshots of.
+    pub fn services(&self) -> Result<Vec<String>> {
+        let dir = self.root.join("snapshots");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(dataset_err(&dir, format!("cannot list the folder: {e}"))),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let e = e.map_err(|e| dataset_err(&dir, format!("cannot list the folder: {e}")))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(v) = name.strip_prefix("service=")
+                && let Some(s) = partition_decode(v)
+            {
+                out.push(s);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+/// The JSON object of a `labels` cell.
+fn json_object(
+    text: &str,
+) -> std::result::Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(_) => Err("not a JSON object".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The value a partition folder name encodes ([`partition_value`]
+/// reversed); `None` when it is not one heapframe writes.
+fn partition_decode(folder: &str) -> Option<String> {
+    let b = folder.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    let s = String::from_utf8(out).ok()?;
+    (partition_value("service", &s).ok()? == folder).then_some(s)
+}
+
+/// The rows of a `snapshots` file of `kind` that `sel` keeps.
+fn read_snapshot_rows(
+    path: &Path,
+    kind: SnapshotKind,
+    sel: &Selection,
+) -> Result<Vec<SnapshotMeta>> {
+    let file = crate::files::open_regular_file(path)?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(polars_err(path))?;
+    let e = polars_err(path);
+    let str_col = |n: &str| df.column(n).and_then(|c| c.str().cloned()).map_err(&e);
+    let i64_col = |n: &str| df.column(n).and_then(|c| c.i64().cloned()).map_err(&e);
+    let (binary, build_id) = (str_col("binary")?, str_col("build_id")?);
+    let (hash, inst, kinds, types, default, pt, pu) = (
+        str_col("content_hash")?,
+        str_col("instance")?,
+        str_col("kind")?,
+        str_col("sample_types")?,
+        str_col("default_sample_type")?,
+        str_col("period_type")?,
+        str_col("period_unit")?,
+    );
+    let (id, time, duration, period) = (
+        i64_col("snapshot_id")?,
+        i64_col("time_ms")?,
+        i64_col("duration_ns")?,
+        i64_col("period")?,
+    );
+    let mut out = Vec::new();
+    for i in 0..df.height() {
+        let time_ms = time.get(i).unwrap_or_default();
+        if kinds.get(i) != Some(kind.dir()) || !sel.keeps(inst.get(i).unwrap_or_default(), time_ms)
+        {
+            continue;
+        }
+        let h = hash.get(i).unwrap_or_default();
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(dataset_err(
+                path,
+                format!("row {}: content_hash is not a SHA-256", i + 1),
+            ));
+        }
+        let types: Vec<serde_json::Value> = serde_json::from_str(types.get(i).unwrap_or("[]"))
+            .map_err(|r| dataset_err(path, format!("row {}: sample_types: {r}", i + 1)))?;
+        let sample_types = types
+            .iter()
+            .map(|t| {
+                let s = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                s("name").zip(s("unit")).ok_or_else(|| {
+                    dataset_err(
+                        path,
+                        format!("row {}: sample_types: not {{name, unit}} objects", i + 1),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.push(SnapshotMeta {
+            hash: h.to_ascii_lowercase(),
+            id: id.get(i).unwrap_or_default(),
+            time_ms,
+            sample_types,
+            default_sample_type: default.get(i).unwrap_or_default().to_string(),
+            duration_ns: duration.get(i).unwrap_or_default(),
+            period: period.get(i).unwrap_or_default(),
+            period_type: (
+                pt.get(i).unwrap_or_default().to_string(),
+                pu.get(i).unwrap_or_default().to_string(),
+            ),
+            binary: binary.get(i).unwrap_or_default().to_string(),
+            build_id: build_id.get(i).unwrap_or_default().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// A profile rebuilt from a `samples` file and the stacks' frames.
+fn rebuild(
+    path: &Path,
+    m: &SnapshotMeta,
+    frames_of: &foldhash::HashMap<i64, Vec<u32>>,
+    keys: &[FrameRow],
+) -> Result<Profile> {
+    let file = crate::files::open_regular_file(path)?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(polars_err(path))?;
+    let e = polars_err(path);
+    let sid = df
+        .column("snapshot_id")
+        .and_then(|c| c.i64().cloned())
+        .map_err(&e)?;
+    let stack = df
+        .column("stack_id")
+        .and_then(|c| c.i64().cloned())
+        .map_err(&e)?;
+    let size = df
+        .column("object_size")
+        .and_then(|c| c.i64().cloned())
+        .map_err(&e)?;
+    let labels = df
+        .column("labels")
+        .and_then(|c| c.str().cloned())
+        .map_err(&e)?;
+    let values = m
+        .sample_types
+        .iter()
+        .map(|(n, _)| df.column(n).and_then(|c| c.i64().cloned()).map_err(&e))
+        .collect::<Result<Vec<_>>>()?;
+    let mut b = ProtoBuilder::new();
+    let vt = |b: &mut ProtoBuilder, (n, u): &(String, String)| crate::pprof::proto::ValueType {
+        r#type: b.string(n),
+        unit: b.string(u),
+    };
+    b.message.sample_type = m.sample_types.iter().map(|t| vt(&mut b, t)).collect();
+    b.message.period_type = Some(vt(&mut b, &m.period_type));
+    b.message.period = m.period;
+    b.message.time_nanos = m.time_ms.saturating_mul(1_000_000);
+    b.message.duration_nanos = m.duration_ns;
+    if !m.default_sample_type.is_empty() {
+        b.message.default_sample_type = b.string(&m.default_sample_type);
+    }
+    if !m.binary.is_empty() || !m.build_id.is_empty() {
+        let (filename, build_id) = (b.string(&m.binary), b.string(&m.build_id));
+        b.message.mapping.push(crate::pprof::proto::Mapping {
+            id: 1,
+            filename,
+            build_id,
+            has_functions: true,
+            has_filenames: true,
+            has_line_numbers: true,
+            has_inline_frames: true,
+            ..Default::default()
+        });
+    }
+    let bytes_key = b.string("bytes");
+    let mut samples = Vec::with_capacity(df.height());
+    let mut loc_of_stack: foldhash::HashMap<i64, Vec<u64>> = Default::default();
+    for i in 0..df.height() {
+        if sid.get(i) != Some(m.id) {
+            return Err(dataset_err(
+                path,
+                format!("row {}: snapshot_id is not this snapshot's", i + 1),
+            ));
+        }
+        let id = stack.get(i).unwrap_or_default();
+        let location_id = match loc_of_stack.get(&id) {
+            Some(l) => l.clone(),
+            None => {
+                let frames = frames_of.get(&id).map(Vec::as_slice).unwrap_or_default();
+                // A location per chain of inlined frames ended by one that
+                // is not inlined (pprof's lines of a location).
+                let mut locs = Vec::new();
+                let mut start = 0;
+                for (j, &f) in frames.iter().enumerate() {
+                    if !keys[f as usize].inlined || j + 1 == frames.len() {
+                        locs.push(b.location(&frames[start..=j], keys));
+                        start = j + 1;
+                    }
+                }
+                loc_of_stack.insert(id, locs.clone());
+                locs
+            }
+        };
+        let mut label = Vec::new();
+        if let Some(s) = size.get(i) {
+            label.push(crate::pprof::proto::Label {
+                key: bytes_key,
+                num: s,
+                ..Default::default()
+            });
+        }
+        if let Some(text) = labels.get(i) {
+            let obj = json_object(text)
+                .map_err(|r| dataset_err(path, format!("row {}: labels: {r}", i + 1)))?;
+            for (k, v) in obj {
+                let key = b.string(&k);
+                label.push(match v {
+                    serde_json::Value::Number(n) => crate::pprof::proto::Label {
+                        key,
+                        num: n.as_i64().unwrap_or_default(),
+                        ..Default::default()
+                    },
+                    serde_json::Value::String(s) => crate::pprof::proto::Label {
+                        key,
+                        str: b.string(&s),
+                        ..Default::default()
+                    },
+                    other => crate::pprof::proto::Label {
+                        key,
+                        str: b.string(&other.to_string()),
+                        ..Default::default()
+                    },
+                });
+            }
+        }
+        samples.push(crate::pprof::proto::Sample {
+            location_id,
+            value: values
+                .iter()
+                .map(|c| c.get(i).unwrap_or_default())
+                .collect(),
+            label,
+        });
+    }
+    b.message.sample = samples;
+    b.message.string_table = std::mem::take(&mut b.table);
+    let source = path.display().to_string();
+    let mut p = Profile::from_proto(&b.message).map_err(|e| Error::profile(source.clone(), e))?;
+    p.source = source;
+    Ok(p)
 }
 
 #[cfg(test)]

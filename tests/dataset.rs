@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use heapframe::dataset::{Dataset, Origin};
+use heapframe::dataset::{Dataset, Origin, Selection};
 use heapframe::evidence::bundle::{Bundle, SnapshotKind};
 use polars::prelude::*;
 
@@ -352,4 +352,138 @@ fn loose_files_need_a_service_and_a_damaged_dataset_is_named() {
     std::fs::write(&bad, b"PAR1 not really").unwrap();
     let e = Dataset::open(&ds).unwrap_err().to_string();
     assert!(e.contains("bad.parquet"), "{e}");
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let o = bin().args(args).output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn growth_top_and_verdict_read_the_dataset_as_they_read_the_bundle() {
+    let s = scratch("roundtrip");
+    let ds = s.0.join("ds");
+    let ds = ds.to_str().unwrap();
+    for (name, service) in [("mapcache", "leakysvc"), ("goroutines", "gsvc")] {
+        let dir = bundle(name);
+        let dir = dir.to_str().unwrap();
+        export(Path::new(ds), &[dir, "--service", service]);
+        let from = ["--dataset", ds, "--service", service];
+        for kind in ["heap", "goroutine"] {
+            let a = run(&[&["growth", "--kind", kind][..], &from[..]].concat());
+            let b = run(&["growth", dir, "--kind", kind]);
+            assert!(a.0 && b.0, "{name} {kind}: {} / {}", a.2, b.2);
+            assert_eq!(a.1, b.1, "{name} {kind}: growth differs");
+        }
+        let csv = run(&[&["growth", "--format", "csv"][..], &from[..]].concat());
+        assert_eq!(csv.1, run(&["growth", dir, "--format", "csv"]).1);
+        let v = run(&[&["verdict"][..], &from[..]].concat());
+        assert!(v.0, "{}", v.2);
+        assert_eq!(v.1, run(&["verdict", dir]).1, "{name}: verdict differs");
+        // top: the latest heap snapshot, and -base of the first.
+        let heap = Bundle::open(bundle(name)).unwrap().heap;
+        let (first, last) = (heap[0].path.clone(), heap[heap.len() - 1].path.clone());
+        let t = run(&[&["top"][..], &from[..]].concat());
+        assert!(t.0, "{}", t.2);
+        assert_eq!(
+            t.1,
+            run(&["top", last.to_str().unwrap()]).1,
+            "{name}: top differs"
+        );
+        let t = run(&[&["top", "--base-first"][..], &from[..]].concat());
+        let want = run(&[
+            "top",
+            last.to_str().unwrap(),
+            "--base",
+            first.to_str().unwrap(),
+        ]);
+        assert_eq!(t.1, want.1, "{name}: top --base-first differs");
+    }
+}
+
+#[test]
+fn selections_narrow_by_instance_and_time_and_say_what_is_missing() {
+    let s = scratch("select");
+    let ds = s.0.join("ds");
+    let dir = bundle("mapcache");
+    export(
+        &ds,
+        &[
+            dir.to_str().unwrap(),
+            "--service",
+            "leakysvc",
+            "--instance",
+            "pod-1",
+        ],
+    );
+    let d = Dataset::read(&ds).unwrap();
+    let all = d
+        .snapshots(SnapshotKind::Heap, &Selection::service("leakysvc"))
+        .unwrap();
+    let b = Bundle::open(&dir).unwrap();
+    assert_eq!(all.len(), b.heap.len());
+    let mid = all[all.len() / 2].time_ms;
+    let later = Selection {
+        since_ms: Some(mid),
+        ..Selection::service("leakysvc")
+    };
+    let got = d.snapshots(SnapshotKind::Heap, &later).unwrap();
+    assert_eq!(got.len(), all.iter().filter(|s| s.time_ms >= mid).count());
+    assert!(got.iter().all(|s| s.time_ms >= mid));
+    let other = Selection {
+        instance: Some("pod-2".into()),
+        ..Selection::service("leakysvc")
+    };
+    assert!(d.snapshots(SnapshotKind::Heap, &other).unwrap().is_empty());
+    assert!(d.metrics(&other).unwrap().samples.is_empty());
+    assert_eq!(
+        d.metrics(&Selection::service("leakysvc"))
+            .unwrap()
+            .samples
+            .len(),
+        b.metrics.samples.len()
+    );
+    assert_eq!(d.services().unwrap(), vec!["leakysvc".to_string()]);
+
+    // The command says what it looked for and what the dataset holds.
+    let (ok, _, err) = run(&[
+        "growth",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--service",
+        "leakysvc",
+        "--instance",
+        "pod-2",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("no heap snapshots of service leakysvc (instance pod-2)"),
+        "{err}"
+    );
+    assert!(err.contains("it holds leakysvc"), "{err}");
+    let (ok, _, err) = run(&[
+        "growth",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--service",
+        "leakysvc",
+        "--since",
+        "yesterday",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("--since"), "{err}");
+    // A dataset that is not there is named; a read-only one refuses appends.
+    let missing = s.0.join("nothing");
+    let e = Dataset::read(&missing).unwrap_err().to_string();
+    assert!(e.contains("nothing"), "{e}");
+    let mut ro = Dataset::read(&ds).unwrap();
+    let origin = Origin {
+        service: "x".into(),
+        instance: "y".into(),
+    };
+    assert!(ro.export(&b, &origin).is_err());
 }

@@ -291,6 +291,80 @@ enum KindArg {
     Goroutineleak,
 }
 
+/// Reading from a Parquet dataset (`heapframe export`) instead of files.
+#[derive(clap::Args)]
+struct DatasetArgs {
+    /// Read from this dataset (written by `heapframe export`) instead of
+    /// files: only the service's partitions, and only the days asked for.
+    #[arg(long, value_name = "DIR", requires = "service")]
+    dataset: Option<PathBuf>,
+    /// The service to read from --dataset.
+    #[arg(long, requires = "dataset")]
+    service: Option<String>,
+    /// Only this instance's snapshots and metrics (with --dataset).
+    #[arg(long, requires = "dataset")]
+    instance: Option<String>,
+    /// Only from this time on (RFC 3339, e.g. 2026-11-24T04:25:00Z; with --dataset).
+    #[arg(long, value_name = "TIME", requires = "dataset")]
+    since: Option<String>,
+    /// Only up to this time (RFC 3339; with --dataset).
+    #[arg(long, value_name = "TIME", requires = "dataset")]
+    until: Option<String>,
+}
+
+impl DatasetArgs {
+    /// The dataset and what to read from it, when --dataset is given.
+    fn open(
+        &self,
+    ) -> heapframe::Result<Option<(heapframe::dataset::Dataset, heapframe::dataset::Selection)>>
+    {
+        let Some(dir) = &self.dataset else {
+            return Ok(None);
+        };
+        let time = |what: &str, t: &Option<String>| {
+            t.as_deref()
+                .map(|t| {
+                    heapframe::units::parse_rfc3339(t)
+                        .map_err(|e| heapframe::Error::Option(format!("--{what}: {e}")))
+                })
+                .transpose()
+        };
+        let sel = heapframe::dataset::Selection {
+            service: self.service.clone().unwrap_or_default(),
+            instance: self.instance.clone(),
+            since_ms: time("since", &self.since)?,
+            until_ms: time("until", &self.until)?,
+        };
+        Ok(Some((heapframe::dataset::Dataset::read(dir)?, sel)))
+    }
+}
+
+/// The snapshots of `kind` a dataset selection holds, as a bundle; an
+/// error when there are none.
+fn dataset_bundle(
+    d: &heapframe::dataset::Dataset,
+    sel: &heapframe::dataset::Selection,
+    kinds: &[heapframe::evidence::bundle::SnapshotKind],
+    metrics: bool,
+) -> heapframe::Result<heapframe::evidence::bundle::Bundle> {
+    use heapframe::evidence::bundle::{Bundle, SnapshotKind};
+    let mut b = Bundle::default();
+    b.manifest.service = sel.service.clone();
+    for &k in kinds {
+        let snaps = d.snapshots(k, sel)?;
+        match k {
+            SnapshotKind::Heap => b.heap = snaps,
+            SnapshotKind::Allocs => b.allocs = snaps,
+            SnapshotKind::Goroutine => b.goroutine = snaps,
+            SnapshotKind::GoroutineLeak => b.goroutineleak = snaps,
+        }
+    }
+    if metrics {
+        b.metrics = d.metrics(sel)?;
+    }
+    Ok(b)
+}
+
 #[derive(clap::Args)]
 struct ExportArgs {
     /// Bundle folders (each exported with its own manifest's service and
@@ -311,8 +385,10 @@ struct ExportArgs {
 #[derive(clap::Args)]
 struct GrowthArgs {
     /// A bundle folder, or profile files / glob patterns.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "dataset", conflicts_with = "dataset")]
     inputs: Vec<String>,
+    #[command(flatten)]
+    dataset: DatasetArgs,
     /// Group by: function, function-cum, leaf, root, path, path:K, file, kind, size, label:KEY.
     #[arg(long, default_value = "function")]
     by: String,
@@ -344,8 +420,10 @@ struct GrowthArgs {
 struct VerdictArgs {
     /// The bundle folder, or files: profiles, `?debug=1` heap text,
     /// gctrace logs (`*.log`, `*.log.gz`), glob patterns.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "dataset", conflicts_with = "dataset")]
     inputs: Vec<String>,
+    #[command(flatten)]
+    dataset: DatasetArgs,
     /// When the process whose gctrace log lines carry no time started
     /// (RFC 3339, e.g. 2026-11-24T04:25:00Z), for a log that no `?debug=1`
     /// heap snapshot of the same process places.
@@ -415,7 +493,17 @@ enum GranularityArg {
 #[derive(clap::Args)]
 struct TopArgs {
     /// The profile (.pb.gz or raw protobuf).
-    profile: PathBuf,
+    #[arg(required_unless_present = "dataset", conflicts_with = "dataset")]
+    profile: Option<PathBuf>,
+    #[command(flatten)]
+    dataset: DatasetArgs,
+    /// With --dataset: the snapshot kind (the latest selected snapshot is shown).
+    #[arg(long, value_enum, requires = "dataset")]
+    kind: Option<KindArg>,
+    /// With --dataset: subtract the earliest selected snapshot from the
+    /// latest (pprof -base over the selection).
+    #[arg(long, requires = "dataset", conflicts_with_all = ["base", "diff_base"])]
+    base_first: bool,
     /// Sample type to show, by name (inuse_space, alloc_objects, ...) or position.
     #[arg(long, value_name = "NAME")]
     sample_index: Option<String>,
@@ -528,9 +616,10 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
     if let Some(o) = &a.output {
         check_output(
             o,
-            &[Some(&a.profile), a.base.as_ref(), a.diff_base.as_ref()],
+            &[a.profile.as_ref(), a.base.as_ref(), a.diff_base.as_ref()],
         )?;
     }
+    let from_dataset = a.dataset.open()?;
     let opts = TopOptions {
         sample_index: a.sample_index,
         granularity: match a.granularity {
@@ -556,13 +645,37 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         ..TopOptions::default()
     };
     let rpt = match (&a.base, &a.diff_base) {
+        _ if from_dataset.is_some() => {
+            let (d, sel) = from_dataset.as_ref().expect("checked");
+            let kind = kind_of(a.kind).unwrap_or(heapframe::evidence::bundle::SnapshotKind::Heap);
+            let snaps = d.snapshots(kind, sel)?;
+            let (Some(first), Some(last)) = (snaps.first(), snaps.last()) else {
+                return Err(no_snapshots(d, sel, kind));
+            };
+            if a.base_first {
+                report::top(
+                    &report::subtract(
+                        &last.profile,
+                        &first.profile,
+                        &report::BaseOptions {
+                            mode: BaseMode::Subtract,
+                            normalize: a.normalize,
+                        },
+                    )?,
+                    &opts,
+                )?
+            } else {
+                report::top(&last.profile, &opts)?
+            }
+        }
         (Some(b), _) | (_, Some(b)) => {
+            let profile = a.profile.as_ref().expect("clap: a profile or --dataset");
             let mode = if a.base.is_some() {
                 BaseMode::Subtract
             } else {
                 BaseMode::DiffBase
             };
-            let source = Profile::from_path(&a.profile)?;
+            let source = Profile::from_path(profile)?;
             let base = Profile::from_path(b)?;
             report::top(
                 &report::subtract(
@@ -578,8 +691,9 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
         }
         // One profile: read straight into the report.
         _ => {
-            let name = a.profile.display().to_string();
-            let bytes = std::fs::File::open(&a.profile)
+            let profile = a.profile.as_ref().expect("clap: a profile or --dataset");
+            let name = profile.display().to_string();
+            let bytes = std::fs::File::open(profile)
                 .map_err(heapframe::ProfileError::Io)
                 .and_then(|f| heapframe::pprof::read_bounded(f, &Default::default()))
                 .map_err(|e| heapframe::Error::profile(&name, e))?;
@@ -657,6 +771,64 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
     }
 }
 
+fn kind_of(k: Option<KindArg>) -> Option<heapframe::evidence::bundle::SnapshotKind> {
+    use heapframe::evidence::bundle::SnapshotKind;
+    k.map(|k| match k {
+        KindArg::Heap => SnapshotKind::Heap,
+        KindArg::Allocs => SnapshotKind::Allocs,
+        KindArg::Goroutine => SnapshotKind::Goroutine,
+        KindArg::Goroutineleak => SnapshotKind::GoroutineLeak,
+    })
+}
+
+/// "DIR: no heap snapshots of service S (instance I, since ..., until ...)".
+fn no_snapshots(
+    d: &heapframe::dataset::Dataset,
+    sel: &heapframe::dataset::Selection,
+    kind: heapframe::evidence::bundle::SnapshotKind,
+) -> heapframe::Error {
+    let mut cond = Vec::new();
+    if let Some(i) = &sel.instance {
+        cond.push(format!("instance {}", terminal(i)));
+    }
+    if let Some(t) = sel.since_ms {
+        cond.push(format!(
+            "since {}",
+            heapframe::units::format_time_utc(t.saturating_mul(1_000_000))
+        ));
+    }
+    if let Some(t) = sel.until_ms {
+        cond.push(format!(
+            "until {}",
+            heapframe::units::format_time_utc(t.saturating_mul(1_000_000))
+        ));
+    }
+    let known = d.services().unwrap_or_default();
+    heapframe::Error::Option(format!(
+        "{}: no {} snapshots of service {}{}{}",
+        d.root().display(),
+        kind.dir(),
+        terminal(&sel.service),
+        if cond.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", cond.join(", "))
+        },
+        if known.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; it holds {}",
+                known
+                    .iter()
+                    .map(|s| terminal(s).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ))
+}
+
 fn run_export(a: ExportArgs) -> heapframe::Result<()> {
     use heapframe::dataset::{Dataset, ExportSummary, Origin};
     use heapframe::evidence::bundle::Bundle;
@@ -702,17 +874,23 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
     use heapframe::evidence::bundle::{Bundle, Load, SnapshotKind};
     use heapframe::growth::{GrowthOptions, growth};
     let any_folder = a.inputs.iter().any(|i| std::path::Path::new(i).is_dir());
-    let given = match a.kind {
-        Some(KindArg::Heap) => Some(SnapshotKind::Heap),
-        Some(KindArg::Allocs) => Some(SnapshotKind::Allocs),
-        Some(KindArg::Goroutine) => Some(SnapshotKind::Goroutine),
-        Some(KindArg::Goroutineleak) => Some(SnapshotKind::GoroutineLeak),
-        None if any_folder => Some(SnapshotKind::Heap),
+    let from_dataset = a.dataset.open()?;
+    let given = match kind_of(a.kind) {
+        Some(k) => Some(k),
+        None if any_folder || from_dataset.is_some() => Some(SnapshotKind::Heap),
         None => None,
     };
     // Only the snapshots ranked: no metrics, no other kinds; profile files
     // without --kind are ranked as the one kind their sample types say.
     let (bundle, kind) = match given {
+        Some(kind) if from_dataset.is_some() => {
+            let (d, sel) = from_dataset.as_ref().expect("checked");
+            let b = dataset_bundle(d, sel, &[kind], false)?;
+            if b.snapshots(kind).is_empty() {
+                return Err(no_snapshots(d, sel, kind));
+            }
+            (b, kind)
+        }
         Some(kind) => (Bundle::from_paths_only(&a.inputs, &Load::only(kind))?, kind),
         None => {
             let b = Bundle::from_paths_only(
@@ -817,7 +995,22 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
         log_start_ms: parse_start(a.start.as_deref())?,
         ..heapframe::evidence::bundle::Load::all()
     };
-    let bundle = heapframe::evidence::bundle::Bundle::from_paths_only(&a.inputs, &load)?;
+    let bundle = match a.dataset.open()? {
+        Some((d, sel)) => {
+            use heapframe::evidence::bundle::SnapshotKind;
+            let kinds = [
+                SnapshotKind::Heap,
+                SnapshotKind::Goroutine,
+                SnapshotKind::GoroutineLeak,
+            ];
+            let b = dataset_bundle(&d, &sel, &kinds, true)?;
+            if b.metrics.samples.is_empty() && b.heap.is_empty() {
+                return Err(no_snapshots(&d, &sel, SnapshotKind::Heap));
+            }
+            b
+        }
+        None => heapframe::evidence::bundle::Bundle::from_paths_only(&a.inputs, &load)?,
+    };
     let thresholds = heapframe::evidence::verdict::VerdictThresholds {
         min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?.as_secs_f64(),
         ..Default::default()
