@@ -908,27 +908,47 @@ impl Dataset {
                 .join(format!("date={}", date_of(m.time_ms)))
                 .join(format!("{}.parquet", m.hash))
         };
+        let workers = crate::defaults::worker_threads().min(metas.len()).max(1);
         // The stacks these snapshots use.
+        let parts = crate::defaults::on_ranges(metas.len(), workers, |r| {
+            let mut needed: HashSet<i64> = HashSet::new();
+            for m in &metas[r] {
+                let p = path_of(m);
+                let df = read_columns(&p, &["stack_id"])?;
+                let ids = df
+                    .column("stack_id")
+                    .and_then(|c| c.i64().cloned())
+                    .map_err(polars_err(&p))?;
+                needed.extend(ids.into_no_null_iter());
+            }
+            Ok(needed)
+        });
         let mut needed: HashSet<i64> = HashSet::new();
-        for m in &metas {
-            let p = path_of(m);
-            let df = read_columns(&p, &["stack_id"])?;
-            let ids = df
-                .column("stack_id")
-                .and_then(|c| c.i64().cloned())
-                .map_err(polars_err(&p))?;
-            needed.extend(ids.into_no_null_iter());
+        for part in parts {
+            needed.extend(part?);
         }
         let (frames_of, keys) = self.read_stacks(&needed)?;
+        drop(needed);
+        let template = template(&self.root, &frames_of, &keys)?;
+        drop((frames_of, keys));
+        // The profiles, rebuilt on the worker threads.
+        let parts = crate::defaults::on_ranges(metas.len(), workers, |r| {
+            metas[r]
+                .iter()
+                .map(|m| {
+                    let p = path_of(m);
+                    let profile = rebuild(&p, m, &template)?;
+                    Ok(Snapshot {
+                        path: p,
+                        time_ms: m.time_ms,
+                        profile,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        });
         let mut out = Vec::with_capacity(metas.len());
-        for m in &metas {
-            let p = path_of(m);
-            let profile = rebuild(&p, m, &frames_of, &keys)?;
-            out.push(Snapshot {
-                path: p,
-                time_ms: m.time_ms,
-                profile,
-            });
+        for part in parts {
+            out.extend(part?);
         }
         Ok(out)
     }
@@ -1204,30 +1224,97 @@ fn read_snapshot_rows(
     Ok(out)
 }
 
-/// A profile rebuilt from a `samples` file and the stacks' frames.
-fn rebuild(
-    path: &Path,
-    m: &SnapshotMeta,
+/// What every rebuilt profile of a selection shares: the functions and
+/// locations of the stacks they use, and those stacks in a stack tree.
+struct Template {
+    profile: Profile,
+    stack_of: foldhash::HashMap<i64, crate::profile::StackId>,
+    /// The id of the stack without frames.
+    empty: i64,
+}
+
+/// The template of the stacks `frames_of` (frame indices into `keys`).
+fn template(
+    root: &Path,
     frames_of: &foldhash::HashMap<i64, Vec<u32>>,
     keys: &[FrameRow],
-) -> Result<Profile> {
+) -> Result<Template> {
+    let mut b = ProtoBuilder::new();
+    // One mapping, so that locations point to it; each snapshot names it
+    // (or drops it) from its own row.
+    b.message.mapping.push(crate::pprof::proto::Mapping {
+        id: 1,
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        has_inline_frames: true,
+        ..Default::default()
+    });
+    // A sample type, as a profile must have one; each snapshot sets its own.
+    let (name, unit) = (b.string("template"), b.string("count"));
+    b.message
+        .sample_type
+        .push(crate::pprof::proto::ValueType { r#type: name, unit });
+    let mut stacks: Vec<(i64, Vec<u64>)> = Vec::with_capacity(frames_of.len());
+    for (&id, frames) in frames_of {
+        // A location per chain of inlined frames ended by one that is not
+        // inlined (pprof's lines of a location).
+        let mut locs = Vec::new();
+        let mut start = 0;
+        for (j, &f) in frames.iter().enumerate() {
+            if !keys[f as usize].inlined || j + 1 == frames.len() {
+                locs.push(b.location(&frames[start..=j], keys));
+                start = j + 1;
+            }
+        }
+        stacks.push((id, locs));
+    }
+    b.message.string_table = std::mem::take(&mut b.table);
+    let source = root.display().to_string();
+    let mut profile =
+        Profile::from_proto(&b.message).map_err(|e| Error::profile(source.clone(), e))?;
+    let index: foldhash::HashMap<u64, u32> = profile
+        .locations
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.id, i as u32))
+        .collect();
+    let mut samples = crate::profile::Samples::default();
+    let mut stack_of: foldhash::HashMap<i64, crate::profile::StackId> = Default::default();
+    let mut locs: Vec<u32> = Vec::new();
+    for (id, ids) in stacks {
+        locs.clear();
+        locs.extend(ids.iter().map(|l| index[l]));
+        stack_of.insert(id, samples.intern_stack(&locs));
+    }
+    samples.shrink();
+    profile.samples = samples;
+    Ok(Template {
+        profile,
+        stack_of,
+        empty: id_of_frames(&[]),
+    })
+}
+
+/// A profile rebuilt from a `samples` file on the template's stacks.
+fn rebuild(path: &Path, m: &SnapshotMeta, t: &Template) -> Result<Profile> {
+    use crate::profile::{Label, Mapping, ValueType};
     let file = crate::files::open_regular_file(path)?;
     let df = ParquetReader::new(file)
         .finish()
         .map_err(polars_err(path))?;
     let e = polars_err(path);
-    let sid = df
-        .column("snapshot_id")
-        .and_then(|c| c.i64().cloned())
-        .map_err(&e)?;
-    let stack = df
-        .column("stack_id")
-        .and_then(|c| c.i64().cloned())
-        .map_err(&e)?;
-    let size = df
-        .column("object_size")
-        .and_then(|c| c.i64().cloned())
-        .map_err(&e)?;
+    let column = |n: &str| -> Result<Vec<Option<i64>>> {
+        Ok(df
+            .column(n)
+            .and_then(|c| c.i64().cloned())
+            .map_err(&e)?
+            .iter()
+            .collect())
+    };
+    let sid = column("snapshot_id")?;
+    let stack = column("stack_id")?;
+    let size = column("object_size")?;
     let labels = df
         .column("labels")
         .and_then(|c| c.str().cloned())
@@ -1235,109 +1322,108 @@ fn rebuild(
     let values = m
         .sample_types
         .iter()
-        .map(|(n, _)| df.column(n).and_then(|c| c.i64().cloned()).map_err(&e))
+        .map(|(n, _)| column(n))
         .collect::<Result<Vec<_>>>()?;
-    let mut b = ProtoBuilder::new();
-    let vt = |b: &mut ProtoBuilder, (n, u): &(String, String)| crate::pprof::proto::ValueType {
-        r#type: b.string(n),
-        unit: b.string(u),
+
+    let mut p = t.profile.clone();
+    let text = |s: &str| -> crate::profile::Str { s.into() };
+    p.source = path.display().to_string();
+    p.sample_types = m
+        .sample_types
+        .iter()
+        .map(|(n, u)| ValueType {
+            name: text(n),
+            unit: text(u),
+        })
+        .collect();
+    p.default_sample_type = text(&m.default_sample_type);
+    p.period_type = ValueType {
+        name: text(&m.period_type.0),
+        unit: text(&m.period_type.1),
     };
-    b.message.sample_type = m.sample_types.iter().map(|t| vt(&mut b, t)).collect();
-    b.message.period_type = Some(vt(&mut b, &m.period_type));
-    b.message.period = m.period;
-    b.message.time_nanos = m.time_ms.saturating_mul(1_000_000);
-    b.message.duration_nanos = m.duration_ns;
-    if !m.default_sample_type.is_empty() {
-        b.message.default_sample_type = b.string(&m.default_sample_type);
+    p.period = m.period;
+    p.time_nanos = m.time_ms.saturating_mul(1_000_000);
+    p.duration_nanos = m.duration_ns;
+    if m.binary.is_empty() && m.build_id.is_empty() {
+        p.mappings.clear();
+        for l in &mut p.locations {
+            l.mapping = None;
+        }
+    } else if let Some(map) = p.mappings.first_mut() {
+        *map = Mapping {
+            filename: text(&m.binary),
+            build_id: text(&m.build_id),
+            ..map.clone()
+        };
     }
-    if !m.binary.is_empty() || !m.build_id.is_empty() {
-        let (filename, build_id) = (b.string(&m.binary), b.string(&m.build_id));
-        b.message.mapping.push(crate::pprof::proto::Mapping {
-            id: 1,
-            filename,
-            build_id,
-            has_functions: true,
-            has_filenames: true,
-            has_line_numbers: true,
-            has_inline_frames: true,
-            ..Default::default()
-        });
-    }
-    let bytes_key = b.string("bytes");
-    let mut samples = Vec::with_capacity(df.height());
-    let mut loc_of_stack: foldhash::HashMap<i64, Vec<u64>> = Default::default();
+    let bytes: crate::profile::Str = "bytes".into();
+    let mut row_values = vec![0i64; values.len()];
+    let mut set: Vec<Label> = Vec::new();
+    let mut last_set: Option<(Option<i64>, Option<String>, u32)> = None;
+    let samples = &mut p.samples;
     for i in 0..df.height() {
-        if sid.get(i) != Some(m.id) {
+        if sid[i] != Some(m.id) {
             return Err(dataset_err(
                 path,
                 format!("row {}: snapshot_id is not this snapshot's", i + 1),
             ));
         }
-        let id = stack.get(i).unwrap_or_default();
-        let location_id = match loc_of_stack.get(&id) {
-            Some(l) => l.clone(),
+        let id = stack[i].unwrap_or_default();
+        let st = match t.stack_of.get(&id) {
+            Some(&st) => st,
+            // Not in `stacks`: only the stack without symbolized frames.
+            None if id == t.empty => crate::profile::StackId::EMPTY,
             None => {
-                let frames = frames_of.get(&id).map(Vec::as_slice).unwrap_or_default();
-                // A location per chain of inlined frames ended by one that
-                // is not inlined (pprof's lines of a location).
-                let mut locs = Vec::new();
-                let mut start = 0;
-                for (j, &f) in frames.iter().enumerate() {
-                    if !keys[f as usize].inlined || j + 1 == frames.len() {
-                        locs.push(b.location(&frames[start..=j], keys));
-                        start = j + 1;
-                    }
-                }
-                loc_of_stack.insert(id, locs.clone());
-                locs
+                return Err(dataset_err(
+                    path,
+                    format!("row {}: stack {id} is not in the dataset's stacks", i + 1),
+                ));
             }
         };
-        let mut label = Vec::new();
-        if let Some(s) = size.get(i) {
-            label.push(crate::pprof::proto::Label {
-                key: bytes_key,
-                num: s,
-                ..Default::default()
-            });
+        for (v, c) in row_values.iter_mut().zip(&values) {
+            *v = c[i].unwrap_or_default();
         }
-        if let Some(text) = labels.get(i) {
-            let obj = json_object(text)
-                .map_err(|r| dataset_err(path, format!("row {}: labels: {r}", i + 1)))?;
-            for (k, v) in obj {
-                let key = b.string(&k);
-                label.push(match v {
-                    serde_json::Value::Number(n) => crate::pprof::proto::Label {
-                        key,
-                        num: n.as_i64().unwrap_or_default(),
-                        ..Default::default()
-                    },
-                    serde_json::Value::String(s) => crate::pprof::proto::Label {
-                        key,
-                        str: b.string(&s),
-                        ..Default::default()
-                    },
-                    other => crate::pprof::proto::Label {
-                        key,
-                        str: b.string(&other.to_string()),
-                        ..Default::default()
-                    },
-                });
+        // Consecutive samples with the same labels share one label set.
+        let label_text = labels.get(i);
+        let key = (size[i], label_text.map(str::to_string));
+        let set_id = match &last_set {
+            Some((s, l, k)) if *s == key.0 && *l == key.1 => *k,
+            _ => {
+                set.clear();
+                if let Some(s) = size[i] {
+                    set.push(Label {
+                        key: bytes.clone(),
+                        value: LabelValue::Num {
+                            value: s,
+                            unit: None,
+                        },
+                    });
+                }
+                if let Some(text) = label_text {
+                    let obj = json_object(text)
+                        .map_err(|r| dataset_err(path, format!("row {}: labels: {r}", i + 1)))?;
+                    for (k, v) in obj {
+                        let value = match v {
+                            serde_json::Value::Number(n) => LabelValue::Num {
+                                value: n.as_i64().unwrap_or_default(),
+                                unit: None,
+                            },
+                            serde_json::Value::String(s) => LabelValue::Str(s.as_str().into()),
+                            other => LabelValue::Str(other.to_string().as_str().into()),
+                        };
+                        set.push(Label {
+                            key: k.as_str().into(),
+                            value,
+                        });
+                    }
+                }
+                let k = samples.new_label_set(&set);
+                last_set = Some((key.0, key.1, k));
+                k
             }
-        }
-        samples.push(crate::pprof::proto::Sample {
-            location_id,
-            value: values
-                .iter()
-                .map(|c| c.get(i).unwrap_or_default())
-                .collect(),
-            label,
-        });
+        };
+        samples.push_with_set(st, &row_values, set_id);
     }
-    b.message.sample = samples;
-    b.message.string_table = std::mem::take(&mut b.table);
-    let source = path.display().to_string();
-    let mut p = Profile::from_proto(&b.message).map_err(|e| Error::profile(source.clone(), e))?;
-    p.source = source;
     Ok(p)
 }
 

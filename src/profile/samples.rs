@@ -237,6 +237,16 @@ impl Samples {
         &self.set_labels[self.set_start[k]..self.set_start[k + 1]]
     }
 
+    /// Drops the stack tree's lookup index and spare capacity: the store
+    /// stays readable, and a later push builds the index again. For a store
+    /// that is done growing, or a template that will be cloned.
+    pub fn shrink(&mut self) {
+        self.tree.shrink();
+        self.stack.shrink_to_fit();
+        self.values.shrink_to_fit();
+        self.label_set.shrink_to_fit();
+    }
+
     /// Adds a label set for [`Samples::push_with_set`] and returns its id.
     pub fn new_label_set(&mut self, labels: &[Label]) -> u32 {
         if labels.is_empty() {
