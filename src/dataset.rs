@@ -89,6 +89,23 @@ impl Origin {
     }
 }
 
+/// One service's line of [`Dataset::growth_by_service`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceGrowth {
+    /// The service.
+    pub service: String,
+    /// The sample type ranked.
+    pub sample_type: crate::profile::ValueType,
+    /// Its snapshots.
+    pub snapshots: usize,
+    /// The first and last snapshot's times (Unix ms).
+    pub times_ms: (i64, i64),
+    /// The total at the first and at the last snapshot.
+    pub totals: (i64, i64),
+    /// The best-ranked growth rows.
+    pub rows: Vec<crate::growth::GrowthRow>,
+}
+
 /// What an export wrote and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportSummary {
@@ -130,6 +147,10 @@ pub struct Dataset {
     /// Opened by [`Dataset::open`] (its snapshots and stacks known), so
     /// [`Dataset::export`] may append.
     appendable: bool,
+    /// Which `stacks` file holds each stack, once [`Dataset::index_stacks`]
+    /// has read it: reads of many selections then open only the files
+    /// they need.
+    stack_files: Option<(Vec<PathBuf>, foldhash::HashMap<i64, u32>)>,
 }
 
 /// The columns of `samples` that are not sample types.
@@ -176,6 +197,7 @@ impl Dataset {
             snapshots,
             stacks,
             appendable: true,
+            stack_files: None,
         })
     }
 
@@ -194,6 +216,7 @@ impl Dataset {
             snapshots: HashSet::new(),
             stacks: HashSet::new(),
             appendable: false,
+            stack_files: None,
         })
     }
 
@@ -964,7 +987,31 @@ impl Dataset {
         let mut frames_of: foldhash::HashMap<i64, Vec<(u32, u32)>> = Default::default();
         let mut ids: foldhash::HashMap<FrameRow, u32> = Default::default();
         let mut keys: Vec<FrameRow> = Vec::new();
-        for p in parquet_files(&self.root.join("stacks"))? {
+        let files = match &self.stack_files {
+            Some((files, at)) => {
+                let mut wanted: Vec<u32> =
+                    needed.iter().filter_map(|id| at.get(id).copied()).collect();
+                wanted.sort_unstable();
+                wanted.dedup();
+                wanted
+                    .into_iter()
+                    .map(|i| files[i as usize].clone())
+                    .collect()
+            }
+            None => parquet_files(&self.root.join("stacks"))?,
+        };
+        for p in files {
+            // The ids first: a file without any of the stacks is passed over.
+            if self.stack_files.is_none() {
+                let ids = read_columns(&p, &["stack_id"])?;
+                let ids = ids
+                    .column("stack_id")
+                    .and_then(|c| c.i64().cloned())
+                    .map_err(polars_err(&p))?;
+                if !ids.into_no_null_iter().any(|id| needed.contains(&id)) {
+                    continue;
+                }
+            }
             let df = read_columns(
                 &p,
                 &[
@@ -1037,6 +1084,71 @@ impl Dataset {
             })
             .collect();
         Ok((frames_of, keys))
+    }
+
+    /// Reads which `stacks` file holds each stack (the `stack_id` column of
+    /// every file, once), so that later reads open only the files they
+    /// need: for reading many selections, e.g. [`Dataset::growth_by_service`].
+    pub fn index_stacks(&mut self) -> Result<()> {
+        let files = parquet_files(&self.root.join("stacks"))?;
+        let mut at: foldhash::HashMap<i64, u32> = Default::default();
+        for (i, p) in files.iter().enumerate() {
+            let df = read_columns(p, &["stack_id"])?;
+            let ids = df
+                .column("stack_id")
+                .and_then(|c| c.i64().cloned())
+                .map_err(polars_err(p))?;
+            for id in ids.into_no_null_iter() {
+                at.entry(id).or_insert(i as u32);
+            }
+        }
+        self.stack_files = Some((files, at));
+        Ok(())
+    }
+
+    /// The growth of every service, one service at a time (memory: one
+    /// service's snapshots): the `limit` best-ranked rows of each, for the
+    /// snapshots of `kind` in `sel`'s instance and time range (its
+    /// `service` is ignored). Services with fewer than two snapshots are
+    /// listed with no rows.
+    pub fn growth_by_service(
+        &mut self,
+        kind: SnapshotKind,
+        sel: &Selection,
+        opts: &crate::growth::GrowthOptions,
+        limit: usize,
+    ) -> Result<Vec<ServiceGrowth>> {
+        if self.stack_files.is_none() {
+            self.index_stacks()?;
+        }
+        let mut out = Vec::new();
+        for service in self.services()? {
+            let sel = Selection {
+                service: service.clone(),
+                ..sel.clone()
+            };
+            let snaps = self.snapshots(kind, &sel)?;
+            if snaps.is_empty() {
+                continue;
+            }
+            let table = crate::growth::growth(&snaps, opts)?;
+            let n = snaps.len();
+            drop(snaps);
+            let mut rows = table.rows;
+            if n < 2 {
+                rows.clear();
+            }
+            rows.truncate(limit);
+            out.push(ServiceGrowth {
+                service,
+                sample_type: table.sample_type,
+                times_ms: (table.times_ms[0], table.times_ms[n - 1]),
+                snapshots: n,
+                totals: (table.totals[0], table.totals[n - 1]),
+                rows,
+            });
+        }
+        Ok(out)
     }
 
     /// The metric samples `sel` picks (non-finite values are not exported).

@@ -487,3 +487,55 @@ fn selections_narrow_by_instance_and_time_and_say_what_is_missing() {
     };
     assert!(ro.export(&b, &origin).is_err());
 }
+
+#[test]
+fn fleet_ranks_every_service_as_growth_ranks_each() {
+    let s = scratch("fleet");
+    let ds = s.0.join("ds");
+    let names = ["mapcache", "lru", "goroutines"];
+    for n in names {
+        export(&ds, &[bundle(n).to_str().unwrap(), "--service", n]);
+    }
+    let (ok, out, err) = run(&[
+        "fleet",
+        ds.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--limit",
+        "3",
+    ]);
+    assert!(ok, "{err}");
+    let df = CsvReader::new(std::io::Cursor::new(out.into_bytes()))
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 3 * names.len());
+    let service = df.column("service").unwrap().str().unwrap().clone();
+    let key = df.column("key").unwrap().str().unwrap().clone();
+    let delta = df.column("delta").unwrap().i64().unwrap().clone();
+    for n in names {
+        let (ok, want, _) = run(&["growth", bundle(n).to_str().unwrap(), "--format", "csv"]);
+        assert!(ok);
+        let want = CsvReader::new(std::io::Cursor::new(want.into_bytes()))
+            .finish()
+            .unwrap();
+        let wk = want.column("key").unwrap().str().unwrap();
+        let wd = want.column("delta").unwrap().i64().unwrap();
+        let rows: Vec<usize> = (0..df.height())
+            .filter(|&i| service.get(i) == Some(n))
+            .collect();
+        assert_eq!(rows.len(), 3, "{n}");
+        for (rank, &i) in rows.iter().enumerate() {
+            assert_eq!(key.get(i), wk.get(rank), "{n} rank {rank}");
+            assert_eq!(delta.get(i), wd.get(rank), "{n} rank {rank}");
+        }
+    }
+    // Text names each service; a selection with nothing in it is an error.
+    let (ok, text, _) = run(&["fleet", ds.to_str().unwrap()]);
+    assert!(ok);
+    for n in names {
+        assert!(text.contains(&format!("{n}: 7 snapshots")), "{text}");
+    }
+    let (ok, _, err) = run(&["fleet", ds.to_str().unwrap(), "--instance", "nowhere:1"]);
+    assert!(!ok);
+    assert!(err.contains("no heap snapshots in the selection"), "{err}");
+}

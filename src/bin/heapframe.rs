@@ -58,6 +58,9 @@ enum Command {
     /// Spark and polars read: snapshots, samples, stacks and metrics,
     /// Hive-partitioned by service and date. Exporting twice adds nothing.
     Export(ExportArgs),
+    /// Rank what grows in every service of a dataset (heapframe export),
+    /// one service at a time: the top growers per service.
+    Fleet(FleetArgs),
     /// Write the whole evidence chain of a bundle as one self-contained HTML page.
     #[cfg(feature = "views")]
     Report(ReportArgs),
@@ -366,6 +369,39 @@ fn dataset_bundle(
 }
 
 #[derive(clap::Args)]
+struct FleetArgs {
+    /// The dataset (written by heapframe export).
+    dataset: PathBuf,
+    /// Which snapshots to rank.
+    #[arg(long, value_enum, default_value = "heap")]
+    kind: KindArg,
+    /// Group by: function, function-cum, leaf, root, path, file, kind, size, label:KEY.
+    #[arg(long, default_value = "function")]
+    by: String,
+    /// Sample type (inuse_space by default for heap profiles).
+    #[arg(long, value_name = "NAME")]
+    sample_index: Option<String>,
+    /// Growers to show per service.
+    #[arg(long, default_value_t = 5)]
+    limit: usize,
+    /// Rank the profiler's own samples like the rest.
+    #[arg(long)]
+    keep_profiler: bool,
+    /// Only this instance's snapshots.
+    #[arg(long)]
+    instance: Option<String>,
+    /// Only from this time on (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only up to this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: TableFormat,
+}
+
+#[derive(clap::Args)]
 struct ExportArgs {
     /// Bundle folders (each exported with its own manifest's service and
     /// target), or profile files / glob patterns (exported together).
@@ -580,6 +616,7 @@ fn main() -> ExitCode {
         Command::ImportLog(args) => run_import_log(args),
         Command::Goroutines(args) => run_goroutines(args),
         Command::Export(args) => run_export(args),
+        Command::Fleet(args) => run_fleet(args),
         #[cfg(feature = "views")]
         Command::Report(args) => run_report(args),
         Command::Note(args) => run_note(args),
@@ -827,6 +864,119 @@ fn no_snapshots(
             )
         }
     ))
+}
+
+fn run_fleet(a: FleetArgs) -> heapframe::Result<()> {
+    use heapframe::polars::prelude::*;
+    let d = DatasetArgs {
+        dataset: Some(a.dataset.clone()),
+        service: None,
+        instance: a.instance.clone(),
+        since: a.since.clone(),
+        until: a.until.clone(),
+    };
+    let (mut ds, sel) = d.open()?.expect("a dataset is given");
+    let kind = kind_of(Some(a.kind)).expect("given");
+    let opts = heapframe::growth::GrowthOptions {
+        key: a.by.parse()?,
+        sample_index: a.sample_index.clone(),
+        keep_profiler: a.keep_profiler,
+        ..Default::default()
+    };
+    let all = ds.growth_by_service(kind, &sel, &opts, a.limit)?;
+    if all.is_empty() {
+        return Err(heapframe::Error::Option(format!(
+            "{}: no {} snapshots{}",
+            a.dataset.display(),
+            kind.dir(),
+            if sel.instance.is_some() || sel.since_ms.is_some() || sel.until_ms.is_some() {
+                " in the selection"
+            } else {
+                ""
+            }
+        )));
+    }
+    match a.format {
+        TableFormat::Text => {
+            let mut text = String::new();
+            for g in &all {
+                let f = |v: i64| g.sample_type.format(v);
+                let d = g.totals.1 - g.totals.0;
+                text.push_str(&format!(
+                    "{}: {} snapshots over {:.1} min; {} {} -> {} ({}{})\n",
+                    terminal(&g.service),
+                    g.snapshots,
+                    (g.times_ms.1 - g.times_ms.0) as f64 / 60_000.0,
+                    g.sample_type.name,
+                    f(g.totals.0),
+                    f(g.totals.1),
+                    if d >= 0 { "+" } else { "" },
+                    f(d)
+                ));
+                if g.snapshots < 2 {
+                    text.push_str("  one snapshot: no growth to rank\n");
+                }
+                for r in &g.rows {
+                    text.push_str(&format!(
+                        "  {:>10} {:>10}/min  R² {:.2}  {}\n",
+                        f(r.delta),
+                        f(r.slope_per_min.round() as i64),
+                        r.r2,
+                        terminal(&r.key)
+                    ));
+                }
+            }
+            write_out(None, text.as_bytes())
+        }
+        format => {
+            let mut cols: (
+                Vec<String>,
+                Vec<u32>,
+                Vec<String>,
+                Vec<i64>,
+                Vec<i64>,
+                Vec<i64>,
+            ) = Default::default();
+            let (mut slope, mut r2, mut score, mut snaps) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for g in &all {
+                for (i, r) in g.rows.iter().enumerate() {
+                    cols.0.push(g.service.clone());
+                    cols.1.push(i as u32 + 1);
+                    cols.2.push(r.key.clone());
+                    cols.3.push(r.values[0]);
+                    cols.4.push(r.values[r.values.len() - 1]);
+                    cols.5.push(r.delta);
+                    slope.push(r.slope_per_min);
+                    r2.push(r.r2);
+                    score.push(r.score);
+                    snaps.push(g.snapshots as u32);
+                }
+            }
+            let n = cols.0.len();
+            let mut df = DataFrame::new(
+                n,
+                vec![
+                    Column::new("service".into(), cols.0),
+                    Column::new("rank".into(), cols.1),
+                    Column::new("key".into(), cols.2),
+                    Column::new("first".into(), cols.3),
+                    Column::new("last".into(), cols.4),
+                    Column::new("delta".into(), cols.5),
+                    Column::new("slope_per_min".into(), slope),
+                    Column::new("r2".into(), r2),
+                    Column::new("score".into(), score),
+                    Column::new("snapshots".into(), snaps),
+                ],
+            )
+            .map_err(|e| heapframe::Error::Output(e.to_string()))?;
+            let format = match format {
+                TableFormat::Json => heapframe::tables::TableFormat::Json,
+                _ => heapframe::tables::TableFormat::Csv,
+            };
+            write_out(None, &heapframe::tables::encode(&mut df, format)?)
+        }
+    }
 }
 
 fn run_export(a: ExportArgs) -> heapframe::Result<()> {
