@@ -21,9 +21,13 @@ cargo build --release --quiet --bin heapframe --example gen_fleet
 hf=target/release/heapframe
 measure() { # LABEL CMD...: prints LABEL, seconds, peak RSS in MiB
   local label=$1; shift
+  local t
+  t=$(mktemp)
+  /usr/bin/time -o "$t" -f '%e %M' "$@" >/dev/null 2>&1
   local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  printf '%-46s %8.2f s %8.0f MiB\n' "$label" "${out% *}" "$(( ${out#* } / 1024 ))"
+  out=$(tail -1 "$t")
+  rm -f "$t"
+  printf '%-46s %8.2f s %8d MiB\n' "$label" "${out% *}" "$(( ${out#* } / 1024 ))"
 }
 for n in $sizes; do
   dir="$work/s$n-$snapshots-$stacks"

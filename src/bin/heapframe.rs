@@ -929,40 +929,34 @@ fn run_fleet(a: FleetArgs) -> heapframe::Result<()> {
             write_out(None, text.as_bytes())
         }
         format => {
-            let mut cols: (
-                Vec<String>,
-                Vec<u32>,
-                Vec<String>,
-                Vec<i64>,
-                Vec<i64>,
-                Vec<i64>,
-            ) = Default::default();
+            let (mut svc, mut rank, mut key) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut first, mut last, mut delta) = (Vec::new(), Vec::new(), Vec::new());
             let (mut slope, mut r2, mut score, mut snaps) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for g in &all {
                 for (i, r) in g.rows.iter().enumerate() {
-                    cols.0.push(g.service.clone());
-                    cols.1.push(i as u32 + 1);
-                    cols.2.push(r.key.clone());
-                    cols.3.push(r.values[0]);
-                    cols.4.push(r.values[r.values.len() - 1]);
-                    cols.5.push(r.delta);
+                    svc.push(g.service.clone());
+                    rank.push(i as u32 + 1);
+                    key.push(r.key.clone());
+                    first.push(r.values[0]);
+                    last.push(r.values[r.values.len() - 1]);
+                    delta.push(r.delta);
                     slope.push(r.slope_per_min);
                     r2.push(r.r2);
                     score.push(r.score);
                     snaps.push(g.snapshots as u32);
                 }
             }
-            let n = cols.0.len();
+            let n = svc.len();
             let mut df = DataFrame::new(
                 n,
                 vec![
-                    Column::new("service".into(), cols.0),
-                    Column::new("rank".into(), cols.1),
-                    Column::new("key".into(), cols.2),
-                    Column::new("first".into(), cols.3),
-                    Column::new("last".into(), cols.4),
-                    Column::new("delta".into(), cols.5),
+                    Column::new("service".into(), svc),
+                    Column::new("rank".into(), rank),
+                    Column::new("key".into(), key),
+                    Column::new("first".into(), first),
+                    Column::new("last".into(), last),
+                    Column::new("delta".into(), delta),
                     Column::new("slope_per_min".into(), slope),
                     Column::new("r2".into(), r2),
                     Column::new("score".into(), score),
