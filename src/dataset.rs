@@ -60,8 +60,8 @@ pub struct Origin {
 
 impl Origin {
     /// The origin of a bundle: `service` and `instance` when given, else
-    /// the manifest's service and its target's `host:port` (`unknown` when
-    /// the target is not a URL). Without a service either way, an error
+    /// the manifest's service and its instance, or its target's
+    /// `host:port` (`unknown` when the target is not a URL). Without a service either way, an error
     /// naming `input`.
     pub fn of(
         bundle: &Bundle,
@@ -81,6 +81,7 @@ impl Origin {
         };
         let instance = match instance {
             Some(i) => i.to_string(),
+            None if !m.instance.trim().is_empty() => m.instance.trim().to_string(),
             None => crate::address::TargetUrl::parse(m.target.trim())
                 .map(|u| format!("{}:{}", u.host(), u.port()))
                 .unwrap_or_else(|_| "unknown".to_string()),
@@ -1204,6 +1205,42 @@ impl Dataset {
             }
         }
         Ok(MetricSeries::new(samples))
+    }
+
+    /// What `sel` holds as a bundle: the snapshots of `kinds` and, when
+    /// `metrics`, the metric samples; its manifest names the service.
+    pub fn bundle(&self, sel: &Selection, kinds: &[SnapshotKind], metrics: bool) -> Result<Bundle> {
+        let mut b = Bundle::default();
+        b.manifest.service = sel.service.clone();
+        for &k in kinds {
+            let snaps = self.snapshots(k, sel)?;
+            match k {
+                SnapshotKind::Heap => b.heap = snaps,
+                SnapshotKind::Allocs => b.allocs = snaps,
+                SnapshotKind::Goroutine => b.goroutine = snaps,
+                SnapshotKind::GoroutineLeak => b.goroutineleak = snaps,
+            }
+        }
+        if metrics {
+            b.metrics = self.metrics(sel)?;
+        }
+        Ok(b)
+    }
+
+    /// The instances of `service` that have snapshots or metrics, sorted.
+    pub fn instances(&self, service: &str) -> Result<Vec<String>> {
+        let mut out: std::collections::BTreeSet<String> = Default::default();
+        for table in ["snapshots", "metrics"] {
+            for p in parquet_files(&self.service_dir(table, service)?)? {
+                let df = read_columns(&p, &["instance"])?;
+                let inst = df
+                    .column("instance")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(polars_err(&p))?;
+                out.extend(inst.iter().flatten().map(str::to_string));
+            }
+        }
+        Ok(out.into_iter().collect())
     }
 
     /// The services the dataset holds snapshots of.

@@ -539,3 +539,69 @@ fn fleet_ranks_every_service_as_growth_ranks_each() {
     assert!(!ok);
     assert!(err.contains("no heap snapshots in the selection"), "{err}");
 }
+
+/// The replica demo: four replicas of the leaky service captured at the
+/// same time (tests/fixtures/capture-replicas.sh), two of them leaking.
+#[test]
+fn verdict_by_instance_names_the_replicas_that_leak() {
+    let s = scratch("replicas");
+    let ds = s.0.join("ds");
+    let replicas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replicas");
+    let mut args: Vec<String> = (1..=4)
+        .map(|i| replicas.join(format!("replica-{i}")).display().to_string())
+        .collect();
+    args.push("--out".into());
+    args.push(ds.display().to_string());
+    let o = bin().arg("export").args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let chart = s.0.join("replicas.svg");
+    let (ok, out, err) = run(&[
+        "verdict",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--service",
+        "leakysvc",
+        "--by-instance",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("leakysvc: 4 instances"), "{out}");
+    for (i, word) in [
+        (1, "leak"),
+        (2, "not a leak"),
+        (3, "leak"),
+        (4, "not a leak"),
+    ] {
+        assert!(
+            out.contains(&format!("  replica-{i}: {word} (confidence")),
+            "replica-{i} should be {word}:\n{out}"
+        );
+    }
+    assert!(out.contains("leak: replica-1, replica-3 (2 of 4)"), "{out}");
+    assert!(out.contains("not a leak: replica-2, replica-4"), "{out}");
+    // Each leaking replica names what grows in it.
+    assert!(out.contains("grows most: bytes.Clone (steadily)"), "{out}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    roxmltree::Document::parse(&svg).expect("the chart is XML");
+    for i in 1..=4 {
+        assert!(
+            svg.contains(&format!("replica-{i}")),
+            "legend lacks replica-{i}"
+        );
+    }
+    // One instance: the same verdict as that replica's bundle.
+    let (ok, one, _) = run(&[
+        "verdict",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--service",
+        "leakysvc",
+        "--instance",
+        "replica-2",
+    ]);
+    assert!(ok);
+    let (_, direct, _) = run(&["verdict", replicas.join("replica-2").to_str().unwrap()]);
+    assert_eq!(one, direct);
+}

@@ -342,32 +342,6 @@ impl DatasetArgs {
     }
 }
 
-/// The snapshots of `kind` a dataset selection holds, as a bundle; an
-/// error when there are none.
-fn dataset_bundle(
-    d: &heapframe::dataset::Dataset,
-    sel: &heapframe::dataset::Selection,
-    kinds: &[heapframe::evidence::bundle::SnapshotKind],
-    metrics: bool,
-) -> heapframe::Result<heapframe::evidence::bundle::Bundle> {
-    use heapframe::evidence::bundle::{Bundle, SnapshotKind};
-    let mut b = Bundle::default();
-    b.manifest.service = sel.service.clone();
-    for &k in kinds {
-        let snaps = d.snapshots(k, sel)?;
-        match k {
-            SnapshotKind::Heap => b.heap = snaps,
-            SnapshotKind::Allocs => b.allocs = snaps,
-            SnapshotKind::Goroutine => b.goroutine = snaps,
-            SnapshotKind::GoroutineLeak => b.goroutineleak = snaps,
-        }
-    }
-    if metrics {
-        b.metrics = d.metrics(sel)?;
-    }
-    Ok(b)
-}
-
 #[derive(clap::Args)]
 struct FleetArgs {
     /// The dataset (written by heapframe export).
@@ -468,6 +442,14 @@ struct VerdictArgs {
     /// The request counter that measures load.
     #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
+    /// With --dataset: judge each instance of the service on its own and
+    /// show them side by side (which replicas leak).
+    #[arg(long, requires = "dataset")]
+    by_instance: bool,
+    /// With --by-instance: also write a chart of each instance's heap in
+    /// use over time to FILE (SVG).
+    #[arg(long, value_name = "FILE", requires = "by_instance")]
+    chart: Option<PathBuf>,
     /// Shortest metrics window that can be judged (e.g. 30s, 5m).
     #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::MIN_SPAN), value_name = "DURATION")]
     min_span: String,
@@ -1029,7 +1011,7 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
     let (bundle, kind) = match given {
         Some(kind) if from_dataset.is_some() => {
             let (d, sel) = from_dataset.as_ref().expect("checked");
-            let b = dataset_bundle(d, sel, &[kind], false)?;
+            let b = d.bundle(sel, &[kind], false)?;
             if b.snapshots(kind).is_empty() {
                 return Err(no_snapshots(d, sel, kind));
             }
@@ -1139,6 +1121,9 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
         log_start_ms: parse_start(a.start.as_deref())?,
         ..heapframe::evidence::bundle::Load::all()
     };
+    if a.by_instance {
+        return run_verdict_by_instance(&a);
+    }
     let bundle = match a.dataset.open()? {
         Some((d, sel)) => {
             use heapframe::evidence::bundle::SnapshotKind;
@@ -1147,7 +1132,7 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
                 SnapshotKind::Goroutine,
                 SnapshotKind::GoroutineLeak,
             ];
-            let b = dataset_bundle(&d, &sel, &kinds, true)?;
+            let b = d.bundle(&sel, &kinds, true)?;
             if b.metrics.samples.is_empty() && b.heap.is_empty() {
                 return Err(no_snapshots(&d, &sel, SnapshotKind::Heap));
             }
@@ -1172,6 +1157,85 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     let mut text = v.to_plain_text();
     for line in heapframe::findings::goroutine_sentences(&g) {
         text.push_str(&format!("{line}\n"));
+    }
+    write_out(None, text.as_bytes())
+}
+
+fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
+    use heapframe::evidence::verdict::Verdict;
+    use heapframe::findings::{InstanceVerdict, verdicts_by_instance};
+    let (d, sel) = a
+        .dataset
+        .open()?
+        .expect("clap: --by-instance requires --dataset");
+    let opts = heapframe::findings::FindingsOptions {
+        verdict: heapframe::evidence::verdict::VerdictOptions {
+            counter: a.counter.clone(),
+            thresholds: heapframe::evidence::verdict::VerdictThresholds {
+                min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?.as_secs_f64(),
+                ..Default::default()
+            },
+        },
+        ..Default::default()
+    };
+    let all = verdicts_by_instance(&d, &sel, &opts)?;
+    if all.is_empty() {
+        return Err(no_snapshots(
+            &d,
+            &sel,
+            heapframe::evidence::bundle::SnapshotKind::Heap,
+        ));
+    }
+    let mut text = format!(
+        "{}: {} instances, each judged on its own metrics and snapshots\n",
+        terminal(&sel.service),
+        all.len()
+    );
+    for v in &all {
+        text.push_str(&format!("  {}\n", terminal(&v.summary())));
+    }
+    let named = |which: Verdict| {
+        let names: Vec<String> = all
+            .iter()
+            .filter(|v| v.verdict.verdict == which)
+            .map(|v| terminal(&v.instance).into_owned())
+            .collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    let leaking = all
+        .iter()
+        .filter(|v| v.verdict.verdict == Verdict::Leak)
+        .count();
+    text.push_str(&format!(
+        "leak: {} ({leaking} of {}); suspect: {}; not a leak: {}; not enough data: {}\n",
+        named(Verdict::Leak),
+        all.len(),
+        named(Verdict::Suspect),
+        named(Verdict::NotALeak),
+        named(Verdict::NotEnoughData),
+    ));
+    text.push_str(
+        "one instance's evidence: heapframe verdict --dataset DIR --service S --instance I\n",
+    );
+    if let Some(path) = &a.chart {
+        let df = InstanceVerdict::heap_frame(&all)?;
+        if df.height() == 0 {
+            return Err(heapframe::Error::Option(format!(
+                "--chart: no instance has {} samples to draw",
+                heapframe::evidence::metrics::names::HEAP_INUSE
+            )));
+        }
+        let plot = heapframe::views::chart::Chart::lines(&df, "time", "heap_inuse_bytes")
+            .by("instance")
+            .unit("bytes")
+            .title(&format!("heap in use by instance: {}", sel.service))
+            .plot()?;
+        check_output(path, &[])?;
+        write_out(Some(path), plot.svg().as_bytes())?;
     }
     write_out(None, text.as_bytes())
 }

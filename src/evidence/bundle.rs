@@ -48,6 +48,11 @@ pub struct Manifest {
     pub service: String,
     /// Where the profiles were fetched from (e.g. `http://10.0.3.7:6060`).
     pub target: String,
+    /// Which replica of the service this is (e.g. a pod name), when the
+    /// target's `host:port` does not say it well; `heapframe export` files
+    /// the snapshots under it.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub instance: String,
     /// Who captured it.
     pub captured_by: String,
     /// When (free text, RFC 3339 suggested).
