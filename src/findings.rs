@@ -91,10 +91,10 @@ impl InstanceVerdict {
     /// (datetime, ms), `instance`, `heap_inuse_bytes`: for a chart of the
     /// replicas side by side (`Chart::lines(&df, "time",
     /// "heap_inuse_bytes").by("instance")`).
-    pub fn heap_frame(all: &[InstanceVerdict]) -> Result<polars::prelude::DataFrame> {
-        use polars::prelude::*;
+    pub fn heap_frame(instances: &[InstanceVerdict]) -> Result<polars::prelude::DataFrame> {
+        use polars::prelude::{Column, DataFrame, DataType, TimeUnit};
         let (mut time, mut inst, mut value) = (Vec::new(), Vec::new(), Vec::new());
-        for v in all {
+        for v in instances {
             for &(t, y) in &v.heap_inuse {
                 time.push(t);
                 inst.push(v.instance.as_str());

@@ -117,4 +117,9 @@ pub mod prelude {
         before_after_plot, bundle_before_after_plot, bundle_growth_plot, bundle_metrics_plot,
         growth_bars, growth_plot, metrics_plot,
     };
+    #[cfg(feature = "dataset")]
+    pub use crate::{
+        dataset::{Dataset, Origin, Selection},
+        findings::{InstanceVerdict, verdicts_by_instance},
+    };
 }

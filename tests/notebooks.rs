@@ -246,6 +246,25 @@ fn check_investigate(nb: &Executed) {
     if !out.contains("      flat  flat%   sum%        cum   cum%") {
         nb.fail("no `go tool pprof -top` text in the output");
     }
+    // which replicas leak: two of four, side by side, and their chart
+    for (replica, word) in [
+        ("replica-1", "leak"),
+        ("replica-2", "not a leak"),
+        ("replica-3", "leak"),
+        ("replica-4", "not a leak"),
+    ] {
+        if !out.contains(&format!("{replica}: {word} (confidence")) {
+            nb.fail(&format!(
+                "{replica} is not judged '{word}' in the replica cell"
+            ));
+        }
+    }
+    if !svgs
+        .iter()
+        .any(|s| s.contains("heap in use by replica") && s.contains("replica-4"))
+    {
+        nb.fail("no chart of the replicas' heap in use");
+    }
 }
 
 fn check_regression(nb: &Executed) {
