@@ -605,3 +605,77 @@ fn verdict_by_instance_names_the_replicas_that_leak() {
     let (_, direct, _) = run(&["verdict", replicas.join("replica-2").to_str().unwrap()]);
     assert_eq!(one, direct);
 }
+
+#[test]
+fn the_page_shows_the_replicas_side_by_side_and_escapes_their_names() {
+    let s = scratch("page");
+    let ds = s.0.join("ds");
+    let replicas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replicas");
+    for i in 1..=4 {
+        export(
+            &ds,
+            &[replicas.join(format!("replica-{i}")).to_str().unwrap()],
+        );
+    }
+    // A fifth instance with a hostile name.
+    export(
+        &ds,
+        &[
+            bundle("lru").to_str().unwrap(),
+            "--service",
+            "leakysvc",
+            "--instance",
+            "<script>alert(1)</script>",
+        ],
+    );
+    let page = s.0.join("page.html");
+    let (ok, out, err) = run(&[
+        "report",
+        replicas.join("replica-1").to_str().unwrap(),
+        "--replicas",
+        ds.to_str().unwrap(),
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Replicas: 2 of 5 instances leak: replica-1, replica-3"),
+        "{out}"
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    let section = &html[html
+        .find("<section id=\"replicas\">")
+        .expect("a replicas section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert_eq!(
+        section.matches("<tr class=\"hf-verdict-leak\">").count(),
+        2,
+        "{section}"
+    );
+    assert_eq!(
+        section
+            .matches("<tr class=\"hf-verdict-not-a-leak\">")
+            .count(),
+        3,
+        "{section}"
+    );
+    assert!(section.contains("<svg"), "no chart");
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "an instance name was not escaped"
+    );
+    assert!(section.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // Markdown has no replicas section: refused, not ignored.
+    let (ok, _, err) = run(&[
+        "report",
+        replicas.join("replica-1").to_str().unwrap(),
+        "--replicas",
+        ds.to_str().unwrap(),
+        "--format",
+        "md",
+        "-o",
+        s.0.join("md").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("--replicas"), "{err}");
+}

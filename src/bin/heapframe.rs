@@ -238,6 +238,14 @@ struct ReportArgs {
     /// The request counter that measures load.
     #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
+    /// Add a section on the service's replicas: each instance of the
+    /// bundle's service (its manifest's, or --service) in this dataset
+    /// judged on its own (html only).
+    #[arg(long, value_name = "DATASET")]
+    replicas: Option<PathBuf>,
+    /// The service to look up in --replicas.
+    #[arg(long, requires = "replicas")]
+    service: Option<String>,
 }
 
 #[cfg(feature = "views")]
@@ -1597,6 +1605,17 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
     write_out(None, text.as_bytes())
 }
 #[cfg(feature = "views")]
+/// The findings options of a request counter, the rest default.
+fn opts_of(counter: &str) -> heapframe::findings::FindingsOptions {
+    heapframe::findings::FindingsOptions {
+        verdict: heapframe::evidence::verdict::VerdictOptions {
+            counter: counter.to_string(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     use heapframe::findings::{Findings, FindingsOptions};
     let output = a.output.clone().unwrap_or_else(|| {
@@ -1606,13 +1625,18 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
         })
     });
     check_output(&output, &[Some(&a.bundle), a.after.as_ref()])?;
+    if a.replicas.is_some() && matches!(a.format, ReportFormat::Md) {
+        return Err(heapframe::Error::Option(
+            "--replicas: only the html page has the replicas section".into(),
+        ));
+    }
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
     let findings = Findings::of(
         &bundle,
         &FindingsOptions {
             after: a.after,
             verdict: heapframe::evidence::verdict::VerdictOptions {
-                counter: a.counter,
+                counter: a.counter.clone(),
                 ..Default::default()
             },
             ..Default::default()
@@ -1621,7 +1645,44 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     let mut text = findings.to_text();
     match a.format {
         ReportFormat::Html => {
-            let report = heapframe::views::page::page(&bundle, &findings, 12)?;
+            let report = match &a.replicas {
+                Some(dir) => {
+                    let service = a
+                        .service
+                        .clone()
+                        .unwrap_or_else(|| bundle.manifest.service.clone());
+                    let d = heapframe::dataset::Dataset::read(dir)?;
+                    let sel = heapframe::dataset::Selection::service(service);
+                    let all =
+                        heapframe::findings::verdicts_by_instance(&d, &sel, &opts_of(&a.counter))?;
+                    if all.is_empty() {
+                        return Err(no_snapshots(
+                            &d,
+                            &sel,
+                            heapframe::evidence::bundle::SnapshotKind::Heap,
+                        ));
+                    }
+                    let leaking: Vec<String> = all
+                        .iter()
+                        .filter(|v| {
+                            v.verdict.verdict == heapframe::evidence::verdict::Verdict::Leak
+                        })
+                        .map(|v| terminal(&v.instance).into_owned())
+                        .collect();
+                    text.push_str(&format!(
+                        "Replicas: {} of {} instances leak{}\n",
+                        leaking.len(),
+                        all.len(),
+                        if leaking.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", leaking.join(", "))
+                        }
+                    ));
+                    heapframe::views::page::page_with_replicas(&bundle, &findings, 12, &all)?
+                }
+                None => heapframe::views::page::page(&bundle, &findings, 12)?,
+            };
             heapframe::files::replace_file(&output, report.html.as_bytes())?;
             text.push_str(&format!(
                 "report: {} ({} kB)\n",

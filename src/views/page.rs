@@ -166,6 +166,97 @@ pub(crate) fn incident_diffs(
 
 /// The page of `findings` (the findings of `bundle`).
 pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<IncidentReport> {
+    page_inner(bundle, findings, rows, None)
+}
+
+/// [`page`] with a section on the service's replicas after the verdict:
+/// each instance's verdict side by side and their heap in use over time
+/// (from [`crate::findings::verdicts_by_instance`]).
+#[cfg(feature = "dataset")]
+pub fn page_with_replicas(
+    bundle: &Bundle,
+    findings: &Findings,
+    rows: usize,
+    replicas: &[crate::findings::InstanceVerdict],
+) -> Result<IncidentReport> {
+    page_inner(bundle, findings, rows, Some(&replicas_html(replicas)?))
+}
+
+/// The replicas section's body: a table of the instances' verdicts and a
+/// chart of their heap in use.
+#[cfg(feature = "dataset")]
+fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String> {
+    use crate::evidence::verdict::Verdict;
+    let mut s = String::from(
+        "<table class=\"hf-replicas\"><thead><tr><th>instance</th><th>verdict</th><th>confidence</th><th>heap (first → last snapshot)</th><th>grows most</th></tr></thead><tbody>",
+    );
+    for r in replicas {
+        let v = &r.verdict;
+        let heap = match &r.heap_total {
+            Some((a, b, t)) => format!(
+                "{} → {} ({}{}) over {} snapshots",
+                t.format(*a),
+                t.format(*b),
+                if b >= a { "+" } else { "" },
+                t.format(b - a),
+                r.heap_snapshots
+            ),
+            None => "no heap snapshots".to_string(),
+        };
+        let owner = v.owner.as_ref().map_or(String::new(), |o| {
+            format!(
+                "<code>{}</code> ({})",
+                escape_html(&o.key),
+                if o.steady { "steadily" } else { "not steadily" }
+            )
+        });
+        let _ = write!(
+            s,
+            "<tr class=\"hf-verdict-{}\"><td>{}</td><td><strong>{}</strong></td><td>{} ({:.2})</td><td>{}</td><td>{}</td></tr>",
+            v.verdict.as_str().replace(' ', "-"),
+            escape_html(&r.instance),
+            escape_html(v.verdict.as_str()),
+            v.confidence.word(),
+            v.confidence.score,
+            escape_html(&heap),
+            owner
+        );
+    }
+    s.push_str("</tbody></table>");
+    let leaking: Vec<&str> = replicas
+        .iter()
+        .filter(|r| r.verdict.verdict == Verdict::Leak)
+        .map(|r| r.instance.as_str())
+        .collect();
+    let _ = write!(
+        s,
+        "<p>{} of {} instances leak{}. Each is judged on its own metrics and snapshots only (<code>heapframe verdict --dataset DIR --service S --instance I</code> gives one instance's evidence).</p>",
+        leaking.len(),
+        replicas.len(),
+        if leaking.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", escape_html(&leaking.join(", ")))
+        }
+    );
+    let df = crate::findings::InstanceVerdict::heap_frame(replicas)?;
+    if df.height() > 0 {
+        let plot = crate::views::chart::Chart::lines(&df, "time", "heap_inuse_bytes")
+            .by("instance")
+            .unit("bytes")
+            .title("heap in use by instance")
+            .plot()?;
+        s.push_str(&plot.to_html());
+    }
+    Ok(s)
+}
+
+fn page_inner(
+    bundle: &Bundle,
+    findings: &Findings,
+    rows: usize,
+    replicas: Option<&str>,
+) -> Result<IncidentReport> {
     let m = &bundle.manifest;
     let mut body = String::new();
 
@@ -231,6 +322,9 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
         s.push_str("<p class=\"note\">Grey ticks on the time axis: scrapes by which another GC cycle had run. Red dots: the floor after GC in each of the verdict's windows (since the last restart), the dashed red line their least-squares trend; a leak shows as floors that keep rising. Triangles on the top edge: heap snapshots; dashed vertical lines: the timeline's events.</p>");
     }
     section(&mut body, "verdict", "1. Verdict from all the evidence", &s);
+    if let Some(r) = replicas {
+        section(&mut body, "replicas", "Which replicas leak", r);
+    }
 
     // 2. Growth across heap snapshots.
     let heap = &bundle.heap;
