@@ -187,10 +187,7 @@ impl Dataset {
         let mut stacks = HashSet::new();
         for p in parquet_files(&root.join("stacks"))? {
             let df = read_columns(&p, &["stack_id"])?;
-            let ids = df
-                .column("stack_id")
-                .and_then(|c| c.i64().cloned())
-                .map_err(polars_err(&p))?;
+            let ids = column_of(&df, "stack_id", |c| c.i64().cloned(), &polars_err(&p))?;
             stacks.extend(ids.into_no_null_iter());
         }
         Ok(Dataset {
@@ -461,22 +458,10 @@ impl Dataset {
             for p in parquet_files(&dir)? {
                 let df = read_columns(&p, &["instance", "time_ms", "metric", "labels"])?;
                 let e = polars_err(&p);
-                let inst = df
-                    .column("instance")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(&e)?;
-                let time = df
-                    .column("time_ms")
-                    .and_then(|c| c.i64().cloned())
-                    .map_err(&e)?;
-                let metric = df
-                    .column("metric")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(&e)?;
-                let labels = df
-                    .column("labels")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(&e)?;
+                let inst = column_of(&df, "instance", |c| c.str().cloned(), &e)?;
+                let time = column_of(&df, "time_ms", |c| c.i64().cloned(), &e)?;
+                let metric = column_of(&df, "metric", |c| c.str().cloned(), &e)?;
+                let labels = column_of(&df, "labels", |c| c.str().cloned(), &e)?;
                 for i in 0..df.height() {
                     present.insert((
                         inst.get(i).unwrap_or_default().to_string(),
@@ -720,6 +705,17 @@ fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Column `name` of `df` as the typed array `typed` gives, or the error `e`
+/// makes of polars' (which names the file).
+fn column_of<T>(
+    df: &DataFrame,
+    name: &str,
+    typed: impl Fn(&Column) -> PolarsResult<T>,
+    e: &impl Fn(PolarsError) -> Error,
+) -> Result<T> {
+    df.column(name).and_then(typed).map_err(e)
+}
+
 /// Reads the columns `names` of a Parquet file of the dataset.
 fn read_columns(path: &Path, names: &[&str]) -> Result<DataFrame> {
     let file = crate::files::open_regular_file(path)?;
@@ -939,10 +935,7 @@ impl Dataset {
             for m in &metas[r] {
                 let p = path_of(m);
                 let df = read_columns(&p, &["stack_id"])?;
-                let ids = df
-                    .column("stack_id")
-                    .and_then(|c| c.i64().cloned())
-                    .map_err(polars_err(&p))?;
+                let ids = column_of(&df, "stack_id", |c| c.i64().cloned(), &polars_err(&p))?;
                 needed.extend(ids.into_no_null_iter());
             }
             Ok(needed)
@@ -1005,10 +998,7 @@ impl Dataset {
             // The ids first: a file without any of the stacks is passed over.
             if self.stack_files.is_none() {
                 let ids = read_columns(&p, &["stack_id"])?;
-                let ids = ids
-                    .column("stack_id")
-                    .and_then(|c| c.i64().cloned())
-                    .map_err(polars_err(&p))?;
+                let ids = column_of(&ids, "stack_id", |c| c.i64().cloned(), &polars_err(&p))?;
                 if !ids.into_no_null_iter().any(|id| needed.contains(&id)) {
                     continue;
                 }
@@ -1026,34 +1016,13 @@ impl Dataset {
                 ],
             )?;
             let e = polars_err(&p);
-            let stack = df
-                .column("stack_id")
-                .and_then(|c| c.i64().cloned())
-                .map_err(&e)?;
-            let depth = df
-                .column("depth")
-                .and_then(|c| c.u32().cloned())
-                .map_err(&e)?;
-            let function = df
-                .column("function")
-                .and_then(|c| c.str().cloned())
-                .map_err(&e)?;
-            let file = df
-                .column("file")
-                .and_then(|c| c.str().cloned())
-                .map_err(&e)?;
-            let line = df
-                .column("line")
-                .and_then(|c| c.i64().cloned())
-                .map_err(&e)?;
-            let inlined = df
-                .column("inlined")
-                .and_then(|c| c.bool().cloned())
-                .map_err(&e)?;
-            let start = df
-                .column("start_line")
-                .and_then(|c| c.i64().cloned())
-                .map_err(&e)?;
+            let stack = column_of(&df, "stack_id", |c| c.i64().cloned(), &e)?;
+            let depth = column_of(&df, "depth", |c| c.u32().cloned(), &e)?;
+            let function = column_of(&df, "function", |c| c.str().cloned(), &e)?;
+            let file = column_of(&df, "file", |c| c.str().cloned(), &e)?;
+            let line = column_of(&df, "line", |c| c.i64().cloned(), &e)?;
+            let inlined = column_of(&df, "inlined", |c| c.bool().cloned(), &e)?;
+            let start = column_of(&df, "start_line", |c| c.i64().cloned(), &e)?;
             for i in 0..df.height() {
                 let Some(id) = stack.get(i) else { continue };
                 if !needed.contains(&id) {
@@ -1095,10 +1064,7 @@ impl Dataset {
         let mut at: foldhash::HashMap<i64, u32> = Default::default();
         for (i, p) in files.iter().enumerate() {
             let df = read_columns(p, &["stack_id"])?;
-            let ids = df
-                .column("stack_id")
-                .and_then(|c| c.i64().cloned())
-                .map_err(polars_err(p))?;
+            let ids = column_of(&df, "stack_id", |c| c.i64().cloned(), &polars_err(p))?;
             for id in ids.into_no_null_iter() {
                 at.entry(id).or_insert(i as u32);
             }
@@ -1160,26 +1126,11 @@ impl Dataset {
             for p in parquet_files(&day)? {
                 let df = read_columns(&p, &["instance", "time_ms", "metric", "labels", "value"])?;
                 let e = polars_err(&p);
-                let inst = df
-                    .column("instance")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(&e)?;
-                let time = df
-                    .column("time_ms")
-                    .and_then(|c| c.i64().cloned())
-                    .map_err(&e)?;
-                let metric = df
-                    .column("metric")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(&e)?;
-                let labels = df
-                    .column("labels")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(&e)?;
-                let value = df
-                    .column("value")
-                    .and_then(|c| c.f64().cloned())
-                    .map_err(&e)?;
+                let inst = column_of(&df, "instance", |c| c.str().cloned(), &e)?;
+                let time = column_of(&df, "time_ms", |c| c.i64().cloned(), &e)?;
+                let metric = column_of(&df, "metric", |c| c.str().cloned(), &e)?;
+                let labels = column_of(&df, "labels", |c| c.str().cloned(), &e)?;
+                let value = column_of(&df, "value", |c| c.f64().cloned(), &e)?;
                 for i in 0..df.height() {
                     let (Some(t), Some(v)) = (time.get(i), value.get(i)) else {
                         continue;
@@ -1233,10 +1184,7 @@ impl Dataset {
         for table in ["snapshots", "metrics"] {
             for p in parquet_files(&self.service_dir(table, service)?)? {
                 let df = read_columns(&p, &["instance"])?;
-                let inst = df
-                    .column("instance")
-                    .and_then(|c| c.str().cloned())
-                    .map_err(polars_err(&p))?;
+                let inst = column_of(&df, "instance", |c| c.str().cloned(), &polars_err(&p))?;
                 out.extend(inst.iter().flatten().map(str::to_string));
             }
         }
@@ -1308,8 +1256,8 @@ fn read_snapshot_rows(
         .finish()
         .map_err(polars_err(path))?;
     let e = polars_err(path);
-    let str_col = |n: &str| df.column(n).and_then(|c| c.str().cloned()).map_err(&e);
-    let i64_col = |n: &str| df.column(n).and_then(|c| c.i64().cloned()).map_err(&e);
+    let str_col = |n: &str| column_of(&df, n, |c| c.str().cloned(), &e);
+    let i64_col = |n: &str| column_of(&df, n, |c| c.i64().cloned(), &e);
     let (binary, build_id) = (str_col("binary")?, str_col("build_id")?);
     let (hash, inst, kinds, types, default, pt, pu) = (
         str_col("content_hash")?,
@@ -1454,20 +1402,14 @@ fn rebuild(path: &Path, m: &SnapshotMeta, t: &Template) -> Result<Profile> {
         .map_err(polars_err(path))?;
     let e = polars_err(path);
     let column = |n: &str| -> Result<Vec<Option<i64>>> {
-        Ok(df
-            .column(n)
-            .and_then(|c| c.i64().cloned())
-            .map_err(&e)?
+        Ok(column_of(&df, n, |c| c.i64().cloned(), &e)?
             .iter()
             .collect())
     };
     let sid = column("snapshot_id")?;
     let stack = column("stack_id")?;
     let size = column("object_size")?;
-    let labels = df
-        .column("labels")
-        .and_then(|c| c.str().cloned())
-        .map_err(&e)?;
+    let labels = column_of(&df, "labels", |c| c.str().cloned(), &e)?;
     let values = m
         .sample_types
         .iter()

@@ -60,31 +60,52 @@ impl InstanceVerdict {
     pub fn summary(&self) -> String {
         let v = &self.verdict;
         let mut s = format!(
-            "{}: {} (confidence {} {:.2})",
+            "{}: {} (confidence {} {:.2}); {}",
             self.instance,
             v.verdict.as_str(),
             v.confidence.word(),
-            v.confidence.score
+            v.confidence.score,
+            self.heap_change("->")
         );
+        if let Some((key, how)) = self.grows_most() {
+            s.push_str(&format!("; grows most: {key} ({how})"));
+        }
+        s
+    }
+
+    /// `heap 1.52MB -> 11.87MB (+10.35MB) over 7 snapshots` (with `arrow`
+    /// between the values), or `no heap snapshots`.
+    pub fn heap_change(&self, arrow: &str) -> String {
         match &self.heap_total {
-            Some((a, b, t)) => s.push_str(&format!(
-                "; heap {} -> {} ({}{}) over {} snapshots",
+            Some((a, b, t)) => format!(
+                "heap {} {arrow} {} ({}{}) over {} snapshots",
                 t.format(*a),
                 t.format(*b),
                 if b >= a { "+" } else { "" },
                 t.format(b - a),
                 self.heap_snapshots
-            )),
-            None => s.push_str("; no heap snapshots"),
+            ),
+            None => "no heap snapshots".to_string(),
         }
-        if let Some(o) = &v.owner {
-            s.push_str(&format!(
-                "; grows most: {} ({})",
-                o.key,
-                if o.steady { "steadily" } else { "not steadily" }
-            ));
-        }
-        s
+    }
+
+    /// What grows most in the instance's heap snapshots, and `steadily` or
+    /// `not steadily`.
+    pub fn grows_most(&self) -> Option<(&str, &'static str)> {
+        self.verdict.owner.as_ref().map(|o| {
+            (
+                o.key.as_str(),
+                if o.steady { "steadily" } else { "not steadily" },
+            )
+        })
+    }
+
+    /// The instances of `all` whose verdict is `verdict`, in order.
+    pub fn with_verdict(all: &[InstanceVerdict], verdict: verdict::Verdict) -> Vec<&str> {
+        all.iter()
+            .filter(|v| v.verdict.verdict == verdict)
+            .map(|v| v.instance.as_str())
+            .collect()
     }
 
     /// Every instance's heap in use over time as one table: `time`

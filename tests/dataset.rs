@@ -450,30 +450,26 @@ fn selections_narrow_by_instance_and_time_and_say_what_is_missing() {
     assert_eq!(d.services().unwrap(), vec!["leakysvc".to_string()]);
 
     // The command says what it looked for and what the dataset holds.
-    let (ok, _, err) = run(&[
-        "growth",
-        "--dataset",
-        ds.to_str().unwrap(),
-        "--service",
-        "leakysvc",
-        "--instance",
-        "pod-2",
-    ]);
+    let growth_of = |flag: &str, value: &str| {
+        let dataset = ds.to_str().unwrap();
+        run(&[
+            "growth",
+            "--dataset",
+            dataset,
+            "--service",
+            "leakysvc",
+            flag,
+            value,
+        ])
+    };
+    let (ok, _, err) = growth_of("--instance", "pod-2");
     assert!(!ok);
     assert!(
         err.contains("no heap snapshots of service leakysvc (instance pod-2)"),
         "{err}"
     );
     assert!(err.contains("it holds leakysvc"), "{err}");
-    let (ok, _, err) = run(&[
-        "growth",
-        "--dataset",
-        ds.to_str().unwrap(),
-        "--service",
-        "leakysvc",
-        "--since",
-        "yesterday",
-    ]);
+    let (ok, _, err) = growth_of("--since", "yesterday");
     assert!(!ok);
     assert!(err.contains("--since"), "{err}");
     // A dataset that is not there is named; a read-only one refuses appends.

@@ -1203,21 +1203,14 @@ fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
         text.push_str(&format!("  {}\n", terminal(&v.summary())));
     }
     let named = |which: Verdict| {
-        let names: Vec<String> = all
-            .iter()
-            .filter(|v| v.verdict.verdict == which)
-            .map(|v| terminal(&v.instance).into_owned())
-            .collect();
+        let names = InstanceVerdict::with_verdict(&all, which);
         if names.is_empty() {
             "none".to_string()
         } else {
-            names.join(", ")
+            terminal(&names.join(", ")).into_owned()
         }
     };
-    let leaking = all
-        .iter()
-        .filter(|v| v.verdict.verdict == Verdict::Leak)
-        .count();
+    let leaking = InstanceVerdict::with_verdict(&all, Verdict::Leak).len();
     text.push_str(&format!(
         "leak: {} ({leaking} of {}); suspect: {}; not a leak: {}; not enough data: {}\n",
         named(Verdict::Leak),
@@ -1662,13 +1655,10 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
                             heapframe::evidence::bundle::SnapshotKind::Heap,
                         ));
                     }
-                    let leaking: Vec<String> = all
-                        .iter()
-                        .filter(|v| {
-                            v.verdict.verdict == heapframe::evidence::verdict::Verdict::Leak
-                        })
-                        .map(|v| terminal(&v.instance).into_owned())
-                        .collect();
+                    let leaking = heapframe::findings::InstanceVerdict::with_verdict(
+                        &all,
+                        heapframe::evidence::verdict::Verdict::Leak,
+                    );
                     text.push_str(&format!(
                         "Replicas: {} of {} instances leak{}\n",
                         leaking.len(),
@@ -1676,7 +1666,7 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
                         if leaking.is_empty() {
                             String::new()
                         } else {
-                            format!(": {}", leaking.join(", "))
+                            format!(": {}", terminal(&leaking.join(", ")))
                         }
                     ));
                     heapframe::views::page::page_with_replicas(&bundle, &findings, 12, &all)?

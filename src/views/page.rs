@@ -188,27 +188,13 @@ pub fn page_with_replicas(
 fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String> {
     use crate::evidence::verdict::Verdict;
     let mut s = String::from(
-        "<table class=\"hf-replicas\"><thead><tr><th>instance</th><th>verdict</th><th>confidence</th><th>heap (first → last snapshot)</th><th>grows most</th></tr></thead><tbody>",
+        "<table class=\"hf-replicas\"><thead><tr><th>instance</th><th>verdict</th><th>confidence</th><th>heap in use (first → last snapshot)</th><th>grows most</th></tr></thead><tbody>",
     );
     for r in replicas {
         let v = &r.verdict;
-        let heap = match &r.heap_total {
-            Some((a, b, t)) => format!(
-                "{} → {} ({}{}) over {} snapshots",
-                t.format(*a),
-                t.format(*b),
-                if b >= a { "+" } else { "" },
-                t.format(b - a),
-                r.heap_snapshots
-            ),
-            None => "no heap snapshots".to_string(),
-        };
-        let owner = v.owner.as_ref().map_or(String::new(), |o| {
-            format!(
-                "<code>{}</code> ({})",
-                escape_html(&o.key),
-                if o.steady { "steadily" } else { "not steadily" }
-            )
+        let heap = r.heap_change("→");
+        let owner = r.grows_most().map_or(String::new(), |(key, how)| {
+            format!("<code>{}</code> ({how})", escape_html(key))
         });
         let _ = write!(
             s,
@@ -223,11 +209,7 @@ fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String
         );
     }
     s.push_str("</tbody></table>");
-    let leaking: Vec<&str> = replicas
-        .iter()
-        .filter(|r| r.verdict.verdict == Verdict::Leak)
-        .map(|r| r.instance.as_str())
-        .collect();
+    let leaking = crate::findings::InstanceVerdict::with_verdict(replicas, Verdict::Leak);
     let _ = write!(
         s,
         "<p>{} of {} instances leak{}. Each is judged on its own metrics and snapshots only (<code>heapframe verdict --dataset DIR --service S --instance I</code> gives one instance's evidence).</p>",
