@@ -718,9 +718,29 @@ fn column_of<T>(
 
 /// Reads the columns `names` of a Parquet file of the dataset.
 fn read_columns(path: &Path, names: &[&str]) -> Result<DataFrame> {
+    read_table(path, Some(names))
+}
+
+/// The largest `.parquet` file of a dataset heapframe reads (a day of one
+/// service's snapshots is far smaller): 1 GiB.
+pub const MAX_TABLE_BYTES: u64 = 1 << 30;
+
+/// Reads a Parquet file of the dataset, the columns `names` or all; a file
+/// over [`MAX_TABLE_BYTES`] is refused before it is read.
+fn read_table(path: &Path, names: Option<&[&str]>) -> Result<DataFrame> {
     let file = crate::files::open_regular_file(path)?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > MAX_TABLE_BYTES {
+        return Err(Error::File {
+            path: path.display().to_string(),
+            error: crate::error::FileError::TooLarge {
+                what: "a dataset table",
+                limit: MAX_TABLE_BYTES,
+            },
+        });
+    }
     ParquetReader::new(file)
-        .with_columns(Some(names.iter().map(|s| s.to_string()).collect()))
+        .with_columns(names.map(|n| n.iter().map(|s| s.to_string()).collect()))
         .finish()
         .map_err(polars_err(path))
 }
@@ -1251,10 +1271,7 @@ fn read_snapshot_rows(
     kind: SnapshotKind,
     sel: &Selection,
 ) -> Result<Vec<SnapshotMeta>> {
-    let file = crate::files::open_regular_file(path)?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(polars_err(path))?;
+    let df = read_table(path, None)?;
     let e = polars_err(path);
     let str_col = |n: &str| column_of(&df, n, |c| c.str().cloned(), &e);
     let i64_col = |n: &str| column_of(&df, n, |c| c.i64().cloned(), &e);
@@ -1396,10 +1413,7 @@ fn template(
 /// A profile rebuilt from a `samples` file on the template's stacks.
 fn rebuild(path: &Path, m: &SnapshotMeta, t: &Template) -> Result<Profile> {
     use crate::profile::{Label, Mapping, ValueType};
-    let file = crate::files::open_regular_file(path)?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(polars_err(path))?;
+    let df = read_table(path, None)?;
     let e = polars_err(path);
     let column = |n: &str| -> Result<Vec<Option<i64>>> {
         Ok(column_of(&df, n, |c| c.i64().cloned(), &e)?

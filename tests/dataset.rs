@@ -675,3 +675,48 @@ fn the_page_shows_the_replicas_side_by_side_and_escapes_their_names() {
     assert!(!ok);
     assert!(err.contains("--replicas"), "{err}");
 }
+
+#[test]
+fn a_damaged_dataset_gives_errors_that_name_the_file() {
+    let s = scratch("damaged");
+    let ds = s.0.join("ds");
+    export(&ds, &[bundle("lru").to_str().unwrap(), "--service", "svc"]);
+    let growth = || {
+        run(&[
+            "growth",
+            "--dataset",
+            ds.to_str().unwrap(),
+            "--service",
+            "svc",
+        ])
+    };
+    assert!(growth().0);
+    let heap: Vec<String> = files(&ds.join("samples/service=svc/kind=heap"));
+    let (a, b) = (
+        ds.join("samples/service=svc/kind=heap").join(&heap[0]),
+        ds.join("samples/service=svc/kind=heap").join(&heap[1]),
+    );
+    // Another snapshot's samples under this snapshot's name.
+    let kept = std::fs::read(&a).unwrap();
+    std::fs::copy(&b, &a).unwrap();
+    let (ok, _, err) = growth();
+    assert!(!ok);
+    assert!(
+        err.contains(&heap[0]) && err.contains("snapshot_id"),
+        "{err}"
+    );
+    // Not Parquet at all.
+    std::fs::write(&a, b"PAR1 garbage PAR1").unwrap();
+    let (ok, _, err) = growth();
+    assert!(!ok);
+    assert!(err.contains(&heap[0]), "{err}");
+    // A stack the samples name is gone from `stacks`.
+    std::fs::write(&a, kept).unwrap();
+    assert!(growth().0);
+    for f in files(&ds.join("stacks")) {
+        std::fs::remove_file(ds.join("stacks").join(f)).unwrap();
+    }
+    let (ok, _, err) = growth();
+    assert!(!ok);
+    assert!(err.contains("is not in the dataset's stacks"), "{err}");
+}
