@@ -124,6 +124,17 @@ pub struct ExportSummary {
     pub metric_rows_present: usize,
 }
 
+impl std::ops::AddAssign for ExportSummary {
+    fn add_assign(&mut self, s: ExportSummary) {
+        self.snapshots += s.snapshots;
+        self.snapshots_present += s.snapshots_present;
+        self.samples += s.samples;
+        self.stacks += s.stacks;
+        self.metric_rows += s.metric_rows;
+        self.metric_rows_present += s.metric_rows_present;
+    }
+}
+
 impl std::fmt::Display for ExportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -186,9 +197,7 @@ impl Dataset {
         }
         let mut stacks = HashSet::new();
         for p in parquet_files(&root.join("stacks"))? {
-            let df = read_columns(&p, &["stack_id"])?;
-            let ids = column_of(&df, "stack_id", |c| c.i64().cloned(), &polars_err(&p))?;
-            stacks.extend(ids.into_no_null_iter());
+            stacks.extend(stack_ids_in(&p)?.into_no_null_iter());
         }
         Ok(Dataset {
             root,
@@ -223,11 +232,6 @@ impl Dataset {
         &self.root
     }
 
-    /// Whether a snapshot with this content hash (hex) is in the dataset.
-    pub fn has_snapshot(&self, content_hash: &str) -> bool {
-        self.snapshots.contains(content_hash)
-    }
-
     /// Appends a bundle's snapshots (every kind) and metrics.
     pub fn export(&mut self, bundle: &Bundle, origin: &Origin) -> Result<ExportSummary> {
         if !self.appendable {
@@ -236,7 +240,10 @@ impl Dataset {
                 "opened for reading: open it with Dataset::open to append",
             ));
         }
-        let service = partition_value("service", &origin.service)?;
+        // A service that cannot be a folder name is refused before anything
+        // is written.
+        partition_value("service", &origin.service)?;
+        let service = origin.service.as_str();
         let mut sum = ExportSummary::default();
         for kind in SnapshotKind::ALL {
             for s in bundle.snapshots(kind) {
@@ -259,15 +266,10 @@ impl Dataset {
                     instance: &origin.instance,
                     source: &source,
                 };
-                self.export_snapshot(&service, &snap, &s.profile, &mut sum)?;
+                self.export_snapshot(service, &snap, &s.profile, &mut sum)?;
             }
         }
-        self.export_metrics(
-            &service,
-            &origin.instance,
-            &bundle.metrics.samples,
-            &mut sum,
-        )?;
+        self.export_metrics(service, &origin.instance, &bundle.metrics.samples, &mut sum)?;
         Ok(sum)
     }
 
@@ -279,7 +281,6 @@ impl Dataset {
         sum: &mut ExportSummary,
     ) -> Result<()> {
         let snapshot_id = id_of(snap.hash);
-        let date = date_of(snap.time_ms);
         let t = Tables::from_profile(p)?;
         let frames = t.frames()?;
         let out = |p: &Path| dataset_err(p, "cannot build a table");
@@ -372,13 +373,7 @@ impl Dataset {
         }
         cols.push(Column::new("object_size".into(), object_size));
         cols.push(Column::new("labels".into(), labels));
-        let path = self
-            .root
-            .join("samples")
-            .join(format!("service={service}"))
-            .join(format!("kind={}", snap.kind.dir()))
-            .join(format!("date={date}"))
-            .join(format!("{}.parquet", snap.hash));
+        let path = self.samples_file(service, snap.kind, snap.time_ms, snap.hash)?;
         let mut df = DataFrame::new(n, cols).map_err(polars_err(&path))?;
         write_table(&path, &mut df)?;
         sum.samples += n;
@@ -391,12 +386,7 @@ impl Dataset {
                 .collect(),
         )
         .to_string();
-        let path = self
-            .root
-            .join("snapshots")
-            .join(format!("service={service}"))
-            .join(format!("date={date}"))
-            .join(format!("{}.parquet", snap.hash));
+        let path = self.snapshot_file(service, snap.time_ms, snap.hash)?;
         let mut df = DataFrame::new(
             1,
             vec![
@@ -444,13 +434,14 @@ impl Dataset {
     ) -> Result<()> {
         let mut by_date: BTreeMap<String, Vec<&MetricSample>> = BTreeMap::new();
         for s in samples {
-            by_date.entry(date_of(s.time_ms)).or_default().push(s);
+            by_date
+                .entry(crate::units::date_utc(s.time_ms))
+                .or_default()
+                .push(s);
         }
         for (date, rows) in by_date {
             let dir = self
-                .root
-                .join("metrics")
-                .join(format!("service={service}"))
+                .service_dir("metrics", service)?
                 .join(format!("date={date}"));
             // What the partition already holds, by (instance, time, metric,
             // labels).
@@ -640,12 +631,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The UTC date of Unix milliseconds, `YYYY-MM-DD`.
-fn date_of(time_ms: i64) -> String {
-    let (y, m, d) = crate::units::civil_from_days(time_ms.div_euclid(86_400_000));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 /// A partition value as a folder name's part: bytes outside
 /// `A-Z a-z 0-9 . _ -`, and a leading `.`, percent-encoded. Empty values
 /// and values longer than 200 bytes are refused.
@@ -663,16 +648,9 @@ pub fn partition_value(what: &str, value: &str) -> Result<String> {
             value.len()
         )));
     }
-    let mut out = String::with_capacity(value.len());
-    for (i, b) in value.bytes().enumerate() {
-        let plain = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
-        if plain {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    Ok(out)
+    Ok(crate::escape::percent_encode(value, |i, b| {
+        b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0)
+    }))
 }
 
 /// The `.parquet` files under `dir` (missing folder: none), at most
@@ -682,26 +660,50 @@ fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut todo = vec![(dir.to_path_buf(), 0usize)];
     while let Some((d, depth)) = todo.pop() {
-        let entries = match std::fs::read_dir(&d) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(dataset_err(&d, format!("cannot list the folder: {e}"))),
-        };
-        for e in entries {
-            let e = e.map_err(|e| dataset_err(&d, format!("cannot list the folder: {e}")))?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let Ok(t) = e.file_type() else { continue };
-            if t.is_dir() && depth < MAX_DEPTH {
-                todo.push((e.path(), depth + 1));
-            } else if t.is_file() && name.ends_with(".parquet") {
-                out.push(e.path());
+        for e in entries(&d)? {
+            if e.is_dir && depth < MAX_DEPTH {
+                todo.push((e.path, depth + 1));
+            } else if e.is_file && e.name.ends_with(".parquet") {
+                out.push(e.path);
             }
         }
     }
     out.sort();
+    Ok(out)
+}
+
+/// An entry of a dataset folder.
+struct Entry {
+    name: String,
+    path: PathBuf,
+    is_dir: bool,
+    is_file: bool,
+}
+
+/// The entries of `dir` whose names are not hidden (the writers'
+/// temporaries are), sorted by name; a missing folder has none. Links are
+/// neither files nor folders here: they are not followed.
+fn entries(dir: &Path) -> Result<Vec<Entry>> {
+    let list = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(dataset_err(dir, format!("cannot list the folder: {e}"))),
+    };
+    let mut out = Vec::new();
+    for e in list {
+        let e = e.map_err(|e| dataset_err(dir, format!("cannot list the folder: {e}")))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Ok(t) = e.file_type() else { continue };
+        if !name.starts_with('.') {
+            out.push(Entry {
+                name,
+                path: e.path(),
+                is_dir: t.is_dir(),
+                is_file: t.is_file(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
@@ -714,6 +716,12 @@ fn column_of<T>(
     e: &impl Fn(PolarsError) -> Error,
 ) -> Result<T> {
     df.column(name).and_then(typed).map_err(e)
+}
+
+/// The `stack_id` column of a `stacks` or `samples` file.
+fn stack_ids_in(path: &Path) -> Result<Int64Chunked> {
+    let df = read_columns(path, &["stack_id"])?;
+    column_of(&df, "stack_id", |c| c.i64().cloned(), &polars_err(path))
 }
 
 /// Reads the columns `names` of a Parquet file of the dataset.
@@ -792,6 +800,12 @@ impl Selection {
         let (start, end) = (day * 86_400_000, (day + 1) * 86_400_000 - 1);
         self.since_ms.is_none_or(|t| end >= t) && self.until_ms.is_none_or(|t| start <= t)
     }
+}
+
+/// `DIR/date=YYYY-MM-DD/NAME.parquet` for a time in Unix milliseconds.
+fn day_file(dir: &Path, time_ms: i64, name: &str) -> PathBuf {
+    dir.join(format!("date={}", crate::units::date_utc(time_ms)))
+        .join(format!("{name}.parquet"))
 }
 
 /// Days since 1970-01-01 of `YYYY-MM-DD`.
@@ -899,6 +913,7 @@ struct FrameRow {
 }
 
 impl Dataset {
+    /// `TABLE/service=S` (S as [`partition_value`] writes it).
     fn service_dir(&self, table: &str, service: &str) -> Result<PathBuf> {
         Ok(self
             .root
@@ -906,23 +921,36 @@ impl Dataset {
             .join(format!("service={}", partition_value("service", service)?)))
     }
 
+    /// A snapshot's `samples` file.
+    fn samples_file(
+        &self,
+        service: &str,
+        kind: SnapshotKind,
+        time_ms: i64,
+        hash: &str,
+    ) -> Result<PathBuf> {
+        let dir = self
+            .service_dir("samples", service)?
+            .join(format!("kind={}", kind.dir()));
+        Ok(day_file(&dir, time_ms, hash))
+    }
+
+    /// A snapshot's row file in `snapshots`.
+    fn snapshot_file(&self, service: &str, time_ms: i64, hash: &str) -> Result<PathBuf> {
+        Ok(day_file(
+            &self.service_dir("snapshots", service)?,
+            time_ms,
+            hash,
+        ))
+    }
+
     /// The `date=` folders of a service's table that `sel` can use.
     fn day_folders(&self, dir: &Path, sel: &Selection) -> Result<Vec<PathBuf>> {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(dataset_err(dir, format!("cannot list the folder: {e}"))),
-        };
-        let mut out = Vec::new();
-        for e in entries {
-            let e = e.map_err(|e| dataset_err(dir, format!("cannot list the folder: {e}")))?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().is_ok_and(|t| t.is_dir()) && sel.keeps_day(&name) {
-                out.push(e.path());
-            }
-        }
-        out.sort();
-        Ok(out)
+        Ok(entries(dir)?
+            .into_iter()
+            .filter(|e| e.is_dir && sel.keeps_day(&e.name))
+            .map(|e| e.path)
+            .collect())
     }
 
     /// The snapshots of `kind` that `sel` picks, in time order, rebuilt as
@@ -940,23 +968,16 @@ impl Dataset {
             }
         }
         metas.sort_by(|a, b| (a.time_ms, &a.hash).cmp(&(b.time_ms, &b.hash)));
-        let sample_dir = self
-            .service_dir("samples", &sel.service)?
-            .join(format!("kind={}", kind.dir()));
-        let path_of = |m: &SnapshotMeta| {
-            sample_dir
-                .join(format!("date={}", date_of(m.time_ms)))
-                .join(format!("{}.parquet", m.hash))
-        };
+        let paths = metas
+            .iter()
+            .map(|m| self.samples_file(&sel.service, kind, m.time_ms, &m.hash))
+            .collect::<Result<Vec<_>>>()?;
         let workers = crate::defaults::worker_threads().min(metas.len()).max(1);
         // The stacks these snapshots use.
         let parts = crate::defaults::on_ranges(metas.len(), workers, |r| {
             let mut needed: HashSet<i64> = HashSet::new();
-            for m in &metas[r] {
-                let p = path_of(m);
-                let df = read_columns(&p, &["stack_id"])?;
-                let ids = column_of(&df, "stack_id", |c| c.i64().cloned(), &polars_err(&p))?;
-                needed.extend(ids.into_no_null_iter());
+            for p in &paths[r] {
+                needed.extend(stack_ids_in(p)?.into_no_null_iter());
             }
             Ok(needed)
         });
@@ -970,15 +991,14 @@ impl Dataset {
         drop((frames_of, keys));
         // The profiles, rebuilt on the worker threads.
         let parts = crate::defaults::on_ranges(metas.len(), workers, |r| {
-            metas[r]
+            metas[r.clone()]
                 .iter()
-                .map(|m| {
-                    let p = path_of(m);
-                    let profile = rebuild(&p, m, &template)?;
+                .zip(&paths[r])
+                .map(|(m, p)| {
                     Ok(Snapshot {
-                        path: p,
+                        profile: rebuild(p, m, &template)?,
+                        path: p.clone(),
                         time_ms: m.time_ms,
-                        profile,
                     })
                 })
                 .collect::<Result<Vec<_>>>()
@@ -1016,12 +1036,12 @@ impl Dataset {
         };
         for p in files {
             // The ids first: a file without any of the stacks is passed over.
-            if self.stack_files.is_none() {
-                let ids = read_columns(&p, &["stack_id"])?;
-                let ids = column_of(&ids, "stack_id", |c| c.i64().cloned(), &polars_err(&p))?;
-                if !ids.into_no_null_iter().any(|id| needed.contains(&id)) {
-                    continue;
-                }
+            if self.stack_files.is_none()
+                && !stack_ids_in(&p)?
+                    .into_no_null_iter()
+                    .any(|id| needed.contains(&id))
+            {
+                continue;
             }
             let df = read_columns(
                 &p,
@@ -1083,9 +1103,7 @@ impl Dataset {
         let files = parquet_files(&self.root.join("stacks"))?;
         let mut at: foldhash::HashMap<i64, u32> = Default::default();
         for (i, p) in files.iter().enumerate() {
-            let df = read_columns(p, &["stack_id"])?;
-            let ids = column_of(&df, "stack_id", |c| c.i64().cloned(), &polars_err(p))?;
-            for id in ids.into_no_null_iter() {
+            for id in stack_ids_in(p)?.into_no_null_iter() {
                 at.entry(id).or_insert(i as u32);
             }
         }
@@ -1184,13 +1202,7 @@ impl Dataset {
         let mut b = Bundle::default();
         b.manifest.service = sel.service.clone();
         for &k in kinds {
-            let snaps = self.snapshots(k, sel)?;
-            match k {
-                SnapshotKind::Heap => b.heap = snaps,
-                SnapshotKind::Allocs => b.allocs = snaps,
-                SnapshotKind::Goroutine => b.goroutine = snaps,
-                SnapshotKind::GoroutineLeak => b.goroutineleak = snaps,
-            }
+            *b.snapshots_mut(k) = self.snapshots(k, sel)?;
         }
         if metrics {
             b.metrics = self.metrics(sel)?;
@@ -1213,22 +1225,10 @@ impl Dataset {
 
     /// The services the dataset holds snapshots of.
     pub fn services(&self) -> Result<Vec<String>> {
-        let dir = self.root.join("snapshots");
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(dataset_err(&dir, format!("cannot list the folder: {e}"))),
-        };
-        let mut out = Vec::new();
-        for e in entries {
-            let e = e.map_err(|e| dataset_err(&dir, format!("cannot list the folder: {e}")))?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(v) = name.strip_prefix("service=")
-                && let Some(s) = partition_decode(v)
-            {
-                out.push(s);
-            }
-        }
+        let mut out: Vec<String> = entries(&self.root.join("snapshots"))?
+            .iter()
+            .filter_map(|e| e.name.strip_prefix("service=").and_then(partition_decode))
+            .collect();
         out.sort();
         Ok(out)
     }
@@ -1490,9 +1490,8 @@ fn rebuild(path: &Path, m: &SnapshotMeta, t: &Template) -> Result<Profile> {
         }
         // Consecutive samples with the same labels share one label set.
         let label_text = labels.get(i);
-        let key = (size[i], label_text.map(str::to_string));
         let set_id = match &last_set {
-            Some((s, l, k)) if *s == key.0 && *l == key.1 => *k,
+            Some((s, l, k)) if *s == size[i] && l.as_deref() == label_text => *k,
             _ => {
                 set.clear();
                 if let Some(s) = size[i] {
@@ -1523,7 +1522,7 @@ fn rebuild(path: &Path, m: &SnapshotMeta, t: &Template) -> Result<Profile> {
                     }
                 }
                 let k = samples.new_label_set(&set);
-                last_set = Some((key.0, key.1, k));
+                last_set = Some((size[i], label_text.map(str::to_string), k));
                 k
             }
         };
@@ -1538,9 +1537,9 @@ mod tests {
 
     #[test]
     fn dates_are_utc_days() {
-        assert_eq!(date_of(0), "1970-01-01");
-        assert_eq!(date_of(-1), "1969-12-31");
-        assert_eq!(date_of(1_764_806_400_000), "2025-12-04");
+        assert_eq!(crate::units::date_utc(0), "1970-01-01");
+        assert_eq!(crate::units::date_utc(-1), "1969-12-31");
+        assert_eq!(crate::units::date_utc(1_764_806_400_000), "2025-12-04");
     }
 
     #[test]

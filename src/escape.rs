@@ -148,6 +148,25 @@ pub fn csv_cell(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// `s` with every byte that `keep(position, byte)` does not keep written
+/// as `%XX` (upper-case hex): URL parts, folder names.
+///
+/// ```
+/// use heapframe::escape::percent_encode;
+/// assert_eq!(percent_encode("a b/c", |_, b| b.is_ascii_alphanumeric() || b == b'/'), "a%20b/c");
+/// ```
+pub fn percent_encode(s: &str, keep: impl Fn(usize, u8) -> bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, b) in s.bytes().enumerate() {
+        if keep(i, b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,15 @@ use crate::growth::{
 };
 use crate::units::thousands;
 
+/// The snapshot kinds the leak verdict reads besides the metrics: heap
+/// (the owner that grows) and goroutine profiles (goroutine growth, leaked
+/// goroutines).
+pub const VERDICT_KINDS: [crate::evidence::bundle::SnapshotKind; 3] = [
+    crate::evidence::bundle::SnapshotKind::Heap,
+    crate::evidence::bundle::SnapshotKind::Goroutine,
+    crate::evidence::bundle::SnapshotKind::GoroutineLeak,
+];
+
 /// One replica's verdict, beside the others' ([`verdicts_by_instance`]).
 #[cfg(feature = "dataset")]
 #[derive(Debug, Clone)]
@@ -108,6 +117,18 @@ impl InstanceVerdict {
             .collect()
     }
 
+    /// `2 of 4 instances leak: replica-1, replica-3` (without the names
+    /// when none leaks).
+    pub fn leak_count(all: &[InstanceVerdict]) -> String {
+        let leaking = Self::with_verdict(all, verdict::Verdict::Leak);
+        let mut s = format!("{} of {} instances leak", leaking.len(), all.len());
+        if !leaking.is_empty() {
+            s.push_str(": ");
+            s.push_str(&leaking.join(", "));
+        }
+        s
+    }
+
     /// Every instance's heap in use over time as one table: `time`
     /// (datetime, ms), `instance`, `heap_inuse_bytes`: for a chart of the
     /// replicas side by side (`Chart::lines(&df, "time",
@@ -166,12 +187,6 @@ pub fn verdicts_by_instance(
     sel: &crate::dataset::Selection,
     opts: &FindingsOptions,
 ) -> Result<Vec<InstanceVerdict>> {
-    use crate::evidence::bundle::SnapshotKind;
-    let kinds = [
-        SnapshotKind::Heap,
-        SnapshotKind::Goroutine,
-        SnapshotKind::GoroutineLeak,
-    ];
     let mut out = Vec::new();
     for instance in d.instances(&sel.service)? {
         if sel.instance.as_ref().is_some_and(|i| *i != instance) {
@@ -181,23 +196,18 @@ pub fn verdicts_by_instance(
             instance: Some(instance.clone()),
             ..sel.clone()
         };
-        let b = d.bundle(&one, &kinds, true)?;
+        let b = d.bundle(&one, &VERDICT_KINDS, true)?;
         let g = goroutine_check(&b)?;
         let verdict = verdict_of(&b, None, &g, opts)?;
         let heap_total = match (b.heap.first(), b.heap.last()) {
             (Some(first), Some(last)) => {
                 let p = &last.profile;
                 let t = p.sample_types[p.default_sample_index()].clone();
-                let total = |s: &crate::profile::Snapshot| -> i64 {
-                    let i = s
-                        .profile
-                        .sample_types
-                        .iter()
-                        .position(|x| x.name == t.name)
-                        .unwrap_or(0);
-                    s.profile.samples.iter().map(|x| x.values[i]).sum()
-                };
-                Some((total(first), total(last), t))
+                Some((
+                    first.profile.total_of(&t.name),
+                    last.profile.total_of(&t.name),
+                    t,
+                ))
             }
             _ => None,
         };

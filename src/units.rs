@@ -479,8 +479,13 @@ pub fn parse_rfc3339(s: &str) -> std::result::Result<i64, String> {
 
 /// RFC 3339 (UTC, whole seconds, `Z`) of a time in Unix milliseconds.
 pub fn format_rfc3339(ms: i64) -> String {
-    let (y, m, d) = civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}T{}Z", clock_utc(ms))
+    format!("{}T{}Z", date_utc(ms), clock_utc(ms))
+}
+
+/// The UTC date (`YYYY-MM-DD`) of a time in Unix milliseconds.
+pub fn date_utc(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 #[cfg(test)]

@@ -536,20 +536,25 @@ fn fleet_ranks_every_service_as_growth_ranks_each() {
     assert!(err.contains("no heap snapshots in the selection"), "{err}");
 }
 
+/// Exports the four replicas of tests/fixtures/replicas (in one command)
+/// to `ds`; returns their folder.
+fn export_replicas(ds: &Path) -> PathBuf {
+    let replicas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replicas");
+    let dirs: Vec<String> = (1..=4)
+        .map(|i| replicas.join(format!("replica-{i}")).display().to_string())
+        .collect();
+    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    export(ds, &dirs);
+    replicas
+}
+
 /// The replica demo: four replicas of the leaky service captured at the
 /// same time (tests/fixtures/capture-replicas.sh), two of them leaking.
 #[test]
 fn verdict_by_instance_names_the_replicas_that_leak() {
     let s = scratch("replicas");
     let ds = s.0.join("ds");
-    let replicas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replicas");
-    let mut args: Vec<String> = (1..=4)
-        .map(|i| replicas.join(format!("replica-{i}")).display().to_string())
-        .collect();
-    args.push("--out".into());
-    args.push(ds.display().to_string());
-    let o = bin().arg("export").args(&args).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let replicas = export_replicas(&ds);
 
     let chart = s.0.join("replicas.svg");
     let (ok, out, err) = run(&[
@@ -606,13 +611,7 @@ fn verdict_by_instance_names_the_replicas_that_leak() {
 fn the_page_shows_the_replicas_side_by_side_and_escapes_their_names() {
     let s = scratch("page");
     let ds = s.0.join("ds");
-    let replicas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replicas");
-    for i in 1..=4 {
-        export(
-            &ds,
-            &[replicas.join(format!("replica-{i}")).to_str().unwrap()],
-        );
-    }
+    let replicas = export_replicas(&ds);
     // A fifth instance with a hostile name.
     export(
         &ds,

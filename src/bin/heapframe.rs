@@ -674,7 +674,9 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
     let rpt = match (&a.base, &a.diff_base) {
         _ if from_dataset.is_some() => {
             let (d, sel) = from_dataset.as_ref().expect("checked");
-            let kind = kind_of(a.kind).unwrap_or(heapframe::evidence::bundle::SnapshotKind::Heap);
+            let kind = a
+                .kind
+                .map_or(heapframe::evidence::bundle::SnapshotKind::Heap, Into::into);
             let snaps = d.snapshots(kind, sel)?;
             let (Some(first), Some(last)) = (snaps.first(), snaps.last()) else {
                 return Err(no_snapshots(d, sel, kind));
@@ -798,14 +800,16 @@ fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> heapframe::Result<()> {
     }
 }
 
-fn kind_of(k: Option<KindArg>) -> Option<heapframe::evidence::bundle::SnapshotKind> {
-    use heapframe::evidence::bundle::SnapshotKind;
-    k.map(|k| match k {
-        KindArg::Heap => SnapshotKind::Heap,
-        KindArg::Allocs => SnapshotKind::Allocs,
-        KindArg::Goroutine => SnapshotKind::Goroutine,
-        KindArg::Goroutineleak => SnapshotKind::GoroutineLeak,
-    })
+impl From<KindArg> for heapframe::evidence::bundle::SnapshotKind {
+    fn from(k: KindArg) -> Self {
+        use heapframe::evidence::bundle::SnapshotKind;
+        match k {
+            KindArg::Heap => SnapshotKind::Heap,
+            KindArg::Allocs => SnapshotKind::Allocs,
+            KindArg::Goroutine => SnapshotKind::Goroutine,
+            KindArg::Goroutineleak => SnapshotKind::GoroutineLeak,
+        }
+    }
 }
 
 /// "DIR: no heap snapshots of service S (instance I, since ..., until ...)".
@@ -866,7 +870,7 @@ fn run_fleet(a: FleetArgs) -> heapframe::Result<()> {
         until: a.until.clone(),
     };
     let (mut ds, sel) = d.open()?.expect("a dataset is given");
-    let kind = kind_of(Some(a.kind)).expect("given");
+    let kind = a.kind.into();
     let opts = heapframe::growth::GrowthOptions {
         key: a.by.parse()?,
         sample_index: a.sample_index.clone(),
@@ -993,12 +997,7 @@ fn run_export(a: ExportArgs) -> heapframe::Result<()> {
             terminal(&origin.service),
             terminal(&origin.instance)
         );
-        total.snapshots += s.snapshots;
-        total.snapshots_present += s.snapshots_present;
-        total.samples += s.samples;
-        total.stacks += s.stacks;
-        total.metric_rows += s.metric_rows;
-        total.metric_rows_present += s.metric_rows_present;
+        total += s;
     }
     println!("{}: {total}", terminal(&a.out.display().to_string()));
     Ok(())
@@ -1009,8 +1008,8 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
     use heapframe::growth::{GrowthOptions, growth};
     let any_folder = a.inputs.iter().any(|i| std::path::Path::new(i).is_dir());
     let from_dataset = a.dataset.open()?;
-    let given = match kind_of(a.kind) {
-        Some(k) => Some(k),
+    let given = match a.kind {
+        Some(k) => Some(k.into()),
         None if any_folder || from_dataset.is_some() => Some(SnapshotKind::Heap),
         None => None,
     };
@@ -1134,31 +1133,19 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     }
     let bundle = match a.dataset.open()? {
         Some((d, sel)) => {
-            use heapframe::evidence::bundle::SnapshotKind;
-            let kinds = [
-                SnapshotKind::Heap,
-                SnapshotKind::Goroutine,
-                SnapshotKind::GoroutineLeak,
-            ];
-            let b = d.bundle(&sel, &kinds, true)?;
+            let b = d.bundle(&sel, &heapframe::findings::VERDICT_KINDS, true)?;
             if b.metrics.samples.is_empty() && b.heap.is_empty() {
-                return Err(no_snapshots(&d, &sel, SnapshotKind::Heap));
+                return Err(no_snapshots(
+                    &d,
+                    &sel,
+                    heapframe::evidence::bundle::SnapshotKind::Heap,
+                ));
             }
             b
         }
         None => heapframe::evidence::bundle::Bundle::from_paths_only(&a.inputs, &load)?,
     };
-    let thresholds = heapframe::evidence::verdict::VerdictThresholds {
-        min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?.as_secs_f64(),
-        ..Default::default()
-    };
-    let opts = heapframe::findings::FindingsOptions {
-        verdict: heapframe::evidence::verdict::VerdictOptions {
-            counter: a.counter.clone(),
-            thresholds,
-        },
-        ..Default::default()
-    };
+    let opts = findings_options(&a.counter, Some(&a.min_span))?;
     let g = heapframe::evidence::goroutines::goroutine_check(&bundle)?;
     let v = heapframe::findings::verdict_of(&bundle, None, &g, &opts)?;
     // The same lines a notebook shows as the verdict's plain text.
@@ -1176,16 +1163,7 @@ fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
         .dataset
         .open()?
         .expect("clap: --by-instance requires --dataset");
-    let opts = heapframe::findings::FindingsOptions {
-        verdict: heapframe::evidence::verdict::VerdictOptions {
-            counter: a.counter.clone(),
-            thresholds: heapframe::evidence::verdict::VerdictThresholds {
-                min_span_secs: heapframe::live::http::parse_duration(&a.min_span)?.as_secs_f64(),
-                ..Default::default()
-            },
-        },
-        ..Default::default()
-    };
+    let opts = findings_options(&a.counter, Some(&a.min_span))?;
     let all = verdicts_by_instance(&d, &sel, &opts)?;
     if all.is_empty() {
         return Err(no_snapshots(
@@ -1223,18 +1201,13 @@ fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
         "one instance's evidence: heapframe verdict --dataset DIR --service S --instance I\n",
     );
     if let Some(path) = &a.chart {
-        let df = InstanceVerdict::heap_frame(&all)?;
-        if df.height() == 0 {
+        let title = format!("heap in use by instance: {}", sel.service);
+        let Some(plot) = heapframe::views::chart::instances_chart(&all, &title)? else {
             return Err(heapframe::Error::Option(format!(
                 "--chart: no instance has {} samples to draw",
                 heapframe::evidence::metrics::names::HEAP_INUSE
             )));
-        }
-        let plot = heapframe::views::chart::Chart::lines(&df, "time", "heap_inuse_bytes")
-            .by("instance")
-            .unit("bytes")
-            .title(&format!("heap in use by instance: {}", sel.service))
-            .plot()?;
+        };
         check_output(path, &[])?;
         write_out(Some(path), plot.svg().as_bytes())?;
     }
@@ -1597,18 +1570,26 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
     text.push_str(&format!("next: heapframe verdict {}\n", a.out.display()));
     write_out(None, text.as_bytes())
 }
-#[cfg(feature = "views")]
-/// The findings options of a request counter, the rest default.
-fn opts_of(counter: &str) -> heapframe::findings::FindingsOptions {
-    heapframe::findings::FindingsOptions {
+/// The findings options of the verdict's flags: the request counter that
+/// measures load and, when given, the shortest window that can be judged.
+fn findings_options(
+    counter: &str,
+    min_span: Option<&str>,
+) -> heapframe::Result<heapframe::findings::FindingsOptions> {
+    let mut thresholds = heapframe::evidence::verdict::VerdictThresholds::default();
+    if let Some(span) = min_span {
+        thresholds.min_span_secs = heapframe::live::http::parse_duration(span)?.as_secs_f64();
+    }
+    Ok(heapframe::findings::FindingsOptions {
         verdict: heapframe::evidence::verdict::VerdictOptions {
             counter: counter.to_string(),
-            ..Default::default()
+            thresholds,
         },
         ..Default::default()
-    }
+    })
 }
 
+#[cfg(feature = "views")]
 fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     use heapframe::findings::{Findings, FindingsOptions};
     let output = a.output.clone().unwrap_or_else(|| {
@@ -1624,15 +1605,12 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
         ));
     }
     let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
+    let opts = findings_options(&a.counter, None)?;
     let findings = Findings::of(
         &bundle,
         &FindingsOptions {
             after: a.after,
-            verdict: heapframe::evidence::verdict::VerdictOptions {
-                counter: a.counter.clone(),
-                ..Default::default()
-            },
-            ..Default::default()
+            ..opts.clone()
         },
     )?;
     let mut text = findings.to_text();
@@ -1646,8 +1624,7 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
                         .unwrap_or_else(|| bundle.manifest.service.clone());
                     let d = heapframe::dataset::Dataset::read(dir)?;
                     let sel = heapframe::dataset::Selection::service(service);
-                    let all =
-                        heapframe::findings::verdicts_by_instance(&d, &sel, &opts_of(&a.counter))?;
+                    let all = heapframe::findings::verdicts_by_instance(&d, &sel, &opts)?;
                     if all.is_empty() {
                         return Err(no_snapshots(
                             &d,
@@ -1655,19 +1632,9 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
                             heapframe::evidence::bundle::SnapshotKind::Heap,
                         ));
                     }
-                    let leaking = heapframe::findings::InstanceVerdict::with_verdict(
-                        &all,
-                        heapframe::evidence::verdict::Verdict::Leak,
-                    );
                     text.push_str(&format!(
-                        "Replicas: {} of {} instances leak{}\n",
-                        leaking.len(),
-                        all.len(),
-                        if leaking.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", terminal(&leaking.join(", ")))
-                        }
+                        "Replicas: {}\n",
+                        terminal(&heapframe::findings::InstanceVerdict::leak_count(&all))
                     ));
                     heapframe::views::page::page_with_replicas(&bundle, &findings, 12, &all)?
                 }

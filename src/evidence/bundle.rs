@@ -892,7 +892,8 @@ impl Bundle {
         }
     }
 
-    fn snapshots_mut(&mut self, kind: SnapshotKind) -> &mut Vec<Snapshot> {
+    /// The snapshots of `kind`, to fill or change.
+    pub fn snapshots_mut(&mut self, kind: SnapshotKind) -> &mut Vec<Snapshot> {
         match kind {
             SnapshotKind::Heap => &mut self.heap,
             SnapshotKind::Allocs => &mut self.allocs,

@@ -879,15 +879,7 @@ fn growth_on(snapshots: &[Snapshot], opts: &GrowthOptions, threads: usize) -> Re
     drop(global);
     let totals: Vec<i64> = snapshots
         .iter()
-        .map(|s| {
-            let si = s
-                .profile
-                .sample_types
-                .iter()
-                .position(|t| t.name == sample_type.name)
-                .unwrap_or(0);
-            s.profile.samples.iter().map(|x| x.values[si]).sum()
-        })
+        .map(|s| s.profile.total_of(&sample_type.name))
         .collect();
     let total_growth = totals[totals.len() - 1] - totals[0];
     let times_ms: Vec<i64> = snapshots.iter().map(|s| s.time_ms).collect();

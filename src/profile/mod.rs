@@ -323,15 +323,9 @@ impl SourceLinks {
 /// `s` with every byte outside the URL-safe set percent-encoded (`/` kept
 /// when `keep_slash`).
 fn percent(s: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::escape::percent_encode(s, |_, b| {
+        b.is_ascii_alphanumeric() || b"-._~".contains(&b) || (keep_slash && b == b'/')
+    })
 }
 
 /// Where each function of `profiles` is defined, by name: its file and
@@ -487,6 +481,17 @@ impl Profile {
             return i;
         }
         self.sample_types.len() - 1
+    }
+
+    /// The sum over all samples of sample type `name`'s values (of the
+    /// first sample type when the profile has none of that name).
+    pub fn total_of(&self, name: &str) -> i64 {
+        let i = self
+            .sample_types
+            .iter()
+            .position(|t| &*t.name == name)
+            .unwrap_or(0);
+        self.samples.iter().map(|x| x.values[i]).sum()
     }
 
     /// Resolves a sample index as `go tool pprof -sample_index` does: `None`

@@ -649,6 +649,26 @@ fn texts(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
     Ok(t.iter().map(|v| v.map(str::to_string)).collect())
 }
 
+/// Each instance's heap in use over time, one line per instance
+/// ([`crate::findings::InstanceVerdict::heap_frame`]), titled `title`;
+/// `None` when no instance has heap-in-use samples.
+#[cfg(feature = "dataset")]
+pub fn instances_chart(
+    instances: &[crate::findings::InstanceVerdict],
+    title: &str,
+) -> Result<Option<Plot>> {
+    let df = crate::findings::InstanceVerdict::heap_frame(instances)?;
+    if df.height() == 0 {
+        return Ok(None);
+    }
+    Chart::lines(&df, "time", "heap_inuse_bytes")
+        .by("instance")
+        .unit("bytes")
+        .title(title)
+        .plot()
+        .map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

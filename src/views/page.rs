@@ -186,7 +186,6 @@ pub fn page_with_replicas(
 /// chart of their heap in use.
 #[cfg(feature = "dataset")]
 fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String> {
-    use crate::evidence::verdict::Verdict;
     let mut s = String::from(
         "<table class=\"hf-replicas\"><thead><tr><th>instance</th><th>verdict</th><th>confidence</th><th>heap in use (first → last snapshot)</th><th>grows most</th></tr></thead><tbody>",
     );
@@ -209,25 +208,12 @@ fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String
         );
     }
     s.push_str("</tbody></table>");
-    let leaking = crate::findings::InstanceVerdict::with_verdict(replicas, Verdict::Leak);
     let _ = write!(
         s,
-        "<p>{} of {} instances leak{}. Each is judged on its own metrics and snapshots only (<code>heapframe verdict --dataset DIR --service S --instance I</code> gives one instance's evidence).</p>",
-        leaking.len(),
-        replicas.len(),
-        if leaking.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", escape_html(&leaking.join(", ")))
-        }
+        "<p>{}. Each is judged on its own metrics and snapshots only (<code>heapframe verdict --dataset DIR --service S --instance I</code> gives one instance's evidence).</p>",
+        escape_html(&crate::findings::InstanceVerdict::leak_count(replicas))
     );
-    let df = crate::findings::InstanceVerdict::heap_frame(replicas)?;
-    if df.height() > 0 {
-        let plot = crate::views::chart::Chart::lines(&df, "time", "heap_inuse_bytes")
-            .by("instance")
-            .unit("bytes")
-            .title("heap in use by instance")
-            .plot()?;
+    if let Some(plot) = crate::views::chart::instances_chart(replicas, "heap in use by instance")? {
         s.push_str(&plot.to_html());
     }
     Ok(s)
