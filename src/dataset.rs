@@ -648,9 +648,7 @@ pub fn partition_value(what: &str, value: &str) -> Result<String> {
             value.len()
         )));
     }
-    Ok(crate::escape::percent_encode(value, |i, b| {
-        b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0)
-    }))
+    Ok(crate::escape::folder_name(value))
 }
 
 /// The `.parquet` files under `dir` (missing folder: none), at most

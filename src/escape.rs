@@ -167,6 +167,23 @@ pub fn percent_encode(s: &str, keep: impl Fn(usize, u8) -> bool) -> String {
     out
 }
 
+/// `name` as one folder name that stays inside its parent whatever it
+/// holds: ASCII letters, digits, `_`, `-` and `.` (not first) kept, every
+/// other byte `%XX` (so `/`, `..`, control characters and spaces cannot
+/// leave or hide the folder). Dataset partitions and a bundle's instance
+/// folders are named this way.
+///
+/// ```
+/// use heapframe::escape::folder_name;
+/// assert_eq!(folder_name("../pod 1"), "%2E.%2Fpod%201");
+/// assert_eq!(folder_name("replica-1.eu"), "replica-1.eu");
+/// ```
+pub fn folder_name(name: &str) -> String {
+    percent_encode(name, |i, b| {
+        b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

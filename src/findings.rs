@@ -45,8 +45,8 @@ pub const VERDICT_KINDS: [crate::evidence::bundle::SnapshotKind; 3] = [
     crate::evidence::bundle::SnapshotKind::GoroutineLeak,
 ];
 
-/// One replica's verdict, beside the others' ([`verdicts_by_instance`]).
-#[cfg(feature = "dataset")]
+/// One replica's verdict, beside the others' ([`verdicts_of`],
+/// [`verdicts_by_instance`]).
 #[derive(Debug, Clone)]
 pub struct InstanceVerdict {
     /// The instance.
@@ -58,14 +58,78 @@ pub struct InstanceVerdict {
     /// The heap's default sample type (`inuse_space`) summed over the first
     /// and the last heap snapshot, with its unit.
     pub heap_total: Option<(i64, i64, crate::profile::ValueType)>,
+    /// The least-squares slope of that sum over the heap snapshots, in its
+    /// unit per minute (`None` with fewer than two snapshots or no time
+    /// between them).
+    pub heap_slope_per_min: Option<f64>,
     /// Its `go_memstats_heap_inuse_bytes` over time (Unix ms, bytes).
     pub heap_inuse: Vec<(i64, f64)>,
 }
 
-#[cfg(feature = "dataset")]
 impl InstanceVerdict {
+    /// Judges `bundle`, one instance's evidence, on its own: its verdict
+    /// ([`verdict_of`]), heap sums and slope, heap in use.
+    pub fn judge(instance: String, bundle: &Bundle, opts: &FindingsOptions) -> Result<Self> {
+        let g = goroutine_check(bundle)?;
+        let verdict = verdict_of(bundle, None, &g, opts)?;
+        let (heap_total, heap_slope_per_min) = match (bundle.heap.first(), bundle.heap.last()) {
+            (Some(first), Some(last)) => {
+                let p = &last.profile;
+                let t = p.sample_types[p.default_sample_index()].clone();
+                let points: Vec<(f64, f64)> = bundle
+                    .heap
+                    .iter()
+                    .map(|s| {
+                        (
+                            (s.time_ms - first.time_ms) as f64 / 60_000.0,
+                            s.profile.total_of(&t.name) as f64,
+                        )
+                    })
+                    .collect();
+                let span = last.time_ms > first.time_ms;
+                let slope =
+                    (points.len() >= 2 && span).then(|| crate::growth::linear_fit(&points).0);
+                (
+                    Some((
+                        first.profile.total_of(&t.name),
+                        last.profile.total_of(&t.name),
+                        t,
+                    )),
+                    slope,
+                )
+            }
+            _ => (None, None),
+        };
+        Ok(InstanceVerdict {
+            instance,
+            verdict,
+            heap_snapshots: bundle.heap.len(),
+            heap_total,
+            heap_slope_per_min,
+            heap_inuse: bundle
+                .metrics
+                .points(crate::evidence::metrics::names::HEAP_INUSE),
+        })
+    }
+
+    /// The heap's slope as `+1.20MB/min` (`-` without one).
+    pub fn slope_text(&self) -> String {
+        match (&self.heap_total, self.heap_slope_per_min) {
+            (Some((_, _, t)), Some(m)) => {
+                let v = m.round() as i64;
+                format!(
+                    "{}{}/min",
+                    if v >= 0 { "+" } else { "-" },
+                    t.format(v.abs())
+                )
+            }
+            _ => "-".to_string(),
+        }
+    }
+
     /// `instance: leak (confidence medium 0.68); heap 1.52MB -> 11.87MB
-    /// over 7 snapshots; grows most: bytes.Clone`.
+    /// (+10.35MB) over 7 snapshots, slope +170.42kB/min; grows most:
+    /// bytes.Clone (steadily)`.
     pub fn summary(&self) -> String {
         let v = &self.verdict;
         let mut s = format!(
@@ -76,6 +140,9 @@ impl InstanceVerdict {
             v.confidence.score,
             self.heap_change("->")
         );
+        if self.heap_slope_per_min.is_some() {
+            s.push_str(&format!(", slope {}", self.slope_text()));
+        }
         if let Some((key, how)) = self.grows_most() {
             s.push_str(&format!("; grows most: {key} ({how})"));
         }
@@ -133,6 +200,7 @@ impl InstanceVerdict {
     /// (datetime, ms), `instance`, `heap_inuse_bytes`: for a chart of the
     /// replicas side by side (`Chart::lines(&df, "time",
     /// "heap_inuse_bytes").by("instance")`).
+    #[cfg(feature = "tables")]
     pub fn heap_frame(instances: &[InstanceVerdict]) -> Result<polars::prelude::DataFrame> {
         use polars::prelude::{Column, DataFrame, DataType, TimeUnit};
         let (mut time, mut inst, mut value) = (Vec::new(), Vec::new(), Vec::new());
@@ -197,29 +265,37 @@ pub fn verdicts_by_instance(
             ..sel.clone()
         };
         let b = d.bundle(&one, &VERDICT_KINDS, true)?;
-        let g = goroutine_check(&b)?;
-        let verdict = verdict_of(&b, None, &g, opts)?;
-        let heap_total = match (b.heap.first(), b.heap.last()) {
-            (Some(first), Some(last)) => {
-                let p = &last.profile;
-                let t = p.sample_types[p.default_sample_index()].clone();
-                Some((
-                    first.profile.total_of(&t.name),
-                    last.profile.total_of(&t.name),
-                    t,
-                ))
-            }
-            _ => None,
-        };
-        out.push(InstanceVerdict {
-            instance,
-            verdict,
-            heap_snapshots: b.heap.len(),
-            heap_total,
-            heap_inuse: b
-                .metrics
-                .points(crate::evidence::metrics::names::HEAP_INUSE),
-        });
+        out.push(InstanceVerdict::judge(instance, &b, opts)?);
+    }
+    Ok(out)
+}
+
+/// The leak verdict of each instance of a bundle of several
+/// ([`Bundle::open_each`]; a bundle of one gives one), each judged on its
+/// own metrics and snapshots alone: which replicas leak. `only` keeps one
+/// instance. In instance order.
+///
+/// ```
+/// use heapframe::findings::{FindingsOptions, InstanceVerdict, verdicts_of};
+/// let v = verdicts_of("tests/fixtures/replicas", None, &FindingsOptions::default())?;
+/// assert_eq!(InstanceVerdict::leak_count(&v), "2 of 4 instances leak: replica-1, replica-3");
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn verdicts_of(
+    dir: impl AsRef<std::path::Path>,
+    only: Option<&str>,
+    opts: &FindingsOptions,
+) -> Result<Vec<InstanceVerdict>> {
+    let load = crate::evidence::bundle::Load {
+        kinds: VERDICT_KINDS.to_vec(),
+        ..crate::evidence::bundle::Load::all()
+    };
+    let mut out = Vec::new();
+    for (name, b) in Bundle::open_each(dir, &load)? {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        out.push(InstanceVerdict::judge(name, &b, opts)?);
     }
     Ok(out)
 }

@@ -105,6 +105,7 @@ pub mod prelude {
         VerdictOptions, validate, validate_with, verdict, verdict_with,
     };
     pub use crate::findings::{Findings, FindingsOptions};
+    pub use crate::findings::{InstanceVerdict, verdicts_of};
     pub use crate::growth::classify::Classifier;
     pub use crate::growth::{GrowthKey, GrowthOptions, SnapshotSeries, growth};
     pub use crate::profile::Profile;
@@ -120,6 +121,6 @@ pub mod prelude {
     #[cfg(feature = "dataset")]
     pub use crate::{
         dataset::{Dataset, Origin, Selection},
-        findings::{InstanceVerdict, verdicts_by_instance},
+        findings::verdicts_by_instance,
     };
 }

@@ -194,6 +194,8 @@ struct ImportLogArgs {
     /// bundle places.
     #[arg(long, value_name = "TIME")]
     start: Option<String>,
+    #[command(flatten)]
+    instance: InstanceArg,
 }
 
 #[derive(clap::Args)]
@@ -215,6 +217,8 @@ struct ImportArgs {
     /// The request counter that measures load.
     #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
+    #[command(flatten)]
+    instance: InstanceArg,
     #[command(flatten)]
     http: HttpArgs,
 }
@@ -246,6 +250,10 @@ struct ReportArgs {
     /// The service to look up in --replicas.
     #[arg(long, requires = "replicas")]
     service: Option<String>,
+    /// Of a bundle of several instances, the one the page is about; the
+    /// others join it in the replicas section (html).
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
 }
 
 #[cfg(feature = "views")]
@@ -302,6 +310,14 @@ enum KindArg {
     Goroutineleak,
 }
 
+/// Which instance of a bundle of several (`collect` given several targets).
+#[derive(clap::Args)]
+struct InstanceArg {
+    /// Of a bundle that holds several instances, the one to read or write.
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
+}
+
 /// Reading from a Parquet dataset (`heapframe export`) instead of files.
 #[derive(clap::Args)]
 struct DatasetArgs {
@@ -312,8 +328,9 @@ struct DatasetArgs {
     /// The service to read from --dataset.
     #[arg(long, requires = "dataset")]
     service: Option<String>,
-    /// Only this instance's snapshots and metrics (with --dataset).
-    #[arg(long, requires = "dataset")]
+    /// Only this instance's snapshots and metrics: of a bundle that holds
+    /// several instances, or of --dataset.
+    #[arg(long, value_name = "NAME")]
     instance: Option<String>,
     /// Only from this time on (RFC 3339, e.g. 2026-11-24T04:25:00Z; with --dataset).
     #[arg(long, value_name = "TIME", requires = "dataset")]
@@ -395,7 +412,9 @@ struct ExportArgs {
     /// The service, instead of the manifest's (required for loose files).
     #[arg(long)]
     service: Option<String>,
-    /// The instance, instead of the manifest target's host:port.
+    /// The instance to file a bundle of one (or loose files) under,
+    /// instead of its manifest's instance or target host:port; of a bundle
+    /// of several instances, the one to export (each keeps its own name).
     #[arg(long)]
     instance: Option<String>,
 }
@@ -407,7 +426,10 @@ struct GrowthArgs {
     inputs: Vec<String>,
     #[command(flatten)]
     dataset: DatasetArgs,
-    /// Group by: function, function-cum, leaf, root, path, path:K, file, kind, size, label:KEY.
+    /// Group by: function, function-cum, leaf, root, path, path:K, file,
+    /// kind, size, label:KEY; or `instance`: each instance's total growth
+    /// and slope side by side (of a bundle of several, of several bundles,
+    /// or of the --dataset service), with what grows most in each.
     #[arg(long, default_value = "function")]
     by: String,
     /// Sample type (inuse_space by default for heap profiles).
@@ -450,13 +472,17 @@ struct VerdictArgs {
     /// The request counter that measures load.
     #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
-    /// With --dataset: judge each instance of the service on its own and
-    /// show them side by side (which replicas leak).
-    #[arg(long, requires = "dataset")]
+    /// Judge each instance on its own and show them side by side (which
+    /// replicas leak): the instances of a bundle of several, of several
+    /// bundles, or of the --dataset service. `--by instance` says the same.
+    #[arg(long)]
     by_instance: bool,
-    /// With --by-instance: also write a chart of each instance's heap in
+    /// `instance`: as --by-instance.
+    #[arg(long, value_parser = ["instance"], value_name = "instance")]
+    by: Option<String>,
+    /// With --by instance: also write a chart of each instance's heap in
     /// use over time to FILE (SVG).
-    #[arg(long, value_name = "FILE", requires = "by_instance")]
+    #[arg(long, value_name = "FILE")]
     chart: Option<PathBuf>,
     /// Shortest metrics window that can be judged (e.g. 30s, 5m).
     #[arg(long, default_value_t = heapframe::defaults::duration_text(heapframe::defaults::MIN_SPAN), value_name = "DURATION")]
@@ -472,12 +498,18 @@ struct ValidateArgs {
     /// The request counter that measures load.
     #[arg(long, default_value = heapframe::defaults::REQUEST_COUNTER)]
     counter: String,
+    /// Of bundles that hold several instances, compare this instance
+    /// (bundles of one are read as they are).
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
 }
 
 #[derive(clap::Args)]
 struct ChecklistArgs {
     /// The bundle folder.
     bundle: PathBuf,
+    #[command(flatten)]
+    instance: InstanceArg,
 }
 
 #[derive(clap::Args)]
@@ -493,6 +525,11 @@ struct NoteArgs {
     /// What happened (e.g. "v1.4.2").
     #[arg(required = true, num_args = 1..)]
     text: Vec<String>,
+    /// Of a bundle of several instances, record it in this instance's
+    /// manifest (by default in the bundle's own, which every instance's
+    /// timeline shows).
+    #[arg(long, value_name = "NAME")]
+    instance: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -645,6 +682,13 @@ fn run_top(a: TopArgs) -> heapframe::Result<()> {
             o,
             &[a.profile.as_ref(), a.base.as_ref(), a.diff_base.as_ref()],
         )?;
+    }
+    if a.dataset.instance.is_some() && a.dataset.dataset.is_none() {
+        return Err(heapframe::Error::Option(
+            "--instance: top reads one profile file; an instance is picked from --dataset \
+             (or give that instance's file: BUNDLE/instances/NAME/heap/...)"
+                .into(),
+        ));
     }
     let from_dataset = a.dataset.open()?;
     let opts = TopOptions {
@@ -975,9 +1019,22 @@ fn run_export(a: ExportArgs) -> heapframe::Result<()> {
         .inputs
         .iter()
         .partition(|i| std::path::Path::new(i.as_str()).is_dir());
-    let mut groups: Vec<(String, Bundle)> = Vec::new();
+    // What to export, named for messages, with the instance to file it
+    // under when the command line says it.
+    let mut groups: Vec<(String, Bundle, Option<&str>)> = Vec::new();
     for d in dirs {
-        groups.push((d.clone(), Bundle::open(d)?));
+        if heapframe::evidence::bundle::instances_in(std::path::Path::new(d))?.is_some() {
+            // A bundle of several: each instance under its own name
+            // (--instance keeps one).
+            for (name, b) in Bundle::open_each(d, &heapframe::evidence::bundle::Load::all())? {
+                if a.instance.as_ref().is_some_and(|i| *i != name) {
+                    continue;
+                }
+                groups.push((format!("{d} (instance {name})"), b, None));
+            }
+        } else {
+            groups.push((d.clone(), Bundle::open(d)?, a.instance.as_deref()));
+        }
     }
     if !files.is_empty() {
         let label = files
@@ -985,11 +1042,11 @@ fn run_export(a: ExportArgs) -> heapframe::Result<()> {
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        groups.push((label, Bundle::from_paths(&files)?));
+        groups.push((label, Bundle::from_paths(&files)?, a.instance.as_deref()));
     }
     let mut total = ExportSummary::default();
-    for (input, bundle) in &groups {
-        let origin = Origin::of(bundle, input, a.service.as_deref(), a.instance.as_deref())?;
+    for (input, bundle, instance) in &groups {
+        let origin = Origin::of(bundle, input, a.service.as_deref(), *instance)?;
         let s = dataset.export(bundle, &origin)?;
         eprintln!(
             "{}: service {}, instance {}: {s}",
@@ -1013,6 +1070,14 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
         None if any_folder || from_dataset.is_some() => Some(SnapshotKind::Heap),
         None => None,
     };
+    if a.by == "instance" {
+        return run_growth_by_instance(
+            &a,
+            from_dataset.as_ref(),
+            given.unwrap_or(SnapshotKind::Heap),
+        );
+    }
+    let instance = a.dataset.instance.as_deref();
     // Only the snapshots ranked: no metrics, no other kinds; profile files
     // without --kind are ranked as the one kind their sample types say.
     let (bundle, kind) = match given {
@@ -1024,7 +1089,10 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
             }
             (b, kind)
         }
-        Some(kind) => (Bundle::from_paths_only(&a.inputs, &Load::only(kind))?, kind),
+        Some(kind) => (
+            Bundle::from_paths_only(&a.inputs, &Load::only(kind).of_instance(instance))?,
+            kind,
+        ),
         None => {
             let b = Bundle::from_paths_only(
                 &a.inputs,
@@ -1032,6 +1100,7 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
                     kinds: SnapshotKind::ALL.to_vec(),
                     metrics: false,
                     log_start_ms: None,
+                    instance: instance.map(str::to_string),
                 },
             )?;
             let kind = b.only_kind()?;
@@ -1100,6 +1169,301 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
     }
 }
 
+/// Each instance to compare, opened with `kinds` (and metrics when
+/// `metrics`): of the --dataset service, or of every bundle folder given
+/// (a bundle of several gives each of its instances, a bundle of one
+/// itself); --instance keeps one. With what they are, for the heading.
+fn instance_bundles(
+    inputs: &[String],
+    dataset: Option<&(heapframe::dataset::Dataset, heapframe::dataset::Selection)>,
+    only: Option<&str>,
+    kinds: &[heapframe::evidence::bundle::SnapshotKind],
+    metrics: bool,
+) -> heapframe::Result<(String, Vec<(String, heapframe::evidence::bundle::Bundle)>)> {
+    use heapframe::evidence::bundle::{Bundle, Load};
+    let mut out: Vec<(String, Bundle)> = Vec::new();
+    let what = match dataset {
+        Some((d, sel)) => {
+            for instance in d.instances(&sel.service)? {
+                if only.is_some_and(|o| o != instance) {
+                    continue;
+                }
+                let one = heapframe::dataset::Selection {
+                    instance: Some(instance.clone()),
+                    ..sel.clone()
+                };
+                out.push((instance, d.bundle(&one, kinds, metrics)?));
+            }
+            if out.is_empty() {
+                return Err(no_snapshots(d, sel, kinds[0]));
+            }
+            sel.service.clone()
+        }
+        None => {
+            let load = Load {
+                kinds: kinds.to_vec(),
+                metrics,
+                ..Load::all()
+            };
+            for input in inputs {
+                if !std::path::Path::new(input).is_dir() {
+                    return Err(heapframe::Error::Option(format!(
+                        "{}: --by instance compares bundle folders (each instance's own series), \
+                         not profile files",
+                        terminal(input)
+                    )));
+                }
+                for (name, b) in Bundle::open_each(input, &load)? {
+                    if only.is_some_and(|o| o != name) {
+                        continue;
+                    }
+                    if out.iter().any(|(n, _)| *n == name) {
+                        return Err(heapframe::Error::Option(format!(
+                            "{}: instance {} is given twice",
+                            terminal(input),
+                            terminal(&name)
+                        )));
+                    }
+                    out.push((name, b));
+                }
+            }
+            if out.is_empty() {
+                return Err(heapframe::Error::Option(format!(
+                    "no instance {} in {}",
+                    terminal(only.unwrap_or("")),
+                    terminal(&inputs.join(" "))
+                )));
+            }
+            let services: std::collections::BTreeSet<&str> = out
+                .iter()
+                .map(|(_, b)| b.manifest.service.as_str())
+                .filter(|s| !s.is_empty())
+                .collect();
+            match services.len() {
+                0 => inputs.join(" "),
+                _ => services.into_iter().collect::<Vec<_>>().join(", "),
+            }
+        }
+    };
+    Ok((what, out))
+}
+
+/// `growth --by instance`: each instance's total over its own snapshots,
+/// its slope, and what grows most in it, side by side.
+fn run_growth_by_instance(
+    a: &GrowthArgs,
+    dataset: Option<&(heapframe::dataset::Dataset, heapframe::dataset::Selection)>,
+    kind: heapframe::evidence::bundle::SnapshotKind,
+) -> heapframe::Result<()> {
+    use heapframe::growth::{GrowthOptions, growth, linear_fit};
+    let (what, all) = instance_bundles(
+        &a.inputs,
+        dataset,
+        a.dataset.instance.as_deref(),
+        &[kind],
+        false,
+    )?;
+    let opts = GrowthOptions {
+        sample_index: a.sample_index.clone(),
+        keep_profiler: a.keep_profiler,
+        ..Default::default()
+    };
+    struct Row {
+        instance: String,
+        snapshots: usize,
+        first: i64,
+        last: i64,
+        slope: Option<f64>,
+        top: Option<(String, i64, f64)>,
+    }
+    let mut rows = Vec::new();
+    let mut sample_type = None;
+    for (instance, b) in &all {
+        let snaps = b.snapshots(kind);
+        if snaps.is_empty() {
+            rows.push(Row {
+                instance: instance.clone(),
+                snapshots: 0,
+                first: 0,
+                last: 0,
+                slope: None,
+                top: None,
+            });
+            continue;
+        }
+        let t = growth(snaps, &opts)?;
+        let t0 = t.times_ms[0];
+        let points: Vec<(f64, f64)> = t
+            .times_ms
+            .iter()
+            .zip(&t.totals)
+            .map(|(&ms, &v)| ((ms - t0) as f64 / 60_000.0, v as f64))
+            .collect();
+        let spans = t.times_ms.last().is_some_and(|&l| l > t0);
+        rows.push(Row {
+            instance: instance.clone(),
+            snapshots: snaps.len(),
+            first: t.totals[0],
+            last: t.totals[t.totals.len() - 1],
+            slope: (snaps.len() >= 2 && spans).then(|| linear_fit(&points).0),
+            top: t
+                .top_grower()
+                .map(|r| (r.key.clone(), r.delta, r.slope_per_min)),
+        });
+        sample_type.get_or_insert(t.sample_type.clone());
+    }
+    let Some(st) = sample_type else {
+        return Err(heapframe::Error::Option(format!(
+            "{}: no instance has {} snapshots",
+            terminal(&what),
+            kind.dir()
+        )));
+    };
+    let signed = |v: i64| format!("{}{}", if v >= 0 { "+" } else { "-" }, st.format(v.abs()));
+    match a.format {
+        TableFormat::Text => {
+            let mut table = vec![[
+                "instance".to_string(),
+                "snapshots".into(),
+                "first".into(),
+                "last".into(),
+                "change".into(),
+                "slope/min".into(),
+                "grows most (change, slope/min)".into(),
+            ]];
+            for r in &rows {
+                let have = r.snapshots > 0;
+                table.push([
+                    terminal(&r.instance).into_owned(),
+                    r.snapshots.to_string(),
+                    if have { st.format(r.first) } else { "-".into() },
+                    if have { st.format(r.last) } else { "-".into() },
+                    if have {
+                        signed(r.last - r.first)
+                    } else {
+                        "-".into()
+                    },
+                    r.slope.map_or("-".into(), |m| signed(m.round() as i64)),
+                    r.top.as_ref().map_or("-".into(), |(k, d, m)| {
+                        format!(
+                            "{} ({}, {})",
+                            terminal(heapframe::growth::GrowthTable::key_text(k)),
+                            signed(*d),
+                            signed(m.round() as i64)
+                        )
+                    }),
+                ]);
+            }
+            let widths: Vec<usize> = (0..7)
+                .map(|c| {
+                    table
+                        .iter()
+                        .map(|r| r[c].chars().count())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let mut text = format!(
+                "{}: {} {} by instance, each instance's own snapshots\n",
+                terminal(&what),
+                kind.dir(),
+                st.name
+            );
+            for r in &table {
+                let mut line = String::new();
+                for (c, cell) in r.iter().enumerate() {
+                    let pad = widths[c] - cell.chars().count();
+                    if c == 0 || c == 6 {
+                        line.push_str(cell);
+                        if c == 0 {
+                            line.push_str(&" ".repeat(pad));
+                        }
+                    } else {
+                        line.push_str(&" ".repeat(pad));
+                        line.push_str(cell);
+                    }
+                    if c < 6 {
+                        line.push_str("  ");
+                    }
+                }
+                text.push_str(line.trim_end());
+                text.push('\n');
+            }
+            text.push_str(
+                "slope: least-squares fit of the total over the instance's snapshots; one \
+                 instance's ranking: heapframe growth BUNDLE --instance NAME\n",
+            );
+            write_out(None, text.as_bytes())
+        }
+        f => {
+            use heapframe::polars::prelude::{Column, DataFrame};
+            let n = rows.len();
+            let opt = |have: bool, v: i64| have.then_some(v);
+            let mut df = DataFrame::new(
+                n,
+                vec![
+                    Column::new(
+                        "instance".into(),
+                        rows.iter().map(|r| r.instance.as_str()).collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "snapshots".into(),
+                        rows.iter().map(|r| r.snapshots as u64).collect::<Vec<_>>(),
+                    ),
+                    Column::new("sample_type".into(), vec![st.name.to_string(); n]),
+                    Column::new("unit".into(), vec![st.unit.to_string(); n]),
+                    Column::new(
+                        "first".into(),
+                        rows.iter()
+                            .map(|r| opt(r.snapshots > 0, r.first))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "last".into(),
+                        rows.iter()
+                            .map(|r| opt(r.snapshots > 0, r.last))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "delta".into(),
+                        rows.iter()
+                            .map(|r| opt(r.snapshots > 0, r.last - r.first))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "slope_per_min".into(),
+                        rows.iter().map(|r| r.slope).collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "top_grower".into(),
+                        rows.iter()
+                            .map(|r| r.top.as_ref().map(|t| t.0.as_str()))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "top_grower_delta".into(),
+                        rows.iter()
+                            .map(|r| r.top.as_ref().map(|t| t.1))
+                            .collect::<Vec<_>>(),
+                    ),
+                    Column::new(
+                        "top_grower_slope_per_min".into(),
+                        rows.iter()
+                            .map(|r| r.top.as_ref().map(|t| t.2))
+                            .collect::<Vec<_>>(),
+                    ),
+                ],
+            )
+            .map_err(|e| heapframe::Error::Output(format!("building a table failed: {e}")))?;
+            let fmt = match f {
+                TableFormat::Csv => heapframe::tables::TableFormat::Csv,
+                _ => heapframe::tables::TableFormat::Json,
+            };
+            write_out(None, &heapframe::tables::encode(&mut df, fmt)?)
+        }
+    }
+}
+
 /// Frames of a widening chain printed at each end; longer chains (deep
 /// recursion) print as `a -> b -> ... (N frames) -> y -> z`.
 const CHAIN_ENDS: usize = 8;
@@ -1127,9 +1491,15 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
     let load = heapframe::evidence::bundle::Load {
         log_start_ms: parse_start(a.start.as_deref())?,
         ..heapframe::evidence::bundle::Load::all()
-    };
-    if a.by_instance {
+    }
+    .of_instance(a.dataset.instance.as_deref());
+    if a.by_instance || a.by.is_some() {
         return run_verdict_by_instance(&a);
+    }
+    if a.chart.is_some() {
+        return Err(heapframe::Error::Option(
+            "--chart draws the instances side by side: it needs --by instance".into(),
+        ));
     }
     let bundle = match a.dataset.open()? {
         Some((d, sel)) => {
@@ -1158,23 +1528,23 @@ fn run_verdict(a: VerdictArgs) -> heapframe::Result<()> {
 
 fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
     use heapframe::evidence::verdict::Verdict;
-    use heapframe::findings::{InstanceVerdict, verdicts_by_instance};
-    let (d, sel) = a
-        .dataset
-        .open()?
-        .expect("clap: --by-instance requires --dataset");
+    use heapframe::findings::InstanceVerdict;
+    let dataset = a.dataset.open()?;
     let opts = findings_options(&a.counter, Some(&a.min_span))?;
-    let all = verdicts_by_instance(&d, &sel, &opts)?;
-    if all.is_empty() {
-        return Err(no_snapshots(
-            &d,
-            &sel,
-            heapframe::evidence::bundle::SnapshotKind::Heap,
-        ));
+    let (what, bundles) = instance_bundles(
+        &a.inputs,
+        dataset.as_ref(),
+        a.dataset.instance.as_deref(),
+        &heapframe::findings::VERDICT_KINDS,
+        true,
+    )?;
+    let mut all = Vec::new();
+    for (name, b) in bundles {
+        all.push(InstanceVerdict::judge(name, &b, &opts)?);
     }
     let mut text = format!(
         "{}: {} instances, each judged on its own metrics and snapshots\n",
-        terminal(&sel.service),
+        terminal(&what),
         all.len()
     );
     for v in &all {
@@ -1197,11 +1567,13 @@ fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
         named(Verdict::NotALeak),
         named(Verdict::NotEnoughData),
     ));
-    text.push_str(
-        "one instance's evidence: heapframe verdict --dataset DIR --service S --instance I\n",
-    );
+    text.push_str(if dataset.is_some() {
+        "one instance's evidence: heapframe verdict --dataset DIR --service S --instance NAME\n"
+    } else {
+        "one instance's evidence: heapframe verdict BUNDLE --instance NAME\n"
+    });
     if let Some(path) = &a.chart {
-        let title = format!("heap in use by instance: {}", sel.service);
+        let title = format!("heap in use by instance: {what}");
         let Some(plot) = heapframe::views::chart::instances_chart(&all, &title)? else {
             return Err(heapframe::Error::Option(format!(
                 "--chart: no instance has {} samples to draw",
@@ -1215,8 +1587,14 @@ fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
 }
 
 fn run_validate(a: ValidateArgs) -> heapframe::Result<()> {
-    let before = heapframe::evidence::bundle::Bundle::open(&a.before)?;
-    let after = heapframe::evidence::bundle::Bundle::open(&a.after)?;
+    let open = |dir: &std::path::Path| {
+        use heapframe::evidence::bundle::{Bundle, Load, instances_in};
+        let several = instances_in(dir)?.is_some();
+        let only = if several { a.instance.as_deref() } else { None };
+        Bundle::open_only(dir, &Load::all().of_instance(only))
+    };
+    let before = open(&a.before)?;
+    let after = open(&a.after)?;
     let v = heapframe::evidence::verdict::validate_with(
         &before.metrics,
         &after.metrics,
@@ -1248,12 +1626,16 @@ fn run_note(a: NoteArgs) -> heapframe::Result<()> {
     let kind = EventKind::parse(&a.kind).map_err(heapframe::Error::Option)?;
     let e = timeline::event(&a.at, kind, &a.text.join(" "))
         .map_err(|why| heapframe::Error::Option(format!("--at / text: {why}")))?;
-    timeline::record(&a.bundle, &e)?;
+    let dir = match &a.instance {
+        Some(i) => heapframe::evidence::bundle::instance_dir(&a.bundle, Some(i))?,
+        None => a.bundle.clone(),
+    };
+    timeline::record(&dir, &e)?;
     write_out(
         None,
         format!(
             "recorded in {}: {} {} {}\n",
-            terminal(&a.bundle.join("manifest.json").display().to_string()),
+            terminal(&dir.join("manifest.json").display().to_string()),
             e.time,
             e.kind,
             terminal(&e.text)
@@ -1264,7 +1646,10 @@ fn run_note(a: NoteArgs) -> heapframe::Result<()> {
 
 fn run_timeline(a: ChecklistArgs) -> heapframe::Result<()> {
     use heapframe::evidence::bundle::{Bundle, Load};
-    let bundle = Bundle::open_only(&a.bundle, &Load::all())?;
+    let bundle = Bundle::open_only(
+        &a.bundle,
+        &Load::all().of_instance(a.instance.instance.as_deref()),
+    )?;
     let entries = bundle.timeline_entries()?;
     write_out(
         None,
@@ -1273,8 +1658,12 @@ fn run_timeline(a: ChecklistArgs) -> heapframe::Result<()> {
 }
 
 fn run_checklist(a: ChecklistArgs) -> heapframe::Result<()> {
+    use heapframe::evidence::bundle::{Bundle, Load};
     use heapframe::findings::{Findings, FindingsOptions};
-    let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
+    let bundle = Bundle::open_only(
+        &a.bundle,
+        &Load::all().of_instance(a.instance.instance.as_deref()),
+    )?;
     let findings = Findings::of(&bundle, &FindingsOptions::default())?;
     write_out(
         None,
@@ -1523,7 +1912,8 @@ fn parse_start(start: Option<&str>) -> heapframe::Result<Option<i64>> {
 
 fn run_import_log(a: ImportLogArgs) -> heapframe::Result<()> {
     let start = parse_start(a.start.as_deref())?;
-    let done = heapframe::evidence::bundle::import_log(&a.log, &a.out, start)?;
+    let out = heapframe::evidence::bundle::instance_dir(&a.out, a.instance.instance.as_deref())?;
+    let done = heapframe::evidence::bundle::import_log(&a.log, &out, start)?;
     let fmt = heapframe::units::format_rfc3339;
     let mut text = format!(
         "{}: {} GC cycles, {} to {}, placed by {}\n",
@@ -1537,8 +1927,12 @@ fn run_import_log(a: ImportLogArgs) -> heapframe::Result<()> {
         text.push_str(&format!("  note: {}\n", terminal(n)));
     }
     text.push_str(&format!(
-        "next: heapframe verdict {}\n",
-        terminal(&a.out.display().to_string())
+        "next: heapframe verdict {}{}\n",
+        terminal(&a.out.display().to_string()),
+        a.instance
+            .instance
+            .as_ref()
+            .map_or(String::new(), |i| format!(" --instance {}", terminal(i)))
     ));
     write_out(None, text.as_bytes())
 }
@@ -1556,7 +1950,8 @@ fn run_import(a: ImportArgs) -> heapframe::Result<()> {
         step: parse_duration(&a.step)?,
         counter: a.counter,
     };
-    let (h, path) = server.import_into(&q, &a.out)?;
+    let out = heapframe::evidence::bundle::instance_dir(&a.out, a.instance.instance.as_deref())?;
+    let (h, path) = server.import_into(&q, &out)?;
     let mut text = format!(
         "{}: {} samples over {} at a {} s step\n",
         path.display(),
@@ -1604,7 +1999,9 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
             "--replicas: only the html page has the replicas section".into(),
         ));
     }
-    let bundle = heapframe::evidence::bundle::Bundle::open(&a.bundle)?;
+    use heapframe::evidence::bundle::{Bundle, Load, instances_in};
+    let several = instances_in(&a.bundle)?.is_some();
+    let bundle = Bundle::open_only(&a.bundle, &Load::all().of_instance(a.instance.as_deref()))?;
     let opts = findings_options(&a.counter, None)?;
     let findings = Findings::of(
         &bundle,
@@ -1632,6 +2029,15 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
                             heapframe::evidence::bundle::SnapshotKind::Heap,
                         ));
                     }
+                    text.push_str(&format!(
+                        "Replicas: {}\n",
+                        terminal(&heapframe::findings::InstanceVerdict::leak_count(&all))
+                    ));
+                    heapframe::views::page::page_with_replicas(&bundle, &findings, 12, &all)?
+                }
+                // The bundle's other instances, judged on their own.
+                None if several => {
+                    let all = heapframe::findings::verdicts_of(&a.bundle, None, &opts)?;
                     text.push_str(&format!(
                         "Replicas: {}\n",
                         terminal(&heapframe::findings::InstanceVerdict::leak_count(&all))

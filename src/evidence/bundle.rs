@@ -29,6 +29,21 @@
 //! modification time when the profile has none. Snapshots are kept in time
 //! order. Loose files and glob patterns load too ([`Bundle::from_paths`]):
 //! each profile is sorted into heap, allocs or goroutine by its sample types.
+//!
+//! A bundle of several replicas (`heapframe collect` given several
+//! targets) holds one bundle per instance:
+//!
+//! ```text
+//! incident/
+//!   manifest.json              the service, notes, events shared by all
+//!   instances/replica-1/       a bundle as above; its manifest names the
+//!   instances/replica-2/       instance and its target
+//! ```
+//!
+//! Reading it asks which instance ([`Load::instance`]; `--instance` on
+//! the command line): mixing the snapshots of several processes into one
+//! series would make a growth out of their differences.
+//! [`Bundle::open_each`] opens every instance, for comparing them.
 
 use std::path::{Path, PathBuf};
 
@@ -104,6 +119,37 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Fills what this manifest (an instance's) leaves empty from the
+    /// manifest of the bundle that holds it: the service, the postmortem
+    /// and code-link fields, the checklist answers; the holder's events
+    /// come first in the timeline. The target, the instance and
+    /// `after_fix` (relative to each folder) stay the instance's own.
+    pub fn inherit(&mut self, holder: &Manifest) {
+        for (mine, theirs) in [
+            (&mut self.service, &holder.service),
+            (&mut self.title, &holder.title),
+            (&mut self.impact, &holder.impact),
+            (&mut self.root_cause, &holder.root_cause),
+            (&mut self.fix, &holder.fix),
+            (&mut self.owner, &holder.owner),
+            (&mut self.source, &holder.source),
+            (&mut self.source_rev, &holder.source_rev),
+            (&mut self.source_root, &holder.source_root),
+        ] {
+            if mine.trim().is_empty() {
+                mine.clone_from(theirs);
+            }
+        }
+        if self.action_items.is_empty() {
+            self.action_items.clone_from(&holder.action_items);
+        }
+        for (q, a) in &holder.answers {
+            self.answers.entry(q.clone()).or_insert_with(|| a.clone());
+        }
+        let own = std::mem::take(&mut self.events);
+        self.events = holder.events.iter().cloned().chain(own).collect();
+    }
+
     /// The postmortem fields that are set, as `(label, text)`: title,
     /// impact, root cause, fix, owner (action items are a list apart).
     pub fn postmortem_fields(&self) -> Vec<(&'static str, &str)> {
@@ -227,15 +273,28 @@ pub struct Load {
     /// (Unix milliseconds; it places the log's last process), for logs no
     /// text heap snapshot places.
     pub log_start_ms: Option<i64>,
+    /// Of a bundle that holds several instances, the one to read (by
+    /// name); of a bundle of one, the name it must have. `None`: a bundle
+    /// of several instances is refused, naming them.
+    pub instance: Option<String>,
 }
 
 impl Load {
+    /// This load, of instance `instance` (`None`: as it was).
+    pub fn of_instance(self, instance: Option<&str>) -> Load {
+        Load {
+            instance: instance.map(str::to_string).or(self.instance),
+            ..self
+        }
+    }
+
     /// Everything: every snapshot kind and the metrics.
     pub fn all() -> Load {
         Load {
             kinds: SnapshotKind::ALL.to_vec(),
             metrics: true,
             log_start_ms: None,
+            instance: None,
         }
     }
 
@@ -245,6 +304,7 @@ impl Load {
             kinds: vec![kind],
             metrics: false,
             log_start_ms: None,
+            instance: None,
         }
     }
 
@@ -494,6 +554,36 @@ impl Bundle {
                 )),
             ));
         }
+        if let Some(all) = instances_in(dir)? {
+            let Some(want) = &load.instance else {
+                return Err(Error::Option(format!(
+                    "{name}: holds {} instances ({}): read one with --instance NAME, or compare \
+                     them with --by instance",
+                    all.len(),
+                    names_of(&all)
+                )));
+            };
+            let one = all.iter().find(|i| i.name == *want).ok_or_else(|| {
+                Error::Option(format!(
+                    "{name}: no instance {:?}; it holds {}",
+                    crate::escape::terminal(want),
+                    names_of(&all)
+                ))
+            })?;
+            let mut b = Bundle::open_only(
+                &one.dir,
+                &Load {
+                    instance: None,
+                    ..load.clone()
+                },
+            )?;
+            let holder = dir.join("manifest.json");
+            if holder.symlink_metadata().is_ok() {
+                b.manifest.inherit(&read_manifest(&holder)?);
+            }
+            b.manifest.instance.clone_from(&one.name);
+            return Ok(b);
+        }
         let mut b = Bundle {
             root: Some(dir.to_path_buf()),
             ..Default::default()
@@ -501,6 +591,20 @@ impl Bundle {
         let manifest = dir.join("manifest.json");
         if manifest.symlink_metadata().is_ok() {
             b.manifest = read_manifest(&manifest)?;
+        }
+        if let Some(want) = &load.instance {
+            let have = b.instance_name();
+            if have != *want {
+                return Err(Error::Option(format!(
+                    "{name}: no instance {:?}; it is a bundle of one instance{}",
+                    crate::escape::terminal(want),
+                    if have.is_empty() {
+                        ", unnamed (its manifest names no instance and no target)".to_string()
+                    } else {
+                        format!(", {}", crate::escape::terminal(&have))
+                    }
+                )));
+            }
         }
         for kind in SnapshotKind::ALL {
             let sub = dir.join(kind.dir());
@@ -937,6 +1041,62 @@ impl Bundle {
         Error::Option(format!("{} holds no heap snapshot", self.name()))
     }
 
+    /// Which instance of its service this bundle is: the manifest's
+    /// `instance`, else its target's `host:port`, else empty.
+    pub fn instance_name(&self) -> String {
+        let m = &self.manifest;
+        if !m.instance.trim().is_empty() {
+            return m.instance.trim().to_string();
+        }
+        crate::address::TargetUrl::parse(m.target.trim())
+            .map(|u| format!("{}:{}", u.host(), u.port()))
+            .unwrap_or_default()
+    }
+
+    /// Every instance of the bundle folder `dir`, each opened on its own
+    /// with `load` (its `instance` ignored), in name order: the instances of
+    /// a bundle of several, or the bundle itself (named by
+    /// [`Bundle::instance_name`], else by its folder).
+    ///
+    /// ```
+    /// use heapframe::evidence::bundle::{Bundle, Load};
+    /// let all = Bundle::open_each("tests/fixtures/replicas", &Load::all())?;
+    /// let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    /// assert_eq!(names, ["replica-1", "replica-2", "replica-3", "replica-4"]);
+    /// assert!(all.iter().all(|(_, b)| b.manifest.service == "leakysvc"));
+    /// # Ok::<(), heapframe::Error>(())
+    /// ```
+    pub fn open_each(dir: impl AsRef<Path>, load: &Load) -> Result<Vec<(String, Bundle)>> {
+        let dir = dir.as_ref();
+        match instances_in(dir)? {
+            Some(all) => all
+                .iter()
+                .map(|i| {
+                    let one = Load {
+                        instance: Some(i.name.clone()),
+                        ..load.clone()
+                    };
+                    Ok((i.name.clone(), Bundle::open_only(dir, &one)?))
+                })
+                .collect(),
+            None => {
+                let one = Load {
+                    instance: None,
+                    ..load.clone()
+                };
+                let b = Bundle::open_only(dir, &one)?;
+                let mut name = b.instance_name();
+                if name.is_empty() {
+                    name = dir.file_name().map_or_else(
+                        || dir.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                }
+                Ok(vec![(name, b)])
+            }
+        }
+    }
+
     /// A name for messages: the folder, or "these files".
     pub fn name(&self) -> String {
         self.root.as_ref().map_or_else(
@@ -960,7 +1120,144 @@ pub const EVIDENCE: &[&str] = &[
     "metrics",
     "manifest.json",
     "gaps.jsonl",
+    INSTANCES,
 ];
+
+/// The folder of a bundle of several instances that holds them, one
+/// bundle folder each.
+pub const INSTANCES: &str = "instances";
+
+/// The most instances one bundle may hold.
+pub const MAX_INSTANCES: usize = 4096;
+
+/// One instance of a bundle of several: `instances/<folder>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceFolder {
+    /// Its name: its manifest's `instance`, else the folder's name.
+    pub name: String,
+    /// Its bundle folder.
+    pub dir: PathBuf,
+}
+
+/// The folder, under `instances/`, of an instance called `name`
+/// ([`crate::escape::folder_name`]); an error when the name is empty,
+/// longer than 200 bytes or holds control characters.
+///
+/// ```
+/// use heapframe::evidence::bundle::instance_folder;
+/// assert_eq!(instance_folder("pod/7")?, "pod%2F7");
+/// assert!(instance_folder("").is_err());
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn instance_folder(name: &str) -> Result<String> {
+    if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(Error::Option(format!(
+            "instance name {:?}: must be 1 to 200 bytes of printable text",
+            crate::escape::terminal(name)
+        )));
+    }
+    Ok(crate::escape::folder_name(name))
+}
+
+fn names_of(all: &[InstanceFolder]) -> String {
+    let shown: Vec<String> = all
+        .iter()
+        .take(8)
+        .map(|i| crate::escape::terminal(&i.name).into_owned())
+        .collect();
+    let more = all.len() - shown.len();
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// The instances of the bundle `dir` when it holds several (its
+/// `instances/` folder), in name order; `None` for a bundle of one. Hidden
+/// names (temporaries) are passed over; anything else in `instances/` that
+/// is not a folder, more than [`MAX_INSTANCES`] folders, or two folders
+/// claiming one name are errors naming the folder.
+pub fn instances_in(dir: &Path) -> Result<Option<Vec<InstanceFolder>>> {
+    let holder = dir.join(INSTANCES);
+    let io = |e: std::io::Error| Error::profile(holder.display().to_string(), ProfileError::Io(e));
+    let bad =
+        |reason: String| Error::profile(holder.display().to_string(), ProfileError::Decode(reason));
+    let entries = match std::fs::read_dir(&holder) {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    };
+    let mut all: Vec<InstanceFolder> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if file.starts_with('.') {
+            continue;
+        }
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            return Err(bad(format!(
+                "{} is not a folder (links are not followed): instances/ holds one bundle \
+                 folder per instance",
+                crate::escape::terminal(&file)
+            )));
+        }
+        if all.len() == MAX_INSTANCES {
+            return Err(bad(format!("more than {MAX_INSTANCES} instances")));
+        }
+        let dir = entry.path();
+        let manifest = dir.join("manifest.json");
+        let named = if manifest.symlink_metadata().is_ok() {
+            read_manifest(&manifest)?.instance.trim().to_string()
+        } else {
+            String::new()
+        };
+        let name = if named.is_empty() { file } else { named };
+        all.push(InstanceFolder { name, dir });
+    }
+    all.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.dir.cmp(&b.dir)));
+    if let Some(w) = all.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(bad(format!(
+            "{} and {} are both instance {:?}",
+            w[0].dir.display(),
+            w[1].dir.display(),
+            crate::escape::terminal(&w[0].name)
+        )));
+    }
+    if all.is_empty() {
+        return Err(bad("holds no instance folder".into()));
+    }
+    Ok(Some(all))
+}
+
+/// The folder that holds instance `instance`'s own files: under a bundle
+/// of several instances, that instance's folder (an error listing them
+/// when it is not one of them, or when `instance` is `None`); a bundle of
+/// one (or a folder not made yet) is its own folder, whatever `instance`
+/// says. What writes into a bundle (`note`, `import-log`,
+/// `import-prometheus`) writes there.
+pub fn instance_dir(dir: &Path, instance: Option<&str>) -> Result<PathBuf> {
+    let Some(all) = instances_in(dir)? else {
+        return Ok(dir.to_path_buf());
+    };
+    let name = dir.display();
+    let Some(want) = instance else {
+        return Err(Error::Option(format!(
+            "{name}: holds {} instances ({}): say which with --instance NAME",
+            all.len(),
+            names_of(&all)
+        )));
+    };
+    all.into_iter()
+        .find(|i| i.name == want)
+        .map(|i| i.dir)
+        .ok_or_else(|| {
+            Error::Option(format!(
+                "{name}: no instance {:?}",
+                crate::escape::terminal(want)
+            ))
+        })
+}
 
 /// Whether `dir` is a bundle folder: it has a manifest or gaps log, or an
 /// evidence folder holding a file heapframe reads (a profile, or metrics
@@ -1109,6 +1406,7 @@ pub fn import_log(
                 kinds: vec![SnapshotKind::Heap, SnapshotKind::Allocs],
                 metrics: true,
                 log_start_ms: None,
+                instance: None,
             },
         )?
     } else {

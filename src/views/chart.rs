@@ -652,7 +652,6 @@ fn texts(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
 /// Each instance's heap in use over time, one line per instance
 /// ([`crate::findings::InstanceVerdict::heap_frame`]), titled `title`;
 /// `None` when no instance has heap-in-use samples.
-#[cfg(feature = "dataset")]
 pub fn instances_chart(
     instances: &[crate::findings::InstanceVerdict],
     title: &str,

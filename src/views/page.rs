@@ -171,8 +171,8 @@ pub fn page(bundle: &Bundle, findings: &Findings, rows: usize) -> Result<Inciden
 
 /// [`page`] with a section on the service's replicas after the verdict:
 /// each instance's verdict side by side and their heap in use over time
-/// (from [`crate::findings::verdicts_by_instance`]).
-#[cfg(feature = "dataset")]
+/// (from [`crate::findings::verdicts_of`] or
+/// [`crate::findings::verdicts_by_instance`]).
 pub fn page_with_replicas(
     bundle: &Bundle,
     findings: &Findings,
@@ -184,10 +184,9 @@ pub fn page_with_replicas(
 
 /// The replicas section's body: a table of the instances' verdicts and a
 /// chart of their heap in use.
-#[cfg(feature = "dataset")]
 fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String> {
     let mut s = String::from(
-        "<table class=\"hf-replicas\"><thead><tr><th>instance</th><th>verdict</th><th>confidence</th><th>heap in use (first → last snapshot)</th><th>grows most</th></tr></thead><tbody>",
+        "<table class=\"hf-replicas\"><thead><tr><th>instance</th><th>verdict</th><th>confidence</th><th>heap in use (first → last snapshot)</th><th>slope</th><th>grows most</th></tr></thead><tbody>",
     );
     for r in replicas {
         let v = &r.verdict;
@@ -197,13 +196,14 @@ fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String
         });
         let _ = write!(
             s,
-            "<tr class=\"hf-verdict-{}\"><td>{}</td><td><strong>{}</strong></td><td>{} ({:.2})</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"hf-verdict-{}\"><td>{}</td><td><strong>{}</strong></td><td>{} ({:.2})</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             v.verdict.as_str().replace(' ', "-"),
             escape_html(&r.instance),
             escape_html(v.verdict.as_str()),
             v.confidence.word(),
             v.confidence.score,
             escape_html(&heap),
+            escape_html(&r.slope_text()),
             owner
         );
     }
