@@ -536,15 +536,11 @@ fn fleet_ranks_every_service_as_growth_ranks_each() {
     assert!(err.contains("no heap snapshots in the selection"), "{err}");
 }
 
-/// Exports the four replicas of tests/fixtures/replicas (in one command)
-/// to `ds`; returns their folder.
+/// Exports the four replicas of tests/fixtures/replicas (one bundle of
+/// four instances) to `ds`; returns the bundle's folder.
 fn export_replicas(ds: &Path) -> PathBuf {
     let replicas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replicas");
-    let dirs: Vec<String> = (1..=4)
-        .map(|i| replicas.join(format!("replica-{i}")).display().to_string())
-        .collect();
-    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
-    export(ds, &dirs);
+    export(ds, &[replicas.to_str().unwrap()]);
     replicas
 }
 
@@ -603,8 +599,18 @@ fn verdict_by_instance_names_the_replicas_that_leak() {
         "replica-2",
     ]);
     assert!(ok);
-    let (_, direct, _) = run(&["verdict", replicas.join("replica-2").to_str().unwrap()]);
+    let (_, direct, _) = run(&[
+        "verdict",
+        replicas.to_str().unwrap(),
+        "--instance",
+        "replica-2",
+    ]);
     assert_eq!(one, direct);
+    // The bundle itself, compared without a dataset: the same verdicts.
+    let (ok, from_bundle, err) = run(&["verdict", replicas.to_str().unwrap(), "--by", "instance"]);
+    assert!(ok, "{err}");
+    let judged = |t: &str| t.lines().take(6).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(judged(&from_bundle), judged(&out));
 }
 
 #[test]
@@ -626,7 +632,9 @@ fn the_page_shows_the_replicas_side_by_side_and_escapes_their_names() {
     let page = s.0.join("page.html");
     let (ok, out, err) = run(&[
         "report",
-        replicas.join("replica-1").to_str().unwrap(),
+        replicas.to_str().unwrap(),
+        "--instance",
+        "replica-1",
         "--replicas",
         ds.to_str().unwrap(),
         "-o",
@@ -663,7 +671,9 @@ fn the_page_shows_the_replicas_side_by_side_and_escapes_their_names() {
     // Markdown has no replicas section: refused, not ignored.
     let (ok, _, err) = run(&[
         "report",
-        replicas.join("replica-1").to_str().unwrap(),
+        replicas.to_str().unwrap(),
+        "--instance",
+        "replica-1",
         "--replicas",
         ds.to_str().unwrap(),
         "--format",

@@ -2417,3 +2417,160 @@ fn a_manifest_target_with_credentials_is_shown_without_them() {
         }
     }
 }
+
+/// `collect` given two replicas (one leaking, one with a bounded cache
+/// that is already full): both captured at the same time into one bundle
+/// of two instances, each with its own manifest, snapshots and metrics;
+/// `--by instance` names the one that leaks; a second run appends to
+/// both; a run that would mix targets is refused and changes nothing.
+#[test]
+fn collect_of_several_replicas_gives_one_bundle_of_instances() {
+    let Some(bin) = leakysvc() else { return };
+    let leaking = Svc::start(&bin, "127.0.0.1:0", "mapcache", 500);
+    let bounded = Svc::start(&bin, "127.0.0.1:0", "lru", 1000);
+    wait_for("the cache to fill", Duration::from_secs(120), || {
+        cache_entries(&bounded.addr).is_some_and(|e| e >= 2000)
+    });
+    let tmp = scratch("replicas");
+    let out = tmp.join("incident");
+    let targets = tmp.join("targets.txt");
+    std::fs::write(
+        &targets,
+        format!("# the replicas\n{} pod-b\n", bounded.url()),
+    )
+    .unwrap();
+    let collect = |count: &str| {
+        let child = heapframe()
+            .args(["collect", &leaking.url(), "--targets"])
+            .arg(&targets)
+            .args([
+                "--every",
+                "1s",
+                "--count",
+                count,
+                "--metrics-every",
+                "200ms",
+            ])
+            .args(["--service", "leakysvc", "--out"])
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        finish(child, Duration::from_secs(90))
+    };
+    let (st, stdout, stderr) = collect("10");
+    assert!(st.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains(": 2 instances"), "{stdout}");
+    let a_name = leaking.addr.clone();
+    assert!(
+        stdout.contains(&format!("  {a_name}: 10 heap snapshots written"))
+            && stdout.contains("  pod-b: 10 heap snapshots written"),
+        "{stdout}"
+    );
+    // Progress lines name their instance.
+    assert!(
+        stderr.contains("[pod-b] ") && stderr.contains(&format!("[{a_name}] ")),
+        "{stderr}"
+    );
+    let all = Bundle::open_each(&out, &heapframe::evidence::bundle::Load::all()).unwrap();
+    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, [a_name.as_str(), "pod-b"]);
+    for (name, b) in &all {
+        assert_eq!(b.manifest.service, "leakysvc", "{name}");
+        assert_eq!(b.manifest.instance, *name);
+        assert_eq!(b.heap.len(), 10, "{name}");
+        assert!(b.metrics.points(names::HEAP_INUSE).len() >= 20, "{name}");
+        no_temporaries(b.root.as_ref().unwrap());
+    }
+    assert_eq!(all[0].1.manifest.target, leaking.url());
+    assert_eq!(all[1].1.manifest.target, bounded.url());
+    // At the same time, not one after the other (that would put ten
+    // seconds between their first snapshots).
+    let first = |i: usize| all[i].1.heap[0].time_ms;
+    let last = |i: usize| all[i].1.heap[9].time_ms;
+    assert!(
+        (first(0) - first(1)).abs() < 3000,
+        "{} vs {}",
+        first(0),
+        first(1)
+    );
+    assert!(first(1) < last(0) && first(0) < last(1));
+
+    // Without --instance, a command says which instances there are.
+    let o = heapframe().arg("growth").arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("holds 2 instances"),
+        "{err}"
+    );
+    // Side by side: what grows, and the verdicts.
+    let o = heapframe()
+        .args(["growth", "--by", "instance", "--format", "csv"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{csv}");
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert_eq!(rows[0][0], a_name);
+    assert_eq!(rows[0][8], "bytes.Clone", "{csv}");
+    let slope = |r: &Vec<&str>| r[7].parse::<f64>().unwrap();
+    assert!(slope(&rows[0]) > 2.0 * slope(&rows[1]).max(0.0), "{csv}");
+    let o = heapframe()
+        .args(["verdict", "--by", "instance", "--min-span", "4s"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    // The leaking replica: leak, or suspect when load drifted (see the
+    // single-target test); the bounded one is never called a leak.
+    assert!(
+        text.contains(&format!("  {a_name}: leak ("))
+            || text.contains(&format!("  {a_name}: suspect (")),
+        "{text}"
+    );
+    assert!(!text.contains("  pod-b: leak ("), "{text}");
+
+    // Again: appended to each instance.
+    let (st, stdout, stderr) = collect("2");
+    assert!(st.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  pod-b: 2 heap snapshots written (12 in its bundle)"),
+        "{stdout}"
+    );
+
+    // pod-b's name on another target is refused before anything changes.
+    let before = snapshot_of(&out);
+    std::fs::write(&targets, format!("{} pod-b\n", leaking.url())).unwrap();
+    let o = heapframe()
+        .args(["collect", "--targets"])
+        .arg(&targets)
+        .args(["--count", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("was collected from"),
+        "{err}"
+    );
+    // One target into a bundle of several: refused too.
+    let o = heapframe()
+        .args(["collect", &bounded.url(), "--count", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("holds several instances"),
+        "{err}"
+    );
+    assert_eq!(snapshot_of(&out), before);
+}

@@ -126,8 +126,20 @@ enum MetricsArg {
 
 #[derive(clap::Args)]
 struct CollectArgs {
-    /// The service's address, e.g. http://10.0.3.7:6060.
-    url: String,
+    /// The service's address, e.g. http://10.0.3.7:6060; several
+    /// addresses (replicas of one service) are collected at the same time
+    /// into one bundle of several instances (instances/NAME/), each named
+    /// by its host:port.
+    #[arg(required_unless_present = "targets")]
+    urls: Vec<String>,
+    /// Also collect the targets listed in FILE: one `URL [NAME]` per
+    /// line (NAME: the instance's name; `#` starts a comment line).
+    #[arg(long, value_name = "FILE")]
+    targets: Option<PathBuf>,
+    /// The instance's name in the manifest, for one URL (default: its
+    /// host:port).
+    #[arg(long, value_name = "NAME", conflicts_with = "targets")]
+    instance: Option<String>,
     /// The bundle folder (created if missing; an existing bundle of the same
     /// target is appended to, never overwritten).
     #[arg(long, value_name = "DIR")]
@@ -1767,7 +1779,6 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
     use heapframe::evidence::bundle::SnapshotKind;
     use heapframe::live::collect::{CollectOptions, Collector, MetricsSource};
     use heapframe::live::{ProfileQuery, Service, parse_duration};
-    let service = Service::new(&a.url, fetch_options(&a.http)?)?;
     let opts = CollectOptions {
         every: parse_duration(&a.every)?,
         count: a.count,
@@ -1787,21 +1798,19 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
             seconds: None,
         },
         delta_seconds: a.seconds,
-        service: a.service,
+        service: a.service.clone(),
+        instance: a.instance.clone().unwrap_or_default(),
         progress: !a.quiet,
     };
+    if a.urls.len() > 1 || a.targets.is_some() {
+        return run_collect_instances(&a, opts);
+    }
+    if let Some(i) = &a.instance {
+        heapframe::evidence::bundle::instance_folder(i)?;
+    }
+    let service = Service::new(&a.urls[0], fetch_options(&a.http)?)?;
     let mut collector = Collector::new(service, &a.out, opts)?;
-    let stop = collector.stop_handle();
-    let pressed = std::sync::atomic::AtomicBool::new(false);
-    // Ctrl-C once: finish the capture in progress and stop; twice: quit now
-    // (temporary files are ignored by loading and removed by the next run).
-    let _ = ctrlc::set_handler(move || {
-        if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("heapframe: stopping after the current capture (Ctrl-C again to quit now)");
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    });
+    stop_on_ctrl_c(collector.stop_handle());
     let before = collector.existing_heap_snapshots();
     let report = collector.run()?;
     let mut text = format!(
@@ -1845,6 +1854,91 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
         return Err(heapframe::Error::Output(format!(
             "no heap snapshot could be taken; last error: {last}"
         )));
+    }
+    Ok(())
+}
+
+/// Ctrl-C once: set `stop` (the captures in progress finish); twice: quit
+/// now (temporary files are ignored by loading and removed by the next run).
+fn stop_on_ctrl_c(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let pressed = std::sync::atomic::AtomicBool::new(false);
+    let _ = ctrlc::set_handler(move || {
+        if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("heapframe: stopping after the current capture (Ctrl-C again to quit now)");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+}
+
+/// `collect` with several targets: one bundle of several instances.
+fn run_collect_instances(
+    a: &CollectArgs,
+    opts: heapframe::live::collect::CollectOptions,
+) -> heapframe::Result<()> {
+    use heapframe::live::Service;
+    use heapframe::live::collect::{InstancesCollector, TargetLine, read_targets};
+    let mut lines: Vec<TargetLine> = a
+        .urls
+        .iter()
+        .map(|u| TargetLine {
+            url: u.clone(),
+            instance: None,
+        })
+        .collect();
+    if let Some(f) = &a.targets {
+        lines.extend(read_targets(f)?);
+    }
+    let fetch = fetch_options(&a.http)?;
+    let mut targets = Vec::new();
+    for t in lines {
+        let svc = Service::new(&t.url, fetch.clone())?;
+        let name = t
+            .instance
+            .unwrap_or_else(|| format!("{}:{}", svc.base().host(), svc.base().port()));
+        targets.push((name, svc));
+    }
+    let mut collector = InstancesCollector::new(targets, &a.out, opts)?;
+    stop_on_ctrl_c(collector.stop_handle());
+    let report = collector.run()?;
+    let out = terminal(&a.out.display().to_string()).into_owned();
+    let mut text = format!("{out}: {} instances\n", report.instances.len());
+    let mut none = Vec::new();
+    for (name, dir, r, before) in &report.instances {
+        text.push_str(&format!(
+            "  {}: {} heap snapshots written ({} in its bundle), {} metric scrapes, {} gaps{}\n",
+            terminal(name),
+            r.heap_snapshots,
+            before + r.heap_snapshots,
+            r.scrapes,
+            r.gaps.len(),
+            if r.gaps.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (listed in {})",
+                    terminal(&dir.join("gaps.jsonl").display().to_string())
+                )
+            }
+        ));
+        if r.heap_ticks > 0 && r.heap_snapshots == 0 {
+            none.push(terminal(name).into_owned());
+        }
+    }
+    text.push_str(&format!(
+        "next: heapframe verdict {out} --by instance; heapframe growth {out} --instance NAME\n"
+    ));
+    write_out(None, text.as_bytes())?;
+    if none.len() == report.instances.len() {
+        return Err(heapframe::Error::Output(
+            "no heap snapshot could be taken from any instance; see each one's gaps.jsonl".into(),
+        ));
+    }
+    if !none.is_empty() {
+        eprintln!(
+            "heapframe: no heap snapshot could be taken from {}",
+            none.join(", ")
+        );
     }
     Ok(())
 }

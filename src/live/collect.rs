@@ -89,6 +89,9 @@ pub struct CollectOptions {
     pub delta_seconds: Option<u32>,
     /// The service's name for the manifest (default: empty).
     pub service: String,
+    /// The instance's name for the manifest (default: empty, when its
+    /// target's `host:port` names it well enough).
+    pub instance: String,
     /// Show a progress bar on standard error (lines when it is not a
     /// terminal).
     pub progress: bool,
@@ -105,6 +108,7 @@ impl Default for CollectOptions {
             query: ProfileQuery::default(),
             delta_seconds: None,
             service: String::new(),
+            instance: String::new(),
             progress: false,
         }
     }
@@ -245,6 +249,9 @@ pub struct Collector {
     existing_heap: usize,
     /// What to tell the user when the run starts (unreadable gap lines).
     startup_notes: Vec<String>,
+    /// Progress as lines prefixed with this (one instance of several), not
+    /// a bar.
+    label: Option<String>,
 }
 
 fn short(d: Duration) -> String {
@@ -277,6 +284,60 @@ fn describe_gaps(gaps: &[Gap]) -> String {
     format!("; gaps: {}; first error: {}", what.join(", "), first.error)
 }
 
+/// What the bundle `out` says of itself: its manifest (text and fields)
+/// when it has one, and whether it names `service`'s target (its
+/// temporaries are then this collector's to remove). An error when it
+/// cannot be read, or names another target: a bundle holds one service's
+/// instance.
+fn existing_manifest(out: &Path, service: &Service) -> Result<(Option<(String, Manifest)>, bool)> {
+    let manifest_path = out.join("manifest.json");
+    let bad_manifest = |e: String| {
+        Error::profile(
+            manifest_path.display().to_string(),
+            ProfileError::Decode(format!("invalid manifest: {e}")),
+        )
+    };
+    let existing = match std::fs::read_to_string(&manifest_path) {
+        Ok(text) => {
+            let m: Manifest =
+                serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
+            Some((text, m))
+        }
+        // No bundle there yet (creating it reports an unusable path).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            None
+        }
+        Err(e) => {
+            return Err(Error::profile(
+                manifest_path.display().to_string(),
+                ProfileError::Io(e),
+            ));
+        }
+    };
+    let ours = match &existing {
+        Some((_, m)) if !m.target.is_empty() => {
+            let same = TargetUrl::parse(&m.target).is_ok_and(|t| t.same_endpoint(service.base()));
+            if !same {
+                let theirs = crate::address::redact_url(&m.target);
+                return Err(Error::Option(format!(
+                    "{}: this bundle was collected from {theirs}, not {}: collect into \
+                         another folder (one bundle, one service)",
+                    out.display(),
+                    service.base()
+                )));
+            }
+            true
+        }
+        _ => false,
+    };
+    Ok((existing, ours))
+}
+
 impl Collector {
     /// Prepares `out` (created when missing) for collection from `service`:
     /// checks that it was not collected from another target and that it
@@ -299,51 +360,20 @@ impl Collector {
             )));
         }
         // First what the folder says about itself: refuse before touching it.
+        if out.join(crate::evidence::bundle::INSTANCES).exists() {
+            return Err(Error::Option(format!(
+                "{}: holds several instances (instances/): collect into it with all its \
+                 targets (several URLs or --targets), or into another folder",
+                out.display()
+            )));
+        }
         let manifest_path = out.join("manifest.json");
+        let (existing, ours) = existing_manifest(&out, &service)?;
         let bad_manifest = |e: String| {
             Error::profile(
                 manifest_path.display().to_string(),
                 ProfileError::Decode(format!("invalid manifest: {e}")),
             )
-        };
-        let existing = match std::fs::read_to_string(&manifest_path) {
-            Ok(text) => {
-                let m: Manifest =
-                    serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
-                Some((text, m))
-            }
-            // No bundle there yet (creating it reports an unusable path).
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                None
-            }
-            Err(e) => {
-                return Err(Error::profile(
-                    manifest_path.display().to_string(),
-                    ProfileError::Io(e),
-                ));
-            }
-        };
-        let ours = match &existing {
-            Some((_, m)) if !m.target.is_empty() => {
-                let same =
-                    TargetUrl::parse(&m.target).is_ok_and(|t| t.same_endpoint(service.base()));
-                if !same {
-                    let theirs = crate::address::redact_url(&m.target);
-                    return Err(Error::Option(format!(
-                        "{}: this bundle was collected from {theirs}, not {}: collect into \
-                         another folder (one bundle, one service)",
-                        out.display(),
-                        service.base()
-                    )));
-                }
-                true
-            }
-            _ => false,
         };
         let manifest_json = match &existing {
             // Add the target and keep every other field as it is,
@@ -361,6 +391,7 @@ impl Collector {
             None => {
                 let m = Manifest {
                     service: opts.service.clone(),
+                    instance: opts.instance.clone(),
                     target: service.base().to_string(),
                     captured_by: "heapframe collect".into(),
                     captured_at: crate::units::format_rfc3339(now_ms()),
@@ -421,6 +452,7 @@ impl Collector {
             stop: Arc::new(AtomicBool::new(false)),
             existing_heap,
             startup_notes,
+            label: None,
         })
     }
 
@@ -582,6 +614,10 @@ impl Collector {
         let mut kinds = self.opts.kinds.clone();
         let metrics_on = self.opts.metrics != MetricsSource::Off;
         let bar = self.opts.progress.then(|| {
+            if self.label.is_some() {
+                // One of several instances: lines, each naming it.
+                return indicatif::ProgressBar::hidden();
+            }
             let bar = if self.opts.count > 0 {
                 indicatif::ProgressBar::new(self.opts.count as u64)
             } else {
@@ -596,10 +632,13 @@ impl Collector {
             );
             bar
         });
+        let prefix = self.label.as_ref().map_or(String::new(), |l| {
+            format!("[{}] ", crate::escape::terminal(l))
+        });
         let say = |line: String| {
             if let Some(b) = &bar {
                 if b.is_hidden() {
-                    eprintln!("{line}");
+                    eprintln!("{prefix}{line}");
                 } else {
                     b.println(line);
                 }
@@ -720,6 +759,249 @@ impl Collector {
         remove_stale_temp_files(&self.out);
         for n in &report.notes {
             say(format!("note: {n}"));
+        }
+        Ok(report)
+    }
+}
+
+/// The most targets one collection takes.
+pub const MAX_TARGETS: usize = 1024;
+
+/// The largest `--targets` file read (1 MiB).
+pub const MAX_TARGETS_FILE_BYTES: u64 = 1 << 20;
+
+/// One line of a targets file: a URL and, optionally, the instance's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetLine {
+    /// The service's address.
+    pub url: String,
+    /// The instance's name (`None`: its `host:port`).
+    pub instance: Option<String>,
+}
+
+/// Reads a targets file: one target per line, `URL [NAME]` (the name is
+/// the rest of the line, trimmed); blank lines and lines starting with `#`
+/// are passed over. Errors name the file and the line.
+///
+/// ```
+/// use heapframe::live::collect::parse_targets;
+/// let t = parse_targets("t.txt", "# pods\nhttp://10.0.3.7:6060 pod-a\n\nhttp://10.0.3.8:6060\n")?;
+/// assert_eq!(t[0].instance.as_deref(), Some("pod-a"));
+/// assert_eq!(t[1].instance, None);
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn parse_targets(name: &str, text: &str) -> Result<Vec<TargetLine>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (url, rest) = line
+            .split_once(char::is_whitespace)
+            .map_or((line, ""), |(u, r)| (u, r.trim()));
+        if out.len() == MAX_TARGETS {
+            return Err(Error::Option(format!(
+                "{name}:{}: more than {MAX_TARGETS} targets",
+                i + 1
+            )));
+        }
+        if !rest.is_empty() {
+            crate::evidence::bundle::instance_folder(rest)
+                .map_err(|e| Error::Option(format!("{name}:{}: {e}", i + 1)))?;
+        }
+        out.push(TargetLine {
+            url: url.to_string(),
+            instance: (!rest.is_empty()).then(|| rest.to_string()),
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::Option(format!(
+            "{name}: no targets (one `URL [NAME]` per line)"
+        )));
+    }
+    Ok(out)
+}
+
+/// Reads the targets file `path` ([`parse_targets`]): a regular file of
+/// at most [`MAX_TARGETS_FILE_BYTES`], UTF-8.
+pub fn read_targets(path: &Path) -> Result<Vec<TargetLine>> {
+    let bytes = crate::files::read_regular(path, MAX_TARGETS_FILE_BYTES, "a targets file")?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| Error::Option(format!("{}: not UTF-8 text: {e}", path.display())))?;
+    parse_targets(&path.display().to_string(), &text)
+}
+
+/// What each instance's collector did, in the order of the targets.
+#[derive(Debug, Clone, Default)]
+pub struct InstancesReport {
+    /// `(instance, its folder, what its run did, heap snapshots it held before)`.
+    pub instances: Vec<(String, PathBuf, CollectReport, usize)>,
+}
+
+/// Collects several instances of one service at the same time into one
+/// bundle of several instances (`out/instances/<name>/`, see
+/// [`crate::evidence::bundle`]): one [`Collector`] per target, each on its
+/// own thread with its own timer, gaps and manifest (naming its instance
+/// and target), all stopped by one flag. The holder's manifest names the
+/// service. Every target is checked before anything is created: a refused
+/// run changes nothing.
+#[derive(Debug)]
+pub struct InstancesCollector {
+    out: PathBuf,
+    collectors: Vec<(String, Collector)>,
+    stop: Arc<AtomicBool>,
+}
+
+impl InstancesCollector {
+    /// Prepares `out` for `targets` (`(instance name, service)`): the names
+    /// must be distinct and usable ([`crate::evidence::bundle::instance_folder`]),
+    /// the endpoints distinct, `out` not a bundle of one, each instance's
+    /// folder not collected from another target.
+    pub fn new(
+        targets: Vec<(String, Service)>,
+        out: impl AsRef<Path>,
+        opts: CollectOptions,
+    ) -> Result<InstancesCollector> {
+        use crate::evidence::bundle::{INSTANCES, instance_folder};
+        let out = out.as_ref().to_path_buf();
+        if targets.is_empty() {
+            return Err(Error::Option("no targets to collect".into()));
+        }
+        if targets.len() > MAX_TARGETS {
+            return Err(Error::Option(format!("more than {MAX_TARGETS} targets")));
+        }
+        let mut folders = Vec::new();
+        for (i, (name, svc)) in targets.iter().enumerate() {
+            let folder = instance_folder(name)?;
+            for (other, osvc) in &targets[..i] {
+                if other == name {
+                    return Err(Error::Option(format!(
+                        "instance {:?} is named twice: give each target its own name",
+                        crate::escape::terminal(name)
+                    )));
+                }
+                if osvc.base().same_endpoint(svc.base()) {
+                    return Err(Error::Option(format!(
+                        "{} is given twice (instances {:?} and {:?})",
+                        svc.base(),
+                        crate::escape::terminal(other),
+                        crate::escape::terminal(name)
+                    )));
+                }
+            }
+            folders.push(out.join(INSTANCES).join(folder));
+        }
+        // A bundle of one here already: its snapshots would be hidden by
+        // the instances.
+        let holder_manifest = out.join("manifest.json");
+        let single = crate::evidence::bundle::EVIDENCE
+            .iter()
+            .filter(|e| **e != INSTANCES && **e != "manifest.json")
+            .any(|e| out.join(e).exists());
+        let holder: Option<Manifest> = if holder_manifest.symlink_metadata().is_ok() {
+            Some(crate::evidence::bundle::read_manifest(&holder_manifest)?)
+        } else {
+            None
+        };
+        if single || holder.as_ref().is_some_and(|m| !m.target.is_empty()) {
+            return Err(Error::Option(format!(
+                "{}: is a bundle of one instance: collect several targets into another folder",
+                out.display()
+            )));
+        }
+        if let Some(m) = &holder
+            && !m.service.is_empty()
+            && !opts.service.is_empty()
+            && m.service != opts.service
+        {
+            return Err(Error::Option(format!(
+                "{}: holds service {:?}, not {:?}: collect into another folder",
+                out.display(),
+                crate::escape::terminal(&m.service),
+                crate::escape::terminal(&opts.service)
+            )));
+        }
+        for ((_, svc), dir) in targets.iter().zip(&folders) {
+            existing_manifest(dir, svc)?;
+        }
+        // Checked: now the holder's manifest, then each instance's folder.
+        if holder.is_none() {
+            std::fs::create_dir_all(out.join(INSTANCES)).map_err(|e| {
+                write_err(&out, "create the bundle folder (nothing was fetched)", e)
+            })?;
+            let m = Manifest {
+                service: opts.service.clone(),
+                captured_by: "heapframe collect".into(),
+                captured_at: crate::units::format_rfc3339(now_ms()),
+                notes: format!(
+                    "{} instances collected at the same time, heap every {}, metrics every {}",
+                    targets.len(),
+                    short(opts.every),
+                    short(opts.metrics_every)
+                ),
+                ..Default::default()
+            };
+            let json = serde_json::to_string_pretty(&m)
+                .map_err(|e| Error::Output(format!("manifest: {e}")))?;
+            replace_file(&holder_manifest, format!("{json}\n").as_bytes())?;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut collectors = Vec::new();
+        for ((name, svc), dir) in targets.into_iter().zip(folders) {
+            let mut c = Collector::new(
+                svc,
+                &dir,
+                CollectOptions {
+                    instance: name.clone(),
+                    ..opts.clone()
+                },
+            )?;
+            c.stop = Arc::clone(&stop);
+            c.label = Some(name.clone());
+            collectors.push((name, c));
+        }
+        Ok(InstancesCollector {
+            out,
+            collectors,
+            stop,
+        })
+    }
+
+    /// The flag that stops every instance's run (see
+    /// [`Collector::stop_handle`]).
+    pub fn stop_handle(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// The bundle folder.
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// Runs every instance's collector at once, each on its own thread,
+    /// until each has attempted its captures or the stop flag is set. One
+    /// instance's failures (gaps) do not stop the others.
+    pub fn run(&mut self) -> Result<InstancesReport> {
+        let results: Vec<Result<CollectReport>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .collectors
+                .iter_mut()
+                .map(|(_, c)| scope.spawn(move || c.run()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Option("a collector panicked".into())))
+                })
+                .collect()
+        });
+        let mut report = InstancesReport::default();
+        for ((name, c), r) in self.collectors.iter().zip(results) {
+            report
+                .instances
+                .push((name.clone(), c.out.clone(), r?, c.existing_heap));
         }
         Ok(report)
     }
