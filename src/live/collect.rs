@@ -1063,6 +1063,98 @@ mod tests {
     }
 
     #[test]
+    fn targets_files_name_the_line_that_is_wrong() {
+        let t = parse_targets(
+            "t",
+            "http://127.0.0.1:1 a b\n  # c\n\thttp://127.0.0.1:2\t\n",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].instance.as_deref(), Some("a b"));
+        assert_eq!(t[1].url, "http://127.0.0.1:2");
+        let err = parse_targets("t", "# nothing\n\n").unwrap_err();
+        assert!(err.to_string().contains("t: no targets"), "{err}");
+        let err = parse_targets("t", "x\nhttp://127.0.0.1:1 a\u{7}b\n").unwrap_err();
+        assert!(err.to_string().starts_with("t:2: instance name"), "{err}");
+        let many = "http://127.0.0.1:1\n".repeat(MAX_TARGETS + 1);
+        let err = parse_targets("t", &many).unwrap_err();
+        assert!(err.to_string().contains("more than"), "{err}");
+    }
+
+    #[test]
+    fn several_targets_are_checked_before_anything_is_written() {
+        let dir = std::env::temp_dir().join(format!("hf-collect-unit4-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let svc = |port: u16| {
+            Service::new(&format!("http://127.0.0.1:{port}"), Default::default()).unwrap()
+        };
+        let out = dir.join("incident");
+        let refuse = |targets: Vec<(String, Service)>, what: &str| {
+            let err =
+                InstancesCollector::new(targets, &out, CollectOptions::default()).unwrap_err();
+            assert!(err.to_string().contains(what), "{err}");
+            assert!(!out.exists(), "{what}: something was written");
+        };
+        refuse(
+            vec![("a".into(), svc(9)), ("a".into(), svc(10))],
+            "named twice",
+        );
+        refuse(
+            vec![("a".into(), svc(9)), ("b".into(), svc(9))],
+            "given twice",
+        );
+        refuse(vec![("".into(), svc(9))], "instance name");
+        refuse(vec![], "no targets");
+        // A bundle of one in the folder: refused, and left as it was.
+        std::fs::create_dir_all(out.join("heap")).unwrap();
+        let err = InstancesCollector::new(
+            vec![("a".into(), svc(9)), ("b".into(), svc(10))],
+            &out,
+            CollectOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bundle of one instance"), "{err}");
+        assert!(!out.join("instances").exists() && !out.join("manifest.json").exists());
+        std::fs::remove_dir_all(out.join("heap")).unwrap();
+        // Accepted: the holder's manifest names the service, each
+        // instance's its name and target; a hostile name stays inside.
+        let opts = CollectOptions {
+            service: "svc".into(),
+            ..Default::default()
+        };
+        let c = InstancesCollector::new(
+            vec![("../a".into(), svc(9)), ("b".into(), svc(10))],
+            &out,
+            opts.clone(),
+        )
+        .unwrap();
+        assert_eq!(c.out(), out);
+        let holder = crate::evidence::bundle::read_manifest(&out.join("manifest.json")).unwrap();
+        assert_eq!(holder.service, "svc");
+        assert!(holder.target.is_empty());
+        let a =
+            crate::evidence::bundle::read_manifest(&out.join("instances/%2E.%2Fa/manifest.json"))
+                .unwrap();
+        assert_eq!(
+            (a.instance.as_str(), a.target.as_str()),
+            ("../a", "http://127.0.0.1:9")
+        );
+        assert!(!dir.join("a").exists());
+        // Another service's holder is refused.
+        let err = InstancesCollector::new(
+            vec![("b".into(), svc(10))],
+            &out,
+            CollectOptions {
+                service: "other".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("holds service"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_bundle_from_another_target_is_refused() {
         let dir = std::env::temp_dir().join(format!("hf-collect-unit2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -210,7 +210,7 @@ fn replicas_html(replicas: &[crate::findings::InstanceVerdict]) -> Result<String
     s.push_str("</tbody></table>");
     let _ = write!(
         s,
-        "<p>{}. Each is judged on its own metrics and snapshots only (<code>heapframe verdict --dataset DIR --service S --instance I</code> gives one instance's evidence).</p>",
+        "<p>{}. Each is judged on its own metrics and snapshots only; the slope is a least-squares fit of the heap over its snapshots (<code>--instance NAME</code> on any command gives one instance's evidence).</p>",
         escape_html(&crate::findings::InstanceVerdict::leak_count(replicas))
     );
     if let Some(plot) = crate::views::chart::instances_chart(replicas, "heap in use by instance")? {
