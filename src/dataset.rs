@@ -81,10 +81,9 @@ impl Origin {
         };
         let instance = match instance {
             Some(i) => i.to_string(),
-            None if !m.instance.trim().is_empty() => m.instance.trim().to_string(),
-            None => crate::address::TargetUrl::parse(m.target.trim())
-                .map(|u| format!("{}:{}", u.host(), u.port()))
-                .unwrap_or_else(|_| "unknown".to_string()),
+            None => Some(bundle.instance_name())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "unknown".to_string()),
         };
         Ok(Origin { service, instance })
     }

@@ -2574,3 +2574,72 @@ fn collect_of_several_replicas_gives_one_bundle_of_instances() {
     );
     assert_eq!(snapshot_of(&out), before);
 }
+
+/// Several targets until Ctrl-C: one interrupt stops every instance after
+/// its capture in progress, and each bundle is valid. A replica that is
+/// down becomes gaps in its own log while the others are collected.
+#[test]
+fn ctrl_c_stops_every_instance_and_a_dead_replica_only_adds_gaps() {
+    let Some(bin) = leakysvc() else { return };
+    let svc = Svc::start(&bin, "127.0.0.1:0", "mapcache", 200);
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let tmp = scratch("ctrlc-several");
+    let out = tmp.join("b");
+    let targets = tmp.join("targets.txt");
+    std::fs::write(&targets, format!("{} up\n{dead} down\n", svc.url())).unwrap();
+    let child = heapframe()
+        .args(["collect", "--targets"])
+        .arg(&targets)
+        .args([
+            "--every",
+            "300ms",
+            "--count",
+            "0",
+            "--metrics-every",
+            "100ms",
+        ])
+        .args(["--retries", "0", "--timeout", "1s", "--out"])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up = out.join("instances/up");
+    let down = out.join("instances/down");
+    wait_for(
+        "three heap snapshots and three gaps",
+        Duration::from_secs(60),
+        || complete_files(&up.join("heap")).len() >= 3 && gaps(&down).len() >= 3,
+    );
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (st, stdout, stderr) = finish(child, Duration::from_secs(30));
+    assert!(st.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  up: ") && stdout.contains("  down: 0 heap snapshots written"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches(", stopped early").count(), 2, "{stdout}");
+    assert!(
+        stderr.contains("no heap snapshot could be taken from down"),
+        "{stderr}"
+    );
+    no_temporaries(&up);
+    no_temporaries(&down);
+    let b = Bundle::open_each(&out, &heapframe::evidence::bundle::Load::all()).unwrap();
+    assert_eq!(b.len(), 2);
+    let (name, up_bundle) = &b[1];
+    assert_eq!(name, "up");
+    assert!(up_bundle.heap.len() >= 3);
+    assert!(b[0].1.heap.is_empty());
+    // The dead replica's errors name its own address, not the other's.
+    let g = gaps(&down);
+    assert!(
+        g.iter()
+            .all(|g| g["error"].as_str().unwrap().contains(&dead[7..])),
+        "{g:?}"
+    );
+}

@@ -1906,12 +1906,13 @@ fn run_collect_instances(
     let mut none = Vec::new();
     for (name, dir, r, before) in &report.instances {
         text.push_str(&format!(
-            "  {}: {} heap snapshots written ({} in its bundle), {} metric scrapes, {} gaps{}\n",
+            "  {}: {} heap snapshots written ({} in its bundle), {} metric scrapes, {} gaps{}{}\n",
             terminal(name),
             r.heap_snapshots,
             before + r.heap_snapshots,
             r.scrapes,
             r.gaps.len(),
+            if r.stopped { ", stopped early" } else { "" },
             if r.gaps.is_empty() {
                 String::new()
             } else {
