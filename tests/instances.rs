@@ -348,3 +348,28 @@ fn export_files_each_instance_under_its_name() {
     assert!(ok, "{err}");
     assert!(err.contains("instance replica-4:") && !err.contains("instance replica-1:"));
 }
+
+#[test]
+fn evidence_beside_the_instances_and_instance_of_files_are_refused() {
+    let s = scratch("beside");
+    let r = replicas_copy(&s);
+    std::fs::create_dir_all(r.join("heap")).unwrap();
+    let one = r.join("instances/replica-1/heap");
+    let first = std::fs::read_dir(&one).unwrap().next().unwrap().unwrap();
+    std::fs::copy(first.path(), r.join("heap/1.pb.gz")).unwrap();
+    let (ok, _, err) = run(&["verdict", r.to_str().unwrap(), "--by", "instance"]);
+    assert!(
+        !ok && err.contains("also evidence of its own in heap/"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&[
+        "growth",
+        first.path().to_str().unwrap(),
+        "--instance",
+        "replica-1",
+    ]);
+    assert!(
+        !ok && err.contains("a profile file, not a bundle folder"),
+        "{err}"
+    );
+}

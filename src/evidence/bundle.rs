@@ -876,6 +876,14 @@ impl Bundle {
                 }
             }
         }
+        if let (Some(want), Some(f)) = (&load.instance, files.first()) {
+            return Err(Error::Option(format!(
+                "{}: a profile file, not a bundle folder: instance {:?} can only be picked \
+                 from a bundle",
+                f.display(),
+                crate::escape::terminal(want)
+            )));
+        }
         let (logs, files): (Vec<PathBuf>, Vec<PathBuf>) =
             files.into_iter().partition(|p| is_log_file(p));
         for s in read_parallel(&files, read_snapshot)? {
@@ -1188,6 +1196,14 @@ pub fn instances_in(dir: &Path) -> Result<Option<Vec<InstanceFolder>>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(e)),
     };
+    // Snapshots of its own beside the instances would be passed over.
+    if let Some(e) = own_evidence(dir) {
+        return Err(bad(format!(
+            "{} has instances/ and also evidence of its own in {e}/: move that into an \
+             instance's folder (instances/NAME/{e}/), so that nothing is passed over",
+            dir.display()
+        )));
+    }
     let mut all: Vec<InstanceFolder> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io)?;
@@ -1263,12 +1279,20 @@ pub fn instance_dir(dir: &Path, instance: Option<&str>) -> Result<PathBuf> {
 /// evidence folder holding a file heapframe reads (a profile, or metrics
 /// as `.prom` or `.csv`).
 pub(crate) fn is_bundle_folder(dir: &Path) -> bool {
-    EVIDENCE.iter().any(|e| {
-        let p = dir.join(e);
-        if e.contains('.') {
-            return p.is_file();
+    EVIDENCE
+        .iter()
+        .any(|e| e.contains('.') && dir.join(e).is_file())
+        || own_evidence(dir).is_some()
+}
+
+/// The first evidence folder of `dir` (profiles or metrics, not
+/// `instances/`) that holds a file heapframe reads.
+fn own_evidence(dir: &Path) -> Option<&'static str> {
+    EVIDENCE.iter().copied().find(|e| {
+        if e.contains('.') || *e == INSTANCES {
+            return false;
         }
-        let Ok(entries) = std::fs::read_dir(&p) else {
+        let Ok(entries) = std::fs::read_dir(dir.join(e)) else {
             return false;
         };
         entries.flatten().any(|f| {
