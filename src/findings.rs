@@ -72,33 +72,22 @@ impl InstanceVerdict {
     pub fn judge(instance: String, bundle: &Bundle, opts: &FindingsOptions) -> Result<Self> {
         let g = goroutine_check(bundle)?;
         let verdict = verdict_of(bundle, None, &g, opts)?;
-        let (heap_total, heap_slope_per_min) = match (bundle.heap.first(), bundle.heap.last()) {
-            (Some(first), Some(last)) => {
+        let (heap_total, heap_slope_per_min) = match bundle.heap.last() {
+            Some(last) => {
                 let p = &last.profile;
                 let t = p.sample_types[p.default_sample_index()].clone();
-                let points: Vec<(f64, f64)> = bundle
+                let times: Vec<i64> = bundle.heap.iter().map(|s| s.time_ms).collect();
+                let totals: Vec<i64> = bundle
                     .heap
                     .iter()
-                    .map(|s| {
-                        (
-                            (s.time_ms - first.time_ms) as f64 / 60_000.0,
-                            s.profile.total_of(&t.name) as f64,
-                        )
-                    })
+                    .map(|s| s.profile.total_of(&t.name))
                     .collect();
-                let span = last.time_ms > first.time_ms;
-                let slope =
-                    (points.len() >= 2 && span).then(|| crate::growth::linear_fit(&points).0);
                 (
-                    Some((
-                        first.profile.total_of(&t.name),
-                        last.profile.total_of(&t.name),
-                        t,
-                    )),
-                    slope,
+                    Some((totals[0], totals[totals.len() - 1], t)),
+                    crate::growth::slope_per_min(&times, &totals),
                 )
             }
-            _ => (None, None),
+            None => (None, None),
         };
         Ok(InstanceVerdict {
             instance,
@@ -225,6 +214,211 @@ impl InstanceVerdict {
         )
         .map_err(|e| crate::Error::Output(format!("building a table failed: {e}")))
     }
+}
+
+/// One instance's growth, beside the others' ([`growth_by_instance`]).
+#[derive(Debug, Clone)]
+pub struct InstanceGrowth {
+    /// The instance.
+    pub instance: String,
+    /// Its snapshots of the kind ranked.
+    pub snapshots: usize,
+    /// Its growth table (`None` without snapshots).
+    pub table: Option<GrowthTable>,
+    /// The least-squares slope of its total over its snapshots, per minute
+    /// (`None` with fewer than two snapshots or no time between them).
+    pub slope_per_min: Option<f64>,
+}
+
+impl InstanceGrowth {
+    /// The total at the first and the last snapshot.
+    pub fn first_last(&self) -> Option<(i64, i64)> {
+        let t = self.table.as_ref()?;
+        Some((*t.totals.first()?, *t.totals.last()?))
+    }
+
+    /// What grows most in it ([`GrowthTable::top_grower`]).
+    pub fn top_grower(&self) -> Option<&crate::growth::GrowthRow> {
+        self.table.as_ref()?.top_grower()
+    }
+
+    /// The instances side by side as text: snapshots, first, last, change,
+    /// slope per minute and what grows most (names escaped for the
+    /// terminal), under a heading: `what`, then the sample type.
+    pub fn to_text(all: &[InstanceGrowth], what: &str) -> String {
+        let Some(st) = all
+            .iter()
+            .find_map(|g| g.table.as_ref().map(|t| &t.sample_type))
+        else {
+            return format!("{}: no snapshots\n", crate::escape::terminal(what));
+        };
+        let signed = |v: i64| format!("{}{}", if v >= 0 { "+" } else { "-" }, st.format(v.abs()));
+        let mut table = vec![[
+            "instance".to_string(),
+            "snapshots".into(),
+            "first".into(),
+            "last".into(),
+            "change".into(),
+            "slope/min".into(),
+            "grows most (change, slope/min)".into(),
+        ]];
+        for g in all {
+            let fl = g.first_last();
+            let cell = |f: &dyn Fn((i64, i64)) -> String| fl.map_or("-".to_string(), f);
+            table.push([
+                crate::escape::terminal(&g.instance).into_owned(),
+                g.snapshots.to_string(),
+                cell(&|(a, _)| st.format(a)),
+                cell(&|(_, b)| st.format(b)),
+                cell(&|(a, b)| signed(b - a)),
+                g.slope_per_min
+                    .map_or("-".into(), |m| signed(m.round() as i64)),
+                g.top_grower().map_or("-".into(), |r| {
+                    format!(
+                        "{} ({}, {})",
+                        crate::escape::terminal(GrowthTable::key_text(&r.key)),
+                        signed(r.delta),
+                        signed(r.slope_per_min.round() as i64)
+                    )
+                }),
+            ]);
+        }
+        let widths: Vec<usize> = (0..7)
+            .map(|c| {
+                table
+                    .iter()
+                    .map(|r| r[c].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut text = format!(
+            "{} {} by instance, each instance's own snapshots\n",
+            crate::escape::terminal(what),
+            st.name
+        );
+        for r in &table {
+            let mut line = String::new();
+            for (c, cell) in r.iter().enumerate() {
+                let pad = " ".repeat(widths[c] - cell.chars().count());
+                match c {
+                    0 => line.push_str(&format!("{cell}{pad}  ")),
+                    6 => line.push_str(cell),
+                    _ => line.push_str(&format!("{pad}{cell}  ")),
+                }
+            }
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+        text
+    }
+
+    /// The instances side by side as a table: `instance`, `snapshots`,
+    /// `sample_type`, `unit`, `first`, `last`, `delta`, `slope_per_min`,
+    /// `top_grower`, `top_grower_delta`, `top_grower_slope_per_min` (nulls
+    /// where an instance has no snapshots or nothing grew).
+    #[cfg(feature = "tables")]
+    pub fn frame(all: &[InstanceGrowth]) -> Result<polars::prelude::DataFrame> {
+        use polars::prelude::{Column, DataFrame};
+        let st = all
+            .iter()
+            .find_map(|g| g.table.as_ref().map(|t| &t.sample_type));
+        let n = all.len();
+        let fl: Vec<Option<(i64, i64)>> = all.iter().map(InstanceGrowth::first_last).collect();
+        let top: Vec<Option<&crate::growth::GrowthRow>> =
+            all.iter().map(InstanceGrowth::top_grower).collect();
+        DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "instance".into(),
+                    all.iter().map(|g| g.instance.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "snapshots".into(),
+                    all.iter().map(|g| g.snapshots as u64).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "sample_type".into(),
+                    vec![st.map(|t| t.name.to_string()); n],
+                ),
+                Column::new("unit".into(), vec![st.map(|t| t.unit.to_string()); n]),
+                Column::new(
+                    "first".into(),
+                    fl.iter().map(|v| v.map(|v| v.0)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "last".into(),
+                    fl.iter().map(|v| v.map(|v| v.1)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "delta".into(),
+                    fl.iter().map(|v| v.map(|v| v.1 - v.0)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "slope_per_min".into(),
+                    all.iter().map(|g| g.slope_per_min).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "top_grower".into(),
+                    top.iter()
+                        .map(|r| r.map(|r| r.key.as_str()))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "top_grower_delta".into(),
+                    top.iter().map(|r| r.map(|r| r.delta)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "top_grower_slope_per_min".into(),
+                    top.iter()
+                        .map(|r| r.map(|r| r.slope_per_min))
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        )
+        .map_err(|e| crate::Error::Output(format!("building a table failed: {e}")))
+    }
+}
+
+/// Each instance's growth of its `kind` snapshots, on its own: its total's
+/// change and slope, and its ranking (`opts`) for what grows most. In the
+/// order given.
+///
+/// ```
+/// use heapframe::evidence::bundle::{Bundle, Load, SnapshotKind};
+/// use heapframe::findings::growth_by_instance;
+/// let all = Bundle::open_each("tests/fixtures/replicas", &Load::only(SnapshotKind::Heap))?;
+/// let g = growth_by_instance(&all, SnapshotKind::Heap, &Default::default())?;
+/// assert_eq!(g[0].top_grower().unwrap().key, "bytes.Clone");
+/// assert!(g[0].slope_per_min > g[1].slope_per_min);
+/// # Ok::<(), heapframe::Error>(())
+/// ```
+pub fn growth_by_instance(
+    instances: &[(String, Bundle)],
+    kind: crate::evidence::bundle::SnapshotKind,
+    opts: &GrowthOptions,
+) -> Result<Vec<InstanceGrowth>> {
+    instances
+        .iter()
+        .map(|(name, b)| {
+            let snaps = b.snapshots(kind);
+            let table = if snaps.is_empty() {
+                None
+            } else {
+                Some(growth(snaps, opts)?)
+            };
+            let slope_per_min = table
+                .as_ref()
+                .and_then(|t| crate::growth::slope_per_min(&t.times_ms, &t.totals));
+            Ok(InstanceGrowth {
+                instance: name.clone(),
+                snapshots: snaps.len(),
+                table,
+                slope_per_min,
+            })
+        })
+        .collect()
 }
 
 /// The leak verdict of each instance of `sel.service` in a dataset, each

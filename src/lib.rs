@@ -105,7 +105,7 @@ pub mod prelude {
         VerdictOptions, validate, validate_with, verdict, verdict_with,
     };
     pub use crate::findings::{Findings, FindingsOptions};
-    pub use crate::findings::{InstanceVerdict, verdicts_of};
+    pub use crate::findings::{InstanceGrowth, InstanceVerdict, growth_by_instance, verdicts_of};
     pub use crate::growth::classify::Classifier;
     pub use crate::growth::{GrowthKey, GrowthOptions, SnapshotSeries, growth};
     pub use crate::profile::Profile;

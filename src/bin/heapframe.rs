@@ -1267,7 +1267,7 @@ fn run_growth_by_instance(
     dataset: Option<&(heapframe::dataset::Dataset, heapframe::dataset::Selection)>,
     kind: heapframe::evidence::bundle::SnapshotKind,
 ) -> heapframe::Result<()> {
-    use heapframe::growth::{GrowthOptions, growth, linear_fit};
+    use heapframe::findings::{InstanceGrowth, growth_by_instance};
     let (what, all) = instance_bundles(
         &a.inputs,
         dataset,
@@ -1275,132 +1275,22 @@ fn run_growth_by_instance(
         &[kind],
         false,
     )?;
-    let opts = GrowthOptions {
+    let opts = heapframe::growth::GrowthOptions {
         sample_index: a.sample_index.clone(),
         keep_profiler: a.keep_profiler,
         ..Default::default()
     };
-    struct Row {
-        instance: String,
-        snapshots: usize,
-        first: i64,
-        last: i64,
-        slope: Option<f64>,
-        top: Option<(String, i64, f64)>,
-    }
-    let mut rows = Vec::new();
-    let mut sample_type = None;
-    for (instance, b) in &all {
-        let snaps = b.snapshots(kind);
-        if snaps.is_empty() {
-            rows.push(Row {
-                instance: instance.clone(),
-                snapshots: 0,
-                first: 0,
-                last: 0,
-                slope: None,
-                top: None,
-            });
-            continue;
-        }
-        let t = growth(snaps, &opts)?;
-        let t0 = t.times_ms[0];
-        let points: Vec<(f64, f64)> = t
-            .times_ms
-            .iter()
-            .zip(&t.totals)
-            .map(|(&ms, &v)| ((ms - t0) as f64 / 60_000.0, v as f64))
-            .collect();
-        let spans = t.times_ms.last().is_some_and(|&l| l > t0);
-        rows.push(Row {
-            instance: instance.clone(),
-            snapshots: snaps.len(),
-            first: t.totals[0],
-            last: t.totals[t.totals.len() - 1],
-            slope: (snaps.len() >= 2 && spans).then(|| linear_fit(&points).0),
-            top: t
-                .top_grower()
-                .map(|r| (r.key.clone(), r.delta, r.slope_per_min)),
-        });
-        sample_type.get_or_insert(t.sample_type.clone());
-    }
-    let Some(st) = sample_type else {
+    let rows = growth_by_instance(&all, kind, &opts)?;
+    if rows.iter().all(|g| g.snapshots == 0) {
         return Err(heapframe::Error::Option(format!(
             "{}: no instance has {} snapshots",
             terminal(&what),
             kind.dir()
         )));
-    };
-    let signed = |v: i64| format!("{}{}", if v >= 0 { "+" } else { "-" }, st.format(v.abs()));
+    }
     match a.format {
         TableFormat::Text => {
-            let mut table = vec![[
-                "instance".to_string(),
-                "snapshots".into(),
-                "first".into(),
-                "last".into(),
-                "change".into(),
-                "slope/min".into(),
-                "grows most (change, slope/min)".into(),
-            ]];
-            for r in &rows {
-                let have = r.snapshots > 0;
-                table.push([
-                    terminal(&r.instance).into_owned(),
-                    r.snapshots.to_string(),
-                    if have { st.format(r.first) } else { "-".into() },
-                    if have { st.format(r.last) } else { "-".into() },
-                    if have {
-                        signed(r.last - r.first)
-                    } else {
-                        "-".into()
-                    },
-                    r.slope.map_or("-".into(), |m| signed(m.round() as i64)),
-                    r.top.as_ref().map_or("-".into(), |(k, d, m)| {
-                        format!(
-                            "{} ({}, {})",
-                            terminal(heapframe::growth::GrowthTable::key_text(k)),
-                            signed(*d),
-                            signed(m.round() as i64)
-                        )
-                    }),
-                ]);
-            }
-            let widths: Vec<usize> = (0..7)
-                .map(|c| {
-                    table
-                        .iter()
-                        .map(|r| r[c].chars().count())
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            let mut text = format!(
-                "{}: {} {} by instance, each instance's own snapshots\n",
-                terminal(&what),
-                kind.dir(),
-                st.name
-            );
-            for r in &table {
-                let mut line = String::new();
-                for (c, cell) in r.iter().enumerate() {
-                    let pad = widths[c] - cell.chars().count();
-                    if c == 0 || c == 6 {
-                        line.push_str(cell);
-                        if c == 0 {
-                            line.push_str(&" ".repeat(pad));
-                        }
-                    } else {
-                        line.push_str(&" ".repeat(pad));
-                        line.push_str(cell);
-                    }
-                    if c < 6 {
-                        line.push_str("  ");
-                    }
-                }
-                text.push_str(line.trim_end());
-                text.push('\n');
-            }
+            let mut text = InstanceGrowth::to_text(&rows, &format!("{what}: {}", kind.dir()));
             text.push_str(
                 "slope: least-squares fit of the total over the instance's snapshots; one \
                  instance's ranking: heapframe growth BUNDLE --instance NAME\n",
@@ -1408,65 +1298,7 @@ fn run_growth_by_instance(
             write_out(None, text.as_bytes())
         }
         f => {
-            use heapframe::polars::prelude::{Column, DataFrame};
-            let n = rows.len();
-            let opt = |have: bool, v: i64| have.then_some(v);
-            let mut df = DataFrame::new(
-                n,
-                vec![
-                    Column::new(
-                        "instance".into(),
-                        rows.iter().map(|r| r.instance.as_str()).collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "snapshots".into(),
-                        rows.iter().map(|r| r.snapshots as u64).collect::<Vec<_>>(),
-                    ),
-                    Column::new("sample_type".into(), vec![st.name.to_string(); n]),
-                    Column::new("unit".into(), vec![st.unit.to_string(); n]),
-                    Column::new(
-                        "first".into(),
-                        rows.iter()
-                            .map(|r| opt(r.snapshots > 0, r.first))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "last".into(),
-                        rows.iter()
-                            .map(|r| opt(r.snapshots > 0, r.last))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "delta".into(),
-                        rows.iter()
-                            .map(|r| opt(r.snapshots > 0, r.last - r.first))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "slope_per_min".into(),
-                        rows.iter().map(|r| r.slope).collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "top_grower".into(),
-                        rows.iter()
-                            .map(|r| r.top.as_ref().map(|t| t.0.as_str()))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "top_grower_delta".into(),
-                        rows.iter()
-                            .map(|r| r.top.as_ref().map(|t| t.1))
-                            .collect::<Vec<_>>(),
-                    ),
-                    Column::new(
-                        "top_grower_slope_per_min".into(),
-                        rows.iter()
-                            .map(|r| r.top.as_ref().map(|t| t.2))
-                            .collect::<Vec<_>>(),
-                    ),
-                ],
-            )
-            .map_err(|e| heapframe::Error::Output(format!("building a table failed: {e}")))?;
+            let mut df = InstanceGrowth::frame(&rows)?;
             let fmt = match f {
                 TableFormat::Csv => heapframe::tables::TableFormat::Csv,
                 _ => heapframe::tables::TableFormat::Json,

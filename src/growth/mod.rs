@@ -1445,6 +1445,28 @@ impl<'a> SnapshotSeries<'a> {
     }
 }
 
+/// The least-squares slope of `values` over `times_ms` (Unix ms), per
+/// minute; `None` with fewer than two points or no time between the first
+/// and the last.
+///
+/// ```
+/// use heapframe::growth::slope_per_min;
+/// assert_eq!(slope_per_min(&[0, 60_000, 120_000], &[10, 20, 30]), Some(10.0));
+/// assert_eq!(slope_per_min(&[5, 5], &[1, 2]), None);
+/// ```
+pub fn slope_per_min(times_ms: &[i64], values: &[i64]) -> Option<f64> {
+    let (&t0, &t1) = (times_ms.first()?, times_ms.last()?);
+    if times_ms.len() < 2 || t1 <= t0 {
+        return None;
+    }
+    let points: Vec<(f64, f64)> = times_ms
+        .iter()
+        .zip(values)
+        .map(|(&t, &v)| ((t - t0) as f64 / 60_000.0, v as f64))
+        .collect();
+    Some(linear_fit(&points).0)
+}
+
 /// Least-squares fit of `y` over `x`: slope and R² (1 for a perfect line,
 /// 0 when the line explains nothing; 0 for fewer than two points or a
 /// constant `y`... in which case the slope is 0 too).
