@@ -8,6 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::{copy_dir, scratch};
+
 fn replicas() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replicas")
 }
@@ -24,37 +28,9 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// A fresh folder, removed when dropped.
-struct Scratch(PathBuf);
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-fn scratch(name: &str) -> Scratch {
-    let dir =
-        std::env::temp_dir().join(format!("heapframe-instances-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// A copy of the replicas fixture to change.
-fn replicas_copy(s: &Scratch) -> PathBuf {
-    let to = s.0.join("replicas");
+fn replicas_copy(s: &Path) -> PathBuf {
+    let to = s.join("replicas");
     copy_dir(&replicas(), &to);
     to
 }
@@ -111,8 +87,8 @@ fn growth_by_instance_puts_each_replicas_slope_side_by_side() {
 
 #[test]
 fn verdict_by_instance_on_the_bundle_names_the_leaking_replicas_and_draws_them() {
-    let s = scratch("verdict");
-    let chart = s.0.join("r.svg");
+    let (_cleanup, s) = scratch("instances-verdict");
+    let chart = s.join("r.svg");
     let (ok, out, err) = run(&[
         "verdict",
         replicas().to_str().unwrap(),
@@ -203,8 +179,8 @@ fn every_command_reads_one_instance_and_says_which_there_are() {
 
 #[test]
 fn the_page_of_one_instance_shows_its_replicas_beside_it() {
-    let s = scratch("page");
-    let page = s.0.join("page.html");
+    let (_cleanup, s) = scratch("instances-page");
+    let page = s.join("page.html");
     let (ok, out, err) = run(&[
         "report",
         replicas().to_str().unwrap(),
@@ -227,7 +203,7 @@ fn the_page_of_one_instance_shows_its_replicas_beside_it() {
 
 #[test]
 fn notes_go_to_the_holder_or_one_instance_and_timelines_show_both() {
-    let s = scratch("notes");
+    let (_cleanup, s) = scratch("instances-notes");
     let r = replicas_copy(&s);
     let r = r.to_str().unwrap();
     let (ok, _, err) = run(&[
@@ -268,7 +244,7 @@ fn notes_go_to_the_holder_or_one_instance_and_timelines_show_both() {
 
 #[test]
 fn a_damaged_or_hostile_instances_folder_gets_an_error_naming_it() {
-    let s = scratch("damaged");
+    let (_cleanup, s) = scratch("instances-damaged");
     let r = replicas_copy(&s);
     let rs = r.to_str().unwrap();
     // Two folders claiming one name.
@@ -320,8 +296,8 @@ fn a_damaged_or_hostile_instances_folder_gets_an_error_naming_it() {
 
 #[test]
 fn export_files_each_instance_under_its_name() {
-    let s = scratch("export");
-    let ds = s.0.join("ds");
+    let (_cleanup, s) = scratch("instances-export");
+    let ds = s.join("ds");
     let (ok, _, err) = run(&[
         "export",
         replicas().to_str().unwrap(),
@@ -336,7 +312,7 @@ fn export_files_each_instance_under_its_name() {
         );
     }
     // --instance keeps one instance of a bundle of several.
-    let ds2 = s.0.join("ds2");
+    let ds2 = s.join("ds2");
     let (ok, _, err) = run(&[
         "export",
         replicas().to_str().unwrap(),
@@ -351,7 +327,7 @@ fn export_files_each_instance_under_its_name() {
 
 #[test]
 fn evidence_beside_the_instances_and_instance_of_files_are_refused() {
-    let s = scratch("beside");
+    let (_cleanup, s) = scratch("instances-beside");
     let r = replicas_copy(&s);
     std::fs::create_dir_all(r.join("heap")).unwrap();
     let one = r.join("instances/replica-1/heap");

@@ -1186,12 +1186,7 @@ fn ctrl_c_leaves_a_valid_bundle_and_a_restart_appends() {
     wait_for("three heap snapshots", Duration::from_secs(30), || {
         complete_files(&out.join("heap")).len() >= 3
     });
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let (st, stdout, stderr) = finish(child, Duration::from_secs(30));
+    let (st, stdout, stderr) = interrupt(child);
     assert!(st.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("stopped early"), "{stdout}");
     assert!(
@@ -2418,6 +2413,27 @@ fn a_manifest_target_with_credentials_is_shown_without_them() {
     }
 }
 
+/// Ctrl-C (SIGINT) to a collector, then what it did until it ended.
+fn interrupt(child: Child) -> (std::process::ExitStatus, String, String) {
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    finish(child, Duration::from_secs(30))
+}
+
+/// Runs `cmd` to its end: whether it succeeded, its standard output and
+/// its standard error.
+fn output(cmd: &mut Command) -> (bool, String, String) {
+    let o = cmd.output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// `collect` given two replicas (one leaking, one with a bounded cache
 /// that is already full): both captured at the same time into one bundle
 /// of two instances, each with its own manifest, snapshots and metrics;
@@ -2498,20 +2514,15 @@ fn collect_of_several_replicas_gives_one_bundle_of_instances() {
     assert!(first(1) < last(0) && first(0) < last(1));
 
     // Without --instance, a command says which instances there are.
-    let o = heapframe().arg("growth").arg(&out).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("holds 2 instances"),
-        "{err}"
-    );
+    let (ok, _, err) = output(heapframe().arg("growth").arg(&out));
+    assert!(!ok && err.contains("holds 2 instances"), "{err}");
     // Side by side: what grows, and the verdicts.
-    let o = heapframe()
-        .args(["growth", "--by", "instance", "--format", "csv"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let csv = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{csv}");
+    let (ok, csv, _) = output(
+        heapframe()
+            .args(["growth", "--by", "instance", "--format", "csv"])
+            .arg(&out),
+    );
+    assert!(ok, "{csv}");
     let rows: Vec<Vec<&str>> = csv
         .lines()
         .skip(1)
@@ -2522,13 +2533,12 @@ fn collect_of_several_replicas_gives_one_bundle_of_instances() {
     assert_eq!(rows[0][8], "bytes.Clone", "{csv}");
     let slope = |r: &Vec<&str>| r[7].parse::<f64>().unwrap();
     assert!(slope(&rows[0]) > 2.0 * slope(&rows[1]).max(0.0), "{csv}");
-    let o = heapframe()
-        .args(["verdict", "--by", "instance", "--min-span", "4s"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{text}");
+    let (ok, text, _) = output(
+        heapframe()
+            .args(["verdict", "--by", "instance", "--min-span", "4s"])
+            .arg(&out),
+    );
+    assert!(ok, "{text}");
     // The leaking replica: leak, or suspect when load drifted (see the
     // single-target test); the bounded one is never called a leak.
     assert!(
@@ -2549,29 +2559,21 @@ fn collect_of_several_replicas_gives_one_bundle_of_instances() {
     // pod-b's name on another target is refused before anything changes.
     let before = snapshot_of(&out);
     std::fs::write(&targets, format!("{} pod-b\n", leaking.url())).unwrap();
-    let o = heapframe()
-        .args(["collect", "--targets"])
-        .arg(&targets)
-        .args(["--count", "1", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("was collected from"),
-        "{err}"
+    let (ok, _, err) = output(
+        heapframe()
+            .args(["collect", "--targets"])
+            .arg(&targets)
+            .args(["--count", "1", "--out"])
+            .arg(&out),
     );
+    assert!(!ok && err.contains("was collected from"), "{err}");
     // One target into a bundle of several: refused too.
-    let o = heapframe()
-        .args(["collect", &bounded.url(), "--count", "1", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success() && err.contains("holds several instances"),
-        "{err}"
+    let (ok, _, err) = output(
+        heapframe()
+            .args(["collect", &bounded.url(), "--count", "1", "--out"])
+            .arg(&out),
     );
+    assert!(!ok && err.contains("holds several instances"), "{err}");
     assert_eq!(snapshot_of(&out), before);
 }
 
@@ -2611,12 +2613,7 @@ fn ctrl_c_stops_every_instance_and_a_dead_replica_only_adds_gaps() {
         Duration::from_secs(60),
         || complete_files(&up.join("heap")).len() >= 3 && gaps(&down).len() >= 3,
     );
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let (st, stdout, stderr) = finish(child, Duration::from_secs(30));
+    let (st, stdout, stderr) = interrupt(child);
     assert!(st.success(), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("  up: ") && stdout.contains("  down: 0 heap snapshots written"),

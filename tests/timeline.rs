@@ -2,6 +2,8 @@
 //! whole), checked when read, restarts detected from the data, and the
 //! timeline shown by `heapframe timeline`, the page and the charts.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,19 +28,7 @@ fn copy_bundle(name: &str, tag: &str) -> PathBuf {
     let dst = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("timeline-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dst);
-    fn copy(src: &Path, dst: &Path) {
-        std::fs::create_dir_all(dst).unwrap();
-        for e in std::fs::read_dir(src).unwrap() {
-            let e = e.unwrap();
-            let to = dst.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                copy(&e.path(), &to);
-            } else {
-                std::fs::copy(e.path(), to).unwrap();
-            }
-        }
-    }
-    copy(&Path::new("tests/fixtures/bundles").join(name), &dst);
+    common::copy_dir(&Path::new("tests/fixtures/bundles").join(name), &dst);
     dst
 }
 

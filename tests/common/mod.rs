@@ -188,6 +188,21 @@ pub fn scratch(name: &str) -> (Cleanup, PathBuf) {
     (Cleanup(dir.clone()), dir)
 }
 
+/// Copies the folder `from` to `to`, recursively (a fixture bundle to
+/// change in a test).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
 /// A small deterministic generator (xorshift64*), so a failing case can be
 /// replayed from its seed.
 pub struct Rng(pub u64);
