@@ -223,8 +223,15 @@ pub struct InstanceGrowth {
     pub instance: String,
     /// Its snapshots of the kind ranked.
     pub snapshots: usize,
-    /// Its growth table (`None` without snapshots).
-    pub table: Option<GrowthTable>,
+    /// The sample type ranked (`None` without snapshots).
+    pub sample_type: Option<crate::profile::ValueType>,
+    /// Its snapshots' times (Unix ms) and totals of that sample type.
+    pub times_ms: Vec<i64>,
+    /// The totals, one per snapshot.
+    pub totals: Vec<i64>,
+    /// What grows most in it ([`GrowthTable::top_grower`]; its table is
+    /// not kept, so that many instances fit in memory).
+    pub top: Option<crate::growth::GrowthRow>,
     /// The least-squares slope of its total over its snapshots, per minute
     /// (`None` with fewer than two snapshots or no time between them).
     pub slope_per_min: Option<f64>,
@@ -233,23 +240,19 @@ pub struct InstanceGrowth {
 impl InstanceGrowth {
     /// The total at the first and the last snapshot.
     pub fn first_last(&self) -> Option<(i64, i64)> {
-        let t = self.table.as_ref()?;
-        Some((*t.totals.first()?, *t.totals.last()?))
+        Some((*self.totals.first()?, *self.totals.last()?))
     }
 
-    /// What grows most in it ([`GrowthTable::top_grower`]).
+    /// What grows most in it.
     pub fn top_grower(&self) -> Option<&crate::growth::GrowthRow> {
-        self.table.as_ref()?.top_grower()
+        self.top.as_ref()
     }
 
     /// The instances side by side as text: snapshots, first, last, change,
     /// slope per minute and what grows most (names escaped for the
     /// terminal), under a heading: `what`, then the sample type.
     pub fn to_text(all: &[InstanceGrowth], what: &str) -> String {
-        let Some(st) = all
-            .iter()
-            .find_map(|g| g.table.as_ref().map(|t| &t.sample_type))
-        else {
+        let Some(st) = all.iter().find_map(|g| g.sample_type.as_ref()) else {
             return format!("{}: no snapshots\n", crate::escape::terminal(what));
         };
         let signed = |v: i64| format!("{}{}", if v >= 0 { "+" } else { "-" }, st.format(v.abs()));
@@ -320,9 +323,7 @@ impl InstanceGrowth {
     #[cfg(feature = "tables")]
     pub fn frame(all: &[InstanceGrowth]) -> Result<polars::prelude::DataFrame> {
         use polars::prelude::{Column, DataFrame};
-        let st = all
-            .iter()
-            .find_map(|g| g.table.as_ref().map(|t| &t.sample_type));
+        let st = all.iter().find_map(|g| g.sample_type.as_ref());
         let n = all.len();
         let fl: Vec<Option<(i64, i64)>> = all.iter().map(InstanceGrowth::first_last).collect();
         let top: Vec<Option<&crate::growth::GrowthRow>> =
@@ -403,20 +404,24 @@ pub fn growth_by_instance(
         .iter()
         .map(|(name, b)| {
             let snaps = b.snapshots(kind);
-            let table = if snaps.is_empty() {
-                None
-            } else {
-                Some(growth(snaps, opts)?)
-            };
-            let slope_per_min = table
-                .as_ref()
-                .and_then(|t| crate::growth::slope_per_min(&t.times_ms, &t.totals));
-            Ok(InstanceGrowth {
+            let mut g = InstanceGrowth {
                 instance: name.clone(),
                 snapshots: snaps.len(),
-                table,
-                slope_per_min,
-            })
+                sample_type: None,
+                times_ms: Vec::new(),
+                totals: Vec::new(),
+                top: None,
+                slope_per_min: None,
+            };
+            if !snaps.is_empty() {
+                let mut t = growth(snaps, opts)?;
+                g.slope_per_min = crate::growth::slope_per_min(&t.times_ms, &t.totals);
+                g.top = t.top_grower().cloned();
+                g.sample_type = Some(t.sample_type);
+                g.times_ms = std::mem::take(&mut t.times_ms);
+                g.totals = std::mem::take(&mut t.totals);
+            }
+            Ok(g)
         })
         .collect()
 }
@@ -485,12 +490,12 @@ pub fn verdicts_of(
         ..crate::evidence::bundle::Load::all()
     };
     let mut out = Vec::new();
-    for (name, b) in Bundle::open_each(dir, &load)? {
-        if only.is_some_and(|o| o != name) {
-            continue;
+    Bundle::for_each_instance(dir, &load, |name, b| {
+        if only.is_none_or(|o| o == name) {
+            out.push(InstanceVerdict::judge(name, &b, opts)?);
         }
-        out.push(InstanceVerdict::judge(name, &b, opts)?);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

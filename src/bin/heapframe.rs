@@ -1182,82 +1182,81 @@ fn run_growth(a: GrowthArgs) -> heapframe::Result<()> {
 }
 
 /// Each instance to compare, opened with `kinds` (and metrics when
-/// `metrics`): of the --dataset service, or of every bundle folder given
-/// (a bundle of several gives each of its instances, a bundle of one
-/// itself); --instance keeps one. With what they are, for the heading.
-fn instance_bundles(
+/// `metrics`) and handed to `f` one at a time (memory is one instance's):
+/// of the --dataset service, or of every bundle folder given (a bundle of
+/// several gives each of its instances, a bundle of one itself); --instance
+/// keeps one. Returns what they are, for the heading.
+fn each_instance(
     inputs: &[String],
     dataset: Option<&(heapframe::dataset::Dataset, heapframe::dataset::Selection)>,
     only: Option<&str>,
     kinds: &[heapframe::evidence::bundle::SnapshotKind],
     metrics: bool,
-) -> heapframe::Result<(String, Vec<(String, heapframe::evidence::bundle::Bundle)>)> {
+    mut f: impl FnMut(String, heapframe::evidence::bundle::Bundle) -> heapframe::Result<()>,
+) -> heapframe::Result<String> {
     use heapframe::evidence::bundle::{Bundle, Load};
-    let mut out: Vec<(String, Bundle)> = Vec::new();
-    let what = match dataset {
-        Some((d, sel)) => {
-            for instance in d.instances(&sel.service)? {
-                if only.is_some_and(|o| o != instance) {
-                    continue;
-                }
-                let one = heapframe::dataset::Selection {
-                    instance: Some(instance.clone()),
-                    ..sel.clone()
-                };
-                out.push((instance, d.bundle(&one, kinds, metrics)?));
+    let mut seen: Vec<String> = Vec::new();
+    if let Some((d, sel)) = dataset {
+        for instance in d.instances(&sel.service)? {
+            if only.is_some_and(|o| o != instance) {
+                continue;
             }
-            if out.is_empty() {
-                return Err(no_snapshots(d, sel, kinds[0]));
-            }
-            sel.service.clone()
-        }
-        None => {
-            let load = Load {
-                kinds: kinds.to_vec(),
-                metrics,
-                ..Load::all()
+            let one = heapframe::dataset::Selection {
+                instance: Some(instance.clone()),
+                ..sel.clone()
             };
-            for input in inputs {
-                if !std::path::Path::new(input).is_dir() {
-                    return Err(heapframe::Error::Option(format!(
-                        "{}: --by instance compares bundle folders (each instance's own series), \
-                         not profile files",
-                        terminal(input)
-                    )));
-                }
-                for (name, b) in Bundle::open_each(input, &load)? {
-                    if only.is_some_and(|o| o != name) {
-                        continue;
-                    }
-                    if out.iter().any(|(n, _)| *n == name) {
-                        return Err(heapframe::Error::Option(format!(
-                            "{}: instance {} is given twice",
-                            terminal(input),
-                            terminal(&name)
-                        )));
-                    }
-                    out.push((name, b));
-                }
+            seen.push(instance.clone());
+            f(instance, d.bundle(&one, kinds, metrics)?)?;
+        }
+        if seen.is_empty() {
+            return Err(no_snapshots(d, sel, kinds[0]));
+        }
+        return Ok(sel.service.clone());
+    }
+    let load = Load {
+        kinds: kinds.to_vec(),
+        metrics,
+        ..Load::all()
+    };
+    let mut services = std::collections::BTreeSet::new();
+    for input in inputs {
+        if !std::path::Path::new(input).is_dir() {
+            return Err(heapframe::Error::Option(format!(
+                "{}: --by instance compares bundle folders (each instance's own series), not \
+                 profile files",
+                terminal(input)
+            )));
+        }
+        Bundle::for_each_instance(input, &load, |name, b| {
+            if only.is_some_and(|o| o != name) {
+                return Ok(());
             }
-            if out.is_empty() {
+            if seen.contains(&name) {
                 return Err(heapframe::Error::Option(format!(
-                    "no instance {} in {}",
-                    terminal(only.unwrap_or("")),
-                    terminal(&inputs.join(" "))
+                    "{}: instance {} is given twice",
+                    terminal(input),
+                    terminal(&name)
                 )));
             }
-            let services: std::collections::BTreeSet<&str> = out
-                .iter()
-                .map(|(_, b)| b.manifest.service.as_str())
-                .filter(|s| !s.is_empty())
-                .collect();
-            match services.len() {
-                0 => inputs.join(" "),
-                _ => services.into_iter().collect::<Vec<_>>().join(", "),
+            seen.push(name.clone());
+            if !b.manifest.service.is_empty() {
+                services.insert(b.manifest.service.clone());
             }
-        }
-    };
-    Ok((what, out))
+            f(name, b)
+        })?;
+    }
+    if seen.is_empty() {
+        return Err(heapframe::Error::Option(format!(
+            "no instance {} in {}",
+            terminal(only.unwrap_or("")),
+            terminal(&inputs.join(" "))
+        )));
+    }
+    Ok(if services.is_empty() {
+        inputs.join(" ")
+    } else {
+        services.into_iter().collect::<Vec<_>>().join(", ")
+    })
 }
 
 /// `growth --by instance`: each instance's total over its own snapshots,
@@ -1268,19 +1267,23 @@ fn run_growth_by_instance(
     kind: heapframe::evidence::bundle::SnapshotKind,
 ) -> heapframe::Result<()> {
     use heapframe::findings::{InstanceGrowth, growth_by_instance};
-    let (what, all) = instance_bundles(
-        &a.inputs,
-        dataset,
-        a.dataset.instance.as_deref(),
-        &[kind],
-        false,
-    )?;
     let opts = heapframe::growth::GrowthOptions {
         sample_index: a.sample_index.clone(),
         keep_profiler: a.keep_profiler,
         ..Default::default()
     };
-    let rows = growth_by_instance(&all, kind, &opts)?;
+    let mut rows = Vec::new();
+    let what = each_instance(
+        &a.inputs,
+        dataset,
+        a.dataset.instance.as_deref(),
+        &[kind],
+        false,
+        |name, b| {
+            rows.extend(growth_by_instance(&[(name, b)], kind, &opts)?);
+            Ok(())
+        },
+    )?;
     if rows.iter().all(|g| g.snapshots == 0) {
         return Err(heapframe::Error::Option(format!(
             "{}: no instance has {} snapshots",
@@ -1375,17 +1378,18 @@ fn run_verdict_by_instance(a: &VerdictArgs) -> heapframe::Result<()> {
     use heapframe::findings::InstanceVerdict;
     let dataset = a.dataset.open()?;
     let opts = findings_options(&a.counter, Some(&a.min_span))?;
-    let (what, bundles) = instance_bundles(
+    let mut all = Vec::new();
+    let what = each_instance(
         &a.inputs,
         dataset.as_ref(),
         a.dataset.instance.as_deref(),
         &heapframe::findings::VERDICT_KINDS,
         true,
+        |name, b| {
+            all.push(InstanceVerdict::judge(name, &b, &opts)?);
+            Ok(())
+        },
     )?;
-    let mut all = Vec::new();
-    for (name, b) in bundles {
-        all.push(InstanceVerdict::judge(name, &b, &opts)?);
-    }
     let mut text = format!(
         "{}: {} instances, each judged on its own metrics and snapshots\n",
         terminal(&what),
@@ -1635,6 +1639,13 @@ fn run_collect(a: CollectArgs) -> heapframe::Result<()> {
         progress: !a.quiet,
     };
     if a.urls.len() > 1 || a.targets.is_some() {
+        if a.instance.is_some() {
+            return Err(heapframe::Error::Option(
+                "--instance names the target of a one-URL run; name several in a --targets \
+                 file (`URL NAME` per line)"
+                    .into(),
+            ));
+        }
         return run_collect_instances(&a, opts);
     }
     if let Some(i) = &a.instance {

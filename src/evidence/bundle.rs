@@ -1075,18 +1075,36 @@ impl Bundle {
     /// # Ok::<(), heapframe::Error>(())
     /// ```
     pub fn open_each(dir: impl AsRef<Path>, load: &Load) -> Result<Vec<(String, Bundle)>> {
+        let mut all = Vec::new();
+        Bundle::for_each_instance(dir, load, |name, b| {
+            all.push((name, b));
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// [`Bundle::open_each`], one instance at a time: `f` gets each
+    /// instance's name and bundle, and the bundle is dropped before the
+    /// next is opened (memory is one instance's, however many there are).
+    /// The first error, of opening or of `f`, ends it.
+    pub fn for_each_instance(
+        dir: impl AsRef<Path>,
+        load: &Load,
+        mut f: impl FnMut(String, Bundle) -> Result<()>,
+    ) -> Result<()> {
         let dir = dir.as_ref();
         match instances_in(dir)? {
-            Some(all) => all
-                .iter()
-                .map(|i| {
+            Some(all) => {
+                for i in all {
                     let one = Load {
                         instance: Some(i.name.clone()),
                         ..load.clone()
                     };
-                    Ok((i.name.clone(), Bundle::open_only(dir, &one)?))
-                })
-                .collect(),
+                    let b = Bundle::open_only(dir, &one)?;
+                    f(i.name, b)?;
+                }
+                Ok(())
+            }
             None => {
                 let one = Load {
                     instance: None,
@@ -1100,7 +1118,7 @@ impl Bundle {
                         |n| n.to_string_lossy().into_owned(),
                     );
                 }
-                Ok(vec![(name, b)])
+                f(name, b)
             }
         }
     }
