@@ -104,14 +104,7 @@ impl InstanceVerdict {
     /// The heap's slope as `+1.20MB/min` (`-` without one).
     pub fn slope_text(&self) -> String {
         match (&self.heap_total, self.heap_slope_per_min) {
-            (Some((_, _, t)), Some(m)) => {
-                let v = m.round() as i64;
-                format!(
-                    "{}{}/min",
-                    if v >= 0 { "+" } else { "-" },
-                    t.format(v.abs())
-                )
-            }
+            (Some((_, _, t)), Some(m)) => format!("{}/min", t.format_signed(m.round() as i64)),
             _ => "-".to_string(),
         }
     }
@@ -246,74 +239,6 @@ impl InstanceGrowth {
     /// What grows most in it.
     pub fn top_grower(&self) -> Option<&crate::growth::GrowthRow> {
         self.top.as_ref()
-    }
-
-    /// The instances side by side as text: snapshots, first, last, change,
-    /// slope per minute and what grows most (names escaped for the
-    /// terminal), under a heading: `what`, then the sample type.
-    pub fn to_text(all: &[InstanceGrowth], what: &str) -> String {
-        let Some(st) = all.iter().find_map(|g| g.sample_type.as_ref()) else {
-            return format!("{}: no snapshots\n", crate::escape::terminal(what));
-        };
-        let signed = |v: i64| format!("{}{}", if v >= 0 { "+" } else { "-" }, st.format(v.abs()));
-        let mut table = vec![[
-            "instance".to_string(),
-            "snapshots".into(),
-            "first".into(),
-            "last".into(),
-            "change".into(),
-            "slope/min".into(),
-            "grows most (change, slope/min)".into(),
-        ]];
-        for g in all {
-            let fl = g.first_last();
-            let cell = |f: &dyn Fn((i64, i64)) -> String| fl.map_or("-".to_string(), f);
-            table.push([
-                crate::escape::terminal(&g.instance).into_owned(),
-                g.snapshots.to_string(),
-                cell(&|(a, _)| st.format(a)),
-                cell(&|(_, b)| st.format(b)),
-                cell(&|(a, b)| signed(b - a)),
-                g.slope_per_min
-                    .map_or("-".into(), |m| signed(m.round() as i64)),
-                g.top_grower().map_or("-".into(), |r| {
-                    format!(
-                        "{} ({}, {})",
-                        crate::escape::terminal(GrowthTable::key_text(&r.key)),
-                        signed(r.delta),
-                        signed(r.slope_per_min.round() as i64)
-                    )
-                }),
-            ]);
-        }
-        let widths: Vec<usize> = (0..7)
-            .map(|c| {
-                table
-                    .iter()
-                    .map(|r| r[c].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut text = format!(
-            "{} {} by instance, each instance's own snapshots\n",
-            crate::escape::terminal(what),
-            st.name
-        );
-        for r in &table {
-            let mut line = String::new();
-            for (c, cell) in r.iter().enumerate() {
-                let pad = " ".repeat(widths[c] - cell.chars().count());
-                match c {
-                    0 => line.push_str(&format!("{cell}{pad}  ")),
-                    6 => line.push_str(cell),
-                    _ => line.push_str(&format!("{pad}{cell}  ")),
-                }
-            }
-            text.push_str(line.trim_end());
-            text.push('\n');
-        }
-        text
     }
 
     /// The instances side by side as a table: `instance`, `snapshots`,

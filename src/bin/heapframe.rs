@@ -1293,12 +1293,13 @@ fn run_growth_by_instance(
     }
     match a.format {
         TableFormat::Text => {
-            let mut text = InstanceGrowth::to_text(&rows, &format!("{what}: {}", kind.dir()));
-            text.push_str(
-                "slope: least-squares fit of the total over the instance's snapshots; one \
-                 instance's ranking: heapframe growth BUNDLE --instance NAME\n",
-            );
-            write_out(None, text.as_bytes())
+            let table = InstanceGrowth::to_table(&rows, &format!("{what}: {}", kind.dir()))
+                .with_notes(vec![
+                    "slope: least-squares fit of the total over the instance's snapshots; one \
+                     instance's ranking: heapframe growth BUNDLE --instance NAME"
+                        .into(),
+                ]);
+            write_out(None, table.to_plain_text().as_bytes())
         }
         f => {
             let mut df = InstanceGrowth::frame(&rows)?;

@@ -52,6 +52,13 @@ impl ValueType {
     pub fn format(&self, v: i64) -> String {
         crate::units::scaled_label(v, &self.unit, "auto")
     }
+
+    /// [`ValueType::format`] with the sign always written: `+1.20MB`,
+    /// `-512kB`, `+0B`.
+    pub fn format_signed(&self, v: i64) -> String {
+        let sign = if v >= 0 { "+" } else { "-" };
+        format!("{sign}{}", self.format(v.saturating_abs()))
+    }
 }
 
 /// The value of a label.

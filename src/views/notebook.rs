@@ -318,6 +318,65 @@ impl NotebookDisplay for TopReport {
     }
 }
 
+impl crate::findings::InstanceGrowth {
+    /// The instances side by side for display: `snapshots`, the total at
+    /// the `first` and `last` snapshot, its `change` and `slope/min`, and
+    /// what grows most in each (its change and slope), captioned `what` (a
+    /// service, a kind) and the sample type.
+    pub fn to_table(all: &[Self], what: &str) -> HtmlTable {
+        let mut t = HtmlTable::new(
+            &[
+                "instance",
+                "snapshots",
+                "first",
+                "last",
+                "change",
+                "slope/min",
+                "grows most (change, slope/min)",
+            ],
+            &[false, true, true, true, true, true, false],
+        );
+        let Some(st) = all.iter().find_map(|g| g.sample_type.as_ref()) else {
+            return t.with_caption(format!("{what}: no snapshots"));
+        };
+        t = t.with_caption(format!(
+            "{what} {} by instance, each instance's own snapshots",
+            st.name
+        ));
+        for g in all {
+            let fl = g.first_last();
+            let cell = |f: &dyn Fn((i64, i64)) -> String| fl.map_or("-".to_string(), f);
+            t.push(vec![
+                g.instance.clone(),
+                g.snapshots.to_string(),
+                cell(&|(a, _)| st.format(a)),
+                cell(&|(_, b)| st.format(b)),
+                cell(&|(a, b)| st.format_signed(b - a)),
+                g.slope_per_min
+                    .map_or("-".into(), |m| st.format_signed(m.round() as i64)),
+                g.top_grower().map_or("-".into(), |r| {
+                    format!(
+                        "{} ({}, {})",
+                        GrowthTable::key_text(&r.key),
+                        st.format_signed(r.delta),
+                        st.format_signed(r.slope_per_min.round() as i64)
+                    )
+                }),
+            ]);
+        }
+        t
+    }
+}
+
+impl NotebookDisplay for [crate::findings::InstanceGrowth] {
+    fn to_html(&self) -> String {
+        crate::findings::InstanceGrowth::to_table(self, "growth").to_html()
+    }
+    fn to_plain_text(&self) -> String {
+        crate::findings::InstanceGrowth::to_table(self, "growth").to_plain_text()
+    }
+}
+
 impl GrowthTable {
     /// The table for display: `delta`, `per min`, `share`, `R²`, `monotone`,
     /// `plateau`, `first`, `last`, key (marked [`GrowthTable::BELOW_MARK`]
