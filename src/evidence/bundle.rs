@@ -555,21 +555,12 @@ impl Bundle {
             ));
         }
         if let Some(all) = instances_in(dir)? {
-            let Some(want) = &load.instance else {
-                return Err(Error::Option(format!(
-                    "{name}: holds {} instances ({}): read one with --instance NAME, or compare \
-                     them with --by instance",
-                    all.len(),
-                    names_of(&all)
-                )));
-            };
-            let one = all.iter().find(|i| i.name == *want).ok_or_else(|| {
-                Error::Option(format!(
-                    "{name}: no instance {:?}; it holds {}",
-                    crate::escape::terminal(want),
-                    names_of(&all)
-                ))
-            })?;
+            let one = pick_instance(
+                dir,
+                all,
+                load.instance.as_deref(),
+                "read one with --instance NAME, or compare them with --by instance",
+            )?;
             let mut b = Bundle::open_only(
                 &one.dir,
                 &Load {
@@ -1271,26 +1262,37 @@ pub fn instances_in(dir: &Path) -> Result<Option<Vec<InstanceFolder>>> {
 /// says. What writes into a bundle (`note`, `import-log`,
 /// `import-prometheus`) writes there.
 pub fn instance_dir(dir: &Path, instance: Option<&str>) -> Result<PathBuf> {
-    let Some(all) = instances_in(dir)? else {
-        return Ok(dir.to_path_buf());
-    };
+    match instances_in(dir)? {
+        Some(all) => Ok(pick_instance(dir, all, instance, "say which with --instance NAME")?.dir),
+        None => Ok(dir.to_path_buf()),
+    }
+}
+
+/// Instance `want` of `all`, the instances of the bundle `dir`: without a
+/// name, an error listing them and saying `what_to_do`; with a name none
+/// has, an error listing them.
+fn pick_instance(
+    dir: &Path,
+    mut all: Vec<InstanceFolder>,
+    want: Option<&str>,
+    what_to_do: &str,
+) -> Result<InstanceFolder> {
     let name = dir.display();
-    let Some(want) = instance else {
+    let Some(want) = want else {
         return Err(Error::Option(format!(
-            "{name}: holds {} instances ({}): say which with --instance NAME",
+            "{name}: holds {} instances ({}): {what_to_do}",
             all.len(),
             names_of(&all)
         )));
     };
-    all.into_iter()
-        .find(|i| i.name == want)
-        .map(|i| i.dir)
-        .ok_or_else(|| {
-            Error::Option(format!(
-                "{name}: no instance {:?}",
-                crate::escape::terminal(want)
-            ))
-        })
+    match all.iter().position(|i| i.name == want) {
+        Some(i) => Ok(all.swap_remove(i)),
+        None => Err(Error::Option(format!(
+            "{name}: no instance {:?}; it holds {}",
+            crate::escape::terminal(want),
+            names_of(&all)
+        ))),
+    }
 }
 
 /// Whether `dir` is a bundle folder: it has a manifest or gaps log, or an
