@@ -2,6 +2,8 @@
 //! polars; exporting twice; stable stack ids; hostile names; a damaged
 //! dataset.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -646,10 +648,7 @@ fn the_page_shows_the_replicas_side_by_side_and_escapes_their_names() {
         "{out}"
     );
     let html = std::fs::read_to_string(&page).unwrap();
-    let section = &html[html
-        .find("<section id=\"replicas\">")
-        .expect("a replicas section")..];
-    let section = &section[..section.find("</section>").unwrap()];
+    let section = common::page_section(&html, "replicas");
     assert_eq!(
         section.matches("<tr class=\"hf-verdict-leak\">").count(),
         2,

@@ -195,8 +195,7 @@ fn the_page_of_one_instance_shows_its_replicas_beside_it() {
         "{out}"
     );
     let html = std::fs::read_to_string(&page).unwrap();
-    let section = &html[html.find("<section id=\"replicas\">").expect("replicas")..];
-    let section = &section[..section.find("</section>").unwrap()];
+    let section = common::page_section(&html, "replicas");
     assert_eq!(section.matches("<tr class=\"hf-verdict-leak\">").count(), 2);
     assert!(section.contains("<th>slope</th>") && section.contains("<svg"));
 }

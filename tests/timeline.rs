@@ -184,10 +184,7 @@ fn the_page_and_the_markdown_have_the_timeline() {
     let html = heapframe::views::page::incident_report(&b, &Default::default())
         .unwrap()
         .html;
-    let i = html
-        .find("<section id=\"timeline\">")
-        .expect("a timeline section");
-    let section = &html[i..i + html[i..].find("</section>").unwrap()];
+    let section = common::page_section(&html, "timeline");
     for want in [
         "<td>2026-11-24T04:26:30Z</td><td>incident</td><td>recorded</td><td>alert: heap objects rising under flat load</td>",
         "first of 7 heap snapshots",

@@ -188,6 +188,17 @@ pub fn scratch(name: &str) -> (Cleanup, PathBuf) {
     (Cleanup(dir.clone()), dir)
 }
 
+/// The page's section `id` (`<section id="ID">` to its `</section>`);
+/// a panic when the page has none.
+pub fn page_section<'a>(html: &'a str, id: &str) -> &'a str {
+    let open = format!("<section id=\"{id}\">");
+    let start = html
+        .find(&open)
+        .unwrap_or_else(|| panic!("no {id} section in the page"));
+    let rest = &html[start..];
+    &rest[..rest.find("</section>").expect("the section is closed")]
+}
+
 /// Copies the folder `from` to `to`, recursively (a fixture bundle to
 /// change in a test).
 pub fn copy_dir(from: &Path, to: &Path) {
