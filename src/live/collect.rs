@@ -249,9 +249,9 @@ pub struct Collector {
     existing_heap: usize,
     /// What to tell the user when the run starts (unreadable gap lines).
     startup_notes: Vec<String>,
-    /// Progress as lines prefixed with this (one instance of several), not
-    /// a bar.
-    label: Option<String>,
+    /// One instance of several: progress as lines prefixed with its name
+    /// (`opts.instance`), not a bar.
+    one_of_several: bool,
 }
 
 fn short(d: Duration) -> String {
@@ -284,6 +284,14 @@ fn describe_gaps(gaps: &[Gap]) -> String {
     format!("; gaps: {}; first error: {}", what.join(", "), first.error)
 }
 
+/// The error for the manifest `path` that cannot be used, saying why.
+fn invalid_manifest(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::profile(
+        path.display().to_string(),
+        ProfileError::Decode(format!("invalid manifest: {why}")),
+    )
+}
+
 /// What the bundle `out` says of itself: its manifest (text and fields)
 /// when it has one, and whether it names `service`'s target (its
 /// temporaries are then this collector's to remove). An error when it
@@ -291,16 +299,10 @@ fn describe_gaps(gaps: &[Gap]) -> String {
 /// instance.
 fn existing_manifest(out: &Path, service: &Service) -> Result<(Option<(String, Manifest)>, bool)> {
     let manifest_path = out.join("manifest.json");
-    let bad_manifest = |e: String| {
-        Error::profile(
-            manifest_path.display().to_string(),
-            ProfileError::Decode(format!("invalid manifest: {e}")),
-        )
-    };
     let existing = match std::fs::read_to_string(&manifest_path) {
         Ok(text) => {
             let m: Manifest =
-                serde_json::from_str(&text).map_err(|e| bad_manifest(e.to_string()))?;
+                serde_json::from_str(&text).map_err(|e| invalid_manifest(&manifest_path, e))?;
             Some((text, m))
         }
         // No bundle there yet (creating it reports an unusable path).
@@ -369,21 +371,15 @@ impl Collector {
         }
         let manifest_path = out.join("manifest.json");
         let (existing, ours) = existing_manifest(&out, &service)?;
-        let bad_manifest = |e: String| {
-            Error::profile(
-                manifest_path.display().to_string(),
-                ProfileError::Decode(format!("invalid manifest: {e}")),
-            )
-        };
         let manifest_json = match &existing {
             // Add the target and keep every other field as it is,
             // including fields heapframe does not know.
             Some((text, m)) if m.target.is_empty() => {
                 let mut v: serde_json::Value =
-                    serde_json::from_str(text).map_err(|e| bad_manifest(e.to_string()))?;
+                    serde_json::from_str(text).map_err(|e| invalid_manifest(&manifest_path, e))?;
                 let obj = v
                     .as_object_mut()
-                    .ok_or_else(|| bad_manifest("not a JSON object".into()))?;
+                    .ok_or_else(|| invalid_manifest(&manifest_path, "not a JSON object"))?;
                 obj.insert("target".into(), service.base().to_string().into());
                 Some(v)
             }
@@ -452,7 +448,7 @@ impl Collector {
             stop: Arc::new(AtomicBool::new(false)),
             existing_heap,
             startup_notes,
-            label: None,
+            one_of_several: false,
         })
     }
 
@@ -614,7 +610,7 @@ impl Collector {
         let mut kinds = self.opts.kinds.clone();
         let metrics_on = self.opts.metrics != MetricsSource::Off;
         let bar = self.opts.progress.then(|| {
-            if self.label.is_some() {
+            if self.one_of_several {
                 // One of several instances: lines, each naming it.
                 return indicatif::ProgressBar::hidden();
             }
@@ -632,9 +628,11 @@ impl Collector {
             );
             bar
         });
-        let prefix = self.label.as_ref().map_or(String::new(), |l| {
-            format!("[{}] ", crate::escape::terminal(l))
-        });
+        let prefix = if self.one_of_several {
+            format!("[{}] ", crate::escape::terminal(&self.opts.instance))
+        } else {
+            String::new()
+        };
         let say = |line: String| {
             if let Some(b) = &bar {
                 if b.is_hidden() {
@@ -958,7 +956,7 @@ impl InstancesCollector {
                 },
             )?;
             c.stop = Arc::clone(&stop);
-            c.label = Some(name.clone());
+            c.one_of_several = true;
             collectors.push((name, c));
         }
         Ok(InstancesCollector {
