@@ -1952,7 +1952,9 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
     let mut text = findings.to_text();
     match a.format {
         ReportFormat::Html => {
-            let report = match &a.replicas {
+            // The service's replicas: from the dataset asked for, else the
+            // bundle's other instances, each judged on its own.
+            let replicas = match &a.replicas {
                 Some(dir) => {
                     let service = a
                         .service
@@ -1968,20 +1970,18 @@ fn run_report(a: ReportArgs) -> heapframe::Result<()> {
                             heapframe::evidence::bundle::SnapshotKind::Heap,
                         ));
                     }
-                    text.push_str(&format!(
-                        "Replicas: {}\n",
-                        terminal(&heapframe::findings::InstanceVerdict::leak_count(&all))
-                    ));
-                    heapframe::views::page::page_with_replicas(&bundle, &findings, 12, &all)?
+                    Some(all)
                 }
-                // The bundle's other instances, judged on their own.
-                None if several => {
-                    let all = heapframe::findings::verdicts_of(&a.bundle, None, &opts)?;
+                None if several => Some(heapframe::findings::verdicts_of(&a.bundle, None, &opts)?),
+                None => None,
+            };
+            let report = match &replicas {
+                Some(all) => {
                     text.push_str(&format!(
                         "Replicas: {}\n",
-                        terminal(&heapframe::findings::InstanceVerdict::leak_count(&all))
+                        terminal(&heapframe::findings::InstanceVerdict::leak_count(all))
                     ));
-                    heapframe::views::page::page_with_replicas(&bundle, &findings, 12, &all)?
+                    heapframe::views::page::page_with_replicas(&bundle, &findings, 12, all)?
                 }
                 None => heapframe::views::page::page(&bundle, &findings, 12)?,
             };
