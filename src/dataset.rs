@@ -1207,6 +1207,31 @@ impl Dataset {
         Ok(b)
     }
 
+    /// Each instance of `sel.service` (only `sel.instance` when given), in
+    /// name order, as a bundle of its `kinds` snapshots (and metrics when
+    /// `metrics`) within `sel`'s times, handed to `f` one at a time (the
+    /// bundle is dropped before the next is read). The first error ends it.
+    pub fn for_each_instance(
+        &self,
+        sel: &Selection,
+        kinds: &[SnapshotKind],
+        metrics: bool,
+        mut f: impl FnMut(String, Bundle) -> Result<()>,
+    ) -> Result<()> {
+        for instance in self.instances(&sel.service)? {
+            if sel.instance.as_ref().is_some_and(|i| *i != instance) {
+                continue;
+            }
+            let one = Selection {
+                instance: Some(instance.clone()),
+                ..sel.clone()
+            };
+            let b = self.bundle(&one, kinds, metrics)?;
+            f(instance, b)?;
+        }
+        Ok(())
+    }
+
     /// The instances of `service` that have snapshots or metrics, sorted.
     pub fn instances(&self, service: &str) -> Result<Vec<String>> {
         let mut out: std::collections::BTreeSet<String> = Default::default();

@@ -380,17 +380,10 @@ pub fn verdicts_by_instance(
     opts: &FindingsOptions,
 ) -> Result<Vec<InstanceVerdict>> {
     let mut out = Vec::new();
-    for instance in d.instances(&sel.service)? {
-        if sel.instance.as_ref().is_some_and(|i| *i != instance) {
-            continue;
-        }
-        let one = crate::dataset::Selection {
-            instance: Some(instance.clone()),
-            ..sel.clone()
-        };
-        let b = d.bundle(&one, &VERDICT_KINDS, true)?;
+    d.for_each_instance(sel, &VERDICT_KINDS, true, |instance, b| {
         out.push(InstanceVerdict::judge(instance, &b, opts)?);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

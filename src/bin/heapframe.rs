@@ -1197,21 +1197,18 @@ fn each_instance(
     use heapframe::evidence::bundle::{Bundle, Load};
     let mut seen: Vec<String> = Vec::new();
     if let Some((d, sel)) = dataset {
-        for instance in d.instances(&sel.service)? {
-            if only.is_some_and(|o| o != instance) {
-                continue;
-            }
-            let one = heapframe::dataset::Selection {
-                instance: Some(instance.clone()),
-                ..sel.clone()
-            };
+        let sel = heapframe::dataset::Selection {
+            instance: only.map(str::to_string),
+            ..sel.clone()
+        };
+        d.for_each_instance(&sel, kinds, metrics, |instance, b| {
             seen.push(instance.clone());
-            f(instance, d.bundle(&one, kinds, metrics)?)?;
-        }
+            f(instance, b)
+        })?;
         if seen.is_empty() {
-            return Err(no_snapshots(d, sel, kinds[0]));
+            return Err(no_snapshots(d, &sel, kinds[0]));
         }
-        return Ok(sel.service.clone());
+        return Ok(sel.service);
     }
     let load = Load {
         kinds: kinds.to_vec(),
