@@ -561,19 +561,7 @@ impl Bundle {
                 load.instance.as_deref(),
                 "read one with --instance NAME, or compare them with --by instance",
             )?;
-            let mut b = Bundle::open_only(
-                &one.dir,
-                &Load {
-                    instance: None,
-                    ..load.clone()
-                },
-            )?;
-            let holder = dir.join("manifest.json");
-            if holder.symlink_metadata().is_ok() {
-                b.manifest.inherit(&read_manifest(&holder)?);
-            }
-            b.manifest.instance.clone_from(&one.name);
-            return Ok(b);
+            return open_instance(one, holder_manifest(dir)?.as_ref(), load);
         }
         let mut b = Bundle {
             root: Some(dir.to_path_buf()),
@@ -1086,13 +1074,12 @@ impl Bundle {
         let dir = dir.as_ref();
         match instances_in(dir)? {
             Some(all) => {
+                // The list and the holder's manifest read once, not again
+                // for each instance.
+                let holder = holder_manifest(dir)?;
                 for i in all {
-                    let one = Load {
-                        instance: Some(i.name.clone()),
-                        ..load.clone()
-                    };
-                    let b = Bundle::open_only(dir, &one)?;
-                    f(i.name, b)?;
+                    let name = i.name.clone();
+                    f(name, open_instance(i, holder.as_ref(), load)?)?;
                 }
                 Ok(())
             }
@@ -1266,6 +1253,34 @@ pub fn instance_dir(dir: &Path, instance: Option<&str>) -> Result<PathBuf> {
         Some(all) => Ok(pick_instance(dir, all, instance, "say which with --instance NAME")?.dir),
         None => Ok(dir.to_path_buf()),
     }
+}
+
+/// The manifest of the bundle `dir` (that holds instances), if it has one.
+fn holder_manifest(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join("manifest.json");
+    if path.symlink_metadata().is_ok() {
+        read_manifest(&path).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Opens the instance `one` of a bundle of several with `load` (its
+/// `instance` ignored): its own folder, its manifest filling in what it
+/// leaves empty from the `holder`'s, named as listed.
+fn open_instance(one: InstanceFolder, holder: Option<&Manifest>, load: &Load) -> Result<Bundle> {
+    let mut b = Bundle::open_only(
+        &one.dir,
+        &Load {
+            instance: None,
+            ..load.clone()
+        },
+    )?;
+    if let Some(h) = holder {
+        b.manifest.inherit(h);
+    }
+    b.manifest.instance = one.name;
+    Ok(b)
 }
 
 /// Instance `want` of `all`, the instances of the bundle `dir`: without a
